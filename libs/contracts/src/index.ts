@@ -1,0 +1,5 @@
+export * from './catalog';
+export * from './errors';
+export * from './naming';
+export * from './schema';
+export * from './rpc';

@@ -1,0 +1,26 @@
+import type { z } from 'zod';
+
+/**
+ * A request/reply exchange over NATS (DESIGN §4): a command (`mt.cmd.<context>.<Command>`) or a
+ * query (`mt.qry.<context>.<Query>`) with the runtime schemas of its request and reply.
+ * Requests are validated by the responder; replies by the caller.
+ */
+export interface RpcDefinition<Subject extends string = string, Req extends z.ZodType = z.ZodType, Rep extends z.ZodType = z.ZodType> {
+  readonly subject: Subject;
+  readonly request: Req;
+  readonly reply: Rep;
+}
+
+export function defineRpc<const Subject extends string, Req extends z.ZodType, Rep extends z.ZodType>(subject: Subject, request: Req, reply: Rep): RpcDefinition<Subject, Req, Rep> {
+  return { subject, request, reply };
+}
+
+export type RpcRequest<R extends RpcDefinition> = z.input<R['request']>;
+export type RpcReply<R extends RpcDefinition> = z.output<R['reply']>;
+
+/** Metadata every command carries across NATS: who acts, and the flow it belongs to. */
+export interface MessageHeaders {
+  actor: string;
+  correlationId: string;
+  causationId?: string;
+}
