@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { createPool, ensureDatabase, ident } from '@modeltrail/postgres';
 
+export * from './decider';
+
 /**
  * Test infrastructure shared by integration suites: the real PostgreSQL and NATS on localhost,
  * with names unique to each test run so parallel or repeated runs cannot collide.

@@ -1,0 +1,127 @@
+import { z } from '@modeltrail/contracts';
+
+/**
+ * The platform's configuration, read from the environment once at start-up (DESIGN §8).
+ * Defaults suit a developer machine; in production the connection settings must be explicit.
+ * Nothing else in the code base reads process.env.
+ */
+export interface AppConfig {
+  env: 'development' | 'test' | 'production';
+  /** Which process this is (datasets, gateway, ...); used in logs, NATS connection names and queue groups. */
+  serviceName: string;
+  databaseUrl: string;
+  databasePoolSize: number;
+  natsUrl: string;
+  natsUser?: string;
+  natsPassword?: string;
+  /** When set, the event store is EventStoreDB at this URL; otherwise PostgreSQL. */
+  eventStoreUrl?: string;
+  /** PostgreSQL schema of the event store (PostgreSQL adapter). */
+  eventStoreSchema: string;
+  /** JetStream stream that carries copies of domain events. */
+  eventsStream: string;
+  rpcTimeoutMs: number;
+  port: number;
+  artifactRoot: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export const DEFAULTS = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/modeltrail',
+  NATS_URL: 'nats://127.0.0.1:4222',
+  PORT: '4000',
+} as const;
+
+const url = (protocols: string[], example: string) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL, e.g. ${example}` },
+  );
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `must be a whole number between ${min} and ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`);
+
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a letter or _ followed by letters, digits or _ (at most 63)');
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  SERVICE_NAME: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes').optional(),
+  DATABASE_URL: url(['postgres:', 'postgresql:'], DEFAULTS.DATABASE_URL).optional(),
+  DATABASE_POOL_SIZE: integer(1, 200).default(10),
+  NATS_URL: url(['nats:', 'tls:', 'ws:', 'wss:'], DEFAULTS.NATS_URL).optional(),
+  NATS_USER: z.string().min(1).optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
+  EVENTSTORE_URL: url(['esdb:', 'esdb+discover:'], 'esdb://localhost:2113?tls=false').optional(),
+  EVENTSTORE_SCHEMA: identifier.default('eventstore'),
+  EVENTS_STREAM: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, _ or - (a JetStream stream name)').default('MT_EVENTS'),
+  RPC_TIMEOUT_MS: integer(100, 600_000).default(5_000),
+  PORT: integer(1, 65_535).optional(),
+  ARTIFACT_ROOT: z.string().min(1).default('./data/artifacts'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export class ConfigError extends Error {
+  constructor(readonly problems: Array<{ variable: string; problem: string }>) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the environment; throws a ConfigError naming every bad variable. */
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env, defaults: { serviceName?: string; port?: number } = {}): AppConfig {
+  // An empty variable means "not set", as in most shells' `FOO= cmd`.
+  const env = Object.fromEntries(Object.entries(environment).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '(environment)'), problem: describe(issue, env) })));
+  }
+  const e = parsed.data;
+  const problems: Array<{ variable: string; problem: string }> = [];
+  if (e.NODE_ENV === 'production') {
+    if (!e.DATABASE_URL) problems.push({ variable: 'DATABASE_URL', problem: 'is required when NODE_ENV=production (no local default in production)' });
+    if (!e.NATS_URL) problems.push({ variable: 'NATS_URL', problem: 'is required when NODE_ENV=production (no local default in production)' });
+  }
+  if (e.NATS_USER && !e.NATS_PASSWORD) problems.push({ variable: 'NATS_PASSWORD', problem: 'is required when NATS_USER is set' });
+  const serviceName = e.SERVICE_NAME ?? defaults.serviceName;
+  if (!serviceName) problems.push({ variable: 'SERVICE_NAME', problem: 'is required (which ModelTrail process this is)' });
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    env: e.NODE_ENV,
+    serviceName: serviceName!,
+    databaseUrl: e.DATABASE_URL ?? DEFAULTS.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    natsUrl: e.NATS_URL ?? DEFAULTS.NATS_URL,
+    natsUser: e.NATS_USER,
+    natsPassword: e.NATS_PASSWORD,
+    eventStoreUrl: e.EVENTSTORE_URL,
+    eventStoreSchema: e.EVENTSTORE_SCHEMA,
+    eventsStream: e.EVENTS_STREAM,
+    rpcTimeoutMs: e.RPC_TIMEOUT_MS,
+    port: e.PORT ?? defaults.port ?? Number(DEFAULTS.PORT),
+    artifactRoot: e.ARTIFACT_ROOT,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+function describe(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
+  const variable = String(issue.path[0] ?? '');
+  const value = env[variable];
+  const shown = value === undefined ? '' : ` (got "${/PASSWORD|SECRET|TOKEN/.test(variable) ? '***' : redact(value)}")`;
+  return `${issue.message}${shown}`;
+}
+
+/** Hides a password embedded in a URL before it is printed. */
+function redact(value: string): string {
+  return value.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@');
+}

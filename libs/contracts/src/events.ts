@@ -1,0 +1,31 @@
+import type { z } from 'zod';
+import { EventCatalog } from './catalog';
+import { datasetsEvents, datasetsRpc } from './datasets';
+
+/**
+ * Every event type of the platform, by stored type name. Each context adds its map here; the
+ * types below make publishers and subscribers generic over these keys, so a typo is a compile error.
+ */
+export const eventSchemas = {
+  ...datasetsEvents,
+} as const;
+
+export type EventType = keyof typeof eventSchemas;
+export type EventMap = { [K in EventType]: z.output<(typeof eventSchemas)[K]> };
+/** A typed domain event value: `{ type: 'datasets.DatasetRegistered.v1', data: {...} }`. */
+export type TypedEvent<K extends EventType = EventType> = { [T in K]: { type: T; data: EventMap[T] } }[K];
+
+/** The catalog the event store validates against and upcasts with. */
+export function platformEventCatalog(): EventCatalog {
+  return new EventCatalog(eventSchemas);
+}
+
+/** Every request/reply exchange by subject: one typed map from subject to payload type. */
+export const rpcDefinitions = {
+  ...Object.fromEntries(Object.values(datasetsRpc).map((d) => [d.subject, d])),
+} as const;
+
+type RpcOf<T> = T[keyof T];
+type AllRpc = RpcOf<typeof datasetsRpc>;
+export type SubjectMap = { [R in AllRpc as R['subject']]: { request: z.input<R['request']>; reply: z.output<R['reply']> } };
+export type RpcSubject = keyof SubjectMap;
