@@ -12,4 +12,5 @@ module.exports = {
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
   testTimeout: 60_000,
   slowTestThreshold: 20,
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };
