@@ -6,8 +6,8 @@ export interface StoreUnderTest {
   store: EventStore;
   /**
    * Changes the stored data of one event behind the store's back (PostgreSQL: an UPDATE;
-   * in-memory: a direct edit; EventStoreDB: whatever forgery its storage allows). Absent when
-   * the backend cannot be tampered with; the tamper test then reports as skipped.
+   * in-memory: a direct edit). Absent when the backend cannot be tampered with; the harness
+   * then names the reason in `unsupported.tamper`.
    */
   tamper?(stream: string, revision: number, data: unknown): Promise<void>;
   /** Releases everything the store holds (connections, schemas). */
@@ -19,4 +19,11 @@ export interface ContractHarness {
   create(options?: { catalog?: EventCatalog }): Promise<StoreUnderTest>;
   /** Adapters that cannot run here say why; the suite then shows as skipped with that reason. */
   skipReason?: string;
+  /** Contract clauses the backend cannot honour, each with the reason; those tests show as skipped. */
+  unsupported?: {
+    /** Editing stored history in place (the tamper test). */
+    tamper?: string;
+    /** Refusing an event id that already exists in another stream. */
+    eventIdAcrossStreams?: string;
+  };
 }
