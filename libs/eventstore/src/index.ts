@@ -7,3 +7,4 @@ export { eventStoreMigrations } from './postgres.migrations';
 export { SYSTEM_ACTOR } from './prepare';
 export * from './types';
 export * from './factory';
+export * from './event-store.module';

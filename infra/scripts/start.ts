@@ -1,0 +1,74 @@
+/**
+ * `npm start`: runs every ModelTrail process as its own child process, each with its own
+ * SERVICE_NAME, prefixing its output. Ctrl-C (or SIGTERM) stops them all; if one exits, the rest
+ * are stopped and the exit code says so.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { loadConfig } from '@modeltrail/config';
+import { prepareDatabase } from './prepare-database';
+
+interface ProcessSpec {
+  name: string;
+  entry: string;
+}
+
+/** Every process of the platform, in start order. Extend as services land. */
+export const PROCESSES: ProcessSpec[] = [
+  { name: 'relay', entry: 'services/relay/src/main.js' },
+  { name: 'datasets', entry: 'services/datasets/src/main.js' },
+];
+
+const COLORS = [36, 33, 35, 32, 34, 31];
+const distRoot = join(__dirname, '..', '..');
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env, { serviceName: 'start' });
+  // Create the database and run migrations once, before anything connects.
+  await prepareDatabase(config);
+
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+  const stopAll = (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    process.exitCode = code;
+    process.stdout.write(`ModelTrail: stopping ${[...children.keys()].join(', ')}\n`);
+    for (const child of children.values()) child.kill('SIGTERM');
+    setTimeout(() => {
+      for (const child of children.values()) child.kill('SIGKILL');
+    }, 10_000).unref();
+  };
+  process.on('SIGINT', () => stopAll(0));
+  process.on('SIGTERM', () => stopAll(0));
+
+  PROCESSES.forEach((spec, index) => {
+    const entry = join(distRoot, spec.entry);
+    if (!existsSync(entry)) throw new Error(`${spec.name}: ${entry} is missing; run npm run build`);
+    const child = spawn(process.execPath, ['--enable-source-maps', entry], {
+      env: { ...process.env, SERVICE_NAME: spec.name },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.set(spec.name, child);
+    const prefix = `\u001b[${COLORS[index % COLORS.length]}m${spec.name.padEnd(12)}\u001b[0m|`;
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prefix} ${line}\n`));
+    }
+    child.on('exit', (code, signal) => {
+      children.delete(spec.name);
+      if (!stopping) {
+        process.stdout.write(`${prefix} exited (${signal ?? code}); stopping the platform\n`);
+        stopAll(code || 1);
+      }
+      if (children.size === 0) process.exit();
+    });
+  });
+  process.stdout.write(`ModelTrail: started ${PROCESSES.map((p) => p.name).join(', ')}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`ModelTrail failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,14 @@
+export * from './durable-consumer';
+export * from './event-relay';
+export * from './headers';
+export * from './jetstream';
+export * from './logger';
+export * from './messaging.module';
+export * from './nats-rpc.context';
+export * from './nats-rpc.transport';
+export * from './nats.connection';
+export * from './rpc-exception.filter';
+export * from './rpc.client';
+export * from './rpc.decorators';
+export { decodeJson, encodeJson, isErrorPayload, type RpcReplyEnvelope } from './rpc.envelope';
+export * from './rpc.server';

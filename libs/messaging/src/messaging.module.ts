@@ -1,0 +1,46 @@
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { NatsConnection } from 'nats';
+import { connectNats, type ConnectNatsOptions, type ManagedNatsConnection } from './nats.connection';
+import { ModelTrailRpcExceptionFilter } from './rpc-exception.filter';
+import { RpcClient, type RpcClientOptions } from './rpc.client';
+
+/** Injection token of the app's NatsConnection. */
+export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
+const MANAGED_NATS = Symbol('MANAGED_NATS');
+
+class NatsShutdown implements OnApplicationShutdown {
+  constructor(@Inject(MANAGED_NATS) private readonly managed: ManagedNatsConnection) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.managed.close();
+  }
+}
+
+export interface MessagingModuleOptions {
+  nats: ConnectNatsOptions;
+  rpc?: RpcClientOptions;
+}
+
+/**
+ * `MessagingModule.forRoot({ nats })`: one NATS connection for the app (drained on shutdown),
+ * an injectable RpcClient, and ModelTrailRpcExceptionFilter as a global filter so that every
+ * `@MessagePattern` handler's ModelTrailError reaches the caller with its code.
+ */
+@Module({})
+export class MessagingModule {
+  static forRoot(options: MessagingModuleOptions): DynamicModule {
+    return {
+      module: MessagingModule,
+      global: true,
+      providers: [
+        { provide: MANAGED_NATS, useFactory: () => connectNats(options.nats) },
+        { provide: NATS_CONNECTION, useFactory: (managed: ManagedNatsConnection): NatsConnection => managed.nc, inject: [MANAGED_NATS] },
+        { provide: RpcClient, useFactory: (nc: NatsConnection) => new RpcClient(nc, options.rpc), inject: [NATS_CONNECTION] },
+        { provide: APP_FILTER, useValue: new ModelTrailRpcExceptionFilter() },
+        NatsShutdown,
+      ],
+      exports: [NATS_CONNECTION, RpcClient],
+    };
+  }
+}

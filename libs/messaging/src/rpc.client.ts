@@ -1,0 +1,98 @@
+import { ErrorCode as NatsErrorCode, type NatsConnection, type NatsError } from 'nats';
+import {
+  errorFromPayload,
+  formatIssuePath,
+  InternalError,
+  UnavailableError,
+  ValidationError,
+  type MessageHeaders,
+  type RpcDefinition,
+  type RpcRequest,
+  type RpcReply,
+} from '@modeltrail/contracts';
+import { toNatsHeaders } from './headers';
+import { decodeJson, encodeJson, isErrorPayload, type RpcReplyEnvelope } from './rpc.envelope';
+
+export interface RpcRequestOptions {
+  headers: MessageHeaders;
+  /** Defaults to the client's `timeoutMs`. */
+  timeoutMs?: number;
+}
+
+export interface RpcClientOptions {
+  /** Timeout of a request that names none (default 5000 ms). */
+  timeoutMs?: number;
+}
+
+/**
+ * The requesting side of a command or query (DESIGN §4). The payload goes out as JSON without
+ * checks (the responder validates it); the reply is parsed with the definition's reply schema,
+ * or the responder's error comes back as the same typed error (NotFoundError, ConflictError...).
+ * Timeouts and "no responders" are UnavailableError naming the subject.
+ */
+export class RpcClient {
+  private readonly defaultTimeoutMs: number;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    options: RpcClientOptions = {},
+  ) {
+    this.defaultTimeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  async request<D extends RpcDefinition>(def: D, payload: RpcRequest<D>, options: RpcRequestOptions): Promise<RpcReply<D>> {
+    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+    const headers = toNatsHeaders(options.headers);
+    let body: Uint8Array;
+    try {
+      body = encodeJson(payload);
+    } catch (error) {
+      throw new ValidationError(`request to ${def.subject} cannot be serialised as JSON: ${(error as Error).message}`);
+    }
+    let raw: Uint8Array;
+    try {
+      raw = (await this.nc.request(def.subject, body, { timeout: timeoutMs, headers })).data;
+    } catch (error) {
+      throw transportError(error, def.subject, timeoutMs);
+    }
+    const envelope = readEnvelope(raw, def.subject);
+    if (!envelope.ok) throw errorFromPayload(envelope.error);
+    const parsed = def.reply.safeParse(envelope.data);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((issue) => ({ field: formatIssuePath(issue.path), message: issue.message }));
+      throw new InternalError(`reply of ${def.subject} does not match its schema`, { issues });
+    }
+    return parsed.data as RpcReply<D>;
+  }
+}
+
+function transportError(error: unknown, subject: string, timeoutMs: number): Error {
+  const code = (error as Partial<NatsError>)?.code;
+  switch (code) {
+    case NatsErrorCode.NoResponders:
+      return new UnavailableError(`no service answers ${subject} (no responders)`, { subject });
+    case NatsErrorCode.Timeout:
+      return new UnavailableError(`request to ${subject} timed out after ${timeoutMs} ms`, { subject, timeoutMs });
+    case NatsErrorCode.ConnectionClosed:
+    case NatsErrorCode.ConnectionDraining:
+    case NatsErrorCode.Disconnect:
+      return new UnavailableError(`request to ${subject} failed: the NATS connection is ${code === NatsErrorCode.ConnectionDraining ? 'draining' : 'closed'}`, { subject });
+    default:
+      return new UnavailableError(`request to ${subject} failed: ${error instanceof Error ? error.message : String(error)}`, { subject });
+  }
+}
+
+function readEnvelope(raw: Uint8Array, subject: string): RpcReplyEnvelope {
+  let value: unknown;
+  try {
+    value = decodeJson(raw);
+  } catch {
+    throw new InternalError(`reply of ${subject} is not valid JSON`);
+  }
+  if (typeof value === 'object' && value !== null && 'ok' in value) {
+    const envelope = value as { ok: unknown; data?: unknown; error?: unknown };
+    if (envelope.ok === true) return { ok: true, data: envelope.data };
+    if (envelope.ok === false && isErrorPayload(envelope.error)) return { ok: false, error: envelope.error };
+  }
+  throw new InternalError(`reply of ${subject} is not a ModelTrail reply envelope`);
+}

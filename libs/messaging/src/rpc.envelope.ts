@@ -1,0 +1,85 @@
+import type { Msg, MsgHdrs } from 'nats';
+import { ERROR_CODES, ModelTrailError, parseWith, ValidationError, type ErrorPayload, type MessageHeaders, type z } from '@modeltrail/contracts';
+import { fromNatsHeaders } from './headers';
+import { errorStack, type MessagingLogger } from './logger';
+
+/**
+ * The reply of every request/reply exchange. The request body is the payload itself (JSON);
+ * the reply says whether it worked, so a typed error crosses the wire as data, not as a
+ * transport failure.
+ */
+export type RpcReplyEnvelope = { ok: true; data?: unknown } | { ok: false; error: ErrorPayload };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function encodeJson(value: unknown): Uint8Array {
+  const text = JSON.stringify(value);
+  return text === undefined ? new Uint8Array(0) : encoder.encode(text);
+}
+
+/** An empty body is `undefined`; anything else must be JSON. */
+export function decodeJson(data: Uint8Array): unknown {
+  if (data.length === 0) return undefined;
+  return JSON.parse(decoder.decode(data)) as unknown;
+}
+
+/**
+ * A ModelTrailError keeps its code, message and details; anything else is a bug on this side
+ * and becomes INTERNAL with a generic message — the stack goes to the log, never to the caller.
+ */
+export function toErrorPayload(error: unknown, subject: string, logger: MessagingLogger): ErrorPayload {
+  if (error instanceof ModelTrailError) return error.toPayload();
+  logger.error(`unexpected error handling ${subject}: ${error instanceof Error ? error.message : String(error)}`, errorStack(error));
+  return { code: 'INTERNAL', message: `internal error while handling ${subject}` };
+}
+
+export interface AnswerRpcOptions {
+  subject: string;
+  /** The request schema; absent means the payload is passed on unchecked. */
+  schema?: z.ZodType;
+  invoke: (request: unknown, headers: MessageHeaders, natsHeaders: MsgHdrs | undefined) => Promise<unknown>;
+  logger: MessagingLogger;
+}
+
+/** Computes the reply envelope of one request: decode, check headers, validate, invoke, map errors. */
+export async function replyFor(msg: Msg, options: AnswerRpcOptions): Promise<RpcReplyEnvelope> {
+  try {
+    const headers = fromNatsHeaders(msg.headers);
+    let body: unknown;
+    try {
+      body = decodeJson(msg.data);
+    } catch {
+      throw new ValidationError(`request to ${options.subject} is not valid JSON`);
+    }
+    const request = options.schema ? parseWith(options.schema, body, `request to ${options.subject}`) : body;
+    const data = await options.invoke(request, headers, msg.headers);
+    return { ok: true, data };
+  } catch (error) {
+    return { ok: false, error: toErrorPayload(error, options.subject, options.logger) };
+  }
+}
+
+/** Answers one request; a request without a reply subject (a plain publish) is handled but not answered. */
+export async function answerRpc(msg: Msg, options: AnswerRpcOptions): Promise<void> {
+  const reply = await replyFor(msg, options);
+  if (!msg.reply) return;
+  let body: Uint8Array;
+  try {
+    body = encodeJson(reply);
+  } catch (error) {
+    // e.g. a BigInt or a cycle in the handler's result.
+    body = encodeJson({ ok: false, error: toErrorPayload(error, options.subject, options.logger) });
+  }
+  try {
+    msg.respond(body);
+  } catch (error) {
+    options.logger.warn(`could not reply to ${options.subject}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+export function isErrorPayload(value: unknown): value is ErrorPayload {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as { code?: unknown; message?: unknown };
+  return typeof candidate.message === 'string' && (ERROR_CODES as ReadonlyArray<unknown>).includes(candidate.code);
+}

@@ -1,0 +1,55 @@
+import type { NatsConnection, Subscription } from 'nats';
+import type { MessageHeaders, RpcDefinition, RpcReply, z } from '@modeltrail/contracts';
+import { defaultLogger, type MessagingLogger } from './logger';
+import { answerRpc } from './rpc.envelope';
+
+export type RpcHandler<D extends RpcDefinition> = (request: z.output<D['request']>, headers: MessageHeaders) => Promise<RpcReply<D>> | RpcReply<D>;
+
+export interface ServeRpcOptions {
+  /** Queue group: replicas of a service share the requests (default `modeltrail`). */
+  queue?: string;
+  logger?: MessagingLogger;
+}
+
+/** A running responder; `stop()` stops taking requests and waits for the ones being handled. */
+export interface RpcServer {
+  readonly subject: string;
+  readonly subscription: Subscription;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_QUEUE = 'modeltrail';
+
+/**
+ * Answers `def.subject`: the request is parsed with `def.request` (invalid input is a VALIDATION
+ * reply naming the field, and the handler is not called), the handler's result is the reply, and
+ * its errors are mapped (ModelTrailError as is, anything else as INTERNAL).
+ */
+export function serveRpc<D extends RpcDefinition>(nc: NatsConnection, def: D, handler: RpcHandler<D>, options: ServeRpcOptions = {}): RpcServer {
+  const logger = options.logger ?? defaultLogger(`Rpc(${def.subject})`);
+  const inFlight = new Set<Promise<void>>();
+  const subscription = nc.subscribe(def.subject, {
+    queue: options.queue ?? DEFAULT_QUEUE,
+    callback: (error, msg) => {
+      if (error) {
+        logger.error(`subscription to ${def.subject} failed: ${error.message}`);
+        return;
+      }
+      const work = answerRpc(msg, {
+        subject: def.subject,
+        schema: def.request,
+        invoke: async (request, headers) => handler(request as z.output<D['request']>, headers),
+        logger,
+      }).finally(() => inFlight.delete(work));
+      inFlight.add(work);
+    },
+  });
+  return {
+    subject: def.subject,
+    subscription,
+    async stop() {
+      if (!subscription.isClosed()) await subscription.drain().catch(() => undefined);
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, loadConfig } from '@modeltrail/config';
+import { NatsRpcTransport } from '@modeltrail/messaging';
+import { DatasetsModule } from './datasets.module';
+
+/** Boots the datasets service as a NestJS app on the NATS transport. */
+async function bootstrap(): Promise<void> {
+  const config = loadConfig(process.env, { serviceName: 'datasets' });
+  const app = await NestFactory.createMicroservice(DatasetsModule.forRoot(config), {
+    strategy: new NatsRpcTransport({ nats: { url: config.natsUrl, name: config.serviceName, user: config.natsUser, pass: config.natsPassword }, queue: config.serviceName }),
+    logger: config.logLevel === 'debug' ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn', 'log'],
+  });
+  app.enableShutdownHooks();
+  await app.listen();
+  console.log(`datasets: serving mt.cmd.datasets.* and mt.qry.datasets.* on ${config.natsUrl}`);
+}
+
+bootstrap().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : `datasets failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

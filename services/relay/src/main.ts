@@ -1,0 +1,54 @@
+/**
+ * The event relay process (DESIGN §4): follows the event store from its checkpoint and publishes
+ * a copy of every event to the JetStream stream MT_EVENTS, `Nats-Msg-Id` = event id. Replicas
+ * are safe: one holds the leadership lock and relays, the others wait to take over.
+ */
+import { loadConfig } from '@modeltrail/config';
+import { EventCatalog } from '@modeltrail/contracts';
+import { openEventStore } from '@modeltrail/eventstore';
+import { connectNats, EventRelay } from '@modeltrail/messaging';
+import { acquireLeadership, createPool, ensureDatabase } from '@modeltrail/postgres';
+
+const MESSAGING_SCHEMA = 'messaging';
+const RELAY_NAME = 'mt-events';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env, { serviceName: 'relay' });
+  await ensureDatabase(config.databaseUrl);
+  const pool = createPool(config.databaseUrl, { max: config.databasePoolSize, applicationName: 'modeltrail-relay' });
+  // NATS carries faithful copies of what is stored: no upcasting here, consumers upcast.
+  const store = await openEventStore(config, pool, new EventCatalog({}, { strict: false }));
+  const nats = await connectNats({ url: config.natsUrl, name: config.serviceName, user: config.natsUser, pass: config.natsPassword });
+
+  const abort = new AbortController();
+  let relay: EventRelay | undefined;
+  let shuttingDown = false;
+  const shutdown = async (code: number) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    abort.abort();
+    await relay?.stop().catch(() => undefined);
+    await leadership?.release().catch(() => undefined);
+    await nats.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  console.log(`relay: waiting for leadership of ${RELAY_NAME} (${store.kind} event store)`);
+  const leadership = await acquireLeadership(config.databaseUrl, `relay:${RELAY_NAME}`, { signal: abort.signal });
+  leadership.lost.catch((error: Error) => {
+    console.error(`relay: ${error.message}; stopping so a replica can take over`);
+    void shutdown(1);
+  });
+  relay = new EventRelay({ store, nc: nats.nc, pool, schema: MESSAGING_SCHEMA, name: RELAY_NAME, streamName: config.eventsStream });
+  await relay.start();
+  console.log(`relay: publishing to JetStream stream ${config.eventsStream} from position ${relay.stats.position}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`relay failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
