@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { JetStreamClient, JetStreamManager } from 'nats';
+import { EventCatalog, z } from '@modeltrail/contracts';
 import type { RecordedEvent } from '@modeltrail/eventstore';
 import { ident } from '@modeltrail/postgres';
 import { createTestSchema, TEST_NATS_URL, uniqueName, type TestSchema } from '@modeltrail/testing';
@@ -90,6 +91,32 @@ describe('DurableConsumer', () => {
       expect(reports.filter((r) => r.outcome === 'skipped').map((r) => r.event?.id)).toEqual([events[3].id]);
       // The handler saw the events in stream order.
       expect(reports.filter((r) => r.outcome === 'handled').map((r) => r.event?.position)).toEqual(events.map((e) => e.position));
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it('hands the handler current shapes: stored v1 events are upcast with the catalog', async () => {
+    const nc = (await connection('consumer-upcast')).nc;
+    const catalog = new EventCatalog({
+      'consumertest.Upcast.v1': z.object({ n: z.number() }),
+      'consumertest.Upcast.v2': z.object({ n: z.number(), doubled: z.number() }),
+    }).registerUpcaster('consumertest.Upcast.v1', (data) => ({ type: 'consumertest.Upcast.v2', data: { ...(data as { n: number }), doubled: 2 * (data as { n: number }).n } }));
+    const seen: Array<{ type: string; data: unknown }> = [];
+    const consumer = new DurableConsumer(
+      consumerOptions(nc, uniqueName('upcast'), 'Upcast', {
+        catalog,
+        handler: async (event) => {
+          seen.push({ type: event.type, data: event.data });
+        },
+      }),
+    );
+    await consumer.start();
+    try {
+      const event = recordedEvent('Upcast');
+      await publishRecordedEvent(js, subjectPrefix, event);
+      await consumer.waitUntilProcessed(event.id);
+      expect(seen).toEqual([{ type: 'consumertest.Upcast.v2', data: { n: event.position, doubled: 2 * event.position } }]);
     } finally {
       await consumer.stop();
     }
