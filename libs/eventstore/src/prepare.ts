@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventCatalog } from '@modeltrail/contracts';
 import { InvalidAppendError, WrongExpectedRevisionError } from './errors';
-import { eventHash } from './hashing';
+import { eventHash, type HashableEvent } from './hashing';
 import type { ExpectedRevision, HashChainBreak, NewEvent, RecordedEvent, StreamRevision, VerifyResult } from './types';
 import { GENESIS_HASH } from './hashing';
 
@@ -10,19 +10,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const SYSTEM_ACTOR = 'system';
 
 /** An event ready to store: id and metadata filled in, data validated and serialisable. */
-export interface PreparedEvent {
-  id: string;
-  type: string;
-  data: unknown;
-  actor: string;
-  correlationId: string;
-  causationId: string | null;
-  occurredAt: string;
-}
+export type PreparedEvent = Omit<HashableEvent, 'stream' | 'revision'>;
 
-export interface ChainedEvent extends PreparedEvent {
-  stream: string;
-  revision: number;
+/** A prepared event placed in its stream and chained to the one before it. */
+export interface ChainedEvent extends HashableEvent {
   prevHash: string;
   hash: string;
 }
