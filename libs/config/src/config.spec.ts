@@ -17,8 +17,8 @@ describe('loadConfig', () => {
   });
 
   it('reads and converts what is set', () => {
-    const config = loadConfig({ SERVICE_NAME: 'gateway', PORT: '8080', DATABASE_URL: 'postgresql://u:p@db:5432/mt', EVENTSTORE_URL: 'esdb://es:2113?tls=false', DATABASE_POOL_SIZE: '25' });
-    expect(config).toMatchObject({ serviceName: 'gateway', port: 8080, databaseUrl: 'postgresql://u:p@db:5432/mt', eventStoreUrl: 'esdb://es:2113?tls=false', databasePoolSize: 25 });
+    const config = loadConfig({ SERVICE_NAME: 'gateway', NATS_NAMESPACE: 'staging.eu', PORT: '8080', DATABASE_URL: 'postgresql://u:p@db:5432/mt', EVENTSTORE_URL: 'esdb://es:2113?tls=false', DATABASE_POOL_SIZE: '25' });
+    expect(config).toMatchObject({ serviceName: 'gateway', natsNamespace: 'staging.eu', port: 8080, databaseUrl: 'postgresql://u:p@db:5432/mt', eventStoreUrl: 'esdb://es:2113?tls=false', databasePoolSize: 25 });
   });
 
   it('treats an empty variable as unset', () => {
@@ -28,13 +28,13 @@ describe('loadConfig', () => {
   it('names every bad variable and its problem, without printing secrets', () => {
     let error: unknown;
     try {
-      loadConfig({ SERVICE_NAME: 'x', PORT: 'eighty', DATABASE_URL: 'mysql://root:hunter2@db/x', NATS_URL: 'http://nats', LOG_LEVEL: 'loud' });
+      loadConfig({ SERVICE_NAME: 'x', PORT: 'eighty', DATABASE_URL: 'mysql://root:hunter2@db/x', NATS_URL: 'http://nats', LOG_LEVEL: 'loud', NATS_NAMESPACE: 'a..b' });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.map((p) => p.variable).sort();
-    expect(problems).toEqual(['DATABASE_URL', 'LOG_LEVEL', 'NATS_URL', 'PORT']);
+    expect(problems).toEqual(['DATABASE_URL', 'LOG_LEVEL', 'NATS_NAMESPACE', 'NATS_URL', 'PORT']);
     const message = (error as Error).message;
     expect(message).toMatch(/PORT: must be a whole number/);
     expect(message).toMatch(/DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);

@@ -14,6 +14,8 @@ export interface AppConfig {
   natsUrl: string;
   natsUser?: string;
   natsPassword?: string;
+  /** Subject namespace inside a shared NATS (empty in production); see withNamespace. */
+  natsNamespace?: string;
   /** When set, the event store is EventStoreDB at this URL; otherwise PostgreSQL. */
   eventStoreUrl?: string;
   /** PostgreSQL schema of the event store (PostgreSQL adapter). */
@@ -61,6 +63,7 @@ const schema = z.object({
   NATS_URL: url(['nats:', 'tls:', 'ws:', 'wss:'], DEFAULTS.NATS_URL).optional(),
   NATS_USER: z.string().min(1).optional(),
   NATS_PASSWORD: z.string().min(1).optional(),
+  NATS_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated tokens of letters, digits, _ and -').optional(),
   EVENTSTORE_URL: url(['esdb:', 'esdb+discover:'], 'esdb://localhost:2113?tls=false').optional(),
   EVENTSTORE_SCHEMA: identifier.default('eventstore'),
   EVENTS_STREAM: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, _ or - (a JetStream stream name)').default('MT_EVENTS'),
@@ -104,6 +107,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
     natsUrl: e.NATS_URL ?? DEFAULTS.NATS_URL,
     natsUser: e.NATS_USER,
     natsPassword: e.NATS_PASSWORD,
+    natsNamespace: e.NATS_NAMESPACE,
     eventStoreUrl: e.EVENTSTORE_URL,
     eventStoreSchema: e.EVENTSTORE_SCHEMA,
     eventsStream: e.EVENTS_STREAM,

@@ -40,6 +40,19 @@ export const subjects = {
   agentHeartbeat: 'mt.agent.heartbeat' as const,
 };
 
+const NAMESPACE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+/**
+ * Subjects of one installation inside a shared NATS: `<namespace>.mt.cmd...`. Empty (the
+ * default) in production; tests and side-by-side environments give each its own, so that two
+ * of them never answer each other's requests.
+ */
+export function withNamespace(namespace: string | undefined, subject: string): string {
+  if (!namespace) return subject;
+  if (!NAMESPACE.test(namespace)) throw new Error(`NATS namespace "${namespace}" must be dot-separated tokens of letters, digits, _ and -`);
+  return `${namespace}.${subject}`;
+}
+
 /** Stream ids are prefixed by aggregate: `dataset-<uuid>`. */
 export function streamId(aggregate: string, id: string): string {
   return `${aggregate}-${id}`;

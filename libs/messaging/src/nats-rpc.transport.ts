@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import type { Msg, NatsConnection, Status, Subscription } from 'nats';
 import { lastValueFrom } from 'rxjs';
-import { errorFromPayload, InternalError, ModelTrailError, type RpcDefinition } from '@modeltrail/contracts';
+import { errorFromPayload, InternalError, ModelTrailError, type RpcDefinition, withNamespace } from '@modeltrail/contracts';
 import { defaultLogger, errorMessage, type MessagingLogger } from './logger';
 import { connectNats, type ConnectNatsOptions, type ManagedNatsConnection } from './nats.connection';
 import { NatsRpcContext } from './nats-rpc.context';
@@ -20,6 +20,8 @@ export interface NatsRpcTransportOptions {
   queue?: string;
   /** Definitions of subjects served with a plain `@MessagePattern(subject)`, so their requests are validated too. */
   definitions?: ReadonlyArray<RpcDefinition>;
+  /** Subject namespace of the installation (see withNamespace): handlers listen on `<namespace>.<pattern>`. */
+  namespace?: string;
   logger?: MessagingLogger;
 }
 
@@ -102,7 +104,7 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
       const queue = (handler.extras?.queue as string | undefined) ?? this.options.queue ?? DEFAULT_QUEUE;
       const callback = handler.isEventHandler ? this.eventCallback(subject) : this.requestCallback(subject, handler);
       this.subscriptions.push(
-        nc.subscribe(subject, {
+        nc.subscribe(withNamespace(this.options.namespace, subject), {
           queue,
           callback: (error, msg) => {
             if (error) return this.log.error(`subscription to ${subject} failed: ${error.message}`);

@@ -9,6 +9,7 @@ import {
   type RpcDefinition,
   type RpcRequest,
   type RpcReply,
+  withNamespace,
 } from '@modeltrail/contracts';
 import { toNatsHeaders } from './headers';
 import { decodeJson, encodeJson, isErrorPayload, type RpcReplyEnvelope } from './rpc.envelope';
@@ -22,6 +23,8 @@ export interface RpcRequestOptions {
 export interface RpcClientOptions {
   /** Timeout of a request that names none (default 5000 ms). */
   timeoutMs?: number;
+  /** Subject namespace of the installation (see withNamespace); must match the responders'. */
+  namespace?: string;
 }
 
 /**
@@ -32,12 +35,15 @@ export interface RpcClientOptions {
  */
 export class RpcClient {
   private readonly defaultTimeoutMs: number;
+  private readonly namespace: string | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
     options: RpcClientOptions = {},
   ) {
     this.defaultTimeoutMs = options.timeoutMs ?? 5000;
+    this.namespace = options.namespace;
+    withNamespace(this.namespace, ''); // validates the namespace once
   }
 
   async request<D extends RpcDefinition>(def: D, payload: RpcRequest<D>, options: RpcRequestOptions): Promise<RpcReply<D>> {
@@ -51,7 +57,7 @@ export class RpcClient {
     }
     let raw: Uint8Array;
     try {
-      raw = (await this.nc.request(def.subject, body, { timeout: timeoutMs, headers })).data;
+      raw = (await this.nc.request(withNamespace(this.namespace, def.subject), body, { timeout: timeoutMs, headers })).data;
     } catch (error) {
       throw transportError(error, def.subject, timeoutMs);
     }

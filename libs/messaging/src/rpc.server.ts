@@ -1,5 +1,5 @@
 import type { NatsConnection, Subscription } from 'nats';
-import type { MessageHeaders, RpcDefinition, RpcReply, z } from '@modeltrail/contracts';
+import { type MessageHeaders, type RpcDefinition, type RpcReply, withNamespace, type z } from '@modeltrail/contracts';
 import { defaultLogger, type MessagingLogger } from './logger';
 import { answerRpc } from './rpc.envelope';
 
@@ -8,6 +8,8 @@ export type RpcHandler<D extends RpcDefinition> = (request: z.output<D['request'
 export interface ServeRpcOptions {
   /** Queue group: replicas of a service share the requests (default `modeltrail`). */
   queue?: string;
+  /** Subject namespace of the installation (see withNamespace). */
+  namespace?: string;
   logger?: MessagingLogger;
 }
 
@@ -28,7 +30,7 @@ export const DEFAULT_QUEUE = 'modeltrail';
 export function serveRpc<D extends RpcDefinition>(nc: NatsConnection, def: D, handler: RpcHandler<D>, options: ServeRpcOptions = {}): RpcServer {
   const logger = options.logger ?? defaultLogger(`Rpc(${def.subject})`);
   const inFlight = new Set<Promise<void>>();
-  const subscription = nc.subscribe(def.subject, {
+  const subscription = nc.subscribe(withNamespace(options.namespace, def.subject), {
     queue: options.queue ?? DEFAULT_QUEUE,
     callback: (error, msg) => {
       if (error) {

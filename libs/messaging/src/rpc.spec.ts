@@ -202,3 +202,31 @@ describe('connectNats', () => {
     await publisher.close(); // idempotent
   });
 });
+
+describe('subject namespaces', () => {
+  it('keeps installations that share one NATS apart', async () => {
+    const logger = new RecordingLogger();
+    const server = await connectNats({ url: TEST_NATS_URL, name: 'rpc-ns-server', logger });
+    const client = await connectNats({ url: TEST_NATS_URL, name: 'rpc-ns-client', logger });
+    const blue = uniqueName('blue');
+    const green = uniqueName('green');
+    const Echo = defineRpc('mt.qry.rpctest.Echo', z.object({ say: z.string() }), z.object({ said: z.string(), by: z.string() }));
+    const responders = [
+      serveRpc(server.nc, Echo, (req) => ({ said: req.say, by: 'blue' }), { namespace: blue, logger }),
+      serveRpc(server.nc, Echo, (req) => ({ said: req.say, by: 'green' }), { namespace: green, logger }),
+    ];
+    try {
+      await server.nc.flush();
+      for (let i = 0; i < 5; i++) {
+        await expect(new RpcClient(client.nc, { namespace: blue }).request(Echo, { say: 'hi' }, { headers: who })).resolves.toEqual({ said: 'hi', by: 'blue' });
+        await expect(new RpcClient(client.nc, { namespace: green }).request(Echo, { say: 'hi' }, { headers: who })).resolves.toEqual({ said: 'hi', by: 'green' });
+      }
+      await caught(new RpcClient(client.nc, { namespace: uniqueName('nobody') }).request(Echo, { say: 'hi' }, { headers: who }), UnavailableError);
+      expect(() => new RpcClient(client.nc, { namespace: 'bad..name' })).toThrow(/namespace/);
+    } finally {
+      await Promise.all(responders.map((r) => r.stop()));
+      await server.close();
+      await client.close();
+    }
+  });
+});

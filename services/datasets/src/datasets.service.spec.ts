@@ -24,12 +24,12 @@ describe('datasets service over NATS', () => {
 
   beforeAll(async () => {
     app = await NestFactory.createMicroservice(DatasetsModule.forRoot(config, clock), {
-      strategy: new NatsRpcTransport({ nats: { url: config.natsUrl, name: 'datasets-test' }, queue: schema }),
+      strategy: new NatsRpcTransport({ nats: { url: config.natsUrl, name: 'datasets-test' }, namespace: schema }),
       logger: false,
     });
     await app.listen();
     caller = await connectNats({ url: TEST_NATS_URL, name: 'datasets-test-caller' });
-    rpc = new RpcClient(caller.nc, { timeoutMs: 5000 });
+    rpc = new RpcClient(caller.nc, { timeoutMs: 5000, namespace: schema });
   });
   afterAll(async () => {
     await app.close();

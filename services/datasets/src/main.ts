@@ -8,7 +8,7 @@ import { DatasetsModule } from './datasets.module';
 async function bootstrap(): Promise<void> {
   const config = loadConfig(process.env, { serviceName: 'datasets' });
   const app = await NestFactory.createMicroservice(DatasetsModule.forRoot(config), {
-    strategy: new NatsRpcTransport({ nats: { url: config.natsUrl, name: config.serviceName, user: config.natsUser, pass: config.natsPassword }, queue: config.serviceName }),
+    strategy: new NatsRpcTransport({ nats: { url: config.natsUrl, name: config.serviceName, user: config.natsUser, pass: config.natsPassword }, queue: config.serviceName, namespace: config.natsNamespace }),
     logger: config.logLevel === 'debug' ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn', 'log'],
   });
   app.enableShutdownHooks();

@@ -4,7 +4,7 @@
  * are safe: one holds the leadership lock and relays, the others wait to take over.
  */
 import { loadConfig } from '@modeltrail/config';
-import { EventCatalog } from '@modeltrail/contracts';
+import { EventCatalog, subjects, withNamespace } from '@modeltrail/contracts';
 import { openEventStore } from '@modeltrail/eventstore';
 import { connectNats, EventRelay } from '@modeltrail/messaging';
 import { acquireLeadership, createPool, ensureDatabase } from '@modeltrail/postgres';
@@ -43,7 +43,15 @@ async function main(): Promise<void> {
     console.error(`relay: ${error.message}; stopping so a replica can take over`);
     void shutdown(1);
   });
-  relay = new EventRelay({ store, nc: nats.nc, pool, schema: MESSAGING_SCHEMA, name: RELAY_NAME, streamName: config.eventsStream });
+  relay = new EventRelay({
+    store,
+    nc: nats.nc,
+    pool,
+    schema: MESSAGING_SCHEMA,
+    name: RELAY_NAME,
+    streamName: config.eventsStream,
+    subjectPrefix: withNamespace(config.natsNamespace, subjects.allEvents.replace(/\.>$/, '')),
+  });
   await relay.start();
   console.log(`relay: publishing to JetStream stream ${config.eventsStream} from position ${relay.stats.position}`);
 }
