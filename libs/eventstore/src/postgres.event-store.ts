@@ -1,10 +1,10 @@
 import { Client, type Pool, type PoolClient } from 'pg';
-import type { EventCatalog } from '@modeltrail/contracts';
-import { advisoryKey, ident, migrate, sqlState, withTransaction } from '@modeltrail/postgres';
+import { type EventCatalog, UnavailableError } from '@modeltrail/contracts';
+import { advisoryKey, ident, isConnectionError, migrate, sqlState, withTransaction } from '@modeltrail/postgres';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from './errors';
 import { GENESIS_HASH } from './hashing';
 import { eventStoreMigrations } from './postgres.migrations';
-import { type ChainedEvent, checkExpectedRevision, chainEvents, matchIdempotentAppend, prepareEvents, validateExpectedRevision, verifyChain } from './prepare';
+import { type ChainedEvent, checkExpectedRevision, hasCallerIds, type PreparedEvent, chainEvents, matchIdempotentAppend, prepareEvents, validateExpectedRevision, verifyChain } from './prepare';
 import { ChangeSignal } from './signal';
 import { PollingAllSubscription } from './subscription';
 import type {
@@ -91,7 +91,7 @@ export class PostgresEventStore implements EventStore {
     validateExpectedRevision(expected);
     const prepared = prepareEvents(stream, events, this.options.catalog, this.options.now ?? (() => new Date()));
     try {
-      return await withTransaction(this.options.pool, (client) => this.appendPrepared(client, stream, prepared, expected));
+      return await this.guard(`append to "${stream}"`, () => withTransaction(this.options.pool, (client) => this.appendPrepared(client, stream, prepared, expected, hasCallerIds(events))));
     } catch (error) {
       // Two identical appends raced: the loser hits the event_id key. If the winner wrote
       // exactly this append, it is the idempotent case; otherwise it is a real conflict.
@@ -113,12 +113,15 @@ export class PostgresEventStore implements EventStore {
     const expected = options.expectedRevision ?? 'any';
     validateExpectedRevision(expected);
     const prepared = prepareEvents(stream, events, this.options.catalog, this.options.now ?? (() => new Date()));
-    return this.appendPrepared(client, stream, prepared, expected);
+    return this.appendPrepared(client, stream, prepared, expected, hasCallerIds(events));
   }
 
-  private async appendPrepared(client: PoolClient, stream: string, prepared: ReturnType<typeof prepareEvents>, expected: ExpectedRevision): Promise<AppendResult> {
-    const idempotent = await this.findIdempotent(client, stream, prepared, expected);
-    if (idempotent) return idempotent;
+  private async appendPrepared(client: PoolClient, stream: string, prepared: PreparedEvent[], expected: ExpectedRevision, callerIds: boolean): Promise<AppendResult> {
+    // Ids this store generated are fresh UUIDs: only caller-chosen ids can be a repeat.
+    if (callerIds) {
+      const idempotent = await this.findIdempotent(client, stream, prepared, expected);
+      if (idempotent) return idempotent;
+    }
 
     const { current, lastHash } = await this.lockStream(client, stream, expected);
     checkExpectedRevision(stream, expected, current);
@@ -180,7 +183,7 @@ export class PostgresEventStore implements EventStore {
     );
   }
 
-  private async findIdempotent(client: PoolClient, stream: string, prepared: ReturnType<typeof prepareEvents>, expected: ExpectedRevision): Promise<AppendResult | null> {
+  private async findIdempotent(client: PoolClient, stream: string, prepared: PreparedEvent[], expected: ExpectedRevision): Promise<AppendResult | null> {
     const stored = await client.query<{ event_id: string; stream_id: string; revision: string; position: string }>(
       `SELECT event_id, stream_id, revision, position FROM ${this.s}.events WHERE event_id = ANY($1::uuid[])`,
       [prepared.map((e) => e.id)],
@@ -194,7 +197,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
-    return (await this.readStreamRaw(stream, options)).map((e) => this.upcast(e));
+    return this.guard(`reading "${stream}"`, async () => (await this.readStreamRaw(stream, options)).map((e) => this.upcast(e)));
   }
 
   private async readStreamRaw(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -215,17 +218,21 @@ export class PostgresEventStore implements EventStore {
   }
 
   async streamRevision(stream: string): Promise<StreamRevision> {
-    const result = await this.options.pool.query<{ revision: string }>(`SELECT revision FROM ${this.s}.streams WHERE stream_id = $1`, [stream]);
-    const revision = result.rowCount ? Number(result.rows[0].revision) : -1;
-    return revision < 0 ? 'no_stream' : revision;
+    return this.guard(`the revision of "${stream}"`, async () => {
+      const result = await this.options.pool.query<{ revision: string }>(`SELECT revision FROM ${this.s}.streams WHERE stream_id = $1`, [stream]);
+      const revision = result.rowCount ? Number(result.rows[0].revision) : -1;
+      return revision < 0 ? 'no_stream' : revision;
+    });
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
-    const result = await this.options.pool.query<EventRow>(
-      `SELECT ${COLUMNS} FROM ${this.s}.events WHERE position >= $1 AND position <= $2 ORDER BY position LIMIT $3`,
-      [options.fromPosition ?? 0, options.toPosition ?? Number.MAX_SAFE_INTEGER, options.limit ?? 1000],
-    );
-    return result.rows.map((row) => this.upcast(toEvent(row)));
+    return this.guard('reading all events', async () => {
+      const result = await this.options.pool.query<EventRow>(
+        `SELECT ${COLUMNS} FROM ${this.s}.events WHERE position >= $1 AND position <= $2 ORDER BY position LIMIT $3`,
+        [options.fromPosition ?? 0, options.toPosition ?? Number.MAX_SAFE_INTEGER, options.limit ?? 1000],
+      );
+      return result.rows.map((row) => this.upcast(toEvent(row)));
+    });
   }
 
   subscribeToAll(options: SubscribeToAllOptions = {}): AllSubscription {
@@ -242,12 +249,14 @@ export class PostgresEventStore implements EventStore {
   }
 
   async verifyStream(stream: string): Promise<VerifyResult> {
-    return verifyChain(stream, await this.readStreamRaw(stream));
+    return this.guard(`verifying "${stream}"`, async () => verifyChain(stream, await this.readStreamRaw(stream)));
   }
 
   async headPosition(): Promise<number> {
-    const result = await this.options.pool.query<{ p: string | null }>(`SELECT max(position) AS p FROM ${this.s}.events`);
-    return Number(result.rows[0].p ?? 0);
+    return this.guard('the head position', async () => {
+      const result = await this.options.pool.query<{ p: string | null }>(`SELECT max(position) AS p FROM ${this.s}.events`);
+      return Number(result.rows[0].p ?? 0);
+    });
   }
 
   async close(): Promise<void> {
@@ -283,6 +292,18 @@ export class PostgresEventStore implements EventStore {
       }
     })();
     return this.listenerStarting;
+  }
+
+  /** Maps "cannot reach PostgreSQL" to UnavailableError; every other failure passes unchanged. */
+  private async guard<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (isConnectionError(error)) {
+        throw new UnavailableError(`event store (PostgreSQL) is unavailable for ${what}: ${error instanceof Error ? error.message : String(error)}`, { what });
+      }
+      throw error;
+    }
   }
 
   private upcast(event: RecordedEvent): RecordedEvent {

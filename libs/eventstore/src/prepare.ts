@@ -55,6 +55,11 @@ export function prepareEvents(stream: string, events: ReadonlyArray<NewEvent>, c
   });
 }
 
+/** Whether the caller chose any event id (only then can an append be a repeat of an earlier one). */
+export function hasCallerIds(events: ReadonlyArray<NewEvent>): boolean {
+  return events.some((event) => event.id !== undefined);
+}
+
 /** Assigns revisions and chains hashes after the stream's current last event. */
 export function chainEvents(stream: string, events: PreparedEvent[], current: StreamRevision, lastHash: string | null): ChainedEvent[] {
   let prevHash = current === 'no_stream' ? GENESIS_HASH : (lastHash ?? GENESIS_HASH);
@@ -177,6 +182,9 @@ export function toJsonValue(value: unknown, where: string): unknown {
   if (value === undefined || value === null) return null;
   switch (typeof value) {
     case 'string':
+      // PostgreSQL text and jsonb cannot hold U+0000; refusing it everywhere keeps adapters alike.
+      if (value.includes('\u0000')) throw new InvalidAppendError(`${where} contains a NUL character (U+0000), which cannot be stored`);
+      return value;
     case 'boolean':
       return value;
     case 'number':

@@ -280,6 +280,12 @@ export function describeEventStoreContract(name: string, harness: ContractHarnes
         expect(await sut.store.streamRevision(s)).toBe('no_stream');
       });
 
+      it('rejects a NUL character in data before writing, naming where it is', async () => {
+        const s = stream('nul');
+        await expect(sut.store.append(s, [ev('test.Note.v1', { text: 'a\u0000b' })])).rejects.toThrow(/data\.text contains a NUL character/);
+        expect(await sut.store.streamRevision(s)).toBe('no_stream');
+      });
+
       it('upcasts old shapes on read while the stored history still verifies', async () => {
         await sut.cleanup();
         sut = await harness.create({ catalog: catalog() });

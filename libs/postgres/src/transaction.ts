@@ -20,3 +20,16 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
 export function sqlState(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
 }
+
+const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE']);
+
+/**
+ * Whether an error means "the database cannot be reached" rather than "the statement failed":
+ * socket errors, SQLSTATE class 08 (connection exception), 57P01-57P03 (shutdown, cannot connect now).
+ */
+export function isConnectionError(error: unknown): boolean {
+  const code = sqlState(error);
+  if (code && (CONNECTION_ERRNOS.has(code) || code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code))) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
+}
