@@ -18,6 +18,8 @@ export interface AppConfig {
   natsNamespace?: string;
   /** When set, the event store is EventStoreDB at this URL; otherwise PostgreSQL. */
   eventStoreUrl?: string;
+  /** PostgreSQL schema of this service's read models (default: the service name). */
+  readModelSchema: string;
   /** PostgreSQL schema of the event store (PostgreSQL adapter). */
   eventStoreSchema: string;
   /** JetStream stream that carries copies of domain events. */
@@ -66,6 +68,7 @@ const schema = z.object({
   NATS_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated tokens of letters, digits, _ and -').optional(),
   EVENTSTORE_URL: url(['esdb:', 'esdb+discover:'], 'esdb://localhost:2113?tls=false').optional(),
   EVENTSTORE_SCHEMA: identifier.default('eventstore'),
+  READ_MODEL_SCHEMA: identifier.optional(),
   EVENTS_STREAM: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, _ or - (a JetStream stream name)').default('MT_EVENTS'),
   RPC_TIMEOUT_MS: integer(100, 600_000).default(5_000),
   PORT: integer(1, 65_535).optional(),
@@ -110,6 +113,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
     natsNamespace: e.NATS_NAMESPACE,
     eventStoreUrl: e.EVENTSTORE_URL,
     eventStoreSchema: e.EVENTSTORE_SCHEMA,
+    readModelSchema: e.READ_MODEL_SCHEMA ?? serviceName!.replace(/-/g, '_'),
     eventsStream: e.EVENTS_STREAM,
     rpcTimeoutMs: e.RPC_TIMEOUT_MS,
     port: e.PORT ?? defaults.port ?? Number(DEFAULTS.PORT),

@@ -52,9 +52,28 @@ export const DatasetReply = z.object({
   revision: z.number().int(),
 });
 
+/** Cursor pagination shared by list queries: `first` items after the opaque `after` cursor. */
+export const PageRequest = z.object({
+  first: z.number().int().min(1, 'must be at least 1').max(200, 'must be at most 200').default(20),
+  after: z.string().min(1).optional(),
+});
+export const PageInfo = z.object({ endCursor: z.string().nullable(), hasNextPage: z.boolean() });
+
+export const ListDatasetsRequest = PageRequest.extend({
+  projectId: uuid.optional(),
+  status: z.enum(['Active', 'Archived']).optional(),
+});
+export const DatasetListItem = DatasetReply.extend({
+  registeredAt: z.iso.datetime(),
+  registeredBy: z.string(),
+  updatedAt: z.iso.datetime(),
+});
+export const ListDatasetsReply = z.object({ items: z.array(DatasetListItem), pageInfo: PageInfo });
+
 export const datasetsRpc = {
   registerDataset: defineRpc('mt.cmd.datasets.RegisterDataset', RegisterDatasetRequest, DatasetReply),
   changeDatasetDescription: defineRpc('mt.cmd.datasets.ChangeDatasetDescription', z.object({ datasetId: uuid, description: DatasetDescription }), DatasetReply),
   archiveDataset: defineRpc('mt.cmd.datasets.ArchiveDataset', z.object({ datasetId: uuid, reason: z.string().trim().min(1, 'must not be empty').max(1_000) }), DatasetReply),
   getDataset: defineRpc('mt.qry.datasets.GetDataset', z.object({ datasetId: uuid }), DatasetReply),
+  listDatasets: defineRpc('mt.qry.datasets.ListDatasets', ListDatasetsRequest, ListDatasetsReply),
 } as const;

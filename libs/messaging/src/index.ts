@@ -12,3 +12,4 @@ export * from './rpc.client';
 export * from './rpc.decorators';
 export { decodeJson, encodeJson, isErrorPayload, type RpcReplyEnvelope } from './rpc.envelope';
 export * from './rpc.server';
+export * from './schema';

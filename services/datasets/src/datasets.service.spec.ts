@@ -7,13 +7,14 @@ import { ConflictError, datasetsRpc, NotFoundError, ValidationError } from '@mod
 import { PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
+import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
 import { TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { DatasetsModule } from './datasets.module';
 
 /** The datasets service as it runs: a Nest app on the NATS transport, over the real PostgreSQL and NATS. */
 describe('datasets service over NATS', () => {
   const schema = uniqueName('dsvc');
-  const config = loadConfig({ SERVICE_NAME: 'datasets', DATABASE_URL: TEST_DATABASE_URL, NATS_URL: TEST_NATS_URL, EVENTSTORE_SCHEMA: schema });
+  const config = loadConfig({ SERVICE_NAME: 'datasets', DATABASE_URL: TEST_DATABASE_URL, NATS_URL: TEST_NATS_URL, EVENTSTORE_SCHEMA: schema, READ_MODEL_SCHEMA: schema });
   const clock = { now: () => '2026-11-22T12:00:00.000Z' };
   let app: INestMicroservice;
   let caller: ManagedNatsConnection;
@@ -71,5 +72,39 @@ describe('datasets service over NATS', () => {
     expect(error).toBeInstanceOf(ConflictError);
     expect((error as Error).message).toMatch(/archived/);
     expect(await store.streamRevision(`dataset-${datasetId}`)).toBe(1);
+  });
+
+  it('lists datasets from the read model with filters and cursor pages', async () => {
+    const project = randomUUID();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const datasetId = randomUUID();
+      ids.push(datasetId);
+      await rpc.request(datasetsRpc.registerDataset, { datasetId, name: `p-${i}`, projectId: project }, { headers });
+    }
+    await rpc.request(datasetsRpc.archiveDataset, { datasetId: ids[1], reason: 'bad labels' }, { headers });
+    const runners = app.get<ProjectionRunner[]>(PROJECTION_RUNNERS);
+    await Promise.all(runners.map((r) => store.headPosition().then((head) => r.waitFor(head))));
+
+    const all = await rpc.request(datasetsRpc.listDatasets, { projectId: project }, { headers });
+    expect(all.items.map((d) => [d.name, d.status])).toEqual(
+      [...all.items].sort((a, b) => a.registeredAt.localeCompare(b.registeredAt) || a.datasetId.localeCompare(b.datasetId)).map((d) => [d.name, d.status]),
+    );
+    expect(all.items.map((d) => d.name).sort()).toEqual(['p-0', 'p-1', 'p-2']);
+    expect(all.items.find((d) => d.name === 'p-1')).toMatchObject({ status: 'Archived', revision: 1, registeredBy: 'ada@example.com' });
+    expect(all.pageInfo.hasNextPage).toBe(false);
+
+    const firstPage = await rpc.request(datasetsRpc.listDatasets, { projectId: project, first: 2 }, { headers });
+    expect(firstPage.items).toHaveLength(2);
+    expect(firstPage.pageInfo.hasNextPage).toBe(true);
+    const secondPage = await rpc.request(datasetsRpc.listDatasets, { projectId: project, first: 2, after: firstPage.pageInfo.endCursor! }, { headers });
+    expect([...firstPage.items, ...secondPage.items].map((d) => d.datasetId)).toEqual(all.items.map((d) => d.datasetId));
+    expect(secondPage.pageInfo.hasNextPage).toBe(false);
+
+    const archived = await rpc.request(datasetsRpc.listDatasets, { projectId: project, status: 'Archived' }, { headers });
+    expect(archived.items.map((d) => d.datasetId)).toEqual([ids[1]]);
+
+    await expect(rpc.request(datasetsRpc.listDatasets, { after: 'not-a-cursor' }, { headers })).rejects.toThrow(/cursor "not-a-cursor"/);
+    await expect(rpc.request(datasetsRpc.listDatasets, { first: 1000 }, { headers })).rejects.toThrow(/field "first": must be at most 200/);
   });
 });

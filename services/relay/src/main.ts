@@ -6,10 +6,9 @@
 import { loadConfig } from '@modeltrail/config';
 import { EventCatalog, subjects, withNamespace } from '@modeltrail/contracts';
 import { openEventStore } from '@modeltrail/eventstore';
-import { connectNats, EventRelay } from '@modeltrail/messaging';
+import { connectNats, EventRelay, MESSAGING_SCHEMA } from '@modeltrail/messaging';
 import { acquireLeadership, createPool, ensureDatabase } from '@modeltrail/postgres';
 
-const MESSAGING_SCHEMA = 'messaging';
 const RELAY_NAME = 'mt-events';
 
 async function main(): Promise<void> {
