@@ -8,3 +8,4 @@ export { SYSTEM_ACTOR } from './prepare';
 export * from './types';
 export * from './factory';
 export * from './event-store.module';
+export { ChangeSignal, PositionWatch } from './signal';

@@ -28,3 +28,48 @@ export class ChangeSignal {
     });
   }
 }
+
+/**
+ * A position that only moves forward, and promises that resolve once it reaches a value: how
+ * followers of the store (relay, projections) let callers await "caught up to p" without sleeping.
+ */
+export class PositionWatch {
+  private value = 0;
+  private readonly waiters = new Set<{ position: number; resolve: () => void }>();
+
+  constructor(private readonly describe: () => string) {}
+
+  get current(): number {
+    return this.value;
+  }
+
+  /** Sets the position (also backwards, after a rebuild) and wakes the waiters it satisfies. */
+  set(position: number): void {
+    this.value = position;
+    for (const waiter of [...this.waiters]) {
+      if (position >= waiter.position) {
+        this.waiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+  }
+
+  /** Resolves once the position is at least `position`; rejects after `timeoutMs`. */
+  reach(position: number, timeoutMs = 10_000): Promise<void> {
+    if (this.value >= position) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        position,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`${this.describe()} is at ${this.value}, not ${position}, after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+}

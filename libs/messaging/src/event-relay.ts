@@ -1,6 +1,6 @@
 import type { JetStreamClient, JetStreamManager, NatsConnection, PubAck } from 'nats';
 import type { Pool } from 'pg';
-import type { AllSubscription, EventStore, RecordedEvent } from '@modeltrail/eventstore';
+import { type AllSubscription, type EventStore, PositionWatch, type RecordedEvent } from '@modeltrail/eventstore';
 import { ident, migrate, type Migration } from '@modeltrail/postgres';
 import { ensureEventsStream, DEFAULT_EVENT_SUBJECT_PREFIX, publishRecordedEvent } from './jetstream';
 import { defaultLogger, errorMessage, type MessagingLogger } from './logger';
@@ -82,13 +82,12 @@ export class EventRelay {
   private running: Promise<void> | undefined;
   private stopping = false;
   private aborted = false;
-  private acked = 0;
+  private readonly acked = new PositionWatch(() => `relay ${this.options.name}`);
   private uncheckpointed = 0;
   private stored = 0;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private checkpointChain: Promise<void> = Promise.resolve();
   private wakeRetry: (() => void) | undefined;
-  private readonly waiters = new Set<{ position: number; resolve: () => void }>();
   private readonly counters = { published: 0, duplicates: 0, checkpointWrites: 0 };
 
   constructor(private readonly options: EventRelayOptions) {
@@ -98,7 +97,7 @@ export class EventRelay {
   }
 
   get stats(): EventRelayStats {
-    return { ...this.counters, position: this.acked, checkpoint: this.stored };
+    return { ...this.counters, position: this.acked.current, checkpoint: this.stored };
   }
 
   /** Creates the checkpoint table when missing (idempotent; `start` runs it too). */
@@ -113,8 +112,9 @@ export class EventRelay {
     this.jsm = await this.options.nc.jetstreamManager();
     this.js = this.options.nc.jetstream();
     await this.ensureStream();
-    this.acked = this.stored = await this.readCheckpoint();
-    this.logger.log(`relay ${this.options.name} starts after position ${this.acked}`);
+    this.stored = await this.readCheckpoint();
+    this.acked.set(this.stored);
+    this.logger.log(`relay ${this.options.name} starts after position ${this.acked.current}`);
     this.running = this.run();
   }
 
@@ -144,21 +144,7 @@ export class EventRelay {
 
   /** Resolves once every event up to `position` is acked by JetStream. */
   waitUntilPublished(position: number, timeoutMs = 10_000): Promise<void> {
-    if (this.acked >= position) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        position,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new Error(`relay ${this.options.name} reached position ${this.acked}, not ${position}, within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiters.add(waiter);
-    });
+    return this.acked.reach(position, timeoutMs);
   }
 
   /** The stored checkpoint (0 when the relay never ran). */
@@ -181,7 +167,7 @@ export class EventRelay {
       } catch (error) {
         if (this.stopping) break;
         const delay = this.options.retryDelayMs ?? 1000;
-        this.logger.error(`relay ${this.options.name} stopped after position ${this.acked}: ${errorMessage(error)}; resuming in ${delay} ms`);
+        this.logger.error(`relay ${this.options.name} stopped after position ${this.acked.current}: ${errorMessage(error)}; resuming in ${delay} ms`);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
           this.wakeRetry = () => {
@@ -199,7 +185,7 @@ export class EventRelay {
     const maxInFlight = Math.max(1, this.options.maxInFlight ?? 64);
     const inFlight: Pending[] = [];
     let failure: unknown;
-    const subscription = this.options.store.subscribeToAll({ fromPosition: this.acked });
+    const subscription = this.options.store.subscribeToAll({ fromPosition: this.acked.current });
     this.subscription = subscription;
     const advance = () => {
       while (inFlight.length > 0 && inFlight[0].done) this.onAcked(inFlight.shift()!.event.position);
@@ -239,13 +225,7 @@ export class EventRelay {
 
   private onAcked(position: number): void {
     if (this.aborted) return;
-    this.acked = position;
-    for (const waiter of [...this.waiters]) {
-      if (position >= waiter.position) {
-        this.waiters.delete(waiter);
-        waiter.resolve();
-      }
-    }
+    this.acked.set(position);
     // Checkpoint writes are batched: by count, or by time for a trickle of events.
     this.uncheckpointed += 1;
     if (this.uncheckpointed >= (this.options.checkpointEvery ?? 100)) {
@@ -264,7 +244,7 @@ export class EventRelay {
     this.clearCheckpointTimer();
     this.uncheckpointed = 0;
     this.checkpointChain = this.checkpointChain.then(async () => {
-      const position = this.acked;
+      const position = this.acked.current;
       if (position <= this.stored || this.aborted) return;
       try {
         await this.options.pool.query(

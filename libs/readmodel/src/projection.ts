@@ -1,6 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { EventCatalog } from '@modeltrail/contracts';
-import type { AllSubscription, EventStore, RecordedEvent } from '@modeltrail/eventstore';
+import { type AllSubscription, type EventStore, PositionWatch, type RecordedEvent } from '@modeltrail/eventstore';
 import type { Pool } from 'pg';
 import { ident, type Migration, migrate } from '@modeltrail/postgres';
 import { batched } from './batched';
@@ -67,8 +67,7 @@ export class ProjectionRunner {
   private subscription: AllSubscription | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
-  private applied = 0;
-  private readonly waiters = new Set<{ position: number; resolve: () => void }>();
+  private readonly applied = new PositionWatch(() => `projection ${this.options.projection.name}`);
   private wakeRetry: (() => void) | undefined;
 
   constructor(private readonly options: ProjectionRunnerOptions) {
@@ -81,13 +80,13 @@ export class ProjectionRunner {
 
   /** The position up to which the read model reflects the store. */
   get position(): number {
-    return this.applied;
+    return this.applied.current;
   }
 
   async start(): Promise<void> {
     if (this.running) throw new Error(`projection ${this.options.projection.name} is already running`);
     this.stopping = false;
-    this.applied = await this.readCheckpoint();
+    this.applied.set(await this.readCheckpoint());
     this.running = this.run();
   }
 
@@ -108,27 +107,13 @@ export class ProjectionRunner {
       for (const table of projection.tables) await em.execute(`DELETE FROM ${this.s}.${ident(table)}`);
       await em.execute(`DELETE FROM ${this.s}.projection_checkpoints WHERE name = ?`, [projection.name]);
     });
-    this.applied = 0;
+    this.applied.set(0);
     if (wasRunning) await this.start();
   }
 
   /** Resolves once the read model reflects every event up to `position` (after an append, pass its position). */
   waitFor(position: number, timeoutMs = 10_000): Promise<void> {
-    if (this.applied >= position) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        position,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new Error(`projection ${this.options.projection.name} is at ${this.applied}, not ${position}, after ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiters.add(waiter);
-    });
+    return this.applied.reach(position, timeoutMs);
   }
 
   async readCheckpoint(): Promise<number> {
@@ -156,7 +141,7 @@ export class ProjectionRunner {
   }
 
   private async follow(): Promise<void> {
-    const subscription = this.options.store.subscribeToAll({ fromPosition: this.applied });
+    const subscription = this.options.store.subscribeToAll({ fromPosition: this.applied.current });
     this.subscription = subscription;
     const batches = batched(subscription, this.options.batchSize ?? 500);
     try {
@@ -185,12 +170,6 @@ export class ProjectionRunner {
         [projection.name, last],
       );
     });
-    this.applied = last;
-    for (const waiter of [...this.waiters]) {
-      if (last >= waiter.position) {
-        this.waiters.delete(waiter);
-        waiter.resolve();
-      }
-    }
+    this.applied.set(last);
   }
 }
