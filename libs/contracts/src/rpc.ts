@@ -23,4 +23,9 @@ export interface MessageHeaders {
   actor: string;
   correlationId: string;
   causationId?: string;
+  /**
+   * Idempotency key of a command, chosen by the caller and kept across its retries: the events
+   * a command decides get ids derived from it, so a retried delivery appends nothing new.
+   */
+  commandId?: string;
 }

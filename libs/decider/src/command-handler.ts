@@ -45,15 +45,23 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
   }
 
   async load(stream: string): Promise<{ state: State; revision: StreamRevision }> {
+    const { state, revision } = await this.loadWithIds(stream);
+    return { state, revision };
+  }
+
+  private async loadWithIds(stream: string): Promise<{ state: State; revision: StreamRevision; ids: Set<string> }> {
     const events = await this.store.readStream(stream);
     let state = this.decider.initialState();
     for (const event of events) state = this.decider.evolve(state, { type: event.type, data: event.data } as Event);
-    return { state, revision: events.length ? events[events.length - 1].revision : 'no_stream' };
+    return { state, revision: events.length ? events[events.length - 1].revision : 'no_stream', ids: new Set(events.map((e) => e.id)) };
   }
 
   async handle(stream: string, command: Command, context: CommandContext): Promise<HandleResult<State>> {
     for (let attempt = 1; ; attempt++) {
-      const { state, revision } = await this.load(stream);
+      const { state, revision, ids } = await this.loadWithIds(stream);
+      // A command whose events are already in the stream was handled before (a retry or a
+      // redelivery, perhaps after others wrote): deciding it again could undo their work.
+      if (context.commandId && ids.has(deterministicEventId(context.commandId, stream, 0))) return { state, events: [], revision };
       const decided = this.decider.decide(command, state);
       if (decided.length === 0) return { state, events: [], revision };
       const expectedRevision: ExpectedRevision = revision === 'no_stream' ? 'no_stream' : revision;

@@ -5,12 +5,14 @@ import { ValidationError, type MessageHeaders } from '@modeltrail/contracts';
 export const HEADER_ACTOR = 'Mt-Actor';
 export const HEADER_CORRELATION_ID = 'Mt-Correlation-Id';
 export const HEADER_CAUSATION_ID = 'Mt-Causation-Id';
+export const HEADER_COMMAND_ID = 'Mt-Command-Id';
 
 export function toNatsHeaders(metadata: MessageHeaders): MsgHdrs {
   const out = natsHeaders();
   out.set(HEADER_ACTOR, headerValue(metadata.actor, HEADER_ACTOR));
   out.set(HEADER_CORRELATION_ID, headerValue(metadata.correlationId, HEADER_CORRELATION_ID));
   if (metadata.causationId) out.set(HEADER_CAUSATION_ID, headerValue(metadata.causationId, HEADER_CAUSATION_ID));
+  if (metadata.commandId) out.set(HEADER_COMMAND_ID, headerValue(metadata.commandId, HEADER_COMMAND_ID));
   return out;
 }
 
@@ -22,8 +24,12 @@ export function fromNatsHeaders(received: MsgHdrs | undefined): MessageHeaders {
   if (missing.length) {
     throw new ValidationError(`request headers are missing ${missing.join(' and ')}`, { issues: missing.map((field) => ({ field, message: 'required header' })) });
   }
+  const result: MessageHeaders = { actor, correlationId };
   const causationId = received?.get(HEADER_CAUSATION_ID);
-  return causationId ? { actor, correlationId, causationId } : { actor, correlationId };
+  if (causationId) result.causationId = causationId;
+  const commandId = received?.get(HEADER_COMMAND_ID);
+  if (commandId) result.commandId = commandId;
+  return result;
 }
 
 function headerValue(value: string, name: string): string {

@@ -16,7 +16,7 @@ const Nobody = defineRpc(`${base}.Nobody`, z.object({}), z.object({}));
 const BadReply = defineRpc(`${base}.BadReply`, z.object({}), z.object({ id: z.string() }));
 const Shared = defineRpc(`${base}.Shared`, z.object({ i: z.number() }), z.object({ i: z.number(), server: z.string() }));
 
-const who: MessageHeaders = { actor: 'user:ada', correlationId: 'corr-1', causationId: 'cause-1' };
+const who: MessageHeaders = { actor: 'user:ada', correlationId: 'corr-1', causationId: 'cause-1', commandId: 'cmd-1' };
 
 /** Rejects unless `promise` rejects with a ModelTrailError of `type`; returns it. */
 async function caught<T extends ModelTrailError>(promise: Promise<unknown>, type: abstract new (...args: never[]) => T): Promise<T> {

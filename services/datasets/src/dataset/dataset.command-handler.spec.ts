@@ -97,4 +97,19 @@ describe('Dataset command handling on PostgreSQL', () => {
     expect(replay.nextExpectedRevision).toBe(0);
     expect(await store.readStream(datasetStream(datasetId))).toHaveLength(1);
   });
+
+  it('recognises a retried command by its command id even after others wrote, and does not undo their work', async () => {
+    const handler = new CommandHandler(store, datasetDecider);
+    const datasetId = randomUUID();
+    const stream = datasetStream(datasetId);
+    await handler.handle(stream, register(datasetId), ctx);
+    const toA = { type: 'ChangeDatasetDescription' as const, datasetId, description: 'A', at };
+    const commandId = randomUUID();
+    await handler.handle(stream, toA, { ...ctx, commandId });
+    await handler.handle(stream, { ...toA, description: 'B' }, ctx);
+    const retry = await handler.handle(stream, toA, { ...ctx, commandId });
+    expect(retry.events).toEqual([]);
+    expect(retry.state).toMatchObject({ description: 'B' });
+    expect(await store.readStream(stream)).toHaveLength(3);
+  });
 });

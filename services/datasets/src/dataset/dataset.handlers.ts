@@ -50,7 +50,7 @@ export class DatasetHandlers {
 }
 
 function contextOf(headers: MessageHeaders): CommandContext {
-  return { actor: headers.actor, correlationId: headers.correlationId, causationId: headers.causationId ?? null };
+  return { actor: headers.actor, correlationId: headers.correlationId, causationId: headers.causationId ?? null, commandId: headers.commandId };
 }
 
 function toReply(datasetId: string, result: Pick<HandleResult<DatasetState>, 'state' | 'revision'>): DatasetReply {
