@@ -4,7 +4,7 @@ export * from './hashing';
 export * from './memory.event-store';
 export * from './postgres.event-store';
 export { eventStoreMigrations } from './postgres.migrations';
-export { SYSTEM_ACTOR } from './prepare';
+export { MAX_EVENT_DATA_BYTES, SYSTEM_ACTOR } from './prepare';
 export * from './types';
 export * from './factory';
 export * from './event-store.module';

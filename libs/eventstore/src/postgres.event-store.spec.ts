@@ -28,3 +28,24 @@ describeEventStoreContract('PostgreSQL', {
     };
   },
 });
+
+describe('PostgreSQL hash chain and a cut-off history', () => {
+  it('reports deleted newest events, which leave the remaining chain intact', async () => {
+    const db = await createTestSchema('estail');
+    const store = new PostgresEventStore({ pool: db.pool, connectionString: db.url, schema: db.schema });
+    try {
+      await store.migrate();
+      await store.append('ledger-1', [0, 1, 2].map((i) => ({ type: 'test.Entry.v1', data: { i } })));
+      await db.pool.query(`DELETE FROM ${ident(db.schema)}.events WHERE stream_id = 'ledger-1' AND revision = 2`);
+      const result = await store.verifyStream('ledger-1');
+      expect(result.ok).toBe(false);
+      expect(result.breaks).toEqual([expect.objectContaining({ stream: 'ledger-1', revision: 2, reason: 'tail_mismatch' })]);
+
+      await db.pool.query(`DELETE FROM ${ident(db.schema)}.events WHERE stream_id = 'ledger-1'`);
+      expect((await store.verifyStream('ledger-1')).breaks).toEqual([expect.objectContaining({ reason: 'tail_mismatch', actual: 'no events' })]);
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
+});

@@ -107,7 +107,9 @@ export class PostgresEventStore implements EventStore {
   /**
    * Appends inside a transaction the caller owns (the client must be in BEGIN), so that the
    * events and the caller's other writes commit or roll back together. Other appenders wait
-   * for the global position lock until that transaction ends: keep it short.
+   * for the global position lock until that transaction ends: keep it short, and append to one
+   * stream per transaction (two transactions appending to the same two streams in opposite
+   * orders would deadlock: each holds one stream's row lock and waits for the other's).
    */
   async appendInTransaction(client: PoolClient, stream: string, events: ReadonlyArray<NewEvent>, options: AppendOptions = {}): Promise<AppendResult> {
     const expected = options.expectedRevision ?? 'any';
@@ -117,13 +119,14 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async appendPrepared(client: PoolClient, stream: string, prepared: PreparedEvent[], expected: ExpectedRevision, callerIds: boolean): Promise<AppendResult> {
-    // Ids this store generated are fresh UUIDs: only caller-chosen ids can be a repeat.
+    const { current, lastHash } = await this.lockStream(client, stream, expected);
+    // Under the stream lock, so an identical append racing this one has either committed (and
+    // is found here) or not started. Ids this store generated are fresh UUIDs: only
+    // caller-chosen ids can be a repeat.
     if (callerIds) {
       const idempotent = await this.findIdempotent(client, stream, prepared, expected);
       if (idempotent) return idempotent;
     }
-
-    const { current, lastHash } = await this.lockStream(client, stream, expected);
     checkExpectedRevision(stream, expected, current);
     const chained = chainEvents(stream, prepared, current, lastHash);
 
@@ -249,7 +252,11 @@ export class PostgresEventStore implements EventStore {
   }
 
   async verifyStream(stream: string): Promise<VerifyResult> {
-    return this.guard(`verifying "${stream}"`, async () => verifyChain(stream, await this.readStreamRaw(stream)));
+    return this.guard(`verifying "${stream}"`, async () => {
+      const head = await this.options.pool.query<{ revision: string; last_hash: string }>(`SELECT revision, last_hash FROM ${this.s}.streams WHERE stream_id = $1`, [stream]);
+      const recorded = head.rowCount ? { revision: Number(head.rows[0].revision), hash: head.rows[0].last_hash } : undefined;
+      return verifyChain(stream, await this.readStreamRaw(stream), recorded);
+    });
   }
 
   async headPosition(): Promise<number> {

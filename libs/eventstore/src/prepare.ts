@@ -6,6 +6,13 @@ import type { ExpectedRevision, HashChainBreak, NewEvent, RecordedEvent, StreamR
 import { GENESIS_HASH } from './hashing';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * Largest event data, serialised. Every event is also published to NATS, whose default
+ * max_payload is 1 MiB for the whole message (data plus metadata); a larger event would be
+ * stored but could never be relayed.
+ */
+export const MAX_EVENT_DATA_BYTES = 768 * 1024;
+
 /** Who acts when a caller names nobody (system-internal appends). */
 export const SYSTEM_ACTOR = 'system';
 
@@ -37,9 +44,15 @@ export function prepareEvents(stream: string, events: ReadonlyArray<NewEvent>, c
     if (seen.has(key)) throw new InvalidAppendError(`event id ${id} appears twice in one append`);
     seen.add(key);
     const data = toJsonValue(catalog ? catalog.validate(event.type, event.data) : event.data, `event ${event.type} data`);
+    const size = Buffer.byteLength(JSON.stringify(data), 'utf8');
+    if (size > MAX_EVENT_DATA_BYTES) {
+      throw new InvalidAppendError(`event ${event.type} data is ${size} bytes; at most ${MAX_EVENT_DATA_BYTES} fit in an event (store large payloads as artifacts and reference them)`);
+    }
     const meta = event.metadata ?? {};
-    if (meta.occurredAt !== undefined && Number.isNaN(Date.parse(meta.occurredAt))) {
-      throw new InvalidAppendError(`event ${id}: occurredAt "${meta.occurredAt}" is not an ISO-8601 time`);
+    if (meta.occurredAt !== undefined) {
+      const time = Date.parse(meta.occurredAt);
+      const year = new Date(time).getUTCFullYear();
+      if (Number.isNaN(time) || year < 1 || year > 9999) throw new InvalidAppendError(`event ${id}: occurredAt "${meta.occurredAt}" is not an ISO-8601 time between years 1 and 9999`);
     }
     // Normalised to millisecond ISO form, which every backend stores and returns unchanged.
     const occurredAt = meta.occurredAt === undefined ? occurredDefault : new Date(meta.occurredAt).toISOString();
@@ -119,7 +132,7 @@ export function matchIdempotentAppend(
 }
 
 /** Walks a stream's stored events and reports every place the hash chain does not hold. */
-export function verifyChain(stream: string, events: ReadonlyArray<RecordedEvent>): VerifyResult {
+export function verifyChain(stream: string, events: ReadonlyArray<RecordedEvent>, head?: { revision: number; hash: string }): VerifyResult {
   const breaks: HashChainBreak[] = [];
   let prevHash = GENESIS_HASH;
   let expectedRevision = 0;
@@ -151,6 +164,17 @@ export function verifyChain(stream: string, events: ReadonlyArray<RecordedEvent>
     expectedRevision = event.revision + 1;
   }
   const last = events.length ? events[events.length - 1].revision : 'no_stream';
+  // Deleting the newest events leaves a chain that still verifies; the recorded head says it is short.
+  if (head && head.revision >= 0 && (last !== head.revision || prevHash !== head.hash)) {
+    breaks.push({
+      stream,
+      revision: head.revision,
+      eventId: events.length ? events[events.length - 1].id : '',
+      reason: 'tail_mismatch',
+      expected: `revision ${head.revision}, hash ${head.hash}`,
+      actual: last === 'no_stream' ? 'no events' : `revision ${last}, hash ${prevHash}`,
+    });
+  }
   return { stream, ok: breaks.length === 0, eventsChecked: events.length, lastRevision: last, breaks };
 }
 
@@ -182,8 +206,10 @@ export function toJsonValue(value: unknown, where: string): unknown {
   if (value === undefined || value === null) return null;
   switch (typeof value) {
     case 'string':
-      // PostgreSQL text and jsonb cannot hold U+0000; refusing it everywhere keeps adapters alike.
+      // PostgreSQL text and jsonb cannot hold U+0000 or unpaired surrogates; refusing them
+      // everywhere keeps the adapters alike.
       if (value.includes('\u0000')) throw new InvalidAppendError(`${where} contains a NUL character (U+0000), which cannot be stored`);
+      if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) throw new InvalidAppendError(`${where} contains an unpaired UTF-16 surrogate, which is not valid Unicode`);
       return value;
     case 'boolean':
       return value;
@@ -198,7 +224,8 @@ export function toJsonValue(value: unknown, where: string): unknown {
       if (Array.isArray(value)) return value.map((v, i) => toJsonValue(v, `${where}[${i}]`));
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        if (v !== undefined) out[k] = toJsonValue(v, `${where}.${k}`);
+        // defineProperty, not assignment: a key named __proto__ must stay a key.
+        if (v !== undefined) Object.defineProperty(out, k, { value: toJsonValue(v, `${where}.${k}`), enumerable: true, writable: true, configurable: true });
       }
       return out;
     }

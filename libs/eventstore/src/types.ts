@@ -92,7 +92,8 @@ export interface HashChainBreak {
   stream: string;
   revision: number;
   eventId: string;
-  reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'revision_gap';
+  /** `tail_mismatch`: the stream's recorded head (revision and hash) is not its last stored event — history was cut off. */
+  reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'revision_gap' | 'tail_mismatch';
   expected: string;
   actual: string;
 }

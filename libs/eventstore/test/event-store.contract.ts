@@ -118,6 +118,17 @@ export function describeEventStoreContract(name: string, harness: ContractHarnes
         expect(all.filter((e) => e.stream === s)).toHaveLength(2);
       });
 
+      it('lets 8 identical appends racing with the same ids all succeed, writing the events once', async () => {
+        for (const expectedRevision of ['no_stream', 0] as const) {
+          const s = stream(`idem-race-${expectedRevision}`);
+          if (expectedRevision === 0) await sut.store.append(s, [ev()], { expectedRevision: 'no_stream' });
+          const batch = [ev('test.A.v1', { n: 1 }, randomUUID()), ev('test.B.v1', { n: 2 }, randomUUID())];
+          const results = await Promise.all(Array.from({ length: 8 }, () => sut.store.append(s, batch, { expectedRevision })));
+          expect(new Set(results.map((r) => JSON.stringify(r))).size).toBe(1);
+          expect(await sut.store.readStream(s)).toHaveLength(expectedRevision === 0 ? 3 : 2);
+        }
+      });
+
       it('re-appending after the stream moved on is still recognised at its original place', async () => {
         const s = stream('idem2');
         const batch = [ev('test.A.v1', { n: 1 }, randomUUID())];
@@ -284,6 +295,22 @@ export function describeEventStoreContract(name: string, harness: ContractHarnes
         const s = stream('nul');
         await expect(sut.store.append(s, [ev('test.Note.v1', { text: 'a\u0000b' })])).rejects.toThrow(/data\.text contains a NUL character/);
         expect(await sut.store.streamRevision(s)).toBe('no_stream');
+      });
+
+      it('rejects what storage could not give back unchanged, before writing', async () => {
+        const s = stream('unstorable');
+        await expect(sut.store.append(s, [ev('test.Note.v1', { text: 'a\ud800b' })])).rejects.toThrow(/data\.text contains an unpaired UTF-16 surrogate/);
+        await expect(sut.store.append(s, [ev('test.Blob.v1', { blob: 'x'.repeat(800 * 1024) })])).rejects.toThrow(/bytes; at most \d+ fit in an event/);
+        await expect(sut.store.append(s, [{ type: 'test.A.v1', data: {}, metadata: { occurredAt: '+010000-01-01T00:00:00Z' } }])).rejects.toThrow(/between years 1 and 9999/);
+        expect(await sut.store.streamRevision(s)).toBe('no_stream');
+      });
+
+      it('keeps a data key named __proto__ as a key', async () => {
+        const s = stream('proto');
+        await sut.store.append(s, [ev('test.Odd.v1', JSON.parse('{"__proto__": {"x": 1}, "y": 2}'))]);
+        const [event] = await sut.store.readStream(s);
+        expect(Object.keys(event.data as object).sort()).toEqual(['__proto__', 'y']);
+        expect((await sut.store.verifyStream(s)).ok).toBe(true);
       });
 
       it('upcasts old shapes on read while the stored history still verifies', async () => {

@@ -25,6 +25,9 @@ export const consumerMigrations: ReadonlyArray<Migration> = [
 ];
 
 /** Runs inside the transaction that records the event as processed: write only through `tx`. */
+/** How many recently acked ids a consumer keeps in memory for waitUntilProcessed. */
+const RECENT_IDS = 10_000;
+
 export type EventHandler = (event: RecordedEvent, tx: PoolClient) => Promise<void>;
 
 /**
@@ -104,6 +107,7 @@ export class DurableConsumer {
   private aborted = false;
   private inFlight = 0;
   private wakeRetry: (() => void) | undefined;
+  /** Ids acked recently (bounded: older ones are looked up in processed_events). */
   private readonly processed = new Set<string>();
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly counters: DurableConsumerStats = { handled: 0, skipped: 0, failed: 0, rejected: 0 };
@@ -155,9 +159,12 @@ export class DurableConsumer {
   }
 
   /** Resolves when this instance has acked the event (handled or skipped). */
-  waitUntilProcessed(eventId: string, timeoutMs = 10_000): Promise<void> {
+  async waitUntilProcessed(eventId: string, timeoutMs = 10_000): Promise<void> {
     const id = eventId.toLowerCase();
-    if (this.processed.has(id)) return Promise.resolve();
+    if (this.processed.has(id)) return;
+    const recorded = await this.options.pool.query(`SELECT 1 FROM ${this.s}.processed_events WHERE consumer = $1 AND event_id = $2`, [this.options.durable, id]);
+    if (recorded.rowCount) return;
+    if (this.processed.has(id)) return;
     return new Promise((resolve, reject) => {
       const waiters = this.waiters.get(id) ?? new Set<() => void>();
       this.waiters.set(id, waiters);
@@ -331,6 +338,7 @@ export class DurableConsumer {
   private markProcessed(eventId: string): void {
     const id = eventId.toLowerCase();
     this.processed.add(id);
+    if (this.processed.size > RECENT_IDS) this.processed.delete(this.processed.values().next().value!);
     const waiters = this.waiters.get(id);
     if (!waiters) return;
     this.waiters.delete(id);

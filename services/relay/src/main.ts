@@ -7,7 +7,7 @@ import { loadConfig } from '@modeltrail/config';
 import { EventCatalog, subjects, withNamespace } from '@modeltrail/contracts';
 import { openEventStore } from '@modeltrail/eventstore';
 import { connectNats, EventRelay, MESSAGING_SCHEMA } from '@modeltrail/messaging';
-import { acquireLeadership, createPool, ensureDatabase } from '@modeltrail/postgres';
+import { acquireLeadership, createPool, ensureDatabase, type Leadership } from '@modeltrail/postgres';
 
 const RELAY_NAME = 'mt-events';
 
@@ -21,6 +21,7 @@ async function main(): Promise<void> {
 
   const abort = new AbortController();
   let relay: EventRelay | undefined;
+  let leadership: Leadership | undefined;
   let shuttingDown = false;
   const shutdown = async (code: number) => {
     if (shuttingDown) return;
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0));
 
   console.log(`relay: waiting for leadership of ${RELAY_NAME} (${store.kind} event store)`);
-  const leadership = await acquireLeadership(config.databaseUrl, `relay:${RELAY_NAME}`, { signal: abort.signal });
+  leadership = await acquireLeadership(config.databaseUrl, `relay:${RELAY_NAME}`, { signal: abort.signal });
   leadership.lost.catch((error: Error) => {
     console.error(`relay: ${error.message}; stopping so a replica can take over`);
     void shutdown(1);
