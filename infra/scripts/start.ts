@@ -26,6 +26,9 @@ const distRoot = join(__dirname, '..', '..');
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, { serviceName: 'start' });
+  // Every entry point must exist before anything starts: never leave a half-started platform.
+  const missing = PROCESSES.map((spec) => join(distRoot, spec.entry)).filter((entry) => !existsSync(entry));
+  if (missing.length) throw new Error(`missing ${missing.join(', ')}; run npm run build`);
   // Create the database and run migrations once, before anything connects.
   await prepareDatabase(config);
 
@@ -46,7 +49,6 @@ async function main(): Promise<void> {
 
   PROCESSES.forEach((spec, index) => {
     const entry = join(distRoot, spec.entry);
-    if (!existsSync(entry)) throw new Error(`${spec.name}: ${entry} is missing; run npm run build`);
     const child = spawn(process.execPath, ['--enable-source-maps', entry], {
       env: { ...process.env, SERVICE_NAME: spec.name },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -56,6 +58,12 @@ async function main(): Promise<void> {
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prefix} ${line}\n`));
     }
+    child.on('error', (error) => {
+      process.stdout.write(`${prefix} could not run: ${error.message}; stopping the platform\n`);
+      children.delete(spec.name);
+      stopAll(1);
+      if (children.size === 0) process.exit();
+    });
     child.on('exit', (code, signal) => {
       children.delete(spec.name);
       if (!stopping) {

@@ -1,9 +1,9 @@
 import { defineRpc } from './rpc';
-import { z } from './schema';
+import { uuid as uuidSchema, z } from './schema';
 
 /** Contracts of the `datasets` context: event payloads, command requests and replies. */
 
-const uuid = z.uuid();
+const uuid = uuidSchema();
 export const DatasetName = z
   .string()
   .trim()

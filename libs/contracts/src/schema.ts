@@ -4,6 +4,12 @@ import { ValidationError } from './errors';
 /** The one runtime schema library of the platform. Re-exported so nobody imports a second. */
 export { z };
 
+/**
+ * A UUID in its canonical lower-case form. Ids name streams (`dataset-<id>`) and rows, so
+ * `ABC…` and `abc…` must not become two aggregates of one thing.
+ */
+export const uuid = () => z.uuid({ message: 'must be a UUID' }).transform((value) => value.toLowerCase());
+
 /** A human-readable path for a zod issue: `resources.gpus`, `points[3].value`. */
 export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';

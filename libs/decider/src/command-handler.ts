@@ -49,19 +49,21 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
     return { state, revision };
   }
 
-  private async loadWithIds(stream: string): Promise<{ state: State; revision: StreamRevision; ids: Set<string> }> {
+  private async loadWithIds(stream: string): Promise<{ state: State; revision: StreamRevision; positions: Map<string, number> }> {
     const events = await this.store.readStream(stream);
     let state = this.decider.initialState();
     for (const event of events) state = this.decider.evolve(state, { type: event.type, data: event.data } as Event);
-    return { state, revision: events.length ? events[events.length - 1].revision : 'no_stream', ids: new Set(events.map((e) => e.id)) };
+    return { state, revision: events.length ? events[events.length - 1].revision : 'no_stream', positions: new Map(events.map((e) => [e.id, e.position])) };
   }
 
   async handle(stream: string, command: Command, context: CommandContext): Promise<HandleResult<State>> {
     for (let attempt = 1; ; attempt++) {
-      const { state, revision, ids } = await this.loadWithIds(stream);
+      const { state, revision, positions } = await this.loadWithIds(stream);
       // A command whose events are already in the stream was handled before (a retry or a
       // redelivery, perhaps after others wrote): deciding it again could undo their work.
-      if (context.commandId && ids.has(deterministicEventId(context.commandId, stream, 0))) return { state, events: [], revision };
+      // Its position is returned so that the caller can still wait for read models.
+      const earlier = context.commandId ? positions.get(deterministicEventId(context.commandId, stream, 0)) : undefined;
+      if (earlier !== undefined) return { state, events: [], revision, position: earlier };
       const decided = this.decider.decide(command, state);
       if (decided.length === 0) return { state, events: [], revision };
       const expectedRevision: ExpectedRevision = revision === 'no_stream' ? 'no_stream' : revision;
@@ -82,7 +84,8 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
         throw error;
       }
       const nextState = decided.reduce((s, e) => this.decider.evolve(s, e), state);
-      const events = await this.store.readStream(stream, { fromRevision: appended.nextExpectedRevision - decided.length + 1 });
+      // Exactly this call's events: others may have appended after them already.
+      const events = await this.store.readStream(stream, { fromRevision: appended.nextExpectedRevision - decided.length + 1, maxCount: decided.length });
       return { state: nextState, events, revision: appended.nextExpectedRevision, position: appended.position };
     }
   }

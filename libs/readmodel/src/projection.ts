@@ -122,14 +122,18 @@ export class ProjectionRunner {
   }
 
   private async run(): Promise<void> {
+    let failures = 0;
     while (!this.stopping) {
       try {
-        await this.follow();
+        await this.follow(() => (failures = 0));
       } catch (error) {
         if (this.stopping) break;
         this.options.onError?.(error);
+        failures += 1;
+        // Backs off (up to 32x) so that an event the projection cannot apply does not spin.
+        const delay = (this.options.retryDelayMs ?? 1000) * 2 ** Math.min(failures - 1, 5);
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.options.retryDelayMs ?? 1000);
+          const timer = setTimeout(resolve, delay);
           this.wakeRetry = () => {
             clearTimeout(timer);
             resolve();
@@ -140,13 +144,14 @@ export class ProjectionRunner {
     }
   }
 
-  private async follow(): Promise<void> {
+  private async follow(onProgress: () => void): Promise<void> {
     const subscription = this.options.store.subscribeToAll({ fromPosition: this.applied.current });
     this.subscription = subscription;
     const batches = batched(subscription, this.options.batchSize ?? 500);
     try {
       for (let next = await batches.next(); !next.done && !this.stopping; next = await batches.next()) {
         await this.applyBatch(next.value);
+        onProgress();
       }
     } finally {
       // Close the source first: it ends any read the batcher still has outstanding.
@@ -155,21 +160,28 @@ export class ProjectionRunner {
     }
   }
 
+  /**
+   * Applies a batch with the checkpoint row locked, so that replicas of a service running the
+   * same projection take turns: events at or below the committed checkpoint were applied by
+   * another runner and are skipped, and the checkpoint never moves backwards.
+   */
   private async applyBatch(batch: RecordedEvent[]): Promise<void> {
     const { projection, catalog } = this.options;
-    const last = batch[batch.length - 1].position;
-    await this.options.orm.em.fork().transactional(async (em) => {
-      for (const stored of batch) {
+    const reached = await this.options.orm.em.fork().transactional(async (em) => {
+      await em.execute(`INSERT INTO ${this.s}.projection_checkpoints (name, position) VALUES (?, 0) ON CONFLICT (name) DO NOTHING`, [projection.name]);
+      const [locked] = await em.execute<Array<{ position: string }>>(`SELECT position FROM ${this.s}.projection_checkpoints WHERE name = ? FOR UPDATE`, [projection.name]);
+      const committed = Number(locked.position);
+      const fresh = batch.filter((event) => event.position > committed);
+      if (fresh.length === 0) return committed;
+      for (const stored of fresh) {
         const event = catalog ? catalog.upcast(stored) : stored;
         if (projection.handles.has(event.type)) await projection.apply(em, event);
       }
       await em.flush();
-      await em.execute(
-        `INSERT INTO ${this.s}.projection_checkpoints (name, position, updated_at) VALUES (?, ?, now())
-         ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()`,
-        [projection.name, last],
-      );
+      const last = fresh[fresh.length - 1].position;
+      await em.execute(`UPDATE ${this.s}.projection_checkpoints SET position = ?, updated_at = now() WHERE name = ?`, [last, projection.name]);
+      return last;
     });
-    this.applied.set(last);
+    this.applied.set(Math.max(reached, this.applied.current));
   }
 }

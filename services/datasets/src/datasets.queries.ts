@@ -42,6 +42,8 @@ export class DatasetsQueries {
   }
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /** Opaque to callers: the sort key of the last row seen. */
 function encodeCursor(row: Pick<DatasetRow, 'registeredAt' | 'datasetId'>): string {
   return Buffer.from(`${row.registeredAt.toISOString()}|${row.datasetId}`, 'utf8').toString('base64url');
@@ -50,6 +52,6 @@ function encodeCursor(row: Pick<DatasetRow, 'registeredAt' | 'datasetId'>): stri
 function decodeCursor(cursor: string): { registeredAt: Date; datasetId: string } {
   const [time, datasetId] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const registeredAt = new Date(time);
-  if (!datasetId || Number.isNaN(registeredAt.getTime())) throw new ValidationError(`cursor "${cursor}" is not one this query returned`, { field: 'after' });
+  if (!datasetId || !UUID.test(datasetId) || Number.isNaN(registeredAt.getTime())) throw new ValidationError(`cursor "${cursor}" is not one this query returned`, { field: 'after' });
   return { registeredAt, datasetId };
 }

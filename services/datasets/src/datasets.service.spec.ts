@@ -52,6 +52,15 @@ describe('datasets service over NATS', () => {
     await expect(rpc.request(datasetsRpc.getDataset, { datasetId }, { headers })).resolves.toMatchObject({ name: 'churn-events', revision: 0 });
   });
 
+  it('treats an id in upper case as the same dataset', async () => {
+    const datasetId = randomUUID();
+    const reply = await rpc.request(datasetsRpc.registerDataset, { datasetId: datasetId.toUpperCase(), name: 'upper' }, { headers });
+    expect(reply.datasetId).toBe(datasetId);
+    await expect(rpc.request(datasetsRpc.getDataset, { datasetId: datasetId.toUpperCase() }, { headers })).resolves.toMatchObject({ datasetId, name: 'upper' });
+    await expect(rpc.request(datasetsRpc.registerDataset, { datasetId, name: 'upper' }, { headers })).resolves.toMatchObject({ revision: 0 });
+    expect(await store.streamRevision(`dataset-${datasetId.toUpperCase()}`)).toBe('no_stream');
+  });
+
   it('rejects bad input naming the field, and writes nothing', async () => {
     const datasetId = randomUUID();
     const error = await rpc.request(datasetsRpc.registerDataset, { datasetId, name: '  ' } as never, { headers }).catch((e: unknown) => e);
@@ -105,6 +114,8 @@ describe('datasets service over NATS', () => {
     expect(archived.items.map((d) => d.datasetId)).toEqual([ids[1]]);
 
     await expect(rpc.request(datasetsRpc.listDatasets, { after: 'not-a-cursor' }, { headers })).rejects.toThrow(/cursor "not-a-cursor"/);
+    const forged = Buffer.from('2026-01-01T00:00:00.000Z|not-a-uuid').toString('base64url');
+    await expect(rpc.request(datasetsRpc.listDatasets, { after: forged }, { headers })).rejects.toBeInstanceOf(ValidationError);
     await expect(rpc.request(datasetsRpc.listDatasets, { first: 1000 }, { headers })).rejects.toThrow(/field "first": must be at most 200/);
   });
 });

@@ -107,8 +107,10 @@ describe('Dataset command handling on PostgreSQL', () => {
     const commandId = randomUUID();
     await handler.handle(stream, toA, { ...ctx, commandId });
     await handler.handle(stream, { ...toA, description: 'B' }, ctx);
+    const first = await store.readStream(stream, { fromRevision: 1, maxCount: 1 });
     const retry = await handler.handle(stream, toA, { ...ctx, commandId });
     expect(retry.events).toEqual([]);
+    expect(retry.position).toBe(first[0].position);
     expect(retry.state).toMatchObject({ description: 'B' });
     expect(await store.readStream(stream)).toHaveLength(3);
   });

@@ -164,4 +164,17 @@ describe('datasets projection', () => {
     expect(applied).toBe(5); // dataset 0: register, describe, archive; dataset 1: register, describe — nothing from before
     expect(await rows()).toHaveLength(snapshot.length + 2);
   });
+
+  it('lets two replicas run the same projection on one schema without conflicts', async () => {
+    const errors: unknown[] = [];
+    const a = runner(datasetProjection, 3, (e) => errors.push(e));
+    const b = runner(datasetProjection, 5, (e) => errors.push(e));
+    await Promise.all([a.start(), b.start()]);
+    const head = await history(4);
+    await Promise.all([a.waitFor(head), b.waitFor(head)]);
+    expect(errors).toEqual([]);
+    const want = await expected();
+    expect(await rows()).toHaveLength(want.datasets);
+    expect(await a.readCheckpoint()).toBe(head);
+  });
 });
