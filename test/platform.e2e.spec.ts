@@ -1,0 +1,82 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { datasetsRpc } from '@modeltrail/contracts';
+import { connectNats, type ManagedNatsConnection, RpcClient } from '@modeltrail/messaging';
+import { ident } from '@modeltrail/postgres';
+import { eventually, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+
+/**
+ * The README's start command, for real: the compiled platform started by infra/scripts/start.js
+ * as separate processes, on a database that does not exist yet, driven over NATS.
+ */
+describe('npm start: the platform as separate processes', () => {
+  const root = join(__dirname, '..');
+  const database = uniqueName('modeltrail_e2e');
+  const databaseUrl = Object.assign(new URL(TEST_DATABASE_URL), { pathname: `/${database}` }).toString();
+  const namespace = uniqueName('e2e');
+  const eventsStream = uniqueName('MT_EVENTS_E2E');
+  const env = { ...process.env, DATABASE_URL: databaseUrl, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: namespace, EVENTS_STREAM: eventsStream, NODE_ENV: 'development' };
+  let platform: ChildProcess;
+  let output = '';
+  let nats: ManagedNatsConnection;
+
+  beforeAll(async () => {
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'pipe' });
+    platform = spawn(process.execPath, [join(root, 'dist/infra/scripts/start.js')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    platform.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    platform.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    nats = await connectNats({ url: TEST_NATS_URL, name: 'e2e-caller' });
+    await eventually(() => expect(output).toMatch(/datasets: serving/), { timeoutMs: 30_000, intervalMs: 100 });
+  }, 90_000);
+
+  afterAll(async () => {
+    if (platform.exitCode === null) {
+      platform.kill('SIGTERM');
+      await new Promise((resolve) => platform.once('exit', resolve));
+    }
+    const jsm = await nats.nc.jetstreamManager();
+    await jsm.streams.delete(eventsStream).catch(() => undefined);
+    await nats.close();
+    const admin = new Client({ connectionString: TEST_DATABASE_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`);
+    await admin.end();
+  });
+
+  it('creates the database, serves commands and queries, and relays events to JetStream', async () => {
+    const rpc = new RpcClient(nats.nc, { namespace, timeoutMs: 5000 });
+    const headers = { actor: 'e2e@example.com', correlationId: randomUUID() };
+    const datasetId = randomUUID();
+    const registered = await rpc.request(datasetsRpc.registerDataset, { datasetId, name: 'iris', description: 'Fisher 1936' }, { headers });
+    expect(registered).toMatchObject({ datasetId, status: 'Active', revision: 0 });
+
+    // The read model catches up, and the relay copied the event into the stream.
+    await eventually(async () => expect((await rpc.request(datasetsRpc.listDatasets, {}, { headers })).items.map((d) => d.name)).toEqual(['iris']), { timeoutMs: 10_000 });
+    const jsm = await nats.nc.jetstreamManager();
+    await eventually(async () => expect((await jsm.streams.info(eventsStream)).state.messages).toBe(1), { timeoutMs: 10_000 });
+    const message = await jsm.streams.getMessage(eventsStream, { seq: 1 });
+    expect(message.subject).toBe(`${namespace}.mt.evt.datasets.DatasetRegistered.v1`);
+    expect(message.json<{ stream: string; metadata: { actor: string } }>()).toMatchObject({ stream: `dataset-${datasetId}`, metadata: { actor: 'e2e@example.com' } });
+  });
+
+  it('stops every process on SIGTERM and exits cleanly', async () => {
+    const exited = new Promise<number | null>((resolve) => platform.once('exit', resolve));
+    platform.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/ModelTrail: stopping relay, datasets/);
+    expect(output).not.toMatch(/exited \(\d+\); stopping the platform/);
+  });
+
+  it('refuses to start a service with bad configuration, naming the variable', () => {
+    let failure: { status: number | null; stderr: Buffer } | undefined;
+    try {
+      execFileSync(process.execPath, [join(root, 'dist/services/datasets/src/main.js')], { env: { ...env, DATABASE_POOL_SIZE: 'many' }, stdio: 'pipe', timeout: 20_000 });
+    } catch (error) {
+      failure = error as { status: number | null; stderr: Buffer };
+    }
+    expect(failure?.status).toBe(1);
+    expect(failure?.stderr.toString()).toMatch(/DATABASE_POOL_SIZE: must be a whole number between 1 and 200 \(got "many"\)/);
+  });
+});
