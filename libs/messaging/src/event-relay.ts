@@ -71,6 +71,11 @@ interface Pending {
  * JetStream (DESIGN §4). The checkpoint moves only over events whose publish was acked, and is
  * written in batches, so after a crash the relay re-publishes what came after the last
  * checkpoint — and JetStream drops those copies by their Nats-Msg-Id (= event id).
+ *
+ * Order: publishes are pipelined (`maxInFlight`). When one fails while later ones succeed, the
+ * retry re-publishes it after them, so a consumer can see an event after a later one. Consumers
+ * that need a stream's order compare `revision` with the last they handled; projections that
+ * must be exact follow the event store itself (ProjectionRunner), not JetStream.
  */
 export class EventRelay {
   private readonly s: string;
