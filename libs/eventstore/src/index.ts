@@ -8,4 +8,4 @@ export { MAX_EVENT_DATA_BYTES, SYSTEM_ACTOR } from './prepare';
 export * from './types';
 export * from './factory';
 export * from './event-store.module';
-export { ChangeSignal, PositionWatch } from './signal';
+export { ChangeSignal, PositionWatch, RetryPause } from './signal';

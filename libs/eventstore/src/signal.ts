@@ -73,3 +73,24 @@ export class PositionWatch {
     });
   }
 }
+
+/** A pause between retries that `interrupt()` ends at once, so that stopping never waits out a back-off. */
+export class RetryPause {
+  private wake: (() => void) | undefined;
+
+  wait(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+
+  interrupt(): void {
+    this.wake?.();
+  }
+}

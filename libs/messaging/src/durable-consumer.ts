@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, nanos, type ConsumerConfig, type ConsumerInfo, type ConsumerMessages, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import type { Pool, PoolClient } from 'pg';
 import { EVENTS_STREAM, type EventCatalog } from '@modeltrail/contracts';
-import type { RecordedEvent } from '@modeltrail/eventstore';
+import { type RecordedEvent, RetryPause } from '@modeltrail/eventstore';
 import { ident, migrate, withTransaction, type Migration } from '@modeltrail/postgres';
 import { DEFAULT_EVENT_SUBJECT_PREFIX, ensureEventsStream, isJetStreamNotFound } from './jetstream';
 import { defaultLogger, errorMessage, errorStack, type MessagingLogger } from './logger';
@@ -106,7 +106,7 @@ export class DurableConsumer {
   private stopping = false;
   private aborted = false;
   private inFlight = 0;
-  private wakeRetry: (() => void) | undefined;
+  private readonly pause = new RetryPause();
   /** Ids acked recently (bounded: older ones are looked up in processed_events). */
   private readonly processed = new Set<string>();
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -140,7 +140,7 @@ export class DurableConsumer {
   /** Stops pulling and waits for the message being handled; messages pulled but not started are nak'ed. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wakeRetry?.();
+    this.pause.interrupt();
     await this.messages?.close();
     await this.running;
   }
@@ -152,7 +152,7 @@ export class DurableConsumer {
   abort(): void {
     this.aborted = true;
     this.stopping = true;
-    this.wakeRetry?.();
+    this.pause.interrupt();
     // Not awaited: close() resolves only once the loop leaves the iterator, and a crashed
     // handler never returns. Closing the connection afterwards ends the pull subscription.
     void this.messages?.close();
@@ -248,14 +248,7 @@ export class DurableConsumer {
       } catch (error) {
         if (this.stopping) break;
         this.logger.error(`consumer ${this.options.durable} stopped pulling: ${errorMessage(error)}; resuming in 1000 ms`);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 1000);
-          this.wakeRetry = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wakeRetry = undefined;
+        await this.pause.wait(1000);
       }
     }
   }

@@ -1,6 +1,6 @@
 import type { JetStreamClient, JetStreamManager, NatsConnection, PubAck } from 'nats';
 import type { Pool } from 'pg';
-import { type AllSubscription, type EventStore, PositionWatch, type RecordedEvent } from '@modeltrail/eventstore';
+import { type AllSubscription, type EventStore, PositionWatch, type RecordedEvent, RetryPause } from '@modeltrail/eventstore';
 import { ident, migrate, type Migration } from '@modeltrail/postgres';
 import { ensureEventsStream, DEFAULT_EVENT_SUBJECT_PREFIX, publishRecordedEvent } from './jetstream';
 import { defaultLogger, errorMessage, type MessagingLogger } from './logger';
@@ -92,7 +92,7 @@ export class EventRelay {
   private stored = 0;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private checkpointChain: Promise<void> = Promise.resolve();
-  private wakeRetry: (() => void) | undefined;
+  private readonly pause = new RetryPause();
   private readonly counters = { published: 0, duplicates: 0, checkpointWrites: 0 };
 
   constructor(private readonly options: EventRelayOptions) {
@@ -126,7 +126,7 @@ export class EventRelay {
   /** Stops following, waits for the publishes in flight, and writes the final checkpoint. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wakeRetry?.();
+    this.pause.interrupt();
     await this.subscription?.close();
     await this.running;
     this.clearCheckpointTimer();
@@ -142,7 +142,7 @@ export class EventRelay {
     this.aborted = true;
     this.stopping = true;
     this.clearCheckpointTimer();
-    this.wakeRetry?.();
+    this.pause.interrupt();
     await this.subscription?.close();
     await this.running;
   }
@@ -173,14 +173,7 @@ export class EventRelay {
         if (this.stopping) break;
         const delay = this.options.retryDelayMs ?? 1000;
         this.logger.error(`relay ${this.options.name} stopped after position ${this.acked.current}: ${errorMessage(error)}; resuming in ${delay} ms`);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          this.wakeRetry = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wakeRetry = undefined;
+        await this.pause.wait(delay);
       }
     }
   }

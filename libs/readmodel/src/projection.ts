@@ -1,6 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { EventCatalog } from '@modeltrail/contracts';
-import { type AllSubscription, type EventStore, PositionWatch, type RecordedEvent } from '@modeltrail/eventstore';
+import { type AllSubscription, type EventStore, PositionWatch, type RecordedEvent, RetryPause } from '@modeltrail/eventstore';
 import type { Pool } from 'pg';
 import { ident, type Migration, migrate } from '@modeltrail/postgres';
 import { batched } from './batched';
@@ -68,7 +68,7 @@ export class ProjectionRunner {
   private running: Promise<void> | undefined;
   private stopping = false;
   private readonly applied = new PositionWatch(() => `projection ${this.options.projection.name}`);
-  private wakeRetry: (() => void) | undefined;
+  private readonly pause = new RetryPause();
 
   constructor(private readonly options: ProjectionRunnerOptions) {
     this.s = ident(options.schema);
@@ -92,7 +92,7 @@ export class ProjectionRunner {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wakeRetry?.();
+    this.pause.interrupt();
     await this.subscription?.close();
     await this.running;
     this.running = undefined;
@@ -132,14 +132,7 @@ export class ProjectionRunner {
         failures += 1;
         // Backs off (up to 32x) so that an event the projection cannot apply does not spin.
         const delay = (this.options.retryDelayMs ?? 1000) * 2 ** Math.min(failures - 1, 5);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          this.wakeRetry = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wakeRetry = undefined;
+        await this.pause.wait(delay);
       }
     }
   }
