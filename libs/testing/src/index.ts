@@ -76,3 +76,4 @@ export async function take<T>(iterable: AsyncIterable<T>, count: number, timeout
     clearTimeout(timer);
   }
 }
+export * from './nats-server';
