@@ -1,11 +1,11 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { EventCatalog } from '@modeltrail/contracts';
 import { PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, MESSAGING_SCHEMA } from '@modeltrail/messaging';
 import { createPool, ensureDatabase, ident } from '@modeltrail/postgres';
-import { eventually, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { ensureBuilt, eventually, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 
 /**
  * The relay process killed with SIGKILL part-way through (no shutdown code runs), then started
@@ -32,7 +32,7 @@ describe('relay process killed part-way', () => {
   const checkpoint = async () => Number((await pool.query(`SELECT position FROM ${ident(MESSAGING_SCHEMA)}.relay_checkpoints`)).rows[0]?.position ?? 0);
 
   beforeAll(async () => {
-    execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'pipe' });
+    ensureBuilt(root);
     await ensureDatabase(databaseUrl);
     await store.migrate();
     nats = await connectNats({ url: TEST_NATS_URL, name: 'relay-kill-test' });

@@ -77,3 +77,4 @@ export async function take<T>(iterable: AsyncIterable<T>, count: number, timeout
   }
 }
 export * from './nats-server';
+export * from './build';
