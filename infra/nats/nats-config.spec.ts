@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { natsServerBinary } from '@modeltrail/testing';
 import { AckPolicy, connect, ErrorCode, Events, NatsError, nanos, StringCodec, type NatsConnection, type Status } from 'nats';
 
 /**
@@ -23,31 +24,13 @@ const passwords = Object.fromEntries(COMPONENTS.map((u) => [u, `mt_${randomBytes
 const passwordEnv = Object.fromEntries(COMPONENTS.map((u) => [passwordVar(u), passwords[u]]));
 
 /** `NATS_SERVER_BIN` (if set, the only candidate), else `nats-server` on PATH, else the usual install paths. */
-function findNatsServer(): string {
-  const override = process.env.NATS_SERVER_BIN;
-  const candidates = override ? [override] : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'nats-server')), '/usr/sbin/nats-server', '/usr/local/bin/nats-server'];
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // try the next one
-    }
-  }
-  const where = override ? `NATS_SERVER_BIN=${override}` : 'PATH, /usr/sbin, /usr/local/bin';
-  throw new Error(
-    `nats-server binary not found (${where}): install it (Debian/Ubuntu: \`apt-get install nats-server\`, ` +
-      'or https://github.com/nats-io/nats-server/releases) to check infra/nats/nats.conf',
-  );
-}
-
 /** Environment without any NATS_*_PASSWORD, so each test states exactly which it sets. */
 function baseEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^NATS_.*_PASSWORD$/.test(k)));
 }
 
 function checkConfig(file: string, env: NodeJS.ProcessEnv) {
-  const result = spawnSync(findNatsServer(), ['-t', '-c', file], { env, encoding: 'utf8', timeout: 10_000 });
+  const result = spawnSync(natsServerBinary(), ['-t', '-c', file], { env, encoding: 'utf8', timeout: 10_000 });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -55,7 +38,7 @@ describe('infra/nats/nats.conf', () => {
   let scratch: string;
 
   beforeAll(() => {
-    findNatsServer(); // fail the whole suite clearly when the binary is missing
+    natsServerBinary(); // fail the whole suite clearly when the binary is missing
     scratch = mkdtempSync(join(tmpdir(), 'mt-nats-conf-'));
   });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -117,7 +100,7 @@ describe('infra/nats/nats.conf on a live server', () => {
   const violations = {} as Record<User, { operation: string; subject: string }[]>;
 
   beforeAll(async () => {
-    const bin = findNatsServer();
+    const bin = natsServerBinary();
     dir = mkdtempSync(join(tmpdir(), 'mt-nats-live-'));
     const original = readFileSync(CONFIG, 'utf8');
     const conf = original.replace(/store_dir:\s*"[^"]*"/, `store_dir: "${join(dir, 'store')}"`);

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 
 /**
  * A nats-server of the test's own (the Debian package's binary), for tests that must stop and
@@ -17,11 +17,20 @@ export interface PrivateNatsServer {
   dispose(): Promise<void>;
 }
 
+/** The nats-server binary: NATS_SERVER_BIN, else PATH, /usr/sbin, /usr/local/bin; a clear error when absent. */
 export function natsServerBinary(): string {
-  const candidates = [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'].filter((p): p is string => Boolean(p));
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`nats-server binary not found (looked at ${candidates.join(', ')}); install the nats-server package`);
-  return found;
+  const override = process.env.NATS_SERVER_BIN;
+  const candidates = override ? [override] : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'nats-server')), '/usr/sbin/nats-server', '/usr/local/bin/nats-server'];
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // try the next one
+    }
+  }
+  const where = override ? `NATS_SERVER_BIN=${override}` : 'PATH, /usr/sbin, /usr/local/bin';
+  throw new Error(`nats-server binary not found (${where}): install it (Debian/Ubuntu: \`apt-get install nats-server\`)`);
 }
 
 async function freePort(): Promise<number> {
