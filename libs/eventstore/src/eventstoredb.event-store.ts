@@ -19,7 +19,7 @@ import {
 } from '@eventstore/db-client';
 import { type EventCatalog, ModelTrailError, UnavailableError } from '@modeltrail/contracts';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from './errors';
-import { type ChainedEvent, type PreparedEvent, SYSTEM_ACTOR, checkExpectedRevision, chainEvents, matchIdempotentAppend, prepareEvents, validateExpectedRevision, verifyChain } from './prepare';
+import { type ChainedEvent, type PreparedEvent, SYSTEM_ACTOR, checkExpectedRevision, chainEvents, matchIdempotentAppend, metadataOf, prepareEvents, validateExpectedRevision, verifyChain } from './prepare';
 import type {
   AllSubscription,
   AppendOptions,
@@ -443,12 +443,7 @@ function namesNoPlace(expected: ExpectedRevision): expected is 'any' | 'stream_e
 /** Metadata under the port's names, plus EventStoreDB's own `$correlationId` / `$causationId`, which its projections and UI understand. */
 function toEventData(event: ChainedEvent): EventData {
   const metadata: Record<string, unknown> = {
-    actor: event.actor,
-    correlationId: event.correlationId,
-    causationId: event.causationId,
-    occurredAt: event.occurredAt,
-    prevHash: event.prevHash,
-    hash: event.hash,
+    ...metadataOf(event),
     $correlationId: event.correlationId,
     ...(event.causationId === null ? {} : { $causationId: event.causationId }),
   };

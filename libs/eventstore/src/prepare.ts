@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventCatalog } from '@modeltrail/contracts';
 import { InvalidAppendError, WrongExpectedRevisionError } from './errors';
 import { eventHash, type HashableEvent } from './hashing';
-import type { ExpectedRevision, HashChainBreak, NewEvent, RecordedEvent, StreamRevision, VerifyResult } from './types';
+import type { ExpectedRevision, HashChainBreak, NewEvent, RecordedEvent, StreamRevision, VerifyResult, EventMetadata } from './types';
 import { GENESIS_HASH } from './hashing';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -178,23 +178,13 @@ export function verifyChain(stream: string, events: ReadonlyArray<RecordedEvent>
   return { stream, ok: breaks.length === 0, eventsChecked: events.length, lastRevision: last, breaks };
 }
 
+/** The metadata a chained event is stored with. */
+export function metadataOf(event: ChainedEvent): EventMetadata {
+  return { actor: event.actor, correlationId: event.correlationId, causationId: event.causationId, occurredAt: event.occurredAt, prevHash: event.prevHash, hash: event.hash };
+}
+
 export function toRecorded(event: ChainedEvent, position: number): RecordedEvent {
-  return {
-    id: event.id,
-    stream: event.stream,
-    revision: event.revision,
-    position,
-    type: event.type,
-    data: event.data,
-    metadata: {
-      actor: event.actor,
-      correlationId: event.correlationId,
-      causationId: event.causationId,
-      occurredAt: event.occurredAt,
-      prevHash: event.prevHash,
-      hash: event.hash,
-    },
-  };
+  return { id: event.id, stream: event.stream, revision: event.revision, position, type: event.type, data: event.data, metadata: metadataOf(event) };
 }
 
 /**
