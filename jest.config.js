@@ -10,7 +10,16 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['libs', 'services', 'gateway', 'infra', 'bench', 'test'].filter((dir) => existsSync(join(__dirname, dir))).map((dir) => `<rootDir>/${dir}`),
   testMatch: ['**/*.spec.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
+    // hyparquet and hyparquet-writer ship ES modules only: compile them to CommonJS for jest
+    // (plain Node loads them with import(); see services/datasets/src/data/parquet.ts).
+    '^.+/node_modules/hyparquet(-writer)?/.+\\.js$': [
+      'ts-jest',
+      { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', isolatedModules: true, sourceMap: false } },
+    ],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!(hyparquet|hyparquet-writer)/)'],
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
   testTimeout: 60_000,
   slowTestThreshold: 20,

@@ -48,9 +48,9 @@ describe('npm start: the platform as separate processes', () => {
   it('creates the database, serves commands and queries, and relays events to JetStream', async () => {
     const rpc = new RpcClient(nats.nc, { namespace, timeoutMs: 5000 });
     const headers = { actor: 'e2e@example.com', correlationId: randomUUID() };
-    const datasetId = randomUUID();
-    const registered = await rpc.request(datasetsRpc.registerDataset, { datasetId, name: 'iris', description: 'Fisher 1936' }, { headers });
-    expect(registered).toMatchObject({ datasetId, status: 'Active', revision: 0 });
+    const registered = await rpc.request(datasetsRpc.registerDataset, { name: 'iris', description: 'Fisher 1936' }, { headers });
+    const { datasetId } = registered;
+    expect(registered).toMatchObject({ status: 'Active', revision: 0 });
 
     // The read model catches up, and the relay copied the event into the stream.
     await eventually(async () => expect((await rpc.request(datasetsRpc.listDatasets, {}, { headers })).items.map((d) => d.name)).toEqual(['iris']), { timeoutMs: 10_000 });

@@ -19,6 +19,8 @@ interface ProcessSpec {
 export const PROCESSES: ProcessSpec[] = [
   { name: 'relay', entry: 'services/relay/src/main.js' },
   { name: 'datasets', entry: 'services/datasets/src/main.js' },
+  { name: 'experiments', entry: 'services/experiments/src/main.js' },
+  { name: 'gateway', entry: 'gateway/src/main.js' },
 ];
 
 const COLORS = [36, 33, 35, 32, 34, 31];

@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULTS, loadConfig } from './config';
+import { ConfigError, DEFAULTS, DEVELOPMENT_API_TOKEN, loadConfig, requireApiTokens } from './config';
 
 describe('loadConfig', () => {
   it('gives a developer machine working defaults', () => {
@@ -47,5 +47,48 @@ describe('loadConfig', () => {
 
   it('requires a password with a NATS user, and a service name', () => {
     expect(() => loadConfig({ NATS_USER: 'datasets' })).toThrow(/NATS_PASSWORD: is required when NATS_USER is set[\s\S]*SERVICE_NAME: is required/);
+  });
+
+  describe('gateway settings', () => {
+    it('reads API_TOKENS as token=user pairs; a token may contain "=" and spaces around entries are ignored', () => {
+      const config = loadConfig({ SERVICE_NAME: 'gateway', API_TOKENS: ' s3cr3t=ada@example.com , dGVzdA===bob@example.com,', GRAPHQL_MAX_DEPTH: '8' });
+      expect(config.apiTokens).toEqual([
+        { token: 's3cr3t', user: 'ada@example.com' },
+        { token: 'dGVzdA==', user: 'bob@example.com' },
+      ]);
+      expect(config.graphqlMaxDepth).toBe(8);
+      expect(requireApiTokens(config)).toBe(config.apiTokens);
+    });
+
+    it('defaults to the development token and a depth of 12 outside production only', () => {
+      const development = loadConfig({ SERVICE_NAME: 'gateway' });
+      expect(development.apiTokens).toEqual([DEVELOPMENT_API_TOKEN]);
+      expect(DEVELOPMENT_API_TOKEN).toEqual({ token: 'dev-token', user: 'developer@modeltrail.local' });
+      expect(development.graphqlMaxDepth).toBe(12);
+
+      const production = loadConfig({ NODE_ENV: 'production', SERVICE_NAME: 'gateway', DATABASE_URL: 'postgres://db/mt', NATS_URL: 'nats://nats:4222' });
+      expect(production.apiTokens).toEqual([]);
+      expect(() => requireApiTokens(production)).toThrow(ConfigError);
+      expect(() => requireApiTokens(production)).toThrow(/API_TOKENS: is required when NODE_ENV=production/);
+    });
+
+    it('names API_TOKENS and the bad entry without printing any token', () => {
+      const problems = (environment: Record<string, string>) => {
+        try {
+          loadConfig({ SERVICE_NAME: 'gateway', ...environment });
+        } catch (error) {
+          expect(error).toBeInstanceOf(ConfigError);
+          return (error as Error).message;
+        }
+        throw new Error('expected a ConfigError');
+      };
+      const missingUser = problems({ API_TOKENS: 'hunter2=ada@example.com,sekrit' });
+      expect(missingUser).toMatch(/API_TOKENS: entry 2 must be token=user/);
+      expect(missingUser).not.toMatch(/hunter2|sekrit/);
+      expect(problems({ API_TOKENS: 'hunter2=ada@example.com,hunter2=bob@example.com' })).toMatch(/API_TOKENS: entry 2: the same token is listed twice/);
+      expect(problems({ API_TOKENS: 'hunter 2=ada@example.com' })).toMatch(/API_TOKENS: entry 1: neither the token nor the user may contain spaces/);
+      expect(problems({ API_TOKENS: ',' })).toMatch(/API_TOKENS: must list at least one token=user pair/);
+      expect(problems({ GRAPHQL_MAX_DEPTH: '1' })).toMatch(/GRAPHQL_MAX_DEPTH: must be between 2 and 100/);
+    });
   });
 });

@@ -28,12 +28,30 @@ export interface AppConfig {
   port: number;
   artifactRoot: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Bearer tokens the GraphQL gateway accepts, each naming the user who acts with it (API_TOKENS).
+   * Outside production, unset means the development token only; in production, unset means none
+   * (the gateway refuses to start: see requireApiTokens).
+   */
+  apiTokens: ReadonlyArray<ApiToken>;
+  /** Deepest field nesting a GraphQL operation may have (GRAPHQL_MAX_DEPTH). */
+  graphqlMaxDepth: number;
 }
+
+/** A bearer token and the user (the events' actor) it authenticates. */
+export interface ApiToken {
+  token: string;
+  user: string;
+}
+
+/** The token a developer machine accepts when API_TOKENS is unset; never accepted in production. */
+export const DEVELOPMENT_API_TOKEN: ApiToken = { token: 'dev-token', user: 'developer@modeltrail.local' };
 
 export const DEFAULTS = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/modeltrail',
   NATS_URL: 'nats://127.0.0.1:4222',
   PORT: '4000',
+  GRAPHQL_MAX_DEPTH: 12,
 } as const;
 
 const url = (protocols: string[], example: string) =>
@@ -57,6 +75,36 @@ const integer = (min: number, max: number) =>
 
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a letter or _ followed by letters, digits or _ (at most 63)');
 
+/**
+ * `token=user` pairs separated by commas (`s3cr3t=ada@example.com,t2=bob@example.com`). A token
+ * may itself contain `=` (base64 padding): the user is what follows the last one. Problems name
+ * the entry by its position, never the token.
+ */
+const apiTokens = z.string().transform((value, ctx) => {
+  const entries = value.split(',').map((entry) => entry.trim());
+  const tokens: ApiToken[] = [];
+  const seen = new Set<string>();
+  entries.forEach((entry, index) => {
+    if (!entry) return; // a trailing or doubled comma
+    const at = `entry ${index + 1}`;
+    const split = entry.lastIndexOf('=');
+    const token = split < 0 ? '' : entry.slice(0, split).trim();
+    const user = split < 0 ? '' : entry.slice(split + 1).trim();
+    if (!token || !user) {
+      ctx.addIssue({ code: 'custom', message: `${at} must be token=user (comma-separated pairs such as s3cr3t=ada@example.com)` });
+    } else if (/\s/.test(token) || /\s/.test(user)) {
+      ctx.addIssue({ code: 'custom', message: `${at}: neither the token nor the user may contain spaces` });
+    } else if (seen.has(token)) {
+      ctx.addIssue({ code: 'custom', message: `${at}: the same token is listed twice` });
+    } else {
+      seen.add(token);
+      tokens.push({ token, user });
+    }
+  });
+  if (tokens.length === 0 && entries.every((entry) => !entry)) ctx.addIssue({ code: 'custom', message: 'must list at least one token=user pair' });
+  return tokens;
+});
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   SERVICE_NAME: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes').optional(),
@@ -74,6 +122,8 @@ const schema = z.object({
   PORT: integer(1, 65_535).optional(),
   ARTIFACT_ROOT: z.string().min(1).default('./data/artifacts'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  API_TOKENS: apiTokens.optional(),
+  GRAPHQL_MAX_DEPTH: integer(2, 100).default(DEFAULTS.GRAPHQL_MAX_DEPTH),
 });
 
 export class ConfigError extends Error {
@@ -119,7 +169,20 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
     port: e.PORT ?? defaults.port ?? Number(DEFAULTS.PORT),
     artifactRoot: e.ARTIFACT_ROOT,
     logLevel: e.LOG_LEVEL,
+    apiTokens: e.API_TOKENS ?? (e.NODE_ENV === 'production' ? [] : [DEVELOPMENT_API_TOKEN]),
+    graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
   };
+}
+
+/**
+ * The tokens of a process that authenticates requests (the gateway): in production API_TOKENS
+ * must be set, since there is no development token there.
+ */
+export function requireApiTokens(config: Pick<AppConfig, 'env' | 'apiTokens'>): ReadonlyArray<ApiToken> {
+  if (config.apiTokens.length === 0) {
+    throw new ConfigError([{ variable: 'API_TOKENS', problem: `is required${config.env === 'production' ? ' when NODE_ENV=production (no development token in production)' : ''}: comma-separated token=user pairs` }]);
+  }
+  return config.apiTokens;
 }
 
 function describe(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {

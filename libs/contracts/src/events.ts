@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { EventCatalog } from './catalog';
 import { datasetsEvents, datasetsRpc } from './datasets';
+import { experimentsEvents, experimentsRpc } from './experiments';
 
 /**
  * Every event type of the platform, by stored type name. Each context adds its map here; the
@@ -8,6 +9,7 @@ import { datasetsEvents, datasetsRpc } from './datasets';
  */
 export const eventSchemas = {
   ...datasetsEvents,
+  ...experimentsEvents,
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -23,9 +25,10 @@ export function platformEventCatalog(): EventCatalog {
 /** Every request/reply exchange by subject: one typed map from subject to payload type. */
 export const rpcDefinitions = {
   ...Object.fromEntries(Object.values(datasetsRpc).map((d) => [d.subject, d])),
+  ...Object.fromEntries(Object.values(experimentsRpc).map((d) => [d.subject, d])),
 } as const;
 
 type RpcOf<T> = T[keyof T];
-type AllRpc = RpcOf<typeof datasetsRpc>;
+type AllRpc = RpcOf<typeof datasetsRpc> | RpcOf<typeof experimentsRpc>;
 export type SubjectMap = { [R in AllRpc as R['subject']]: { request: z.input<R['request']>; reply: z.output<R['reply']> } };
 export type RpcSubject = keyof SubjectMap;

@@ -3,5 +3,7 @@ export * from './errors';
 export * from './naming';
 export * from './schema';
 export * from './rpc';
+export * from './ids';
 export * from './datasets';
+export * from './experiments';
 export * from './events';

@@ -36,6 +36,8 @@ export const subjects = {
   allEvents: 'mt.evt.>' as const,
   contextEvents: (context: Context) => `mt.evt.${context}.>` as const,
   jobTelemetry: (jobId: string, kind: 'metrics' | 'logs' | 'status') => `mt.telemetry.job.${jobId}.${kind}` as const,
+  /** Live metric points of a run (core NATS, published after each LogMetrics call that stored points). */
+  runTelemetry: (runId: string) => `mt.telemetry.run.${runId}.metrics` as const,
   agent: (agentId: string, what: string) => `mt.agent.${agentId}.${what}` as const,
   agentHeartbeat: 'mt.agent.heartbeat' as const,
 };
@@ -57,3 +59,10 @@ export function withNamespace(namespace: string | undefined, subject: string): s
 export function streamId(aggregate: string, id: string): string {
   return `${aggregate}-${id}`;
 }
+
+/**
+ * The stream prefixes of every aggregate a person can look up by its id alone (history, audit):
+ * the entity `<uuid>` is the stream `<prefix>-<uuid>` under exactly one of them.
+ */
+export const ENTITY_STREAM_PREFIXES = ['dataset', 'dataset-version', 'project', 'experiment', 'run'] as const;
+export type EntityStreamPrefix = (typeof ENTITY_STREAM_PREFIXES)[number];

@@ -9,10 +9,24 @@ export interface RpcDefinition<Subject extends string = string, Req extends z.Zo
   readonly subject: Subject;
   readonly request: Req;
   readonly reply: Rep;
+  /**
+   * How long a caller should wait for the reply, when the exchange is known to take longer than
+   * the client's default (reading and profiling a large file, say). Absent for quick exchanges.
+   */
+  readonly timeoutMs?: number;
 }
 
-export function defineRpc<const Subject extends string, Req extends z.ZodType, Rep extends z.ZodType>(subject: Subject, request: Req, reply: Rep): RpcDefinition<Subject, Req, Rep> {
-  return { subject, request, reply };
+export interface RpcOptions {
+  timeoutMs?: number;
+}
+
+export function defineRpc<const Subject extends string, Req extends z.ZodType, Rep extends z.ZodType>(
+  subject: Subject,
+  request: Req,
+  reply: Rep,
+  options: RpcOptions = {},
+): RpcDefinition<Subject, Req, Rep> {
+  return options.timeoutMs === undefined ? { subject, request, reply } : { subject, request, reply, timeoutMs: options.timeoutMs };
 }
 
 export type RpcRequest<R extends RpcDefinition> = z.input<R['request']>;

@@ -16,7 +16,7 @@ import { decodeJson, encodeJson, isErrorPayload, type RpcReplyEnvelope } from '.
 
 export interface RpcRequestOptions {
   headers: MessageHeaders;
-  /** Defaults to the client's `timeoutMs`. */
+  /** Defaults to the longer of the client's `timeoutMs` and the definition's own. */
   timeoutMs?: number;
 }
 
@@ -47,7 +47,7 @@ export class RpcClient {
   }
 
   async request<D extends RpcDefinition>(def: D, payload: RpcRequest<D>, options: RpcRequestOptions): Promise<RpcReply<D>> {
-    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+    const timeoutMs = options.timeoutMs ?? Math.max(def.timeoutMs ?? 0, this.defaultTimeoutMs);
     const headers = toNatsHeaders(options.headers);
     let body: Uint8Array;
     try {

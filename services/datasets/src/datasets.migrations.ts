@@ -24,4 +24,56 @@ export const datasetsMigrations: Migration[] = [
       `);
     },
   },
+  {
+    id: '0002_dataset_versions',
+    up: async (client, s) => {
+      await client.query(`
+        CREATE TABLE ${s}.dataset_versions (
+          dataset_version_id  uuid PRIMARY KEY,
+          dataset_id          uuid NOT NULL,
+          version             integer NOT NULL,
+          uri                 text NOT NULL,
+          format              text NOT NULL CHECK (format IN ('CSV', 'JSONL', 'PARQUET')),
+          digest              text NOT NULL,
+          size                bigint,
+          rows                bigint,
+          schema              jsonb,
+          profile             jsonb,
+          profiled            boolean NOT NULL,
+          parent_version_ids  jsonb NOT NULL DEFAULT '[]',
+          transform           jsonb,
+          registered_at       timestamptz NOT NULL,
+          registered_by       text NOT NULL,
+          position            bigint NOT NULL,
+          UNIQUE (dataset_id, version),
+          UNIQUE (dataset_id, digest)
+        );
+        CREATE TABLE ${s}.dataset_validations (
+          validation_id       uuid PRIMARY KEY,
+          dataset_version_id  uuid NOT NULL REFERENCES ${s}.dataset_versions (dataset_version_id),
+          rules               jsonb NOT NULL,
+          report              jsonb NOT NULL,
+          passed              boolean NOT NULL,
+          validated_at        timestamptz NOT NULL,
+          validated_by        text NOT NULL,
+          position            bigint NOT NULL
+        );
+        CREATE INDEX dataset_validations_version_idx ON ${s}.dataset_validations (dataset_version_id, position DESC);
+        CREATE TABLE ${s}.dataset_splits (
+          split_id               uuid PRIMARY KEY,
+          dataset_version_id     uuid NOT NULL REFERENCES ${s}.dataset_versions (dataset_version_id),
+          seed                   integer NOT NULL,
+          fractions              jsonb NOT NULL,
+          stratify_by            text,
+          train_version_id       uuid NOT NULL,
+          validation_version_id  uuid NOT NULL,
+          test_version_id        uuid NOT NULL,
+          created_at             timestamptz NOT NULL,
+          created_by             text NOT NULL,
+          position               bigint NOT NULL
+        );
+        CREATE INDEX dataset_splits_version_idx ON ${s}.dataset_splits (dataset_version_id);
+      `);
+    },
+  },
 ];

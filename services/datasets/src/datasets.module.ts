@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { type AppConfig, ConfigModule } from '@modeltrail/config';
+import { APP_CONFIG, type AppConfig, ConfigModule } from '@modeltrail/config';
 import { EventStoreModule } from '@modeltrail/eventstore';
 import { PostgresModule } from '@modeltrail/postgres';
 import { ReadModelModule } from '@modeltrail/readmodel';
@@ -7,6 +7,12 @@ import { CLOCK, type Clock, systemClock } from './clock';
 import { DatasetRowSchema } from './dataset/dataset.entity';
 import { DatasetHandlers } from './dataset/dataset.handlers';
 import { datasetProjection } from './dataset/dataset.projection';
+import { ArtifactStore } from './data/artifacts';
+import { ARTIFACT_STORE, DatasetPreparation } from './dataset-version/dataset-preparation.service';
+import { DatasetSplitRowSchema, DatasetValidationRowSchema, DatasetVersionRowSchema } from './dataset-version/dataset-version.entity';
+import { DatasetVersionHandlers } from './dataset-version/dataset-version.handlers';
+import { datasetVersionProjection } from './dataset-version/dataset-version.projection';
+import { DatasetVersionService } from './dataset-version/dataset-version.service';
 import { datasetsMigrations } from './datasets.migrations';
 import { DatasetsQueries } from './datasets.queries';
 
@@ -20,10 +26,20 @@ export class DatasetsModule {
         ConfigModule.forRoot(config),
         PostgresModule.forRoot(),
         EventStoreModule.forRoot(),
-        ReadModelModule.forRoot({ component: 'datasets', migrations: datasetsMigrations, entities: [DatasetRowSchema], projections: [datasetProjection] }),
+        ReadModelModule.forRoot({
+          component: 'datasets',
+          migrations: datasetsMigrations,
+          entities: [DatasetRowSchema, DatasetVersionRowSchema, DatasetValidationRowSchema, DatasetSplitRowSchema],
+          projections: [datasetProjection, datasetVersionProjection],
+        }),
       ],
-      controllers: [DatasetHandlers, DatasetsQueries],
-      providers: [{ provide: CLOCK, useValue: clock }],
+      controllers: [DatasetHandlers, DatasetVersionHandlers, DatasetsQueries],
+      providers: [
+        { provide: CLOCK, useValue: clock },
+        { provide: ARTIFACT_STORE, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new ArtifactStore(c.artifactRoot) },
+        DatasetVersionService,
+        DatasetPreparation,
+      ],
     };
   }
 }

@@ -1,12 +1,16 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import type { FilterQuery, MikroORM } from '@mikro-orm/postgresql';
-import { datasetsRpc, type RpcReply, ValidationError, type z } from '@modeltrail/contracts';
+import { type DatasetReply, datasetsRpc, NotFoundError, type RpcReply, ValidationError, type z } from '@modeltrail/contracts';
 import { RpcPattern } from '@modeltrail/messaging';
 import { READ_MODEL_ORM } from '@modeltrail/readmodel';
 import { type DatasetRow, DatasetRowSchema } from './dataset/dataset.entity';
+import { DatasetValidationRowSchema, type DatasetVersionRow, DatasetVersionRowSchema } from './dataset-version/dataset-version.entity';
+import { validationReply, versionReply } from './dataset-version/dataset-version.reply';
 
 type ListRequest = z.output<typeof datasetsRpc.listDatasets.request>;
+type Req<K extends keyof typeof datasetsRpc> = z.output<(typeof datasetsRpc)[K]['request']>;
+type Reply<K extends keyof typeof datasetsRpc> = RpcReply<(typeof datasetsRpc)[K]>;
 
 /** Request/reply queries answered from the datasets read model. */
 @Controller()
@@ -27,12 +31,7 @@ export class DatasetsQueries {
     const last = page[page.length - 1];
     return {
       items: page.map((row) => ({
-        datasetId: row.datasetId,
-        name: row.name,
-        description: row.description,
-        projectId: row.projectId,
-        status: row.status,
-        revision: row.revision,
+        ...datasetReply(row),
         registeredAt: row.registeredAt.toISOString(),
         registeredBy: row.registeredBy,
         updatedAt: row.updatedAt.toISOString(),
@@ -40,6 +39,56 @@ export class DatasetsQueries {
       pageInfo: { endCursor: last ? encodeCursor(last) : null, hasNextPage: rows.length > req.first },
     };
   }
+
+  @RpcPattern(datasetsRpc.getDatasets)
+  async getDatasets(@Payload() req: Req<'getDatasets'>): Promise<Reply<'getDatasets'>> {
+    const rows = await this.orm.em.fork().find(DatasetRowSchema, { datasetId: { $in: req.datasetIds } });
+    return { items: rows.map(datasetReply) };
+  }
+
+  @RpcPattern(datasetsRpc.getDatasetVersion)
+  async getDatasetVersion(@Payload() req: Req<'getDatasetVersion'>): Promise<Reply<'getDatasetVersion'>> {
+    const row = await this.orm.em.fork().findOne(DatasetVersionRowSchema, { datasetVersionId: req.datasetVersionId });
+    if (!row) throw new NotFoundError(`dataset version ${req.datasetVersionId} does not exist`, { datasetVersionId: req.datasetVersionId });
+    return versionReply(row);
+  }
+
+  @RpcPattern(datasetsRpc.getDatasetVersions)
+  async getDatasetVersions(@Payload() req: Req<'getDatasetVersions'>): Promise<Reply<'getDatasetVersions'>> {
+    const rows = await this.orm.em.fork().find(DatasetVersionRowSchema, { datasetVersionId: { $in: req.datasetVersionIds } });
+    return { items: rows.map(versionReply) };
+  }
+
+  /** Versions of a dataset, newest first. */
+  @RpcPattern(datasetsRpc.listDatasetVersions)
+  async listDatasetVersions(@Payload() req: Req<'listDatasetVersions'>): Promise<Reply<'listDatasetVersions'>> {
+    const where: FilterQuery<DatasetVersionRow> = { datasetId: req.datasetId };
+    if (req.after) where.version = { $lt: decodeVersionCursor(req.after) };
+    const rows = await this.orm.em.fork().find(DatasetVersionRowSchema, where, { orderBy: { version: 'desc' }, limit: req.first + 1 });
+    const page = rows.slice(0, req.first);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(versionReply),
+      pageInfo: { endCursor: last ? Buffer.from(`v|${last.version}`, 'utf8').toString('base64url') : null, hasNextPage: rows.length > req.first },
+    };
+  }
+
+  @RpcPattern(datasetsRpc.listValidations)
+  async listValidations(@Payload() req: Req<'listValidations'>): Promise<Reply<'listValidations'>> {
+    const rows = await this.orm.em.fork().find(DatasetValidationRowSchema, { datasetVersionId: req.datasetVersionId }, { orderBy: { position: 'desc' } });
+    return { items: rows.map(validationReply) };
+  }
+}
+
+function datasetReply(row: DatasetRow): DatasetReply {
+  return { datasetId: row.datasetId, name: row.name, description: row.description, projectId: row.projectId, status: row.status, revision: row.revision };
+}
+
+function decodeVersionCursor(cursor: string): number {
+  const [tag, version] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const n = Number(version);
+  if (tag !== 'v' || !Number.isInteger(n) || n < 1) throw new ValidationError(`cursor "${cursor}" is not one this query returned`, { field: 'after' });
+  return n;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

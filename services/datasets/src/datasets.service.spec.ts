@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@modeltrail/config';
-import { ConflictError, datasetsRpc, NotFoundError, ValidationError } from '@modeltrail/contracts';
+import { ConflictError, datasetIdFor, datasetsRpc, NotFoundError, ValidationError } from '@modeltrail/contracts';
 import { PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
@@ -39,9 +39,9 @@ describe('datasets service over NATS', () => {
     await pool.end();
   });
 
-  it('registers a dataset and records who did it', async () => {
-    const datasetId = randomUUID();
-    const reply = await rpc.request(datasetsRpc.registerDataset, { datasetId, name: 'churn-events', description: 'Customer churn' }, { headers });
+  it('registers a dataset under an id derived from its name, and records who did it', async () => {
+    const reply = await rpc.request(datasetsRpc.registerDataset, { name: 'churn-events', description: 'Customer churn' }, { headers });
+    const datasetId = datasetIdFor(null, 'churn-events');
     expect(reply).toEqual({ datasetId, name: 'churn-events', description: 'Customer churn', projectId: null, status: 'Active', revision: 0 });
     const [event] = await store.readStream(`dataset-${datasetId}`);
     expect(event).toMatchObject({
@@ -49,24 +49,33 @@ describe('datasets service over NATS', () => {
       data: { datasetId, name: 'churn-events', registeredAt: '2026-11-22T12:00:00.000Z' },
       metadata: { actor: 'ada@example.com', correlationId: 'corr-datasets' },
     });
-    await expect(rpc.request(datasetsRpc.getDataset, { datasetId }, { headers })).resolves.toMatchObject({ name: 'churn-events', revision: 0 });
+    await expect(rpc.request(datasetsRpc.getDataset, { datasetId: datasetId.toUpperCase() }, { headers })).resolves.toMatchObject({ datasetId, name: 'churn-events', revision: 0 });
   });
 
-  it('treats an id in upper case as the same dataset', async () => {
-    const datasetId = randomUUID();
-    const reply = await rpc.request(datasetsRpc.registerDataset, { datasetId: datasetId.toUpperCase(), name: 'upper' }, { headers });
-    expect(reply.datasetId).toBe(datasetId);
-    await expect(rpc.request(datasetsRpc.getDataset, { datasetId: datasetId.toUpperCase() }, { headers })).resolves.toMatchObject({ datasetId, name: 'upper' });
-    await expect(rpc.request(datasetsRpc.registerDataset, { datasetId, name: 'upper' }, { headers })).resolves.toMatchObject({ revision: 0 });
-    expect(await store.streamRevision(`dataset-${datasetId.toUpperCase()}`)).toBe('no_stream');
+  it('refuses a second dataset of the same name in a project, whatever its case, and writes nothing', async () => {
+    const projectId = randomUUID();
+    const first = await rpc.request(datasetsRpc.registerDataset, { name: 'Churn', projectId }, { headers });
+    const error = await rpc.request(datasetsRpc.registerDataset, { name: ' churn ', projectId, description: 'again' }, { headers }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as Error).message).toBe(`a dataset named "Churn" already exists in project ${projectId}: dataset ${first.datasetId}`);
+    expect(await store.streamRevision(`dataset-${first.datasetId}`)).toBe(0);
+    // The same name in another project is another dataset.
+    const elsewhere = await rpc.request(datasetsRpc.registerDataset, { name: 'Churn', projectId: randomUUID() }, { headers });
+    expect(elsewhere.datasetId).not.toBe(first.datasetId);
+  });
+
+  it('recognises a retried registration by its command id', async () => {
+    const retried = { headers: { ...headers, commandId: randomUUID() } };
+    const first = await rpc.request(datasetsRpc.registerDataset, { name: 'retried' }, retried);
+    await expect(rpc.request(datasetsRpc.registerDataset, { name: 'retried' }, retried)).resolves.toEqual(first);
+    expect(await store.readStream(`dataset-${first.datasetId}`)).toHaveLength(1);
   });
 
   it('rejects bad input naming the field, and writes nothing', async () => {
-    const datasetId = randomUUID();
-    const error = await rpc.request(datasetsRpc.registerDataset, { datasetId, name: '  ' } as never, { headers }).catch((e: unknown) => e);
+    const error = await rpc.request(datasetsRpc.registerDataset, { name: '  ' } as never, { headers }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as Error).message).toMatch(/field "name": must not be empty/);
-    expect(await store.streamRevision(`dataset-${datasetId}`)).toBe('no_stream');
+    expect(await store.streamRevision(`dataset-${datasetIdFor(null, '  ')}`)).toBe('no_stream');
   });
 
   it('answers NOT_FOUND and CONFLICT with their codes', async () => {
@@ -74,8 +83,7 @@ describe('datasets service over NATS', () => {
     await expect(rpc.request(datasetsRpc.archiveDataset, { datasetId: missing, reason: 'gone' }, { headers })).rejects.toBeInstanceOf(NotFoundError);
     await expect(rpc.request(datasetsRpc.getDataset, { datasetId: missing }, { headers })).rejects.toBeInstanceOf(NotFoundError);
 
-    const datasetId = randomUUID();
-    await rpc.request(datasetsRpc.registerDataset, { datasetId, name: 'a' }, { headers });
+    const { datasetId } = await rpc.request(datasetsRpc.registerDataset, { name: 'a' }, { headers });
     await rpc.request(datasetsRpc.archiveDataset, { datasetId, reason: 'superseded' }, { headers });
     const error = await rpc.request(datasetsRpc.changeDatasetDescription, { datasetId, description: 'new' }, { headers }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConflictError);
@@ -87,9 +95,8 @@ describe('datasets service over NATS', () => {
     const project = randomUUID();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const datasetId = randomUUID();
+      const { datasetId } = await rpc.request(datasetsRpc.registerDataset, { name: `p-${i}`, projectId: project }, { headers });
       ids.push(datasetId);
-      await rpc.request(datasetsRpc.registerDataset, { datasetId, name: `p-${i}`, projectId: project }, { headers });
     }
     await rpc.request(datasetsRpc.archiveDataset, { datasetId: ids[1], reason: 'bad labels' }, { headers });
     const runners = app.get<ProjectionRunner[]>(PROJECTION_RUNNERS);

@@ -37,7 +37,8 @@ describe('Dataset command handling on PostgreSQL', () => {
     const handler = new CommandHandler(store, datasetDecider);
     const datasetId = randomUUID();
     await handler.handle(datasetStream(datasetId), register(datasetId), ctx);
-    const again = await handler.handle(datasetStream(datasetId), register(datasetId), ctx);
+    const unchanged = { type: 'ChangeDatasetDescription' as const, datasetId, description: '', at };
+    const again = await handler.handle(datasetStream(datasetId), unchanged, ctx);
     expect(again.events).toEqual([]);
     expect(await store.readStream(datasetStream(datasetId))).toHaveLength(1);
   });

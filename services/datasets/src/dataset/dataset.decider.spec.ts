@@ -21,12 +21,12 @@ describe('Dataset decider', () => {
     spec.given([]).when(register).then([registered]);
   });
 
-  it('treats the same registration delivered twice as done', () => {
-    spec.given([registered]).when({ ...register, at: later }).thenNothingHappens();
+  it('refuses a second dataset of the same name in the project, naming the existing one', () => {
+    spec.given([registered]).when({ ...register, at: later }).thenThrows(ConflictError, new RegExp(`a dataset named "churn-events" already exists in project ${project}: dataset ${id}`));
   });
 
-  it('refuses a different registration of the same dataset id', () => {
-    spec.given([registered]).when({ ...register, name: 'other' }).thenThrows(ConflictError, /already registered as "churn-events"/);
+  it('refuses the name of an archived dataset too, and says it is archived', () => {
+    spec.given([registered, archived]).when({ ...register, at: later }).thenThrows(ConflictError, /already exists .*\(archived\)/);
   });
 
   it('changes the description', () => {

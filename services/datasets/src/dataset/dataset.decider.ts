@@ -28,10 +28,14 @@ export const datasetDecider: Decider<DatasetCommand, DatasetEvent, DatasetState>
     switch (command.type) {
       case 'RegisterDataset': {
         if (state.status !== 'Unregistered') {
-          // The same registration delivered twice is not an error; a different one is.
-          const same = state.name === command.name && state.description === command.description && state.projectId === command.projectId;
-          if (same) return [];
-          throw new ConflictError(`dataset ${command.datasetId} is already registered as "${state.name}"`, { datasetId: command.datasetId });
+          // The id comes from the project and the name, so this is a second dataset of that name.
+          // (A retry of the first registration never gets here: the command handler recognises its id.)
+          const where = state.projectId ? `in project ${state.projectId}` : 'outside any project';
+          const archived = state.status === 'Archived' ? ' (archived)' : '';
+          throw new ConflictError(`a dataset named "${state.name}" already exists ${where}${archived}: dataset ${state.datasetId}`, {
+            datasetId: state.datasetId,
+            name: state.name,
+          });
         }
         return [
           {

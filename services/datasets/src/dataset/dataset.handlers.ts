@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { datasetsRpc, type MessageHeaders, NotFoundError, type RpcReply, type z } from '@modeltrail/contracts';
+import { datasetIdFor, datasetsRpc, type MessageHeaders, NotFoundError, type RpcReply, type z } from '@modeltrail/contracts';
 import { type CommandContext, CommandHandler, type HandleResult } from '@modeltrail/decider';
 import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
 import { RpcHeaders, RpcPattern } from '@modeltrail/messaging';
@@ -25,8 +24,9 @@ export class DatasetHandlers {
 
   @RpcPattern(datasetsRpc.registerDataset)
   async register(@Payload() req: Req<'registerDataset'>, @RpcHeaders() headers: MessageHeaders): Promise<DatasetReply> {
-    const datasetId = req.datasetId ?? randomUUID();
-    const command = { type: 'RegisterDataset' as const, datasetId, name: req.name, description: req.description, projectId: req.projectId ?? null, at: this.clock.now() };
+    const projectId = req.projectId ?? null;
+    const datasetId = datasetIdFor(projectId, req.name);
+    const command = { type: 'RegisterDataset' as const, datasetId, name: req.name, description: req.description, projectId, at: this.clock.now() };
     return toReply(datasetId, await this.commands.handle(datasetStream(datasetId), command, contextOf(headers)));
   }
 
@@ -49,7 +49,7 @@ export class DatasetHandlers {
   }
 }
 
-function contextOf(headers: MessageHeaders): CommandContext {
+export function contextOf(headers: MessageHeaders): CommandContext {
   return { actor: headers.actor, correlationId: headers.correlationId, causationId: headers.causationId ?? null, commandId: headers.commandId };
 }
 
