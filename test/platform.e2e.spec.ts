@@ -1,11 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { datasetsRpc } from '@modeltrail/contracts';
 import { connectNats, type ManagedNatsConnection, RpcClient } from '@modeltrail/messaging';
 import { ident } from '@modeltrail/postgres';
-import { ensureBuilt, eventually, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { ensureBuilt, eventually, freePort, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 
 /**
  * The README's start command, for real: the compiled platform started by infra/scripts/start.js
@@ -17,13 +18,15 @@ describe('npm start: the platform as separate processes', () => {
   const databaseUrl = Object.assign(new URL(TEST_DATABASE_URL), { pathname: `/${database}` }).toString();
   const namespace = uniqueName('e2e');
   const eventsStream = uniqueName('MT_EVENTS_E2E');
-  const env = { ...process.env, DATABASE_URL: databaseUrl, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: namespace, EVENTS_STREAM: eventsStream, NODE_ENV: 'development' };
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: namespace, EVENTS_STREAM: eventsStream, NODE_ENV: 'development' };
   let platform: ChildProcess;
   let output = '';
   let nats: ManagedNatsConnection;
 
   beforeAll(async () => {
     ensureBuilt(root);
+    env.PORT = String(await freePort());
+    env.ARTIFACT_ROOT = join(tmpdir(), uniqueName('mt-platform-artifacts'));
     platform = spawn(process.execPath, [join(root, 'dist/infra/scripts/start.js')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     platform.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     platform.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

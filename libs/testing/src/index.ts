@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, createServer } from 'node:net';
 import type { Pool } from 'pg';
 import { createPool, ensureDatabase, ident } from '@modeltrail/postgres';
 
@@ -78,3 +79,15 @@ export async function take<T>(iterable: AsyncIterable<T>, count: number, timeout
 }
 export * from './nats-server';
 export * from './build';
+
+/** A TCP port free on 127.0.0.1 right now (for a process under test to listen on). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

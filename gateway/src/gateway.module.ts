@@ -1,0 +1,151 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { GraphQLModule } from '@nestjs/graphql';
+import { type DocumentNode, type ExecutionResult, type FormattedExecutionResult, GraphQLError, parse } from 'graphql';
+import type { Context as WsContext, ServerOptions } from 'graphql-ws';
+import type { NatsConnection } from 'nats';
+import { type AppConfig, ConfigModule, requireApiTokens } from '@modeltrail/config';
+import { EventStoreModule } from '@modeltrail/eventstore';
+import { connectNats, type ManagedNatsConnection, RpcClient } from '@modeltrail/messaging';
+import { PostgresModule } from '@modeltrail/postgres';
+import { TokenAuthenticator } from './context/authentication';
+import { type GatewayContext, GatewayContextFactory, TOKEN_AUTHENTICATOR } from './context/gateway-context';
+import { ErrorFormatter, PassErrorsToGraphQL } from './errors/error-formatter';
+import { GATEWAY_NATS, RunTelemetry } from './experiments/run-telemetry';
+import { GATEWAY_RESOLVERS } from './gateway.resolvers';
+import { depthLimitRule, depthProblem } from './limits/depth-limit';
+
+/** Where the API is served, over HTTP and WebSocket (graphql-ws) alike. */
+export const GRAPHQL_PATH = '/graphql';
+
+/** WebSocket close code of a refused connection (graphql-ws's "Unauthorized"). */
+export const WS_UNAUTHENTICATED = 4401;
+
+const MANAGED_NATS = Symbol('GATEWAY_MANAGED_NATS');
+
+class NatsShutdown implements OnApplicationShutdown {
+  constructor(@Inject(MANAGED_NATS) private readonly managed: ManagedNatsConnection) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.managed.close();
+  }
+}
+
+/** The NATS connection, RPC client, authentication and per-operation context the GraphQL module is built with. */
+@Module({})
+class GatewayCoreModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const tokens = requireApiTokens(config);
+    return {
+      module: GatewayCoreModule,
+      global: true,
+      providers: [
+        {
+          provide: MANAGED_NATS,
+          useFactory: () => connectNats({ url: config.natsUrl, name: config.serviceName, user: config.natsUser, pass: config.natsPassword }),
+        },
+        { provide: GATEWAY_NATS, inject: [MANAGED_NATS], useFactory: (managed: ManagedNatsConnection): NatsConnection => managed.nc },
+        { provide: RpcClient, inject: [GATEWAY_NATS], useFactory: (nc: NatsConnection) => new RpcClient(nc, { timeoutMs: config.rpcTimeoutMs, namespace: config.natsNamespace }) },
+        { provide: TOKEN_AUTHENTICATOR, useValue: new TokenAuthenticator(tokens) },
+        GatewayContextFactory,
+        ErrorFormatter,
+        NatsShutdown,
+      ],
+      exports: [GATEWAY_NATS, RpcClient, TOKEN_AUTHENTICATOR, GatewayContextFactory, ErrorFormatter],
+    };
+  }
+}
+
+/**
+ * The GraphQL gateway (DESIGN §7): `GatewayModule.forRoot(config)` serves the API at /graphql
+ * (HTTP and graphql-ws) over the configured NATS, PostgreSQL and event store. It owns no domain
+ * state: mutations are NATS commands, queries NATS requests, history reads the event store.
+ * Throws a ConfigError when the configuration cannot serve (API_TOKENS missing in production).
+ */
+@Module({})
+export class GatewayModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const core = GatewayCoreModule.forRoot(config);
+    return {
+      module: GatewayModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        PostgresModule.forRoot(),
+        EventStoreModule.forRoot(),
+        core,
+        GraphQLModule.forRootAsync<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          imports: [core],
+          inject: [GatewayContextFactory, ErrorFormatter],
+          useFactory: (contexts: GatewayContextFactory, errors: ErrorFormatter) => graphqlOptions(config, contexts, errors),
+        }),
+      ],
+      providers: [...GATEWAY_RESOLVERS, RunTelemetry, { provide: APP_FILTER, useClass: PassErrorsToGraphQL }],
+    };
+  }
+}
+
+type HttpContextArgument = { req: IncomingMessage; res?: ServerResponse };
+type WsConnection = WsContext<Record<string, unknown>, { socket: { close(code: number, reason: string): void } }>;
+
+function graphqlOptions(config: AppConfig, contexts: GatewayContextFactory, errors: ErrorFormatter): ApolloDriverConfig {
+  const context = (argument: HttpContextArgument | WsConnection): GatewayContext =>
+    'extra' in argument ? contexts.forWebSocket(argument) : contexts.forHttp(argument.req, argument.res);
+  return {
+    path: GRAPHQL_PATH,
+    autoSchemaFile: true,
+    sortSchema: true,
+    playground: false,
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    validationRules: [depthLimitRule(config.graphqlMaxDepth)],
+    formatError: errors.formatError,
+    plugins: [errors.plugin()],
+    context,
+    // Nest's type lists a subset of graphql-ws's options; `context` and `onError` are passed on too.
+    subscriptions: { 'graphql-ws': webSocketOptions(config, contexts, errors) as never },
+  };
+}
+
+/**
+ * graphql-ws: the connection is authenticated once, from `connectionParams.authorization`, and
+ * refused with close code 4401 and the reason; every operation then gets its own context, the
+ * same depth limit as HTTP, and errors formatted as over HTTP.
+ */
+function webSocketOptions(config: AppConfig, contexts: GatewayContextFactory, errors: ErrorFormatter): Partial<ServerOptions<Record<string, unknown>, { socket: { close(code: number, reason: string): void } }>> {
+  return {
+    onConnect: (connection) => {
+      const refusal = contexts.refuseConnection(connection);
+      if (refusal === null) return true;
+      connection.extra.socket.close(WS_UNAUTHENTICATED, closeReason(`UNAUTHENTICATED: ${refusal}`));
+      return false;
+    },
+    context: (connection) => contexts.forWebSocket(connection),
+    onSubscribe: (_connection, _id, payload) => {
+      let document: DocumentNode;
+      try {
+        document = parse(payload.query);
+      } catch (error) {
+        const syntax = error instanceof GraphQLError ? error : new GraphQLError(String(error));
+        return [new GraphQLError(syntax.message, { source: syntax.source, positions: syntax.positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+      }
+      const problems = depthProblem(document, config.graphqlMaxDepth);
+      return problems.length ? problems.map((problem) => new GraphQLError(problem.message, { nodes: problem.nodes, extensions: { ...problem.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } })) : undefined;
+    },
+    onNext: (_connection, _id, _payload, args, result) => {
+      if (!result.errors?.length) return undefined;
+      const scope = { correlationId: (args.contextValue as GatewayContext | undefined)?.correlationId ?? 'unknown' };
+      return { ...(result as FormattedExecutionResult), errors: (result as ExecutionResult).errors!.map((error) => errors.format(error.toJSON(), error, scope)) };
+    },
+    onError: (_connection, _id, _payload, problems) =>
+      problems.map((problem) => errors.format({ ...problem.toJSON(), extensions: { code: 'GRAPHQL_VALIDATION_FAILED', ...problem.extensions } }, problem, undefined)),
+  };
+}
+
+/** A WebSocket close reason is at most 123 bytes. */
+function closeReason(reason: string): string {
+  const bytes = Buffer.from(reason, 'utf8');
+  return bytes.length <= 123 ? reason : `${bytes.subarray(0, 120).toString('utf8').replace(/\uFFFD$/, '')}...`;
+}

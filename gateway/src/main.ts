@@ -1,0 +1,21 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, loadConfig } from '@modeltrail/config';
+import { GatewayModule, GRAPHQL_PATH } from './gateway.module';
+
+/** Boots the GraphQL gateway: HTTP and graphql-ws on PORT at /graphql. */
+async function bootstrap(): Promise<void> {
+  const config = loadConfig(process.env, { serviceName: 'gateway' });
+  const app = await NestFactory.create(GatewayModule.forRoot(config), {
+    logger: config.logLevel === 'debug' ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn', 'log'],
+  });
+  app.enableShutdownHooks();
+  app.getHttpAdapter().getInstance().disable('x-powered-by');
+  await app.listen(config.port);
+  console.log(`gateway: GraphQL on http://localhost:${config.port}${GRAPHQL_PATH} (HTTP and graphql-ws), NATS ${config.natsUrl}`);
+}
+
+bootstrap().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : `gateway failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
