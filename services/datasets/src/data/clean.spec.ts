@@ -88,7 +88,7 @@ describe('FILL_MISSING', () => {
     );
     expect(error).toBeInstanceOf(ValidationError);
     expect(error.message).toBe(
-      'step 1 (FILL_MISSING CONSTANT): the value "n/a" does not fit column "age", whose values are integers ("n/a" is not a valid integer); fill it with a integer, or CAST the column in an earlier step',
+      'step 1 (FILL_MISSING CONSTANT): the value "n/a" does not fit column "age", whose type is INTEGER ("n/a" is not a valid integer); fill it with a value of that type, or CAST the column in an earlier step',
     );
     expect(table.stats.reads).toBe(0);
   });

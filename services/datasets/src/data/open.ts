@@ -3,7 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import { ValidationError, type DataFormat } from '@modeltrail/contracts';
 import { CsvParser, CsvSyntaxError, type CsvField } from './csv';
 import { jsonCell, JsonlParser, JsonlSyntaxError, type JsonObject } from './jsonl';
-import { parquetRows, readParquetFile } from './parquet';
+import { parquetBatches, readParquetFile } from './parquet';
 import type { Cell, Row, Table } from './table';
 
 /**
@@ -37,23 +37,23 @@ export interface OpenTableOptions {
 /** The most columns a JSONL file may have (distinct keys over all its objects). */
 export const MAX_JSONL_COLUMNS = 10_000;
 const MAX_COLUMN_NAME = 256;
-const CHUNK = 1 << 20;
+const CHUNK = 1 << 16;
 
 export async function openTable(path: string, format: DataFormat, options: OpenTableOptions = {}): Promise<Table> {
   await checkFile(path, format);
   switch (format) {
     case 'CSV': {
       const columns = await readCsvHeader(path);
-      return { format, columns, rows: csvRows(path, columns, options.onBytes) };
+      return { format, columns, rows: new RowStream(csvBatches(path, columns, options.onBytes)) };
     }
     case 'JSONL': {
       const columns = await readJsonlColumns(path);
-      return { format, columns, rows: jsonlRows(path, columns, options.onBytes) };
+      return { format, columns, rows: new RowStream(jsonlBatches(path, columns, options.onBytes)) };
     }
     case 'PARQUET': {
       if (options.onBytes) throw new Error('onBytes is not available for Parquet files: hash them with sha256File');
       const file = await guard(path, () => readParquetFile(path));
-      return { format, columns: file.columns, rows: guardRows(path, parquetRows(path, file)) };
+      return { format, columns: file.columns, rows: new RowStream(guardBatches(path, parquetBatches(path, file))) };
     }
     default: {
       const unknown: never = format;
@@ -104,12 +104,88 @@ async function guard<T>(path: string, action: () => Promise<T>): Promise<T> {
   }
 }
 
-async function* guardRows(path: string, rows: AsyncIterable<Row>): AsyncGenerator<Row> {
+async function* guardBatches(path: string, batches: AsyncIterable<Row[]>): AsyncGenerator<Row[]> {
   try {
-    yield* rows;
+    yield* batches;
   } catch (error) {
     throw fileError(path, error);
   }
+}
+
+/**
+ * Rows handed out one by one from batches (the rows of a chunk of text or of a row group): a
+ * queued row costs one resolved promise, not a trip through an async generator.
+ */
+export class RowStream implements AsyncIterableIterator<Row> {
+  private batch: Row[] = [];
+  private index = 0;
+
+  constructor(private readonly batches: AsyncIterator<Row[]>) {}
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Row> {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Row>> {
+    if (this.index < this.batch.length) return Promise.resolve({ value: this.batch[this.index++], done: false });
+    return this.refill();
+  }
+
+  async return(): Promise<IteratorResult<Row>> {
+    this.batch = [];
+    this.index = 0;
+    await this.batches.return?.();
+    return { value: undefined, done: true };
+  }
+
+  /** The remaining rows as batches, for consumers that loop over many rows (see `rowBatches`). */
+  async *remainingBatches(): AsyncGenerator<Row[]> {
+    if (this.index < this.batch.length) {
+      const rest = this.index === 0 ? this.batch : this.batch.slice(this.index);
+      this.batch = [];
+      this.index = 0;
+      yield rest;
+    }
+    for (;;) {
+      const next = await this.batches.next();
+      if (next.done) return;
+      if (next.value.length > 0) yield next.value;
+    }
+  }
+
+  private async refill(): Promise<IteratorResult<Row>> {
+    for (;;) {
+      const next = await this.batches.next();
+      if (next.done) {
+        this.batch = [];
+        this.index = 0;
+        return { value: undefined, done: true };
+      }
+      if (next.value.length > 0) {
+        this.batch = next.value;
+        this.index = 1;
+        return { value: next.value[0], done: false };
+      }
+    }
+  }
+}
+
+/**
+ * The rows of a table in batches: the batches themselves for a table opened by `openTable`
+ * (much faster than one `await` per row), batches of one row otherwise. Iterate either the
+ * table's rows or this, not both.
+ */
+export async function* rowBatches(rows: AsyncIterable<Row>): AsyncGenerator<Row[]> {
+  if (rows instanceof RowStream) {
+    const batches = rows.remainingBatches();
+    try {
+      yield* batches;
+    } finally {
+      await rows.return();
+    }
+    return;
+  }
+  for await (const row of rows) yield [row];
 }
 
 /** The decoded text of a file, chunk by chunk, with its raw bytes passed to `onBytes` first. */
@@ -124,7 +200,12 @@ async function* textChunks(path: string, onBytes?: (chunk: Buffer) => void): Asy
   } catch (error) {
     throw fileError(path, error);
   } finally {
-    stream.destroy();
+    if (!stream.closed) {
+      await new Promise<void>((resolve) => {
+        stream.once('close', () => resolve());
+        stream.destroy();
+      });
+    }
   }
   const last = decoder.decode();
   if (last.length > 0) yield last;
@@ -176,7 +257,7 @@ function checkHeader(path: string, header: CsvField[]): string[] {
   return header as string[];
 }
 
-async function* csvRows(path: string, columns: readonly string[], onBytes?: (chunk: Buffer) => void): AsyncGenerator<Row> {
+async function* csvBatches(path: string, columns: readonly string[], onBytes?: (chunk: Buffer) => void): AsyncGenerator<Row[]> {
   const width = columns.length;
   let headerSeen = false;
   let row = 0;
@@ -212,11 +293,11 @@ async function* csvRows(path: string, columns: readonly string[], onBytes?: (chu
     feed(() => parser.push(text));
     const ready = queue;
     queue = [];
-    for (let i = 0; i < ready.length; i++) yield ready[i];
+    if (ready.length > 0) yield ready;
     if (failure !== null) throw failure;
   }
   feed(() => parser.end());
-  yield* queue;
+  if (queue.length > 0) yield queue;
   if (failure !== null) throw failure;
 }
 
@@ -255,7 +336,7 @@ async function readJsonlColumns(path: string): Promise<string[]> {
   return columns;
 }
 
-async function* jsonlRows(path: string, columns: readonly string[], onBytes?: (chunk: Buffer) => void): AsyncGenerator<Row> {
+async function* jsonlBatches(path: string, columns: readonly string[], onBytes?: (chunk: Buffer) => void): AsyncGenerator<Row[]> {
   const width = columns.length;
   const index = new Map<string, number>(columns.map((name, i) => [name, i]));
   let failure: unknown = null;
@@ -283,11 +364,11 @@ async function* jsonlRows(path: string, columns: readonly string[], onBytes?: (c
     feed(() => parser.push(text));
     const ready = queue;
     queue = [];
-    for (let i = 0; i < ready.length; i++) yield ready[i];
+    if (ready.length > 0) yield ready;
     if (failure !== null) throw failure;
   }
   feed(() => parser.end());
-  yield* queue;
+  if (queue.length > 0) yield queue;
   if (failure !== null) throw failure;
 }
 

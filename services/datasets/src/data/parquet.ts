@@ -88,8 +88,8 @@ export async function readParquetFile(path: string): Promise<ParquetFile> {
   }
 }
 
-/** The rows of a Parquet file, one row group at a time. Errors are ValidationErrors naming the path. */
-export async function* parquetRows(path: string, file: ParquetFile): AsyncGenerator<Row> {
+/** The rows of a Parquet file, one batch per row group. Errors are ValidationErrors naming the path. */
+export async function* parquetBatches(path: string, file: ParquetFile): AsyncGenerator<Row[]> {
   const { parquetRead } = await hyparquet();
   const handle = await open(path, 'r');
   try {
@@ -113,12 +113,15 @@ export async function* parquetRows(path: string, file: ParquetFile): AsyncGenera
       } catch (error) {
         throw new ValidationError(`${path}: row group ${group + 1} cannot be read (${(error as Error).message})`, { path });
       }
+      const batch: Row[] = new Array<Row>(rows.length);
       for (let i = 0; i < rows.length; i++) {
         const values = rows[i];
         const row: Row = new Array<Cell>(values.length);
         for (let c = 0; c < values.length; c++) row[c] = parquetCell(values[c]);
-        yield row;
+        batch[i] = row;
       }
+      rows = [];
+      yield batch;
       start = end;
     }
   } finally {

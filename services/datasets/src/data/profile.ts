@@ -8,7 +8,7 @@ import {
 } from '@modeltrail/contracts';
 import { ownedText } from './csv';
 import { DigestTap, hash32, sha256File, type ByteDigest } from './digest';
-import { openTable } from './open';
+import { openTable, rowBatches } from './open';
 import { cellType, widenType, type Cell, type Table } from './table';
 
 /**
@@ -34,8 +34,8 @@ import { cellType, widenType, type Cell, type Table } from './table';
  *   [min, max].
  * - other columns (STRING, BOOLEAN, DATETIME): the 10 most frequent texts with their counts, most
  *   frequent first (ties by text). Exact while the distinct texts are counted exactly; above
- *   that a space-saving summary of 2,000 texts finds them, counts are upper bounds and `exact`
- *   is false.
+ *   that a space-saving summary of 1,000 to 2,000 texts finds them, counts are upper bounds and
+ *   `exact` is false.
  *
  * Sketches use a fixed seed, so the same bytes always give the same profile.
  */
@@ -90,12 +90,14 @@ export async function profileTable(table: Table, options: ProfileOptions = {}): 
   const exactValuesLimit = options.exactValuesLimit ?? clamp(Math.floor(2_000_000 / Math.max(width, 1)), 1_000, 100_000);
   const columns = table.columns.map((_name, index) => new ColumnAccumulator(distinctLimit, exactValuesLimit, index));
   let rows = 0;
-  for await (const row of table.rows) {
-    rows++;
-    if (row.length !== width) {
-      throw new ValidationError(`row ${rows} has ${row.length} cells, the table has ${width} columns`);
+  for await (const batch of rowBatches(table.rows)) {
+    for (const row of batch) {
+      rows++;
+      if (row.length !== width) {
+        throw new ValidationError(`row ${rows} has ${row.length} cells, the table has ${width} columns`);
+      }
+      for (let c = 0; c < width; c++) columns[c].add(row[c]);
     }
-    for (let c = 0; c < width; c++) columns[c].add(row[c]);
   }
   const profiles = columns.map((column, c) => column.result(table.columns[c]));
   return {
@@ -127,15 +129,16 @@ class ColumnAccumulator {
       return;
     }
     this.count++;
-    if (this.type !== 'STRING') {
-      const type = widenType(this.type, cellType(cell));
-      this.type = type;
-      if (this.numeric !== null) {
-        if (type === 'INTEGER' || type === 'NUMBER') this.numeric.add(typeof cell === 'number' ? cell : Number(cell));
-        else this.numeric = null;
-      }
+    const text = typeof cell === 'string' ? cell : String(cell);
+    // A text seen before cannot change the column's type: only new texts are typed.
+    const seen = this.values.addExact(text);
+    if (!seen && this.type !== 'STRING') this.type = widenType(this.type, cellType(cell));
+    const numeric = this.type === 'INTEGER' || this.type === 'NUMBER';
+    if (this.numeric !== null) {
+      if (numeric) this.numeric.add(typeof cell === 'number' ? cell : Number(cell));
+      else this.numeric = null;
     }
-    this.values.add(typeof cell === 'string' ? cell : String(cell));
+    if (!this.values.exact) this.values.addApproximate(text, !numeric);
   }
 
   result(name: string): ColumnProfile {
@@ -159,52 +162,67 @@ class ColumnAccumulator {
 // Distinct values and most frequent values
 // ---------------------------------------------------------------------------------------------
 
-/** Exact counts per text up to a limit; then a HyperLogLog for the distinct count and a space-saving summary for the most frequent. */
+/**
+ * Exact counts per text up to a limit; then a HyperLogLog for the distinct count and a
+ * space-saving summary for the most frequent texts. The summary is fed only while the column
+ * is not numeric (numeric columns report no top values); should a column turn out not to be
+ * numeric after the switch, its top values count only the texts from that point on.
+ */
 export class ValueCounter {
-  private exact: Map<string, number> | null = new Map();
+  private counts: Map<string, number> | null = new Map();
   private hll: HyperLogLog | null = null;
   private frequent: SpaceSaving | null = null;
 
   constructor(
     private readonly limit: number,
-    private readonly summarySize = 2_000,
+    private readonly summarySize = 1_000,
   ) {}
 
-  add(text: string): void {
-    const exact = this.exact;
-    if (exact !== null) {
-      const count = exact.get(text);
-      if (count !== undefined) {
-        exact.set(text, count + 1);
-        return;
-      }
-      if (exact.size < this.limit) {
-        exact.set(ownedText(text), 1);
-        return;
-      }
-      this.overflow(exact);
+  /** Whether texts are still counted exactly. */
+  get exact(): boolean {
+    return this.counts !== null;
+  }
+
+  /**
+   * Counts `text` while counting exactly; true when the text was seen before. False for a new
+   * text, and always once the limit was passed (then call `addApproximate`).
+   */
+  addExact(text: string): boolean {
+    const counts = this.counts;
+    if (counts === null) return false;
+    const count = counts.get(text);
+    if (count !== undefined) {
+      counts.set(text, count + 1);
+      return true;
     }
+    if (counts.size < this.limit) counts.set(ownedText(text), 1);
+    else this.overflow(counts);
+    return false;
+  }
+
+  /** Counts `text` once the exact limit was passed; `frequent` feeds the top-values summary too. */
+  addApproximate(text: string, frequent: boolean): void {
     this.hll!.add(text);
-    this.frequent!.add(text);
+    if (frequent) this.frequent!.add(text);
   }
 
   distinct(count: number): { value: number; exact: boolean } {
-    if (this.exact !== null) return { value: this.exact.size, exact: true };
+    if (this.counts !== null) return { value: this.counts.size, exact: true };
     // At least one more than the exact limit was seen; never more than the values counted.
     return { value: clamp(Math.round(this.hll!.estimate()), this.limit + 1, count), exact: false };
   }
 
   top(n: number): { topValues: { value: string; count: number }[]; exact: boolean } {
-    const entries = this.exact !== null ? [...this.exact] : this.frequent!.entries();
-    return { topValues: largest(entries, n).map(([value, count]) => ({ value, count })), exact: this.exact !== null };
+    const entries = this.counts !== null ? [...this.counts] : this.frequent!.entries();
+    return { topValues: largest(entries, n).map(([value, count]) => ({ value, count })), exact: this.counts !== null };
   }
 
-  private overflow(exact: Map<string, number>): void {
+  private overflow(counts: Map<string, number>): void {
     const hll = new HyperLogLog();
-    for (const text of exact.keys()) hll.add(text);
+    for (const text of counts.keys()) hll.add(text);
     this.hll = hll;
-    this.frequent = new SpaceSaving(this.summarySize, exact);
-    this.exact = null;
+    this.frequent = new SpaceSaving(this.summarySize, counts);
+    this.counts = null;
   }
 }
 
@@ -218,9 +236,9 @@ function byCountThenText(a: [string, number], b: [string, number]): number {
 }
 
 /**
- * Space-saving (Metwally et al.) with batched eviction: up to 2m counters; when full, the m
- * largest are kept and a new text starts at the largest evicted count + 1. Every text whose
- * true count exceeds the evicted floor stays; reported counts are upper bounds.
+ * Space-saving (Metwally et al.) with batched eviction: up to 2m counters; when they are full,
+ * the m largest are kept and a new text starts at the largest count evicted so far + 1. Every
+ * text whose true count exceeds that floor is kept; reported counts are upper bounds.
  */
 export class SpaceSaving {
   private readonly counts = new Map<string, number>();
@@ -231,10 +249,8 @@ export class SpaceSaving {
     seed?: Map<string, number>,
   ) {
     if (seed) {
-      const sorted = largest([...seed], seed.size);
-      const kept = Math.min(sorted.length, 2 * size);
-      for (let i = 0; i < kept; i++) this.counts.set(sorted[i][0], sorted[i][1]);
-      if (sorted.length > kept) this.floor = sorted[kept][1];
+      for (const [text, count] of seed) this.counts.set(text, count);
+      if (this.counts.size > 2 * size) this.prune();
     }
   }
 
@@ -252,11 +268,18 @@ export class SpaceSaving {
     return [...this.counts];
   }
 
+  /** Keeps the m largest counts (selected by sorting the counts only, not the entries). */
   private prune(): void {
-    const sorted = largest([...this.counts], this.counts.size);
-    this.floor = Math.max(this.floor, sorted[this.size][1]);
-    this.counts.clear();
-    for (let i = 0; i < this.size; i++) this.counts.set(sorted[i][0], sorted[i][1]);
+    const counts = Float64Array.from(this.counts.values()).sort();
+    const threshold = counts[counts.length - this.size];
+    let ties = 0;
+    for (let i = counts.length - this.size; i < counts.length && counts[i] === threshold; i++) ties++;
+    this.floor = Math.max(this.floor, threshold);
+    for (const [text, count] of this.counts) {
+      if (count > threshold) continue;
+      if (count === threshold && ties > 0) ties--;
+      else this.counts.delete(text);
+    }
   }
 }
 
@@ -453,19 +476,28 @@ export class AdaptiveHistogram {
  * is sorted and every other item (random offset) moves up with twice the weight.
  */
 export class Kll {
-  private levels: number[][] = [[]];
+  /** Items per level, level h weighing 2^h; `lengths[h]` of `levels[h]` are in use. */
+  private levels: Float64Array[] = [];
+  private lengths: number[] = [];
+  private capacities: number[] = [];
   private size = 0;
-  private maxSize: number;
+  private maxSize = 0;
 
   constructor(
     private readonly k: number,
     private readonly random: () => number,
   ) {
-    this.maxSize = this.capacity(0);
+    this.grow();
   }
 
   add(value: number): void {
-    this.levels[0].push(value);
+    const level = this.levels[0];
+    if (this.lengths[0] === level.length) {
+      const bigger = new Float64Array(level.length * 2);
+      bigger.set(level);
+      this.levels[0] = bigger;
+    }
+    this.levels[0][this.lengths[0]++] = value;
     if (++this.size >= this.maxSize) this.compress();
   }
 
@@ -474,8 +506,8 @@ export class Kll {
     let total = 0;
     this.levels.forEach((level, height) => {
       const weight = 2 ** height;
-      for (const value of level) items.push([value, weight]);
-      total += weight * level.length;
+      for (let i = 0; i < this.lengths[height]; i++) items.push([level[i], weight]);
+      total += weight * this.lengths[height];
     });
     items.sort((a, b) => a[0] - b[0]);
     const target = q * total;
@@ -487,27 +519,49 @@ export class Kll {
     return items[items.length - 1][0];
   }
 
-  private capacity(height: number): number {
-    const depth = this.levels.length - height - 1;
-    return Math.ceil((2 / 3) ** depth * this.k) + 1;
+  /**
+   * Adds a level on top and re-plans capacities: k at the top, shrinking by 2/3 per level below,
+   * but never under 64 (the reference goes down to 2): lower levels keep more items, which only
+   * lowers the error, and level 0 is compacted every 32 values instead of every few.
+   */
+  private grow(): void {
+    this.levels.push(new Float64Array(0));
+    this.lengths.push(0);
+    const top = this.levels.length - 1;
+    this.capacities = this.levels.map((_level, height) => Math.max(64, Math.ceil((2 / 3) ** (top - height) * this.k) + 1));
+    this.maxSize = this.capacities.reduce((sum, capacity) => sum + capacity, 0);
+    // A level holds at most its capacity plus what the level below pushes up in one compaction.
+    this.levels = this.levels.map((level, height) => {
+      const room = this.capacities[height] + (height > 0 ? this.capacities[height - 1] : 0) + 2;
+      if (level.length >= room) return level;
+      const bigger = new Float64Array(room);
+      bigger.set(level.subarray(0, this.lengths[height]));
+      return bigger;
+    });
   }
 
   private compress(): void {
     for (let height = 0; height < this.levels.length; height++) {
+      const length = this.lengths[height];
+      if (length < this.capacities[height]) continue;
+      if (height + 1 >= this.levels.length) this.grow();
       const level = this.levels[height];
-      if (level.length < this.capacity(height)) continue;
-      if (height + 1 >= this.levels.length) {
-        this.levels.push([]);
-        this.maxSize = this.levels.reduce((sum, _level, h) => sum + this.capacity(h), 0);
-      }
-      level.sort((a, b) => a - b);
+      level.subarray(0, length).sort();
       // With an odd count the smallest item stays at this level.
-      const start = level.length % 2;
-      const offset = this.random() < 0.5 ? 0 : 1;
-      const up = this.levels[height + 1];
-      for (let i = start + offset; i < level.length; i += 2) up.push(level[i]);
-      this.levels[height] = start === 1 ? [level[0]] : [];
-      this.size = this.levels.reduce((sum, l) => sum + l.length, 0);
+      const start = length % 2;
+      let up = this.levels[height + 1];
+      let top = this.lengths[height + 1];
+      if (top + (length >> 1) + 1 > up.length) {
+        // A level may run over its capacity until the next compaction reaches it.
+        const bigger = new Float64Array(2 * (top + (length >> 1) + 1));
+        bigger.set(up.subarray(0, top));
+        up = this.levels[height + 1] = bigger;
+      }
+      let moved = 0;
+      for (let i = start + (this.random() < 0.5 ? 0 : 1); i < length; i += 2, moved++) up[top++] = level[i];
+      this.lengths[height + 1] = top;
+      this.lengths[height] = start;
+      this.size -= length - start - moved;
       if (this.size < this.maxSize) break;
     }
   }

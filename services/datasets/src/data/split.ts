@@ -103,8 +103,10 @@ export function splitSizes(rows: number, fractions: readonly [number, number, nu
 /**
  * Splits the table `open` gives (called twice: one pass to count, one to write) into the three
  * sinks. Throws a ValidationError for bad options (before reading) or a part that would be empty
- * against its fraction (after the first pass, before any sink is called); a failing sink or
- * read fails the other sinks' inputs too, so that no part is left half-written.
+ * against its fraction (after the first pass, before any sink is called). A failing sink or read
+ * (e.g. a cell that does not fit its Parquet column) fails the other sinks' inputs too, before
+ * any of them has seen the end of its rows, so that a sink writing to the artifact store stores
+ * nothing for a split that fails.
  */
 export async function splitTable<T>(open: () => Promise<Table>, options: SplitOptions, sinks: SplitSinks<T>): Promise<SplitResult<T>> {
   const first = await open();
@@ -241,7 +243,8 @@ function copyText(text: string): string {
  * Reads `rows` once and hands each row to the sink `partOf` names, all three sinks running at
  * the same time. The reader waits while the receiving sink has HIGH_WATER rows waiting. The first
  * failure (of the reader, `partOf`, `atEnd` or any sink) fails every sink's input and is thrown
- * once every sink has settled.
+ * once every sink has settled. No sink sees the end of its rows before every sink has read all
+ * of its own, so a failure on any row reaches all three sinks while they are still writing.
  */
 async function fanOut<T>(
   rows: AsyncIterable<Row>,
@@ -251,12 +254,23 @@ async function fanOut<T>(
   partOf: (row: Row) => number,
   atEnd: () => void,
 ): Promise<[T, T, T]> {
-  const channels = SPLIT_PARTS.map(() => new RowChannel(HIGH_WATER));
+  // The end of every part is held back until all three sinks have read their last row, so that
+  // a part failing on one of its rows fails the other parts too, before they can finish.
+  let openGate: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  let drained = 0;
+  const channels = SPLIT_PARTS.map(
+    () =>
+      new RowChannel(HIGH_WATER, gate, () => {
+        if (++drained === SPLIT_PARTS.length) openGate();
+      }),
+  );
   let failure: { error: unknown } | null = null;
   const fail = (error: unknown) => {
     if (failure !== null) return;
     failure = { error };
     for (const channel of channels) channel.fail(error);
+    openGate();
   };
   const runs = SPLIT_PARTS.map((part, i) =>
     Promise.resolve()
@@ -294,18 +308,27 @@ async function fanOut<T>(
   return settled.map((s) => (s as PromiseFulfilledResult<T>).value) as [T, T, T];
 }
 
-/** A bounded queue of rows read once by one consumer, as an async iterable. */
+/**
+ * A bounded queue of rows read once by one consumer, as an async iterable. Once the queue is
+ * ended and empty, the consumer's last read reports `drained` and waits for `gate` before it
+ * returns the end of the rows (or the failure that came meanwhile).
+ */
 class RowChannel implements AsyncIterable<Row> {
   private queue: Row[] = [];
   private head = 0;
   private ended = false;
+  private drained = false;
   private failure: { error: unknown } | null = null;
   private abandoned = false;
   private iterated = false;
   private consumerWaiting: (() => void) | null = null;
   private producerWaiting: (() => void) | null = null;
 
-  constructor(private readonly highWater: number) {}
+  constructor(
+    private readonly highWater: number,
+    private readonly gate: Promise<void>,
+    private readonly onDrained: () => void,
+  ) {}
 
   /** Whether the consumer read to the end. */
   finished = false;
@@ -366,6 +389,14 @@ class RowChannel implements AsyncIterable<Row> {
             return { value: row, done: false };
           }
           if (this.ended) {
+            if (!this.drained) {
+              this.drained = true;
+              this.onDrained();
+            }
+            await this.gate;
+            // A failure may have come while waiting.
+            const failure = this.failure as { error: unknown } | null;
+            if (failure !== null) throw failure.error;
             this.finished = true;
             return { value: undefined, done: true };
           }

@@ -1,6 +1,7 @@
 import { ValidationError, type ValidationReport, type ValidationRule } from '@modeltrail/contracts';
 import { ownedText } from './csv';
 import { hash32 } from './digest';
+import { rowBatches } from './open';
 import { cellText, numericValue, type Cell, type Table } from './table';
 
 /**
@@ -42,10 +43,12 @@ export async function validateTable(table: Table, rules: ValidationRule[]): Prom
   const checks = rules.map((rule, i) => ({ index: table.columns.indexOf(rule.column), check: checkerFor(rule, i) }));
   const width = table.columns.length;
   let rows = 0;
-  for await (const row of table.rows) {
-    rows++;
-    if (row.length !== width) throw new ValidationError(`row ${rows} has ${row.length} cells, the table has ${width} columns`);
-    for (let r = 0; r < checks.length; r++) checks[r].check.add(row[checks[r].index], rows);
+  for await (const batch of rowBatches(table.rows)) {
+    for (const row of batch) {
+      rows++;
+      if (row.length !== width) throw new ValidationError(`row ${rows} has ${row.length} cells, the table has ${width} columns`);
+      for (let r = 0; r < checks.length; r++) checks[r].check.add(row[checks[r].index], rows);
+    }
   }
   const results = checks.map(({ check }, i) => ({ rule: rules[i], ...check.result(rows) }));
   return { passed: results.every((result) => result.passed), rowsChecked: rows, results };

@@ -1,0 +1,294 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { connectNats } from '@modeltrail/messaging';
+import { ident } from '@modeltrail/postgres';
+import { ensureBuilt, eventually, freePort, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../gateway/test/graphql-client';
+
+/**
+ * The lifecycle's first stages through the public API only: the compiled platform started the
+ * way `npm start` starts it (separate processes: relay, datasets, experiments, gateway), driven
+ * through GraphQL over HTTP and WebSocket, on a database that does not exist yet.
+ */
+describe('lifecycle through GraphQL: data preparation to compared runs', () => {
+  const root = join(__dirname, '..');
+  const csv = join(root, 'examples/datasets/customer-churn.csv');
+  const database = uniqueName('modeltrail_life');
+  const databaseUrl = Object.assign(new URL(TEST_DATABASE_URL), { pathname: `/${database}` }).toString();
+  const namespace = uniqueName('life');
+  const eventsStream = uniqueName('MT_EVENTS_LIFE');
+  const artifactRoot = mkdtempSync(join(tmpdir(), 'mt-life-'));
+  let platform: ChildProcess;
+  let output = '';
+  let http: GraphQLHttpClient;
+  let url: string;
+  const admin = new Client({ connectionString: TEST_DATABASE_URL });
+
+  beforeAll(async () => {
+    ensureBuilt(root);
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}/graphql`;
+    const env = {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      NATS_URL: TEST_NATS_URL,
+      NATS_NAMESPACE: namespace,
+      EVENTS_STREAM: eventsStream,
+      PORT: String(port),
+      ARTIFACT_ROOT: artifactRoot,
+      API_TOKENS: 'ada-token=ada@example.com,bob-token=bob@example.com',
+      NODE_ENV: 'development',
+    };
+    platform = spawn(process.execPath, [join(root, 'dist/infra/scripts/start.js')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    platform.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    platform.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await eventually(() => expect(output).toMatch(/gateway: GraphQL on/), { timeoutMs: 60_000, intervalMs: 100 });
+    await eventually(() => expect(output).toMatch(/experiments: serving/), { timeoutMs: 30_000, intervalMs: 100 });
+    await eventually(() => expect(output).toMatch(/datasets: serving/), { timeoutMs: 30_000, intervalMs: 100 });
+    http = new GraphQLHttpClient(url, 'ada-token');
+    await admin.connect();
+  }, 120_000);
+
+  afterAll(async () => {
+    if (platform && platform.exitCode === null) {
+      platform.kill('SIGTERM');
+      await new Promise((resolve) => platform.once('exit', resolve));
+    }
+    const nats = await connectNats({ url: TEST_NATS_URL, name: 'life-cleanup' });
+    await (await nats.nc.jetstreamManager()).streams.delete(eventsStream).catch(() => undefined);
+    await nats.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`);
+    await admin.end();
+    rmSync(artifactRoot, { recursive: true, force: true });
+  });
+
+  /** Events in the store: bad input must not add any. */
+  async function storedEvents(): Promise<number> {
+    const db = new Client({ connectionString: databaseUrl });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM eventstore.events');
+      return Number(rows[0].n);
+    } finally {
+      await db.end();
+    }
+  }
+
+  async function expectError(query: string, variables: Record<string, unknown>, code: string, message: RegExp): Promise<void> {
+    const before = await storedEvents();
+    const response = await http.request(query, variables);
+    expect(response.errors?.[0]).toMatchObject({ extensions: { code } });
+    expect(response.errors![0].message).toMatch(message);
+    expect(response.text).not.toMatch(/stacktrace|\.ts:\d+/);
+    expect(await storedEvents()).toBe(before);
+  }
+
+  const VERSION = 'id version uri digest size rows profiled schema { name type nullable } parents { id } transform { kind description }';
+  const state: Record<string, any> = {};
+
+  it('registers the churn CSV, reading its digest, rows, schema and profile', async () => {
+    const { registerDataset } = await http.data(`mutation { registerDataset(input: { name: "churn-e2e", description: "Monthly churn of subscription customers" }) { id name registeredBy } }`);
+    expect(registerDataset).toMatchObject({ name: 'churn-e2e', registeredBy: 'ada@example.com' });
+    state.datasetId = registerDataset.id;
+
+    const { registerDatasetVersion: version } = await http.data(
+      `mutation($input: RegisterDatasetVersionInput!) { registerDatasetVersion(input: $input) { ${VERSION} profile { rows columns { name count missing distinct numeric { min max mean stddev quantiles { q value } histogram { count } } categorical { topValues { value count } } } } } }`,
+      { input: { datasetId: state.datasetId, uri: csv, format: 'CSV' } },
+    );
+    expect(version).toMatchObject({ version: 1, profiled: true, parents: [] });
+    expect(version.rows).toBeGreaterThan(100);
+    expect(version.digest).toMatch(/^[0-9a-f]{64}$/);
+    const tenure = version.profile.columns.find((c: any) => c.name === 'tenure_months');
+    expect(tenure.numeric.histogram.reduce((sum: number, bin: any) => sum + bin.count, 0)).toBe(tenure.count);
+    const contract = version.profile.columns.find((c: any) => c.name === 'contract');
+    expect(contract.categorical.topValues.length).toBeGreaterThan(1);
+    state.source = version;
+
+    const again = await http.data(`mutation($input: RegisterDatasetVersionInput!) { registerDatasetVersion(input: $input) { id version } }`, {
+      input: { datasetId: state.datasetId, uri: `file://${csv}`, format: 'CSV' },
+    });
+    expect(again.registerDatasetVersion).toEqual({ id: version.id, version: 1 });
+  });
+
+  it('refuses bad data input with a GraphQL error code and leaves nothing behind', async () => {
+    const register = `mutation($input: RegisterDatasetVersionInput!) { registerDatasetVersion(input: $input) { id } }`;
+    await expectError(register, { input: { datasetId: state.datasetId, uri: join(root, 'examples/datasets/missing.csv'), format: 'CSV' } }, 'BAD_USER_INPUT', /missing\.csv/);
+    await expectError(`mutation { registerDataset(input: { name: "Churn-E2E" }) { id } }`, {}, 'CONFLICT', /a dataset named "churn-e2e" already exists/);
+    await expectError(
+      `mutation($id: ID!) { validateDatasetVersion(input: { datasetVersionId: $id, rules: [{ type: NOT_NULL, column: "agee" }] }) { passed } }`,
+      { id: state.source.id },
+      'BAD_USER_INPUT',
+      /"agee"/,
+    );
+    await expectError(
+      `mutation($id: ID!) { splitDatasetVersion(input: { datasetVersionId: $id, train: 0.8, validation: 0.15, test: 0.15, seed: 1 }) { id } }`,
+      { id: state.source.id },
+      'BAD_USER_INPUT',
+      /sum to 1/,
+    );
+  });
+
+  it('validates, cleans and splits; each step is a version derived from the one before', async () => {
+    const { validateDatasetVersion: report } = await http.data(
+      `mutation($id: ID!) { validateDatasetVersion(input: { datasetVersionId: $id, rules: [
+          { type: NOT_NULL, column: "age" },
+          { type: RANGE, column: "monthly_charges", min: 0, max: 500 },
+          { type: ALLOWED_VALUES, column: "contract", values: ["month-to-month", "one-year", "two-year"] },
+          { type: UNIQUE, column: "customer_id" },
+          { type: MAX_MISSING_FRACTION, column: "age", fraction: 0.2 }
+        ] }) { passed rowsChecked results { rule { type column } passed failingRows exampleRows observed } } }`,
+      { id: state.source.id },
+    );
+    expect(report.rowsChecked).toBe(state.source.rows);
+    const byType = Object.fromEntries(report.results.map((r: any) => [r.rule.type, r]));
+    expect(byType.NOT_NULL).toMatchObject({ passed: false });
+    expect(byType.NOT_NULL.exampleRows.length).toBeGreaterThan(0);
+    expect(byType.MAX_MISSING_FRACTION.passed).toBe(true);
+
+    const { cleanDatasetVersion: cleaned } = await http.data(
+      `mutation($id: ID!) { cleanDatasetVersion(input: { datasetVersionId: $id, steps: [
+          { type: DROP_DUPLICATES },
+          { type: FILL_MISSING, column: "age", strategy: MEDIAN },
+          { type: DROP_MISSING }
+        ] }) { ${VERSION} } }`,
+      { id: state.source.id },
+    );
+    expect(cleaned.parents).toEqual([{ id: state.source.id }]);
+    expect(cleaned.transform.kind).toBe('CLEAN');
+    expect(cleaned.rows).toBeLessThan(state.source.rows);
+    expect(cleaned.uri).toContain(artifactRoot);
+    state.cleaned = cleaned;
+
+    const split = `mutation($id: ID!, $seed: Int!) { splitDatasetVersion(input: { datasetVersionId: $id, train: 0.7, validation: 0.15, test: 0.15, seed: $seed, stratifyBy: "churned" }) {
+        id seed train { ${VERSION} } validation { id rows digest } test { id rows digest } } }`;
+    const { splitDatasetVersion: parts } = await http.data(split, { id: cleaned.id, seed: 42 });
+    expect(parts.train.rows + parts.validation.rows + parts.test.rows).toBe(cleaned.rows);
+    expect(parts.train.parents).toEqual([{ id: cleaned.id }]);
+    expect(parts.train.transform.kind).toBe('SPLIT');
+    const { splitDatasetVersion: again } = await http.data(split, { id: cleaned.id, seed: 42 });
+    expect([again.id, again.train.digest, again.test.digest]).toEqual([parts.id, parts.train.digest, parts.test.digest]);
+    state.split = parts;
+  });
+
+  it('defines the problem, runs two experiments on the train split, and streams metrics live to a subscriber', async () => {
+    const { defineProject: project } = await http.data(`mutation { defineProject(input: {
+        name: "churn-prediction-e2e", problem: "Predict which customers cancel next month", taskType: BINARY_CLASSIFICATION, target: "churned",
+        successCriteria: [{ metric: "accuracy", threshold: 0.9, direction: MAXIMIZE }] }) { id name } }`);
+    const { createExperiment: experiment } = await http.data(`mutation($p: ID!) { createExperiment(input: { projectId: $p, name: "gradient-boosting", description: "GBM baseline" }) { id } }`, {
+      p: project.id,
+    });
+    state.experimentId = experiment.id;
+    const start = `mutation($input: StartRunInput!) { startRun(input: $input) { id status datasetVersions { role datasetVersion { id version } } } }`;
+    const runInput = (lr: number) => ({
+      experimentId: experiment.id,
+      params: { lr, max_depth: 6, loss: 'logloss' },
+      datasetVersions: [
+        { datasetVersionId: state.split.train.id, role: 'TRAIN' },
+        { datasetVersionId: state.split.validation.id, role: 'VALIDATION' },
+      ],
+      codeRef: { repository: 'git@example.com:ml/churn.git', commit: '3f2a9c1' },
+      tags: ['baseline'],
+    });
+    const { startRun: a } = await http.data(start, { input: runInput(0.01) });
+    const { startRun: b } = await http.data(start, { input: runInput(0.1) });
+    expect(a).toMatchObject({ status: 'RUNNING', datasetVersions: [{ role: 'TRAIN', datasetVersion: { id: state.split.train.id } }, { role: 'VALIDATION' }] });
+    state.runs = [a.id, b.id];
+
+    const ws = webSocketClient(url, { authorization: 'Bearer ada-token' });
+    const live = new SubscriptionQueue<{ runMetrics: Array<{ key: string; value: number; step: number }> }>(ws, `subscription($id: ID!) { runMetrics(runId: $id) { key value step timestamp } }`, { id: a.id });
+    try {
+      const log = `mutation($input: LogMetricsInput!) { logMetrics(input: $input) { accepted } }`;
+      // The subscription is live once a first message arrives: log a warm-up point until one does.
+      let tick = 0;
+      await eventually(
+        async () => {
+          await http.data(log, { input: { runId: a.id, points: [{ key: 'warmup', value: 1, step: tick++ }] } });
+          expect(live.pending).toBeGreaterThan(0);
+        },
+        { timeoutMs: 10_000, intervalMs: 200 },
+      );
+      while (live.pending) await live.next();
+      const first = [{ key: 'accuracy', value: 0.8, step: 1 }, { key: 'loss', value: 0.5, step: 1 }];
+      expect((await http.data(log, { input: { runId: a.id, points: first } })).logMetrics.accepted).toBe(2);
+      expect((await live.next()).data!.runMetrics.map((p) => [p.key, p.value, p.step])).toEqual([['accuracy', 0.8, 1], ['loss', 0.5, 1]]);
+      const next = [{ key: 'accuracy', value: 0.93, step: 2 }, { key: 'loss', value: 0.2, step: 2 }];
+      expect((await http.data(log, { input: { runId: a.id, points: next } })).logMetrics.accepted).toBe(2);
+      const message = await live.next();
+      expect(message.data!.runMetrics.map((p) => [p.key, p.value, p.step])).toEqual([['accuracy', 0.93, 2], ['loss', 0.2, 2]]);
+      await http.data(log, { input: { runId: b.id, points: [{ key: 'accuracy', value: 0.85, step: 1 }, { key: 'loss', value: 0.4, step: 1 }] } });
+    } finally {
+      live.dispose();
+      await ws.dispose();
+    }
+
+    await expectError(`mutation($id: ID!) { logMetrics(input: { runId: $id, points: [{ key: "accuracy", value: 1e400 }] }) { accepted } }`, { id: a.id }, 'BAD_USER_INPUT', /accuracy|finite|Float/);
+    const unknownRun = '00000000-0000-4000-8000-000000000000';
+    await expectError(`mutation($id: ID!) { logMetrics(input: { runId: $id, points: [{ key: "accuracy", value: 1 }] }) { accepted } }`, { id: unknownRun }, 'NOT_FOUND', new RegExp(unknownRun));
+
+    for (const id of state.runs) {
+      const { completeRun } = await http.data(`mutation($id: ID!) { completeRun(input: { runId: $id }) { status summary { key last min max } } }`, { id });
+      expect(completeRun.status).toBe('COMPLETED');
+    }
+  });
+
+  it('finds, compares and explains the runs', async () => {
+    const { runs } = await http.data(
+      `query($e: ID!) { runs(filter: { experimentId: $e, params: [{ key: "lr", op: EQ, value: 0.01 }], metrics: [{ key: "accuracy", op: GT, value: 0.9 }] },
+          orderBy: { field: METRIC, key: "accuracy", direction: DESC }) { nodes { id params status latestMetrics { key value } } pageInfo { hasNextPage } } }`,
+      { e: state.experimentId },
+    );
+    expect(runs.nodes.map((r: any) => r.id)).toEqual([state.runs[0]]);
+    expect(runs.nodes[0].latestMetrics.find((m: any) => m.key === 'accuracy').value).toBe(0.93);
+
+    const { runs: ordered } = await http.data(`query($e: ID!) { runs(filter: { experimentId: $e }, orderBy: { field: METRIC, key: "accuracy", direction: DESC }) { nodes { id } } }`, {
+      e: state.experimentId,
+    });
+    expect(ordered.nodes.map((r: any) => r.id)).toEqual(state.runs);
+
+    const { compareRuns } = await http.data(
+      `query($ids: [ID!]!) { compareRuns(ids: $ids) { differingParams { key values { run { id } value } } commonParams { key value } metrics { key series { run { id } points { step value } } } } }`,
+      { ids: state.runs },
+    );
+    expect(compareRuns.differingParams.map((p: any) => p.key)).toEqual(['lr']);
+    expect(compareRuns.commonParams.map((p: any) => p.key).sort()).toEqual(['loss', 'max_depth']);
+    const accuracy = compareRuns.metrics.find((m: any) => m.key === 'accuracy');
+    expect(accuracy.series.find((s: any) => s.run.id === state.runs[0]).points.map((p: any) => p.value)).toEqual([0.8, 0.93]);
+
+    const { run } = await http.data(`query($id: ID!) { run(id: $id) { metrics(key: "accuracy") { step value } } }`, { id: state.runs[0] });
+    expect(run.metrics).toEqual([{ step: 1, value: 0.8 }, { step: 2, value: 0.93 }]);
+
+    const { history } = await http.data(
+      `query($id: ID!) { history(entityId: $id) { stream events { type actor correlationId causationId occurredAt data } verification { valid checkedEvents } } }`,
+      { id: state.runs[0] },
+    );
+    expect(history.events.map((e: any) => e.type)).toEqual(['experiments.RunStarted.v1', 'experiments.RunMetricsSummarized.v1', 'experiments.RunCompleted.v1']);
+    expect(history.events.every((e: any) => e.actor === 'ada@example.com' && e.correlationId)).toBe(true);
+    expect(history.verification).toEqual({ valid: true, checkedEvents: 3 });
+
+    const { history: sourceHistory } = await http.data(`query($id: ID!) { history(entityId: $id) { events { type } verification { valid } } }`, { id: state.source.id });
+    expect(sourceHistory.events.map((e: any) => e.type)).toEqual(['datasets.DatasetVersionRegistered.v1', 'datasets.DatasetValidated.v1']);
+    const { history: splitSource } = await http.data(`query($id: ID!) { history(entityId: $id) { events { type } verification { valid } } }`, { id: state.cleaned.id });
+    expect(splitSource.events.map((e: any) => e.type)).toEqual(['datasets.DatasetVersionRegistered.v1', 'datasets.DatasetVersionDerived.v1', 'datasets.DatasetSplitCreated.v1']);
+    expect(splitSource.verification.valid).toBe(true);
+  });
+
+  it('runs the README walkthrough as written, against this platform', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Walkthrough'));
+    const script = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(script).toBeDefined();
+    const out = execFileSync('bash', ['-c', `set -euo pipefail\n${script}\necho "RUN=$RUN"`], {
+      cwd: root,
+      env: { ...process.env, MODELTRAIL_URL: url, MODELTRAIL_TOKEN: 'bob-token' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(out).not.toMatch(/"errors"/);
+    expect(out).toMatch(/RUN=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n$/);
+    expect(out).toMatch(/"valid": true/);
+    expect(out).toMatch(/"actor": "bob@example.com"/);
+  });
+});
