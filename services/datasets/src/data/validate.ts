@@ -34,13 +34,19 @@ const EXAMPLE_ROWS = 10;
 const EXAMPLE_VALUES = 3;
 const EXACT_UNIQUE_LIMIT = 1_000_000;
 
-export async function validateTable(table: Table, rules: ValidationRule[]): Promise<ValidationReport> {
+export interface ValidateOptions {
+  /** Texts a UNIQUE rule keeps exactly before it keeps 64-bit hashes instead. Default 1,000,000. */
+  readonly exactUniqueLimit?: number;
+}
+
+export async function validateTable(table: Table, rules: ValidationRule[], options: ValidateOptions = {}): Promise<ValidationReport> {
   const problems = rules
     .map((rule, i) => unknownColumns(table.columns, [rule.column], ruleName(rule, i)))
     .filter((problem): problem is string => problem !== null);
   if (problems.length > 0) throw new ValidationError(`${problems.join('; ')}; ${columnList(table.columns)}`);
 
-  const checks = rules.map((rule, i) => ({ index: table.columns.indexOf(rule.column), check: checkerFor(rule, i) }));
+  const exactUniqueLimit = options.exactUniqueLimit ?? EXACT_UNIQUE_LIMIT;
+  const checks = rules.map((rule, i) => ({ index: table.columns.indexOf(rule.column), check: checkerFor(rule, i, exactUniqueLimit) }));
   const width = table.columns.length;
   let rows = 0;
   for await (const batch of rowBatches(table.rows)) {
@@ -82,10 +88,10 @@ function columnList(columns: readonly string[]): string {
   return columns.length > 50 ? `columns are: ${shown}, … and ${columns.length - 50} more` : `columns are: ${shown}`;
 }
 
-/** The column whose name is nearest to `name` (case-insensitive edit distance at most 2), if any. */
+/** The column whose name is nearest to `name` (case-insensitive edit distance at most 1, or 2 for names of 5 or more characters), if any. */
 function closest(name: string, columns: readonly string[]): string | null {
   let best: string | null = null;
-  let bestDistance = 3;
+  let bestDistance = name.length < 5 ? 2 : 3;
   for (const column of columns) {
     const distance = editDistance(name.toLowerCase(), column.toLowerCase(), bestDistance);
     if (distance < bestDistance) {
@@ -141,7 +147,7 @@ abstract class Checker {
   }
 }
 
-function checkerFor(rule: ValidationRule, index: number): Checker {
+function checkerFor(rule: ValidationRule, index: number, exactUniqueLimit: number): Checker {
   switch (rule.type) {
     case 'NOT_NULL':
       return new NotNullChecker();
@@ -150,7 +156,7 @@ function checkerFor(rule: ValidationRule, index: number): Checker {
     case 'ALLOWED_VALUES':
       return new AllowedValuesChecker(rule.values);
     case 'UNIQUE':
-      return new UniqueChecker();
+      return new UniqueChecker(exactUniqueLimit);
     case 'REGEX':
       return new RegexChecker(rule.pattern, ruleName(rule, index));
     case 'MAX_MISSING_FRACTION':
@@ -249,6 +255,10 @@ class UniqueChecker extends Checker {
   private present = 0;
   private readonly repeated: string[] = [];
 
+  constructor(private readonly exactLimit: number) {
+    super();
+  }
+
   add(cell: Cell, row: number): void {
     if (cell === null) return;
     this.present++;
@@ -257,9 +267,9 @@ class UniqueChecker extends Checker {
     if (this.seen !== null) {
       fresh = !this.seen.has(text);
       if (fresh) {
-        if (this.seen.size < EXACT_UNIQUE_LIMIT) this.seen.add(ownedText(text));
+        if (this.seen.size < this.exactLimit) this.seen.add(ownedText(text));
         else {
-          this.hashes = new Hash64Set(EXACT_UNIQUE_LIMIT * 4);
+          this.hashes = new Hash64Set(this.exactLimit * 4);
           for (const known of this.seen) this.hashes.add(known);
           this.seen = null;
           this.hashes.add(text);
