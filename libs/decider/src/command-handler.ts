@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AppendResult, EventStore, ExpectedRevision, RecordedEvent, StreamRevision } from '@modeltrail/eventstore';
 import { WrongExpectedRevisionError } from '@modeltrail/eventstore';
+import type { MessageHeaders } from '@modeltrail/contracts';
 import type { Decider, DomainEvent } from './decider';
 
 /** Who issued a command and in which flow; becomes the metadata of every event it produces. */
@@ -13,6 +14,11 @@ export interface CommandContext {
    * delivery of the same command re-appends the same ids and the store recognises the repeat.
    */
   commandId?: string;
+}
+
+/** The metadata a command carried across NATS, as the context of the command it carries. */
+export function commandContextOf(headers: MessageHeaders): CommandContext {
+  return { actor: headers.actor, correlationId: headers.correlationId, causationId: headers.causationId ?? null, commandId: headers.commandId };
 }
 
 export interface HandleResult<State> {

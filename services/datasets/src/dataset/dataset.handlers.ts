@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { datasetIdFor, datasetsRpc, type MessageHeaders, NotFoundError, type RpcReply, type z } from '@modeltrail/contracts';
-import { type CommandContext, CommandHandler, type HandleResult } from '@modeltrail/decider';
+import { CommandHandler, commandContextOf, type HandleResult } from '@modeltrail/decider';
 import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
 import { RpcHeaders, RpcPattern } from '@modeltrail/messaging';
 import { CLOCK, type Clock } from '../clock';
@@ -27,19 +27,19 @@ export class DatasetHandlers {
     const projectId = req.projectId ?? null;
     const datasetId = datasetIdFor(projectId, req.name);
     const command = { type: 'RegisterDataset' as const, datasetId, name: req.name, description: req.description, projectId, at: this.clock.now() };
-    return toReply(datasetId, await this.commands.handle(datasetStream(datasetId), command, contextOf(headers)));
+    return toReply(datasetId, await this.commands.handle(datasetStream(datasetId), command, commandContextOf(headers)));
   }
 
   @RpcPattern(datasetsRpc.changeDatasetDescription)
   async changeDescription(@Payload() req: Req<'changeDatasetDescription'>, @RpcHeaders() headers: MessageHeaders): Promise<DatasetReply> {
     const command = { type: 'ChangeDatasetDescription' as const, ...req, at: this.clock.now() };
-    return toReply(req.datasetId, await this.commands.handle(datasetStream(req.datasetId), command, contextOf(headers)));
+    return toReply(req.datasetId, await this.commands.handle(datasetStream(req.datasetId), command, commandContextOf(headers)));
   }
 
   @RpcPattern(datasetsRpc.archiveDataset)
   async archive(@Payload() req: Req<'archiveDataset'>, @RpcHeaders() headers: MessageHeaders): Promise<DatasetReply> {
     const command = { type: 'ArchiveDataset' as const, ...req, at: this.clock.now() };
-    return toReply(req.datasetId, await this.commands.handle(datasetStream(req.datasetId), command, contextOf(headers)));
+    return toReply(req.datasetId, await this.commands.handle(datasetStream(req.datasetId), command, commandContextOf(headers)));
   }
 
   @RpcPattern(datasetsRpc.getDataset)
@@ -47,10 +47,6 @@ export class DatasetHandlers {
     const { state, revision } = await this.commands.load(datasetStream(req.datasetId));
     return toReply(req.datasetId, { state, revision });
   }
-}
-
-export function contextOf(headers: MessageHeaders): CommandContext {
-  return { actor: headers.actor, correlationId: headers.correlationId, causationId: headers.causationId ?? null, commandId: headers.commandId };
 }
 
 function toReply(datasetId: string, result: Pick<HandleResult<DatasetState>, 'state' | 'revision'>): DatasetReply {

@@ -1,11 +1,10 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { experimentIdFor, type ExperimentReply, experimentsRpc, type MessageHeaders, NotFoundError, type z } from '@modeltrail/contracts';
-import { CommandHandler, type HandleResult } from '@modeltrail/decider';
+import { CommandHandler, type HandleResult, commandContextOf } from '@modeltrail/decider';
 import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
 import { RpcHeaders, RpcPattern } from '@modeltrail/messaging';
 import { CLOCK, type Clock } from '../clock';
-import { contextOf } from '../command-context';
 import { type ProjectCommand, projectDecider, type ProjectEvent, type ProjectState, projectStream } from '../project/project.decider';
 import { type ExperimentCommand, experimentDecider, type ExperimentEvent, type ExperimentState, experimentStream } from './experiment.decider';
 
@@ -40,7 +39,7 @@ export class ExperimentHandlers {
       description: req.description,
       at: this.clock.now(),
     };
-    return experimentReply(experimentId, await this.commands.handle(experimentStream(experimentId), command, contextOf(headers)));
+    return experimentReply(experimentId, await this.commands.handle(experimentStream(experimentId), command, commandContextOf(headers)));
   }
 }
 

@@ -1,11 +1,10 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { experimentsRpc, type MessageHeaders, NotFoundError, projectIdFor, type ProjectReply, type z } from '@modeltrail/contracts';
-import { CommandHandler, type HandleResult } from '@modeltrail/decider';
+import { CommandHandler, type HandleResult, commandContextOf } from '@modeltrail/decider';
 import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
 import { RpcHeaders, RpcPattern } from '@modeltrail/messaging';
 import { CLOCK, type Clock } from '../clock';
-import { contextOf } from '../command-context';
 import { type ProjectCommand, projectDecider, type ProjectEvent, type ProjectState, projectStream } from './project.decider';
 
 type DefineProjectRequest = z.output<typeof experimentsRpc.defineProject.request>;
@@ -36,7 +35,7 @@ export class ProjectHandlers {
       successCriteria: req.successCriteria,
       at: this.clock.now(),
     };
-    return projectReply(projectId, await this.commands.handle(projectStream(projectId), command, contextOf(headers)));
+    return projectReply(projectId, await this.commands.handle(projectStream(projectId), command, commandContextOf(headers)));
   }
 }
 

@@ -13,11 +13,10 @@ import {
   type RpcReply,
   type z,
 } from '@modeltrail/contracts';
-import { CommandHandler, type HandleResult } from '@modeltrail/decider';
+import { CommandHandler, type HandleResult, commandContextOf } from '@modeltrail/decider';
 import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
 import { RpcHeaders, RpcPattern } from '@modeltrail/messaging';
 import { CLOCK, type Clock } from '../clock';
-import { contextOf } from '../command-context';
 import { type ExperimentCommand, experimentDecider, type ExperimentEvent, type ExperimentState, experimentStream } from '../experiment/experiment.decider';
 import { MetricStore } from '../metrics/metric.store';
 import { RunTelemetryPublisher } from '../metrics/run-telemetry.publisher';
@@ -61,13 +60,13 @@ export class RunHandlers {
       tags: req.tags,
       at: this.clock.now(),
     };
-    return runReply(runId, await this.runs.handle(runStream(runId), command, contextOf(headers)));
+    return runReply(runId, await this.runs.handle(runStream(runId), command, commandContextOf(headers)));
   }
 
   @RpcPattern(experimentsRpc.logArtifact)
   async logArtifact(@Payload() req: Req<'logArtifact'>, @RpcHeaders() headers: MessageHeaders): Promise<ArtifactReply> {
     const command: RunCommand = { type: 'LogArtifact', ...req, at: this.clock.now() };
-    const { state } = await this.runs.handle(runStream(req.runId), command, contextOf(headers));
+    const { state } = await this.runs.handle(runStream(req.runId), command, commandContextOf(headers));
     const artifact = state.status === 'NotStarted' ? undefined : state.artifacts[req.name];
     if (!artifact) throw new NotFoundError(`run ${req.runId} does not exist`, { runId: req.runId });
     return { runId: req.runId, name: req.name, uri: artifact.uri, digest: artifact.digest, size: artifact.size, loggedAt: artifact.loggedAt };
@@ -105,7 +104,7 @@ export class RunHandlers {
 
   /** The summary is read and the end appended while the metrics lock is held: no point can land in between. */
   private async end(runId: string, headers: MessageHeaders, command: (summary: MetricSummary[], at: string) => RunCommand): Promise<RunReply> {
-    const result = await this.metrics.withRunLock(runId, async (tx) => this.runs.handle(runStream(runId), command(await tx.summary(), this.clock.now()), contextOf(headers)));
+    const result = await this.metrics.withRunLock(runId, async (tx) => this.runs.handle(runStream(runId), command(await tx.summary(), this.clock.now()), commandContextOf(headers)));
     return runReply(runId, result);
   }
 }
