@@ -30,7 +30,7 @@ describe('GraphQL gateway with the datasets and experiments services', () => {
   const schema = uniqueName('gw');
   const readModels = [`${schema}_ds`, `${schema}_ex`];
   const dir = mkdtempSync(join(tmpdir(), 'mt-gateway-'));
-  const environment = { DATABASE_URL: TEST_DATABASE_URL, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: schema, EVENTSTORE_SCHEMA: schema, ARTIFACT_ROOT: join(dir, 'artifacts') };
+  const environment = { DATABASE_URL: TEST_DATABASE_URL, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: schema, EVENTSTORE_SCHEMA: schema, ARTIFACT_ROOT: join(dir, 'artifacts'), DATA_ROOTS: dir };
   const services: INestMicroservice[] = [];
   let gateway: INestApplication;
   let http: GraphQLHttpClient;

@@ -21,6 +21,13 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ serviceName: 'gateway', natsNamespace: 'staging.eu', port: 8080, databaseUrl: 'postgresql://u:p@db:5432/mt', eventStoreUrl: 'esdb://es:2113?tls=false', databasePoolSize: 25 });
   });
 
+  it('lets the datasets service read the working directory by default, only what DATA_ROOTS lists when set, and nothing by default in production', () => {
+    expect(loadConfig({ SERVICE_NAME: 'datasets' }).dataRoots).toEqual([process.cwd()]);
+    expect(loadConfig({ SERVICE_NAME: 'datasets', DATA_ROOTS: '/srv/data, /mnt/datasets/' }).dataRoots).toEqual(['/srv/data', '/mnt/datasets']);
+    expect(loadConfig({ NODE_ENV: 'production', SERVICE_NAME: 'datasets', DATABASE_URL: DEFAULTS.DATABASE_URL, NATS_URL: DEFAULTS.NATS_URL }).dataRoots).toEqual([]);
+    expect(() => loadConfig({ SERVICE_NAME: 'datasets', DATA_ROOTS: 'data,/srv' })).toThrow(/DATA_ROOTS: must be absolute directories/);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ EVENTSTORE_URL: '', SERVICE_NAME: 'x' }).eventStoreUrl).toBeUndefined();
   });

@@ -1,3 +1,4 @@
+import { isAbsolute, resolve } from 'node:path';
 import { z } from '@modeltrail/contracts';
 
 /**
@@ -27,6 +28,12 @@ export interface AppConfig {
   rpcTimeoutMs: number;
   port: number;
   artifactRoot: string;
+  /**
+   * Directories whose files the datasets service may read when a version is registered by path
+   * (DATA_ROOTS), absolute. Outside production: the working directory unless set; in
+   * production: none unless set (only ARTIFACT_ROOT is readable then).
+   */
+  dataRoots: ReadonlyArray<string>;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /**
    * Bearer tokens the GraphQL gateway accepts, each naming the user who acts with it (API_TOKENS).
@@ -121,6 +128,12 @@ const schema = z.object({
   RPC_TIMEOUT_MS: integer(100, 600_000).default(5_000),
   PORT: integer(1, 65_535).optional(),
   ARTIFACT_ROOT: z.string().min(1).default('./data/artifacts'),
+  DATA_ROOTS: z
+    .string()
+    .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .refine((roots) => roots.length > 0, 'must list at least one directory')
+    .refine((roots) => roots.every((root) => isAbsolute(root)), 'must be absolute directories, separated by commas (e.g. /srv/data,/mnt/datasets)')
+    .optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   API_TOKENS: apiTokens.optional(),
   GRAPHQL_MAX_DEPTH: integer(2, 100).default(DEFAULTS.GRAPHQL_MAX_DEPTH),
@@ -168,6 +181,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
     rpcTimeoutMs: e.RPC_TIMEOUT_MS,
     port: e.PORT ?? defaults.port ?? Number(DEFAULTS.PORT),
     artifactRoot: e.ARTIFACT_ROOT,
+    dataRoots: (e.DATA_ROOTS ?? (e.NODE_ENV === 'production' ? [] : [process.cwd()])).map((root) => resolve(root)),
     logLevel: e.LOG_LEVEL,
     apiTokens: e.API_TOKENS ?? (e.NODE_ENV === 'production' ? [] : [DEVELOPMENT_API_TOKEN]),
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,

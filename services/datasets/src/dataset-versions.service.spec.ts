@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@modeltrail/config';
-import { ConflictError, datasetsRpc, NotFoundError, ValidationError } from '@modeltrail/contracts';
+import { ConflictError, datasetsRpc, ForbiddenError, NotFoundError, ValidationError } from '@modeltrail/contracts';
 import { PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
@@ -25,6 +25,7 @@ describe('datasets service: versions, validation, cleaning and splits', () => {
     EVENTSTORE_SCHEMA: schema,
     READ_MODEL_SCHEMA: schema,
     ARTIFACT_ROOT: artifactRoot,
+    DATA_ROOTS: dir,
   });
   let app: INestMicroservice;
   let caller: ManagedNatsConnection;
@@ -230,6 +231,17 @@ describe('datasets service: versions, validation, cleaning and splits', () => {
     await expect(rpc.request(datasetsRpc.deriveDatasetVersion, { parentVersionIds: [missing], uri: outside, format: 'JSONL', transform: 'x' }, opts)).rejects.toThrow(
       `dataset version ${missing} does not exist`,
     );
+  });
+
+  it('refuses to read a file outside DATA_ROOTS, even through a symbolic link, and writes nothing', async () => {
+    const before = await eventCount();
+    await expect(rpc.request(datasetsRpc.registerDatasetVersion, { datasetId, uri: '/etc/passwd', format: 'CSV' }, opts)).rejects.toThrow(
+      /may not read \/etc\/passwd: it is outside the directories it reads from \(DATA_ROOTS: /,
+    );
+    const link = join(dir, 'passwd-link.csv');
+    symlinkSync('/etc/passwd', link);
+    await expect(rpc.request(datasetsRpc.registerDatasetVersion, { datasetId, uri: link, format: 'CSV' }, opts)).rejects.toBeInstanceOf(ForbiddenError);
+    expect(await eventCount()).toBe(before);
   });
 
   it('refuses to work on a file that changed since it was registered', async () => {

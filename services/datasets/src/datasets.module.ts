@@ -12,7 +12,8 @@ import { ARTIFACT_STORE, DatasetPreparation } from './dataset-version/dataset-pr
 import { DatasetSplitRowSchema, DatasetValidationRowSchema, DatasetVersionRowSchema } from './dataset-version/dataset-version.entity';
 import { DatasetVersionHandlers } from './dataset-version/dataset-version.handlers';
 import { datasetVersionProjection } from './dataset-version/dataset-version.projection';
-import { DatasetVersionService } from './dataset-version/dataset-version.service';
+import { DatasetVersionService, READABLE_ROOTS } from './dataset-version/dataset-version.service';
+import { ReadableRoots } from './dataset-version/location';
 import { datasetsMigrations } from './datasets.migrations';
 import { DatasetsQueries } from './datasets.queries';
 
@@ -37,6 +38,8 @@ export class DatasetsModule {
       providers: [
         { provide: CLOCK, useValue: clock },
         { provide: ARTIFACT_STORE, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new ArtifactStore(c.artifactRoot) },
+        // Files it reads: DATA_ROOTS, and what it wrote itself into the artifact store.
+        { provide: READABLE_ROOTS, inject: [APP_CONFIG, ARTIFACT_STORE], useFactory: (c: AppConfig, a: ArtifactStore) => new ReadableRoots([...c.dataRoots, a.root]) },
         DatasetVersionService,
         DatasetPreparation,
       ],

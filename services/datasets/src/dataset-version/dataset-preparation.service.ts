@@ -50,6 +50,7 @@ export class DatasetPreparation {
     const [source] = await this.versions.loadVersions([req.datasetVersionId]);
     const { uri, format, digest, datasetId } = source.version;
     const path = localPath(uri, 'clean');
+    await this.versions.roots.check(path);
     const schema = source.version.schema ?? [];
     const types = schema.map((column) => column.type);
     planCleaning(
@@ -60,7 +61,7 @@ export class DatasetPreparation {
     const dataset = await this.versions.owningDataset(datasetId);
     await verifyUnchanged(path, digest);
     const cleaned = await cleanTable(() => openTable(path, format), req.steps, artifactSink(this.artifacts, format), { types });
-    const facts = await readFacts({ uri: cleaned.result.uri, format });
+    const facts = await readFacts({ uri: cleaned.result.uri, format }, this.versions.roots);
     const description = `cleaned ${source.version.rows ?? cleaned.rowsIn} rows into ${cleaned.rowsOut}: ${cleaned.steps.map(describeStep).join('; ')}`;
     return this.versions.record(datasetId, facts, { parentVersionIds: [req.datasetVersionId], transform: { kind: 'CLEAN', description, steps: req.steps } }, dataset, context);
   }
@@ -69,6 +70,7 @@ export class DatasetPreparation {
     const [source] = await this.versions.loadVersions([req.datasetVersionId]);
     const { uri, format, digest, datasetId } = source.version;
     const path = localPath(uri, 'split');
+    await this.versions.roots.check(path);
     const schema = source.version.schema ?? [];
     const stratifyBy = req.stratifyBy ?? null;
     const options = { train: req.train, validation: req.validation, test: req.test, seed: req.seed, stratifyBy, types: schema.map((column) => column.type) };
@@ -88,7 +90,7 @@ export class DatasetPreparation {
     const parts = {} as Record<SplitPartName, DatasetVersionReply>;
     for (const part of SPLIT_PARTS) {
       const stored: StoredArtifact<number> = result[part].result;
-      const facts = await readFacts({ uri: stored.uri, format });
+      const facts = await readFacts({ uri: stored.uri, format }, this.versions.roots);
       const share = `${Math.round(fractions[part] * 1000) / 10}%`;
       const description = `${part} part (${share}, ${result[part].rows} of ${result.rows} rows) of split ${splitId}, seed ${req.seed}${stratifyBy ? `, stratified by ${stratifyBy}` : ''}`;
       const transform = { kind: 'SPLIT' as const, description, splitId, part: PART_OF[part], seed: req.seed, fractions, stratifyBy };

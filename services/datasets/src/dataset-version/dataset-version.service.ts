@@ -26,7 +26,10 @@ import { type Derivation, type DatasetVersionState, datasetVersionDecider, datas
 import { DatasetValidationRowSchema, DatasetVersionRowSchema } from './dataset-version.entity';
 import { datasetVersionProjection } from './dataset-version.projection';
 import { validationReply, versionReply } from './dataset-version.reply';
-import { localPath, resolveLocation } from './location';
+import { localPath, ReadableRoots, resolveLocation } from './location';
+
+/** Injection token of the directories the service may read files from. */
+export const READABLE_ROOTS = Symbol('READABLE_ROOTS');
 
 type Req<K extends keyof typeof datasetsRpc> = z.output<(typeof datasetsRpc)[K]['request']>;
 type Registered = Extract<DatasetVersionState, { status: 'Registered' }>;
@@ -49,6 +52,7 @@ export class DatasetVersionService {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(READ_MODEL_ORM) private readonly orm: MikroORM,
     @Inject(PROJECTION_RUNNERS) private readonly runners: ProjectionRunner[],
+    @Inject(READABLE_ROOTS) readonly roots: ReadableRoots,
   ) {
     this.versions = new CommandHandler(store, datasetVersionDecider);
     this.datasets = new CommandHandler(store, datasetDecider);
@@ -56,7 +60,7 @@ export class DatasetVersionService {
 
   async register(req: Req<'registerDatasetVersion'>, context: CommandContext): Promise<DatasetVersionReply> {
     const dataset = await this.owningDataset(req.datasetId);
-    const facts = await readFacts(req);
+    const facts = await readFacts(req, this.roots);
     return this.record(req.datasetId, facts, null, dataset, context);
   }
 
@@ -64,7 +68,7 @@ export class DatasetVersionService {
     const parents = await this.loadVersions(req.parentVersionIds);
     const datasetId = req.datasetId ?? parents[0].version.datasetId;
     const dataset = await this.owningDataset(datasetId);
-    const facts = await readFacts(req);
+    const facts = await readFacts(req, this.roots);
     const derivation: Derivation = { parentVersionIds: [...new Set(req.parentVersionIds)], transform: { kind: 'EXTERNAL', description: req.transform } };
     return this.record(datasetId, facts, derivation, dataset, context);
   }
@@ -72,6 +76,7 @@ export class DatasetVersionService {
   async validate(req: Req<'validateDatasetVersion'>, context: CommandContext): Promise<ValidationReply> {
     const [source] = await this.loadVersions([req.datasetVersionId]);
     const path = localPath(source.version.uri, 'validate');
+    await this.roots.check(path);
     const columns = (source.version.schema ?? []).map((c) => c.name);
     req.rules.forEach((rule, index) => checkColumns(columns, [rule.column], `rule ${index + 1} (${rule.type})`));
     await verifyUnchanged(path, source.version.digest);
@@ -127,12 +132,13 @@ export class DatasetVersionService {
 }
 
 /** Reads a local file's facts, or takes a remote one's from the caller. */
-export async function readFacts(req: { uri: string; format: DataFormat; digest?: string; size?: number }): Promise<FileFacts> {
+export async function readFacts(req: { uri: string; format: DataFormat; digest?: string; size?: number }, roots: ReadableRoots): Promise<FileFacts> {
   const location = resolveLocation(req.uri);
   if (location.kind === 'remote') {
     if (!req.digest) throw new ValidationError(`uri "${req.uri}" is remote: give the sha256 digest of its bytes, ModelTrail does not download it`, { field: 'digest' });
     return { uri: location.uri, format: req.format, digest: req.digest, size: req.size ?? null, rows: null, schema: null, profile: null, profiled: false };
   }
+  await roots.check(location.path);
   const read = await profileFile(location.path, req.format);
   if (req.digest && req.digest !== read.digest) {
     throw new ValidationError(`digest ${req.digest} does not match the file ${location.path}, whose sha256 is ${read.digest}`, { field: 'digest' });

@@ -1,6 +1,8 @@
-import { isAbsolute, normalize } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import { isAbsolute, normalize, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ValidationError } from '@modeltrail/contracts';
+import { ForbiddenError, ValidationError } from '@modeltrail/contracts';
 
 /** Where a version's bytes are: a local file ModelTrail reads, or a remote object it only records. */
 export type DataLocation = { kind: 'local'; path: string; uri: string } | { kind: 'remote'; uri: string };
@@ -49,4 +51,34 @@ export function localPath(uri: string, action: string): string {
     throw new ValidationError(`cannot ${action} a remote dataset version (${uri}): ModelTrail reads only local files; register a local copy first`, { uri });
   }
   return location.path;
+}
+
+/**
+ * The directories whose files the service may read (DATA_ROOTS plus its own ARTIFACT_ROOT).
+ * Registering a path makes the service read it and publish its profile (top values included), so
+ * a path outside these is refused: a caller must not be able to read the host's files through it.
+ */
+export class ReadableRoots {
+  readonly roots: readonly string[];
+
+  constructor(roots: readonly string[]) {
+    this.roots = [...new Set(roots.map((root) => canonical(normalize(root))))];
+  }
+
+  /** Throws FORBIDDEN unless `path`, with symbolic links followed, lies inside one of the roots. */
+  async check(path: string): Promise<void> {
+    // A missing file is reported by the reader, naming it; links are followed when it exists.
+    const real = await realpath(path).catch(() => normalize(path));
+    if (this.roots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep))) return;
+    const allowed = this.roots.length ? this.roots.join(', ') : 'none';
+    throw new ForbiddenError(`the datasets service may not read ${path}: it is outside the directories it reads from (DATA_ROOTS: ${allowed})`, { path });
+  }
+}
+
+function canonical(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
