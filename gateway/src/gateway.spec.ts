@@ -292,8 +292,9 @@ describe('GraphQL gateway with the datasets and experiments services', () => {
 
       const getDatasets = watchRequests('mt.qry.datasets.GetDatasets');
       const getVersions = watchRequests('mt.qry.datasets.GetDatasetVersions');
+      const listValidations = watchRequests('mt.qry.datasets.ListValidations');
       try {
-        const { datasetVersion } = await http.data('query ($id: ID!) { datasetVersion(id: $id) { transform { kind description } parents { id dataset { id name registeredBy } } } }', {
+        const { datasetVersion } = await http.data('query ($id: ID!) { datasetVersion(id: $id) { transform { kind description } parents { id validations { id } dataset { id name registeredBy } } } }', {
           id: deriveDatasetVersion.id,
         });
         expect(datasetVersion.transform).toEqual({ kind: 'EXTERNAL', description: 'joined the 20 sources on id' });
@@ -304,9 +305,12 @@ describe('GraphQL gateway with the datasets and experiments services', () => {
         expect(datasetRequests[0].datasetIds).toHaveLength(20);
         // One for the version asked for, one for its 20 parents.
         expect(((await getVersions.seen()) as Array<{ datasetVersionIds: string[] }>).map((r) => r.datasetVersionIds.length)).toEqual([1, 20]);
+        // The parents' validations: one request for all 20.
+        expect(((await listValidations.seen()) as Array<{ datasetVersionIds: string[] }>).map((r) => r.datasetVersionIds.length)).toEqual([20]);
       } finally {
         getDatasets.stop();
         getVersions.stop();
+        listValidations.stop();
       }
     });
   });
@@ -469,6 +473,7 @@ describe('GraphQL gateway with the datasets and experiments services', () => {
       expect(again.errors?.[0].extensions?.code).toBe('CONFLICT');
 
       await caughtUp();
+      const listArtifacts = watchRequests('mt.qry.experiments.ListRunArtifacts');
       const { runs } = await http.data(
         `query ($experimentId: ID!) { runs(filter: { experimentId: $experimentId, tags: ["sweep"], metrics: [{ key: "auc", op: GT, value: 0.7 }] },
           orderBy: { field: METRIC, key: "auc", direction: DESC }) { nodes { id status experiment { id } artifacts { name } } pageInfo { hasNextPage } } }`,
@@ -478,6 +483,9 @@ describe('GraphQL gateway with the datasets and experiments services', () => {
         { id: starts[1], status: 'COMPLETED', experiment: { id: experimentId }, artifacts: [{ name: 'model.pkl' }] },
         { id: starts[0], status: 'FAILED', experiment: { id: experimentId }, artifacts: [] },
       ]);
+      // The two runs' artifacts: one batched request.
+      expect(((await listArtifacts.seen()) as Array<{ runIds: string[] }>).map((r) => r.runIds.length)).toEqual([2]);
+      listArtifacts.stop();
       const failed = await http.data('query ($experimentId: ID!) { runs(filter: { experimentId: $experimentId, status: FAILED, params: [{ key: "learningRate", op: EQ, value: 0.1 }] }) { nodes { id } } }', { experimentId });
       expect(failed.runs.nodes).toEqual([{ id: starts[0] }]);
       const badOrder = await http.request('{ runs(orderBy: { field: METRIC }) { nodes { id } } }');

@@ -9,6 +9,7 @@ export type ValidationReply = RpcReply<typeof datasetsRpc.listValidations>['item
 export type ProjectReply = RpcReply<typeof experimentsRpc.getProjects>['items'][number];
 export type ExperimentReply = RpcReply<typeof experimentsRpc.getExperiments>['items'][number];
 export type RunReply = RpcReply<typeof experimentsRpc.getRuns>['items'][number];
+export type ArtifactView = RpcReply<typeof experimentsRpc.listRunArtifacts>['items'][number];
 
 /** The services' batch lookups take at most 500 ids. */
 const MAX_BATCH = 500;
@@ -23,6 +24,8 @@ export class Loaders {
   readonly datasetVersions: DataLoader<string, DatasetVersionReply>;
   /** Validations of a dataset version, newest first (the service has no batch form: one request per version, deduplicated). */
   readonly validations: DataLoader<string, ValidationReply[]>;
+  /** Artifacts per run, in logging order. */
+  readonly runArtifacts: DataLoader<string, ArtifactView[]>;
   readonly projects: DataLoader<string, ProjectReply>;
   readonly experiments: DataLoader<string, ExperimentReply>;
   readonly runs: DataLoader<string, RunReply>;
@@ -40,7 +43,14 @@ export class Loaders {
       (item) => item.datasetVersionId,
       (id) => `dataset version ${id} does not exist`,
     );
-    this.validations = new DataLoader<string, ValidationReply[]>((ids) => Promise.all(ids.map(async (datasetVersionId) => (await rpc.query(datasetsRpc.listValidations, { datasetVersionId })).items)));
+    this.validations = grouped(
+      async (datasetVersionIds) => (await rpc.query(datasetsRpc.listValidations, { datasetVersionIds })).items,
+      (item) => item.datasetVersionId,
+    );
+    this.runArtifacts = grouped(
+      async (runIds) => (await rpc.query(experimentsRpc.listRunArtifacts, { runIds })).items,
+      (item) => item.runId,
+    );
     this.projects = byId(
       async (projectIds) => (await rpc.query(experimentsRpc.getProjects, { projectIds })).items,
       (item) => item.projectId,
@@ -65,6 +75,18 @@ export class Loaders {
       ),
     );
   }
+}
+
+/** A loader of the items belonging to each id (validations of a version, artifacts of a run), in the order served. */
+function grouped<T>(fetch: (ids: string[]) => Promise<T[]>, ownerOf: (item: T) => string): DataLoader<string, T[]> {
+  return new DataLoader<string, T[]>(
+    async (ids) => {
+      const byOwner = new Map<string, T[]>(ids.map((id) => [id, []]));
+      for (const item of await fetch([...ids])) byOwner.get(ownerOf(item))?.push(item);
+      return ids.map((id) => byOwner.get(id)!);
+    },
+    { maxBatchSize: MAX_BATCH },
+  );
 }
 
 function byId<T>(fetch: (ids: string[]) => Promise<T[]>, idOf: (item: T) => string, missing: (id: string) => string): DataLoader<string, T> {

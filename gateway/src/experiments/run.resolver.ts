@@ -165,7 +165,7 @@ export class RunResolver {
 
   @ResolveField(() => [Artifact], { description: 'Files the run produced, in the order they were logged.' })
   async artifacts(@Parent() run: Run, @Context() ctx: GatewayContext): Promise<Artifact[]> {
-    return (await ctx.rpc.query(experimentsRpc.listRunArtifacts, { runId: run.id })).items;
+    return ctx.loaders.runArtifacts.load(run.id);
   }
 }
 

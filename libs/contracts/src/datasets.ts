@@ -370,8 +370,12 @@ export const datasetsRpc = {
     PageRequest.extend({ datasetId: uuid }),
     z.object({ items: z.array(DatasetVersionReply), pageInfo: PageInfo }),
   ),
-  /** Every validation run on a version, newest first. */
-  listValidations: defineRpc('mt.qry.datasets.ListValidations', z.object({ datasetVersionId: uuid }), z.object({ items: z.array(ValidationReply) })),
+  /** Every validation run on the versions asked for (a batch, for the gateway's DataLoader), newest first. */
+  listValidations: defineRpc(
+    'mt.qry.datasets.ListValidations',
+    z.object({ datasetVersionIds: z.array(uuid).min(1, 'must name at least one version').max(500) }),
+    z.object({ items: z.array(ValidationReply) }),
+  ),
 } as const;
 
 /** Whether a pattern compiles as a JavaScript regular expression. */

@@ -556,5 +556,10 @@ export const experimentsRpc = {
   compareRuns: defineRpc('mt.qry.experiments.CompareRuns', CompareRunsRequest, CompareRunsReply),
   getRunMetrics: defineRpc('mt.qry.experiments.GetRunMetrics', GetRunMetricsRequest, GetRunMetricsReply),
   /** In the order they were logged. */
-  listRunArtifacts: defineRpc('mt.qry.experiments.ListRunArtifacts', z.object({ runId: uuid }), z.object({ items: z.array(ArtifactView) })),
+  /** Artifacts of the runs asked for (a batch, for the gateway's DataLoader), in logging order; unknown runs have none. */
+  listRunArtifacts: defineRpc(
+    'mt.qry.experiments.ListRunArtifacts',
+    z.object({ runIds: z.array(uuid).min(1, 'must name at least one run').max(500) }),
+    z.object({ items: z.array(ArtifactView) }),
+  ),
 } as const;

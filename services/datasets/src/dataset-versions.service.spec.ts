@@ -148,7 +148,7 @@ describe('datasets service: versions, validation, cleaning and splits', () => {
     expect(report.validatedBy).toBe('ada@example.com');
     const history = await store.readStream(`dataset-version-${version.datasetVersionId}`);
     expect(history.map((e) => e.type)).toEqual(['datasets.DatasetVersionRegistered.v1', 'datasets.DatasetValidated.v1']);
-    const listed = await rpc.request(datasetsRpc.listValidations, { datasetVersionId: version.datasetVersionId }, opts);
+    const listed = await rpc.request(datasetsRpc.listValidations, { datasetVersionIds: [version.datasetVersionId, randomUUID()] }, opts);
     expect(listed.items.map((v) => v.validationId)).toEqual([report.validationId]);
   });
 

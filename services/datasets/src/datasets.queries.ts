@@ -75,7 +75,7 @@ export class DatasetsQueries {
 
   @RpcPattern(datasetsRpc.listValidations)
   async listValidations(@Payload() req: Req<'listValidations'>): Promise<Reply<'listValidations'>> {
-    const rows = await this.orm.em.fork().find(DatasetValidationRowSchema, { datasetVersionId: req.datasetVersionId }, { orderBy: { position: 'desc' } });
+    const rows = await this.orm.em.fork().find(DatasetValidationRowSchema, { datasetVersionId: { $in: req.datasetVersionIds } }, { orderBy: { position: 'desc' } });
     return { items: rows.map(validationReply) };
   }
 }

@@ -122,8 +122,7 @@ export class ExperimentsQueries {
 
   @RpcPattern(experimentsRpc.listRunArtifacts)
   async listRunArtifacts(@Payload() req: Req<'listRunArtifacts'>): Promise<Reply<'listRunArtifacts'>> {
-    await this.requireRun(req.runId);
-    const rows = await this.orm.em.fork().find(RunArtifactRowSchema, { runId: req.runId }, { orderBy: { position: 'asc' } });
+    const rows = await this.orm.em.fork().find(RunArtifactRowSchema, { runId: { $in: req.runIds } }, { orderBy: { position: 'asc' } });
     return { items: rows.map((row) => ({ runId: row.runId, name: row.name, uri: row.uri, digest: row.digest, size: row.size, loggedAt: row.loggedAt.toISOString(), loggedBy: row.loggedBy })) };
   }
 

@@ -243,7 +243,7 @@ describe('experiments service over NATS', () => {
     ]);
     expect((await rpc.request(experimentsRpc.listExperiments, { projectId: project.projectId }, { headers })).items.map((e) => e.name)).toEqual(['gbm']);
     expect((await rpc.request(experimentsRpc.listProjects, { taskType: 'BINARY_CLASSIFICATION' }, { headers })).items.map((p) => p.name)).toContain('Customer Churn');
-    expect((await rpc.request(experimentsRpc.listRunArtifacts, { runId: run.runId }, { headers })).items).toEqual([{ ...artifact, loggedBy: 'ada@example.com' }]);
+    expect((await rpc.request(experimentsRpc.listRunArtifacts, { runIds: [run.runId] }, { headers })).items).toEqual([{ ...artifact, loggedBy: 'ada@example.com' }]);
 
     const series = await rpc.request(experimentsRpc.getRunMetrics, { runId: run.runId, key: 'accuracy' }, { headers });
     expect(series.points.map((p) => [p.step, p.value])).toEqual([
@@ -444,7 +444,7 @@ describe('experiments service over NATS', () => {
     const complete = await failure(rpc.request(experimentsRpc.completeRun, { runId: run.runId }, { headers }));
     expect(complete.message).toMatch(/already failed \(CUDA out of memory\): it cannot complete/);
     await expect(rpc.request(experimentsRpc.getRunMetrics, { runId: missing, key: 'loss' }, { headers })).rejects.toBeInstanceOf(NotFoundError);
-    await expect(rpc.request(experimentsRpc.listRunArtifacts, { runId: missing }, { headers })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(rpc.request(experimentsRpc.listRunArtifacts, { runIds: [missing] }, { headers })).resolves.toEqual({ items: [] });
     expect(await snapshot()).toEqual(before);
   });
 
