@@ -1,0 +1,179 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Pool } from 'pg';
+import type { NatsConnection } from 'nats';
+
+/** One measured figure next to the baseline measured in the same run. */
+export interface Figure {
+  benchmark: string;
+  measure: string;
+  unit: string;
+  ours: number;
+  baseline: number;
+  /** ours / baseline. */
+  ratio: number;
+  /** Which direction is better for this unit: throughput higher, latency lower. */
+  better: 'higher' | 'lower';
+}
+
+export interface MachineInfo {
+  cpus: number;
+  cpuModel: string;
+  memoryBytes: number;
+  node: string;
+  platform: string;
+  postgres: string;
+  nats: string;
+}
+
+export interface BenchmarkResult {
+  name: string;
+  parameters: Record<string, unknown>;
+  figures: Figure[];
+  seconds: number;
+}
+
+export interface BenchResults {
+  /** Prefix of the run's schemas and NATS namespace (all removed at the end). */
+  runId: string;
+  mode: 'quick' | 'full';
+  scale: number;
+  startedAt: string;
+  finishedAt: string;
+  wallSeconds: number;
+  machine: MachineInfo;
+  databaseUrl: string;
+  natsUrl: string;
+  benchmarks: BenchmarkResult[];
+}
+
+/** What every benchmark gets: connections, its own names, and the run's size. */
+export interface BenchContext {
+  quick: boolean;
+  /** Multiplies every count (1 by default; the spec runs smaller). */
+  scale: number;
+  databaseUrl: string;
+  natsUrl: string;
+  /** Pool on the bench database, for baselines and set-up. */
+  pool: Pool;
+  nc: NatsConnection;
+  /** Prefix shared by the run's schemas and NATS namespace. */
+  runId: string;
+  /** A schema for `purpose`, dropped at the end of the run. */
+  schema(purpose: string): string;
+  /** `count` scaled by the run's scale (at least `min`). */
+  n(count: number, min?: number): number;
+  log(message: string): void;
+}
+
+export interface Benchmark {
+  name: string;
+  run(ctx: BenchContext): Promise<{ parameters: Record<string, unknown>; figures: Figure[] }>;
+}
+
+/** A run id usable as a schema name and a NATS token: bench_<time>_<random>. */
+export function newRunId(): string {
+  const stamp = new Date().toISOString().replace(/[-:TZ.]/g, '').slice(0, 14);
+  return `bench_${stamp}_${randomBytes(3).toString('hex')}`;
+}
+
+export function figure(benchmark: string, measure: string, unit: string, ours: number, baseline: number, better: 'higher' | 'lower'): Figure {
+  return { benchmark, measure, unit, ours, baseline, ratio: ours / baseline, better };
+}
+
+/** Seconds taken by `work`. */
+export async function timed<T>(work: () => Promise<T>): Promise<{ seconds: number; value: T }> {
+  const start = performance.now();
+  const value = await work();
+  return { seconds: (performance.now() - start) / 1000, value };
+}
+
+export interface ConcurrentRun {
+  seconds: number;
+  operations: number;
+  /** Per-operation latency in milliseconds, in completion order. */
+  latenciesMs: number[];
+}
+
+/**
+ * Runs `total` operations with `concurrency` workers, each taking the next index; `op(i, worker)`
+ * is timed one by one. Worker w only ever runs with its own index, so it can own a stream.
+ */
+export async function runConcurrent(concurrency: number, total: number, op: (index: number, worker: number) => Promise<void>): Promise<ConcurrentRun> {
+  let next = 0;
+  const latenciesMs: number[] = [];
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      for (let i = next++; i < total; i = next++) {
+        const t0 = performance.now();
+        await op(i, worker);
+        latenciesMs.push(performance.now() - t0);
+      }
+    }),
+  );
+  return { seconds: (performance.now() - start) / 1000, operations: total, latenciesMs };
+}
+
+/** The p-th percentile (0..100) by nearest rank. */
+export function percentile(values: ReadonlyArray<number>, p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
+}
+
+/** p50 / p95 / p99 and throughput figures of a latency run against its baseline run. */
+export function latencyFigures(benchmark: string, label: string, ours: ConcurrentRun, baseline: ConcurrentRun): Figure[] {
+  return [
+    ...([50, 95, 99] as const).map((p) => figure(benchmark, `${label} p${p}`, 'ms', percentile(ours.latenciesMs, p), percentile(baseline.latenciesMs, p), 'lower')),
+    figure(benchmark, `${label} throughput`, 'req/s', ours.operations / ours.seconds, baseline.operations / baseline.seconds, 'higher'),
+  ];
+}
+
+function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US');
+  if (Math.abs(value) >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+}
+
+/** The figures as a plain-text table. */
+export function formatTable(figures: ReadonlyArray<Figure>): string {
+  const header = ['benchmark', 'measure', 'unit', 'ours', 'baseline', 'ours/baseline'];
+  const rows = figures.map((f) => [f.benchmark, f.measure, f.unit, formatNumber(f.ours), formatNumber(f.baseline), `${f.ratio.toFixed(2)}x (${f.better} is better)`]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 3 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
+}
+
+export async function machineInfo(pool: Pool, nc: NatsConnection): Promise<MachineInfo> {
+  const { rows } = await pool.query<{ server_version: string }>('SHOW server_version');
+  const all = cpus();
+  return {
+    cpus: all.length,
+    cpuModel: all[0]?.model ?? 'unknown',
+    memoryBytes: totalmem(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    postgres: rows[0].server_version,
+    nats: nc.info?.version ?? 'unknown',
+  };
+}
+
+export function writeResults(directory: string, results: BenchResults): string {
+  mkdirSync(directory, { recursive: true });
+  const file = join(directory, 'latest.json');
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  return file;
+}
+
+/** A JSON payload of about `bytes` bytes. */
+export function payloadOf(bytes: number, index: number): { index: number; name: string; note: string } {
+  const base = { index, name: `item-${index}`, note: '' };
+  const fill = Math.max(0, bytes - JSON.stringify(base).length);
+  return { ...base, note: 'x'.repeat(fill) };
+}

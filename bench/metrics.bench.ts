@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { experimentsRpc, type MetricPoint } from '@modeltrail/contracts';
+import { encodeJson, RpcClient } from '@modeltrail/messaging';
+import { ident } from '@modeltrail/postgres';
+import { type Benchmark, type BenchContext, type Figure, figure, timed } from './harness';
+import { bootExperiments } from './services';
+
+const KEYS = ['train/loss', 'val/loss', 'val/accuracy', 'lr'];
+
+function pointsOf(count: number, firstStep: number): MetricPoint[] {
+  const base = Date.parse('2026-11-22T12:00:00.000Z');
+  return Array.from({ length: count }, (_, i) => {
+    const step = firstStep + Math.floor(i / KEYS.length);
+    return { key: KEYS[i % KEYS.length], value: 1 / (1 + step) + (i % 7) * 1e-3, step, timestamp: new Date(base + step * 1000).toISOString() };
+  });
+}
+
+/**
+ * LogMetrics over NATS to the experiments service (validation, run check, metrics lock, insert
+ * into run_metrics plus the per-key latest table, telemetry publish) against a bare unnest
+ * INSERT of the same points into the same run_metrics table.
+ */
+export const metricsBenchmark: Benchmark = {
+  name: 'metrics',
+  async run(ctx: BenchContext) {
+    const schema = ctx.schema('metrics');
+    const readModel = ctx.schema('metrics_rm');
+    const rm = ident(readModel);
+    const service = await bootExperiments(ctx, schema, readModel);
+    try {
+      const rpc = new RpcClient(ctx.nc, { timeoutMs: 60_000, namespace: schema });
+      const headers = { actor: 'bench@modeltrail.local', correlationId: `bench-${schema}` };
+      const project = await rpc.request(experimentsRpc.defineProject, { name: 'bench-project', problem: 'How fast are metrics ingested?', taskType: 'REGRESSION', target: 'y' }, { headers });
+      const experiment = await rpc.request(experimentsRpc.createExperiment, { projectId: project.projectId, name: 'bench-experiment' }, { headers });
+      const run = await rpc.request(experimentsRpc.startRun, { experimentId: experiment.experimentId }, { headers });
+
+      const sizes = [
+        { batch: 1_000, calls: ctx.n(ctx.quick ? 10 : 60, 2) },
+        { batch: 10_000, calls: ctx.n(ctx.quick ? 3 : 20, 1) },
+      ];
+      const figures: Figure[] = [];
+      const parameters: Record<string, unknown> = { keys: KEYS.length, concurrency: 1, calls: sizes.map((s) => ({ ...s, points: s.batch * s.calls })) };
+      let step = 0;
+      for (const { batch, calls } of sizes) {
+        parameters[`requestBytes${batch}`] = encodeJson({ runId: run.runId, points: pointsOf(batch, 0) }).length;
+        await rpc.request(experimentsRpc.logMetrics, { runId: run.runId, points: pointsOf(batch, step) }, { headers: { ...headers, commandId: randomUUID() } });
+        step += batch;
+        const ours = await timed(async () => {
+          for (let c = 0; c < calls; c++, step += batch) {
+            const reply = await rpc.request(experimentsRpc.logMetrics, { runId: run.runId, points: pointsOf(batch, step) }, { headers: { ...headers, commandId: randomUUID() } });
+            if (reply.accepted !== batch) throw new Error(`logMetrics accepted ${reply.accepted} of ${batch} points`);
+          }
+        });
+        const baselineRun = randomUUID();
+        const baseline = await timed(async () => {
+          for (let c = 0; c < calls; c++) {
+            const points = pointsOf(batch, c * batch);
+            await ctx.pool.query(`INSERT INTO ${rm}.run_metrics (run_id, key, step, ts, value) SELECT $1::uuid, * FROM unnest($2::text[], $3::bigint[], $4::timestamptz[], $5::float8[])`, [
+              baselineRun,
+              points.map((p) => p.key),
+              points.map((p) => p.step),
+              points.map((p) => p.timestamp),
+              points.map((p) => p.value),
+            ]);
+          }
+        });
+        figures.push(figure('metrics', `logMetrics, ${batch.toLocaleString('en-US')}-point batches`, 'points/s', (batch * calls) / ours.seconds, (batch * calls) / baseline.seconds, 'higher'));
+      }
+      return { parameters, figures };
+    } finally {
+      await service.close();
+    }
+  },
+};

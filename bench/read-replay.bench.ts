@@ -1,0 +1,121 @@
+import { BigIntType, EntitySchema, type EntityManager } from '@mikro-orm/postgresql';
+import { PostgresEventStore, type RecordedEvent } from '@modeltrail/eventstore';
+import { createPool, ident } from '@modeltrail/postgres';
+import { migrateReadModel, openReadModelOrm, type Projection, ProjectionRunner } from '@modeltrail/readmodel';
+import { type Benchmark, type BenchContext, figure, payloadOf, runConcurrent, timed } from './harness';
+
+const SEED_BATCH = 1_000;
+const PAYLOAD_BYTES = 200;
+const READ_PAGE = 1_000;
+
+interface StreamCountRow {
+  stream: string;
+  events: number;
+  position: number;
+}
+
+const StreamCountSchema = new EntitySchema<StreamCountRow>({
+  name: 'BenchStreamCount',
+  tableName: 'stream_counts',
+  properties: {
+    stream: { type: 'text', primary: true },
+    events: { type: new BigIntType('number') },
+    position: { type: new BigIntType('number') },
+  },
+});
+
+/** The smallest useful read model: events and last position per stream. */
+const streamCounts: Projection = {
+  name: 'bench-stream-counts',
+  handles: new Set(['bench.Seeded.v1']),
+  tables: ['stream_counts'],
+  async apply(em: EntityManager, event: RecordedEvent) {
+    const row = await em.findOne(StreamCountSchema, { stream: event.stream });
+    if (row) {
+      row.events += 1;
+      row.position = event.position;
+    } else {
+      em.create(StreamCountSchema, { stream: event.stream, events: 1, position: event.position });
+    }
+  },
+};
+
+/**
+ * Reading the whole store (readAll pages of 1000) and rebuilding a MikroORM read model through
+ * ProjectionRunner, against a plain cursor (DECLARE / FETCH 1000) over the same rows.
+ */
+export const readReplayBenchmark: Benchmark = {
+  name: 'read-replay',
+  async run(ctx: BenchContext) {
+    const total = Math.ceil(ctx.n(ctx.quick ? 100_000 : 1_000_000, 2_000) / SEED_BATCH) * SEED_BATCH;
+    const schema = ctx.schema('replay');
+    const s = ident(schema);
+    const pool = createPool(ctx.databaseUrl, { max: 4, applicationName: 'bench-replay' });
+    const store = new PostgresEventStore({ pool, connectionString: ctx.databaseUrl, schema });
+    const orm = await openReadModelOrm({ databaseUrl: ctx.databaseUrl, schema, entities: [StreamCountSchema], poolSize: 2 });
+    try {
+      await store.migrate();
+      await migrateReadModel(pool, schema, 'bench-replay', [
+        { id: '0001_stream_counts', up: async (client, sch) => void (await client.query(`CREATE TABLE ${sch}.stream_counts (stream text PRIMARY KEY, events bigint NOT NULL, position bigint NOT NULL)`)) },
+      ]);
+
+      const seed = await runConcurrent(2, total / SEED_BATCH, (b) =>
+        store.append(`seed-${b}`, Array.from({ length: SEED_BATCH }, (_, j) => ({ type: 'bench.Seeded.v1', data: payloadOf(PAYLOAD_BYTES, b * SEED_BATCH + j) })), { expectedRevision: 'no_stream' }).then(() => undefined),
+      );
+      ctx.log(`seeded ${total} events in ${seed.seconds.toFixed(1)} s (${Math.round(total / seed.seconds)} events/s)`);
+      await pool.query(`VACUUM ANALYZE ${s}.events`);
+      const head = await store.headPosition();
+
+      const readAll = await timed(async () => {
+        let count = 0;
+        for (let from = 0; ; ) {
+          const page = await store.readAll({ fromPosition: from, limit: READ_PAGE });
+          if (page.length === 0) return count;
+          count += page.length;
+          from = page[page.length - 1].position + 1;
+        }
+      });
+
+      const cursor = await timed(async () => {
+        const client = await pool.connect();
+        let count = 0;
+        try {
+          await client.query('BEGIN READ ONLY');
+          await client.query(`DECLARE events_cursor NO SCROLL CURSOR FOR SELECT position, event_id, stream_id, revision, type, data, actor, correlation_id, causation_id, occurred_at, prev_hash, hash FROM ${s}.events ORDER BY position`);
+          for (;;) {
+            const { rows } = await client.query(`FETCH ${READ_PAGE} FROM events_cursor`);
+            if (rows.length === 0) break;
+            count += rows.length;
+          }
+          await client.query('COMMIT');
+        } finally {
+          client.release();
+        }
+        return count;
+      });
+
+      const runner = new ProjectionRunner({ store, orm, schema, projection: streamCounts });
+      const rebuild = await timed(async () => {
+        await runner.start();
+        await runner.waitFor(head, 30 * 60_000);
+      });
+      await runner.stop();
+      const { rows } = await pool.query<{ events: string; streams: string }>(`SELECT sum(events) AS events, count(*) AS streams FROM ${s}.stream_counts`);
+      if (readAll.value !== total || cursor.value !== total || Number(rows[0].events) !== total) {
+        throw new Error(`read ${readAll.value}, cursor ${cursor.value}, projected ${rows[0].events} of ${total} events`);
+      }
+
+      return {
+        parameters: { events: total, seedBatch: SEED_BATCH, streams: total / SEED_BATCH, payloadBytes: PAYLOAD_BYTES, readPage: READ_PAGE, projectionBatch: 500, seedEventsPerSecond: Math.round(total / seed.seconds) },
+        figures: [
+          figure('read-replay', 'readAll (pages of 1000)', 'events/s', total / readAll.seconds, total / cursor.seconds, 'higher'),
+          figure('read-replay', 'projection rebuild (MikroORM)', 'events/s', total / rebuild.seconds, total / cursor.seconds, 'higher'),
+        ],
+      };
+    } finally {
+      await orm.close();
+      await store.close();
+      await pool.end();
+    }
+  },
+};

@@ -1,0 +1,44 @@
+import type { AddressInfo } from 'node:net';
+import type { DynamicModule, INestApplication, INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { loadConfig } from '@modeltrail/config';
+import { NatsRpcTransport } from '@modeltrail/messaging';
+import { DatasetsModule } from '../services/datasets/src/datasets.module';
+import { ExperimentsModule } from '../services/experiments/src/experiments.module';
+import { GatewayModule, GRAPHQL_PATH } from '../gateway/src/gateway.module';
+import type { BenchContext } from './harness';
+
+export const BENCH_TOKEN = 'bench-token';
+
+/** Settings shared by the services of one benchmark: the run's database, NATS namespace and event store schema. */
+function environment(ctx: BenchContext, eventStoreSchema: string) {
+  return { DATABASE_URL: ctx.databaseUrl, NATS_URL: ctx.natsUrl, NATS_NAMESPACE: eventStoreSchema, EVENTSTORE_SCHEMA: eventStoreSchema, LOG_LEVEL: 'error' };
+}
+
+/** A service module as it runs in production: a Nest microservice on the NATS transport. */
+async function bootService(ctx: BenchContext, module: DynamicModule, name: string, namespace: string): Promise<INestMicroservice> {
+  const app = await NestFactory.createMicroservice(module, {
+    strategy: new NatsRpcTransport({ nats: { url: ctx.natsUrl, name: `${name}-bench` }, namespace, queue: name }),
+    logger: false,
+  });
+  await app.listen();
+  return app;
+}
+
+export function bootDatasets(ctx: BenchContext, eventStoreSchema: string, readModelSchema: string): Promise<INestMicroservice> {
+  const config = loadConfig({ ...environment(ctx, eventStoreSchema), SERVICE_NAME: 'datasets', READ_MODEL_SCHEMA: readModelSchema });
+  return bootService(ctx, DatasetsModule.forRoot(config), 'datasets', eventStoreSchema);
+}
+
+export function bootExperiments(ctx: BenchContext, eventStoreSchema: string, readModelSchema: string): Promise<INestMicroservice> {
+  const config = loadConfig({ ...environment(ctx, eventStoreSchema), SERVICE_NAME: 'experiments', READ_MODEL_SCHEMA: readModelSchema });
+  return bootService(ctx, ExperimentsModule.forRoot(config), 'experiments', eventStoreSchema);
+}
+
+/** The GraphQL gateway on an ephemeral port; resolves to the app and its GraphQL URL. */
+export async function bootGateway(ctx: BenchContext, eventStoreSchema: string, readModelSchema: string): Promise<{ app: INestApplication; url: string }> {
+  const config = loadConfig({ ...environment(ctx, eventStoreSchema), SERVICE_NAME: 'gateway', READ_MODEL_SCHEMA: readModelSchema, API_TOKENS: `${BENCH_TOKEN}=bench@modeltrail.local`, RPC_TIMEOUT_MS: '30000' });
+  const app = await NestFactory.create(GatewayModule.forRoot(config), { logger: false });
+  await app.listen(0, '127.0.0.1');
+  return { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}${GRAPHQL_PATH}` };
+}
