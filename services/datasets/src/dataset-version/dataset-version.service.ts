@@ -19,6 +19,7 @@ import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
 import { PROJECTION_RUNNERS, type ProjectionRunner, READ_MODEL_ORM } from '@modeltrail/readmodel';
 import { CLOCK, type Clock } from '../clock';
 import { openTable } from '../data/open';
+import type { Table } from '../data/table';
 import { profileFile } from '../data/profile';
 import { checkColumns, validateTable } from '../data/validate';
 import { datasetDecider, datasetStream } from '../dataset/dataset.decider';
@@ -79,8 +80,7 @@ export class DatasetVersionService {
     await this.roots.check(path);
     const columns = (source.version.schema ?? []).map((c) => c.name);
     req.rules.forEach((rule, index) => checkColumns(columns, [rule.column], `rule ${index + 1} (${rule.type})`));
-    await verifyUnchanged(path, source.version.digest);
-    const report = await validateTable(await openTable(path, source.version.format), req.rules);
+    const report = await readingUnchanged(path, source.version.format, source.version.digest, (table) => validateTable(table, req.rules));
     const validationId = context.commandId ? commandScopedId(context.commandId, 'validation') : randomUUID();
     const command = { type: 'RecordValidation' as const, datasetVersionId: req.datasetVersionId, validationId, rules: req.rules, report, at: this.clock.now() };
     const result = await this.versions.handle(datasetVersionStream(req.datasetVersionId), command, context);
@@ -149,6 +149,22 @@ export async function readFacts(req: { uri: string; format: DataFormat; digest?:
   return { uri: location.uri, format: req.format, digest: read.digest, size: read.size, rows: read.rows, schema: read.schema, profile: read.profile, profiled: true };
 }
 
+/**
+ * Runs a one-pass operation over a version's file, hashing the bytes as they are read, and
+ * refuses its result when the file is no longer the one registered. Parquet is read by byte
+ * ranges rather than start to end, so it is hashed by a read of its own first.
+ */
+async function readingUnchanged<T>(path: string, format: DataFormat, digest: string, operation: (table: Table) => Promise<T>): Promise<T> {
+  if (format === 'PARQUET') {
+    await verifyUnchanged(path, digest);
+    return operation(await openTable(path, format));
+  }
+  const hash = createHash('sha256');
+  const result = await operation(await openTable(path, format, { onBytes: (chunk) => hash.update(chunk) }));
+  changedUnlessSame(path, digest, hash.digest('hex'));
+  return result;
+}
+
 /** Refuses to work on a file whose bytes are no longer the ones registered. */
 export async function verifyUnchanged(path: string, digest: string): Promise<void> {
   const hash = createHash('sha256');
@@ -158,7 +174,10 @@ export async function verifyUnchanged(path: string, digest: string): Promise<voi
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConflictError(`the file of this version, ${path}, cannot be read any more (${code ?? (error as Error).message})`, { path });
   }
-  const now = hash.digest('hex');
+  changedUnlessSame(path, digest, hash.digest('hex'));
+}
+
+function changedUnlessSame(path: string, digest: string, now: string): void {
   if (now !== digest) {
     throw new ConflictError(`the file ${path} changed since it was registered (sha256 ${digest}, now ${now}): register it as a new version`, { path, digest, now });
   }
