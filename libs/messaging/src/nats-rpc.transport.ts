@@ -66,6 +66,9 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
       this.followStatus(this.nc);
       this._status$.next('connected');
       this.subscribeHandlers(this.nc);
+      // A round trip to the server: once listen() resolves, the server has every subscription,
+      // so a request sent right after from another connection finds its responder.
+      await this.nc.flush();
       callback();
     } catch (error) {
       callback(error);
