@@ -257,12 +257,41 @@ function checkHeader(path: string, header: CsvField[]): string[] {
   return header as string[];
 }
 
+/**
+ * Rows a push parser (CSV or JSONL) produced from the chunks fed so far, handed on a batch per
+ * chunk. The parser's row callback pushes into `queue`, or sets `failure` and throws STOP to
+ * end the parse at a bad row; any other parser error becomes `failure` through `describe`.
+ */
+class ParsedRows {
+  queue: Row[] = [];
+  failure: unknown = null;
+
+  async *drain(chunks: AsyncIterable<string>, parser: { push(text: string): void; end(): void }, describe: (error: unknown) => unknown): AsyncGenerator<Row[]> {
+    const feed = (action: () => void) => {
+      try {
+        action();
+      } catch (error) {
+        if (error !== STOP) this.failure = describe(error);
+      }
+    };
+    for await (const text of chunks) {
+      feed(() => parser.push(text));
+      const ready = this.queue;
+      this.queue = [];
+      if (ready.length > 0) yield ready;
+      if (this.failure !== null) throw this.failure;
+    }
+    feed(() => parser.end());
+    if (this.queue.length > 0) yield this.queue;
+    if (this.failure !== null) throw this.failure;
+  }
+}
+
 async function* csvBatches(path: string, columns: readonly string[], onBytes?: (chunk: Buffer) => void): AsyncGenerator<Row[]> {
   const width = columns.length;
   let headerSeen = false;
   let row = 0;
-  let failure: unknown = null;
-  let queue: Row[] = [];
+  const out = new ParsedRows();
   const parser = new CsvParser((fields, line) => {
     if (fields.length === 0) {
       if (!headerSeen || width > 1) return;
@@ -274,31 +303,15 @@ async function* csvBatches(path: string, columns: readonly string[], onBytes?: (
     }
     row++;
     if (fields.length !== width) {
-      failure = new ValidationError(
+      out.failure = new ValidationError(
         `${path}: row ${row} (line ${line}) has ${fields.length} ${fields.length === 1 ? 'field' : 'fields'}, the header has ${width} (quote fields that contain commas)`,
         { path, row, line },
       );
       throw STOP;
     }
-    queue.push(fields);
+    out.queue.push(fields);
   });
-  const feed = (action: () => void) => {
-    try {
-      action();
-    } catch (error) {
-      if (error !== STOP) failure = csvError(path, error);
-    }
-  };
-  for await (const text of textChunks(path, onBytes)) {
-    feed(() => parser.push(text));
-    const ready = queue;
-    queue = [];
-    if (ready.length > 0) yield ready;
-    if (failure !== null) throw failure;
-  }
-  feed(() => parser.end());
-  if (queue.length > 0) yield queue;
-  if (failure !== null) throw failure;
+  yield* out.drain(textChunks(path, onBytes), parser, (error) => csvError(path, error));
 }
 
 function csvError(path: string, error: unknown): unknown {
@@ -339,37 +352,20 @@ async function readJsonlColumns(path: string): Promise<string[]> {
 async function* jsonlBatches(path: string, columns: readonly string[], onBytes?: (chunk: Buffer) => void): AsyncGenerator<Row[]> {
   const width = columns.length;
   const index = new Map<string, number>(columns.map((name, i) => [name, i]));
-  let failure: unknown = null;
-  let queue: Row[] = [];
+  const out = new ParsedRows();
   const parser = new JsonlParser((object: JsonObject, line) => {
     const row = new Array<Cell>(width).fill(null);
     for (const key in object) {
       const at = index.get(key);
       if (at === undefined) {
-        failure = new ValidationError(`${path} changed while it was being read: line ${line} has a key "${key}" that was not there before`, { path, line });
+        out.failure = new ValidationError(`${path} changed while it was being read: line ${line} has a key "${key}" that was not there before`, { path, line });
         throw STOP;
       }
       row[at] = jsonCell(object[key]);
     }
-    queue.push(row);
+    out.queue.push(row);
   });
-  const feed = (action: () => void) => {
-    try {
-      action();
-    } catch (error) {
-      if (error !== STOP) failure = jsonlError(path, error);
-    }
-  };
-  for await (const text of textChunks(path, onBytes)) {
-    feed(() => parser.push(text));
-    const ready = queue;
-    queue = [];
-    if (ready.length > 0) yield ready;
-    if (failure !== null) throw failure;
-  }
-  feed(() => parser.end());
-  if (queue.length > 0) yield queue;
-  if (failure !== null) throw failure;
+  yield* out.drain(textChunks(path, onBytes), parser, (error) => jsonlError(path, error));
 }
 
 function jsonlError(path: string, error: unknown): unknown {
