@@ -9,15 +9,11 @@ import {
   type z,
 } from '@modeltrail/contracts';
 import type { CommandContext } from '@modeltrail/decider';
-import { CommandHandler } from '@modeltrail/decider';
-import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
-import { CLOCK, type Clock } from '../clock';
 import type { ArtifactStore, StoredArtifact } from '../data/artifacts';
 import { cleanTable, planCleaning, type StepCounts } from '../data/clean';
 import { openTable } from '../data/open';
 import { checkSplitOptions, SPLIT_PARTS, type SplitPartName, splitTable } from '../data/split';
 import { artifactSink } from '../data/writer';
-import { datasetVersionDecider, datasetVersionStream } from './dataset-version.decider';
 import { DatasetVersionService, readFacts, verifyUnchanged } from './dataset-version.service';
 import { localPath } from './location';
 
@@ -35,16 +31,10 @@ const PART_OF: Record<SplitPartName, SplitPart> = { train: 'TRAIN', validation: 
  */
 @Injectable()
 export class DatasetPreparation {
-  private readonly versionCommands: CommandHandler<Parameters<typeof datasetVersionDecider.decide>[0], Parameters<typeof datasetVersionDecider.evolve>[1], ReturnType<typeof datasetVersionDecider.initialState>>;
-
   constructor(
     private readonly versions: DatasetVersionService,
     @Inject(ARTIFACT_STORE) private readonly artifacts: ArtifactStore,
-    @Inject(EVENT_STORE) store: EventStore,
-    @Inject(CLOCK) private readonly clock: Clock,
-  ) {
-    this.versionCommands = new CommandHandler(store, datasetVersionDecider);
-  }
+  ) {}
 
   async clean(req: Req<'cleanDatasetVersion'>, context: CommandContext): Promise<DatasetVersionReply> {
     const [source] = await this.versions.loadVersions([req.datasetVersionId]);
@@ -98,18 +88,8 @@ export class DatasetPreparation {
     }
 
     const ref = (part: SplitPartName) => ({ datasetVersionId: parts[part].datasetVersionId, rows: result[part].rows });
-    const command = {
-      type: 'RecordSplit' as const,
-      datasetVersionId: req.datasetVersionId,
-      splitId,
-      seed: req.seed,
-      fractions,
-      stratifyBy,
-      parts: { train: ref('train'), validation: ref('validation'), test: ref('test') },
-      at: this.clock.now(),
-    };
-    const recorded = await this.versionCommands.handle(datasetVersionStream(req.datasetVersionId), command, context);
-    await this.versions.caughtUp(recorded.position);
+    const recorded = { datasetVersionId: req.datasetVersionId, splitId, seed: req.seed, fractions, stratifyBy, parts: { train: ref('train'), validation: ref('validation'), test: ref('test') } };
+    await this.versions.recordSplit(recorded, context);
     return { splitId, datasetVersionId: req.datasetVersionId, seed: req.seed, fractions, stratifyBy, train: parts.train, validation: parts.validation, test: parts.test };
   }
 }

@@ -23,7 +23,7 @@ import type { Table } from '../data/table';
 import { profileFile } from '../data/profile';
 import { checkColumns, validateTable } from '../data/validate';
 import { datasetDecider, datasetStream } from '../dataset/dataset.decider';
-import { type Derivation, type DatasetVersionState, datasetVersionDecider, datasetVersionStream, type OwningDataset, type VersionFacts } from './dataset-version.decider';
+import { type DatasetVersionCommand, type Derivation, type DatasetVersionState, datasetVersionDecider, datasetVersionStream, type OwningDataset, type VersionFacts } from './dataset-version.decider';
 import { DatasetValidationRowSchema, DatasetVersionRowSchema } from './dataset-version.entity';
 import { datasetVersionProjection } from './dataset-version.projection';
 import { validationReply, versionReply } from './dataset-version.reply';
@@ -88,6 +88,12 @@ export class DatasetVersionService {
     const row = await this.orm.em.fork().findOne(DatasetValidationRowSchema, { validationId });
     if (!row) throw new Error(`validation ${validationId} was recorded but is missing from the read model`);
     return validationReply(row);
+  }
+
+  /** Records on the source version that it was split, and into which versions. */
+  async recordSplit(command: Omit<Extract<DatasetVersionCommand, { type: 'RecordSplit' }>, 'type' | 'at'>, context: CommandContext): Promise<void> {
+    const result = await this.versions.handle(datasetVersionStream(command.datasetVersionId), { type: 'RecordSplit', ...command, at: this.clock.now() }, context);
+    await this.caughtUp(result.position);
   }
 
   /** Records a version read from `facts` (or finds the one with the same bytes) and answers from the read model. */
