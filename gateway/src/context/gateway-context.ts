@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GraphQLResolveInfo } from 'graphql';
-import { nameBasedUuid, ValidationError } from '@modeltrail/contracts';
+import { ID_NAMESPACES, nameBasedUuid, ValidationError } from '@modeltrail/contracts';
 import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
 import { RpcClient } from '@modeltrail/messaging';
 import { requestRefusal, unauthenticated } from '../errors/error-formatter';
@@ -15,9 +15,6 @@ export const TOKEN_AUTHENTICATOR = Symbol('TOKEN_AUTHENTICATOR');
 /** HTTP headers a client may send besides Authorization. */
 export const CORRELATION_HEADER = 'x-correlation-id';
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
-
-/** Namespace of command ids derived from a client's Idempotency-Key. Never change it: retries would append again. */
-const IDEMPOTENT_COMMAND_NAMESPACE = '0f6c2b9e-4d1a-4f7e-b3c5-8a2e9d6f1c47';
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -86,7 +83,7 @@ export class GatewayContextFactory {
       rpc,
       loaders: new Loaders(rpc, this.store),
       store: this.store,
-      commandIdFor: (info) => (idempotencyKey === null ? randomUUID() : nameBasedUuid(IDEMPOTENT_COMMAND_NAMESPACE, `${user}\n${idempotencyKey}\n${String(info.path.key)}`)),
+      commandIdFor: (info) => (idempotencyKey === null ? randomUUID() : nameBasedUuid(ID_NAMESPACES.idempotencyKey, `${user}\n${idempotencyKey}\n${String(info.path.key)}`)),
     };
   }
 }

@@ -26,12 +26,9 @@ export function experimentIdFor(projectId: string, name: string): string {
   return nameBasedUuid(ID_NAMESPACES.experiment, `${projectId.toLowerCase()}/${normaliseName(name)}`);
 }
 
-/** Namespace of run ids derived from the Mt-Command-Id of a StartRun (a retry lands on the same run). */
-export const RUN_ID_NAMESPACE = 'd51f0c8e-7b3a-4c6d-9e2f-1a8b4c7d0e54';
-
 /** Run id of a StartRun that names none: derived from its command id, so a retried start is one run. */
 export function runIdForCommand(commandId: string): string {
-  return nameBasedUuid(RUN_ID_NAMESPACE, commandId);
+  return nameBasedUuid(ID_NAMESPACES.run, commandId);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,6 +29,10 @@ export const ID_NAMESPACES = {
   /** Ids of things a command creates, from its command id: a retried command names the same thing. */
   command: 'c4e8a2d6-7b1f-4c3e-9a5d-0f2b6e8c1a54',
   split: 'e1f3b5d7-9a2c-4e6b-8d0f-2a4c6e8b0d65',
+  /** Run ids derived from the Mt-Command-Id of a StartRun (a retry lands on the same run). */
+  run: 'd51f0c8e-7b3a-4c6d-9e2f-1a8b4c7d0e54',
+  /** Command ids the gateway derives from a client's Idempotency-Key. */
+  idempotencyKey: '0f6c2b9e-4d1a-4f7e-b3c5-8a2e9d6f1c47',
 } as const;
 
 /** The id of the `what` a command creates, stable across retries of that command. */
