@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import type { Msg, NatsConnection, Status, Subscription } from 'nats';
-import { lastValueFrom } from 'rxjs';
+import { isObservable, lastValueFrom } from 'rxjs';
 import { errorFromPayload, InternalError, ModelTrailError, type RpcDefinition, withNamespace } from '@modeltrail/contracts';
 import { defaultLogger, errorMessage, type MessagingLogger } from './logger';
 import { connectNats, type ConnectNatsOptions, type ManagedNatsConnection } from './nats.connection';
@@ -130,8 +130,10 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
         invoke: async (request, headers, natsHeaders) => {
           const context = new NatsRpcContext([msg.subject, headers, natsHeaders]);
           try {
-            const result = await handler(request, context);
-            return await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+            // Nest's handler resolves to the value, or to an Observable (interceptors, or the
+            // exception filter's throwError): only the latter needs subscribing to.
+            const result: unknown = await handler(request, context);
+            return isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result;
           } catch (error) {
             throw fromNestError(error, subject);
           }

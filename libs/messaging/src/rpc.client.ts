@@ -1,4 +1,4 @@
-import { ErrorCode as NatsErrorCode, type NatsConnection, type NatsError } from 'nats';
+import { createInbox, ErrorCode as NatsErrorCode, type Msg, type MsgHdrs, type NatsConnection, type NatsError, type Subscription } from 'nats';
 import {
   errorFromPayload,
   formatIssuePath,
@@ -57,7 +57,7 @@ export class RpcClient {
     }
     let raw: Uint8Array;
     try {
-      raw = (await this.nc.request(withNamespace(this.namespace, def.subject), body, { timeout: timeoutMs, headers })).data;
+      raw = await replyInboxOf(this.nc).request(withNamespace(this.namespace, def.subject), body, headers, timeoutMs);
     } catch (error) {
       throw transportError(error, def.subject, timeoutMs);
     }
@@ -70,6 +70,80 @@ export class RpcClient {
     }
     return parsed.data as RpcReply<D>;
   }
+}
+
+/** A request in flight: settled by its reply, its timer, or the end of the connection. */
+interface PendingReply {
+  resolve(data: Uint8Array): void;
+  reject(error: { code: string; message?: string }): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * The replies of every RpcClient on one connection, on one wildcard inbox subscription
+ * (`_INBOX.<id>.*`), as `nc.request` does — but without the three Error objects (and stack
+ * captures) nats.js makes for every request, which cost more than the rest of a request's
+ * client-side work. "No responders" (a 503 status with no payload), timeouts and a closed or
+ * draining connection fail the request with the same NATS error codes as `nc.request`.
+ */
+class ReplyInbox {
+  private readonly prefix: string;
+  private readonly pending = new Map<string, PendingReply>();
+  private readonly subscription: Subscription;
+  private sequence = 0;
+
+  constructor(private readonly nc: NatsConnection) {
+    const inboxPrefix = (nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
+    this.prefix = `${createInbox(inboxPrefix)}.`;
+    this.subscription = nc.subscribe(`${this.prefix}*`, { callback: (error, msg) => (error ? undefined : this.receive(msg)) });
+    void nc.closed().then(() => this.failAll(NatsErrorCode.ConnectionClosed));
+  }
+
+  request(subject: string, body: Uint8Array, headers: MsgHdrs, timeoutMs: number): Promise<Uint8Array> {
+    if (this.nc.isClosed() || this.subscription.isClosed()) return Promise.reject({ code: NatsErrorCode.ConnectionClosed });
+    if (this.nc.isDraining()) return Promise.reject({ code: NatsErrorCode.ConnectionDraining });
+    const token = (this.sequence++).toString(36);
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(token);
+        reject({ code: NatsErrorCode.Timeout });
+      }, timeoutMs);
+      this.pending.set(token, { resolve, reject, timer });
+      try {
+        this.nc.publish(subject, body, { reply: this.prefix + token, headers });
+      } catch (error) {
+        clearTimeout(timer);
+        this.pending.delete(token);
+        reject(error);
+      }
+    });
+  }
+
+  private receive(msg: Msg): void {
+    const token = msg.subject.slice(this.prefix.length);
+    const pending = this.pending.get(token);
+    if (!pending) return; // timed out already
+    this.pending.delete(token);
+    clearTimeout(pending.timer);
+    if (msg.data.length === 0 && msg.headers?.code === 503) pending.reject({ code: NatsErrorCode.NoResponders });
+    else pending.resolve(msg.data);
+  }
+
+  private failAll(code: string): void {
+    for (const pending of this.pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject({ code });
+    }
+    this.pending.clear();
+  }
+}
+
+const replyInboxes = new WeakMap<NatsConnection, ReplyInbox>();
+
+function replyInboxOf(nc: NatsConnection): ReplyInbox {
+  let inbox = replyInboxes.get(nc);
+  if (!inbox) replyInboxes.set(nc, (inbox = new ReplyInbox(nc)));
+  return inbox;
 }
 
 function transportError(error: unknown, subject: string, timeoutMs: number): Error {

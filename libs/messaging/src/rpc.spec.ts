@@ -170,6 +170,32 @@ describe('typed request/reply over NATS', () => {
   });
 });
 
+describe('RpcClient on a connection that goes away', () => {
+  it('fails a request in flight and a later one as UNAVAILABLE, naming the subject, without waiting for the timeout', async () => {
+    const logger = new RecordingLogger();
+    const server = await connectNats({ url: TEST_NATS_URL, name: 'rpc-close-server', logger });
+    const client = await connectNats({ url: TEST_NATS_URL, name: 'rpc-close-client', logger });
+    const Hang = defineRpc(`${base}.Hang`, z.object({}), z.object({}));
+    const hanging = serveRpc(server.nc, Hang, () => new Promise<Record<string, never>>(() => undefined), { logger });
+    await server.nc.flush();
+    try {
+      const rpc = new RpcClient(client.nc, { timeoutMs: 10_000 });
+      const started = Date.now();
+      const inFlight = caught(rpc.request(Hang, {}, { headers: who }), UnavailableError);
+      await client.nc.flush();
+      await client.nc.close();
+
+      expect((await inFlight).message).toContain(Hang.subject);
+      const later = await caught(rpc.request(Hang, {}, { headers: who }), UnavailableError);
+      expect(later.message).toBe(`request to ${Hang.subject} failed: the NATS connection is closed`);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      hanging.subscription.unsubscribe();
+      await server.close();
+    }
+  });
+});
+
 describe('connectNats', () => {
   it('fails at once with an error naming the URL when NATS is not there', async () => {
     const error = await caught(connectNats({ url: 'nats://127.0.0.1:1', name: 'nowhere', connectTimeoutMs: 2000 }), UnavailableError);
