@@ -1,6 +1,15 @@
 import { parseWith, uuid, z } from '@modeltrail/contracts';
 
 const id = uuid();
+/** One schema per argument name, made once: building a zod schema costs more than using it. */
+const idSchemas = new Map<string, z.ZodType>();
+const idListSchemas = new Map<string, z.ZodType>();
+
+function schemaFor(cache: Map<string, z.ZodType>, field: string, make: () => z.ZodType): z.ZodType {
+  let schema = cache.get(field);
+  if (!schema) cache.set(field, (schema = make()));
+  return schema;
+}
 
 /**
  * An id argument in canonical form (lower-case UUID), or a ValidationError naming the argument:
@@ -8,11 +17,13 @@ const id = uuid();
  * must not fail a whole batch of lookups.
  */
 export function parseId(value: string, field: string): string {
-  return parseWith(z.object({ [field]: id }), { [field]: value }, `argument ${field}`)[field] as string;
+  const schema = schemaFor(idSchemas, field, () => z.object({ [field]: id }));
+  return (parseWith(schema, { [field]: value }, `argument ${field}`) as Record<string, string>)[field];
 }
 
 export function parseIds(values: ReadonlyArray<string>, field: string): string[] {
-  return parseWith(z.object({ [field]: z.array(id) }), { [field]: values }, `argument ${field}`)[field] as string[];
+  const schema = schemaFor(idListSchemas, field, () => z.object({ [field]: z.array(id) }));
+  return (parseWith(schema, { [field]: values }, `argument ${field}`) as Record<string, string[]>)[field];
 }
 
 /**

@@ -18,62 +18,104 @@ const MAX_BATCH = 500;
  * One DataLoader per entity kind, made for each GraphQL operation: the lookups of one tick are
  * sent as one batch request to the owning service (no N+1 over NATS), and an entity asked for
  * twice in one operation is fetched once. Keys are canonical (lower-case) UUIDs.
+ * Each loader is made on first use: most operations (every mutation) touch none or one.
  */
 export class Loaders {
-  readonly datasets: DataLoader<string, DatasetReply>;
-  readonly datasetVersions: DataLoader<string, DatasetVersionReply>;
-  /** Validations of a dataset version, newest first (the service has no batch form: one request per version, deduplicated). */
-  readonly validations: DataLoader<string, ValidationReply[]>;
-  /** Artifacts per run, in logging order. */
-  readonly runArtifacts: DataLoader<string, ArtifactView[]>;
-  readonly projects: DataLoader<string, ProjectReply>;
-  readonly experiments: DataLoader<string, ExperimentReply>;
-  readonly runs: DataLoader<string, RunReply>;
-  /** The first event of a stream (who created the entity, and when), read from the event store. */
-  readonly streamOrigins: DataLoader<string, RecordedEvent>;
+  private made: Partial<Record<keyof Loaders, DataLoader<string, unknown>>> = {};
 
-  constructor(rpc: RequestRpc, store: EventStore) {
-    this.datasets = byId(
-      async (datasetIds) => (await rpc.query(datasetsRpc.getDatasets, { datasetIds })).items,
-      (item) => item.datasetId,
-      (id) => `dataset ${id} does not exist`,
-    );
-    this.datasetVersions = byId(
-      async (datasetVersionIds) => (await rpc.query(datasetsRpc.getDatasetVersions, { datasetVersionIds })).items,
-      (item) => item.datasetVersionId,
-      (id) => `dataset version ${id} does not exist`,
-    );
-    this.validations = grouped(
-      async (datasetVersionIds) => (await rpc.query(datasetsRpc.listValidations, { datasetVersionIds })).items,
-      (item) => item.datasetVersionId,
-    );
-    this.runArtifacts = grouped(
-      async (runIds) => (await rpc.query(experimentsRpc.listRunArtifacts, { runIds })).items,
-      (item) => item.runId,
-    );
-    this.projects = byId(
-      async (projectIds) => (await rpc.query(experimentsRpc.getProjects, { projectIds })).items,
-      (item) => item.projectId,
-      (id) => `project ${id} does not exist`,
-    );
-    this.experiments = byId(
-      async (experimentIds) => (await rpc.query(experimentsRpc.getExperiments, { experimentIds })).items,
-      (item) => item.experimentId,
-      (id) => `experiment ${id} does not exist`,
-    );
-    this.runs = byId(
-      async (runIds) => (await rpc.query(experimentsRpc.getRuns, { runIds })).items,
-      (item) => item.runId,
-      (id) => `run ${id} does not exist`,
-    );
-    this.streamOrigins = new DataLoader<string, RecordedEvent>((streams) =>
-      Promise.all(
-        streams.map(async (stream) => {
-          const [first] = await store.readStream(stream, { maxCount: 1 });
-          return first ?? new NotFoundError(`stream ${stream} does not exist`, { stream });
-        }),
+  constructor(
+    private readonly rpc: RequestRpc,
+    private readonly store: EventStore,
+  ) {}
+
+  get datasets(): DataLoader<string, DatasetReply> {
+    return this.once('datasets', () =>
+      byId(
+        async (datasetIds) => (await this.rpc.query(datasetsRpc.getDatasets, { datasetIds })).items,
+        (item) => item.datasetId,
+        (id) => `dataset ${id} does not exist`,
       ),
     );
+  }
+
+  get datasetVersions(): DataLoader<string, DatasetVersionReply> {
+    return this.once('datasetVersions', () =>
+      byId(
+        async (datasetVersionIds) => (await this.rpc.query(datasetsRpc.getDatasetVersions, { datasetVersionIds })).items,
+        (item) => item.datasetVersionId,
+        (id) => `dataset version ${id} does not exist`,
+      ),
+    );
+  }
+
+  /** Validations of a dataset version, newest first (the service has no batch form: one request per version, deduplicated). */
+  get validations(): DataLoader<string, ValidationReply[]> {
+    return this.once('validations', () =>
+      grouped(
+        async (datasetVersionIds) => (await this.rpc.query(datasetsRpc.listValidations, { datasetVersionIds })).items,
+        (item) => item.datasetVersionId,
+      ),
+    );
+  }
+
+  /** Artifacts per run, in logging order. */
+  get runArtifacts(): DataLoader<string, ArtifactView[]> {
+    return this.once('runArtifacts', () =>
+      grouped(
+        async (runIds) => (await this.rpc.query(experimentsRpc.listRunArtifacts, { runIds })).items,
+        (item) => item.runId,
+      ),
+    );
+  }
+
+  get projects(): DataLoader<string, ProjectReply> {
+    return this.once('projects', () =>
+      byId(
+        async (projectIds) => (await this.rpc.query(experimentsRpc.getProjects, { projectIds })).items,
+        (item) => item.projectId,
+        (id) => `project ${id} does not exist`,
+      ),
+    );
+  }
+
+  get experiments(): DataLoader<string, ExperimentReply> {
+    return this.once('experiments', () =>
+      byId(
+        async (experimentIds) => (await this.rpc.query(experimentsRpc.getExperiments, { experimentIds })).items,
+        (item) => item.experimentId,
+        (id) => `experiment ${id} does not exist`,
+      ),
+    );
+  }
+
+  get runs(): DataLoader<string, RunReply> {
+    return this.once('runs', () =>
+      byId(
+        async (runIds) => (await this.rpc.query(experimentsRpc.getRuns, { runIds })).items,
+        (item) => item.runId,
+        (id) => `run ${id} does not exist`,
+      ),
+    );
+  }
+
+  /** The first event of a stream (who created the entity, and when), read from the event store. */
+  get streamOrigins(): DataLoader<string, RecordedEvent> {
+    return this.once(
+      'streamOrigins',
+      () =>
+        new DataLoader<string, RecordedEvent>((streams) =>
+          Promise.all(
+            streams.map(async (stream) => {
+              const [first] = await this.store.readStream(stream, { maxCount: 1 });
+              return first ?? new NotFoundError(`stream ${stream} does not exist`, { stream });
+            }),
+          ),
+        ),
+    );
+  }
+
+  private once<V>(name: keyof Loaders, make: () => DataLoader<string, V>): DataLoader<string, V> {
+    return (this.made[name] ??= make() as DataLoader<string, unknown>) as DataLoader<string, V>;
   }
 }
 
