@@ -1,44 +1,64 @@
 import { randomUUID } from 'node:crypto';
-import { PostgresEventStore } from '@modeltrail/eventstore';
+import { type AppendOptions, PostgresEventStore } from '@modeltrail/eventstore';
 import { createPool, ident } from '@modeltrail/postgres';
-import { type Benchmark, type BenchContext, type Figure, figure, payloadOf, runConcurrent } from './harness';
+import { type Benchmark, type BenchContext, type Figure, figure, payloadOf, runConcurrent, summarize } from './harness';
 
 const PAYLOAD_BYTES = 256;
 const BATCH = 100;
+/** The scaling curve: writers appending at once. */
+const WRITERS = [1, 4, 16, 64] as const;
+/** Streams each writer owns (and appends to in turn). */
+const STREAMS_PER_WRITER = 4;
 
 /**
- * Appends through PostgresEventStore (stream row lock, hash chain, global position lock) against
- * plain INSERTs of the same JSON into a bare (id, stream, data) table, at the same concurrency.
+ * Appends through PostgresEventStore (expectation check, hash chain, gap-safe positions)
+ * against plain INSERTs of the same JSON into a bare (id, stream, data) table, at the same
+ * concurrency, on one pool sized for the largest.
+ *
+ * Single-event appends are measured at 1, 4, 16 and 64 writers: throughput and p99 latency of
+ * one append. Each writer owns its streams and knows their head, as the command loop does after
+ * reading a stream: it appends with `expectedRevision` = its last revision and `head` = the
+ * revision and hash the previous append returned.
  */
 export const appendBenchmark: Benchmark = {
   name: 'append',
   async run(ctx: BenchContext) {
-    const singleSerial = ctx.n(ctx.quick ? 600 : 3_000, 50);
-    const singleParallel = ctx.n(ctx.quick ? 2_000 : 10_000, 100);
+    const singleEvents = (writers: number) => ctx.n(ctx.quick ? 300 + 50 * writers : 2_000 + 250 * writers, 2 * writers);
     const batches = ctx.n(ctx.quick ? 40 : 300, 5);
     const schema = ctx.schema('append');
-    const pool = createPool(ctx.databaseUrl, { max: 16, applicationName: 'bench-append' });
+    const maxWriters = Math.max(...WRITERS);
+    const pool = createPool(ctx.databaseUrl, { max: maxWriters, applicationName: 'bench-append' });
     const store = new PostgresEventStore({ pool, connectionString: ctx.databaseUrl, schema });
     const s = ident(schema);
     try {
       await store.migrate();
       await pool.query(`CREATE TABLE ${s}.baseline_events (id uuid PRIMARY KEY, stream text NOT NULL, data jsonb NOT NULL)`);
       const event = (i: number) => ({ type: 'bench.Appended.v1', data: payloadOf(PAYLOAD_BYTES, i) });
+      const insert = (stream: string, i: number) =>
+        pool.query(`INSERT INTO ${s}.baseline_events (id, stream, data) VALUES ($1, $2, $3)`, [randomUUID(), stream, JSON.stringify(payloadOf(PAYLOAD_BYTES, i))]).then(() => undefined);
       const figures: Figure[] = [];
+      const curve: Record<string, unknown>[] = [];
 
-      for (const [label, writers, total] of [
-        ['single event, 1 writer', 1, singleSerial],
-        ['single event, 16 writers', 16, singleParallel],
-      ] as const) {
+      for (const writers of WRITERS) {
+        const total = singleEvents(writers);
         const tag = randomUUID().slice(0, 8);
-        // A few warm-up appends so that connections and plans exist before timing.
-        await runConcurrent(writers, writers * 5, (i, w) => store.append(`warm-${tag}-${w}`, [event(i)]).then(() => undefined));
-        await runConcurrent(writers, writers * 5, (i, w) => pool.query(`INSERT INTO ${s}.baseline_events (id, stream, data) VALUES ($1, $2, $3)`, [randomUUID(), `warm-${tag}-${w}`, JSON.stringify(payloadOf(PAYLOAD_BYTES, i))]).then(() => undefined));
-        const ours = await runConcurrent(writers, total, (i, w) => store.append(`bench-${tag}-${w}`, [event(i)]).then(() => undefined));
-        const base = await runConcurrent(writers, total, (i, w) =>
-          pool.query(`INSERT INTO ${s}.baseline_events (id, stream, data) VALUES ($1, $2, $3)`, [randomUUID(), `bench-${tag}-${w}`, JSON.stringify(payloadOf(PAYLOAD_BYTES, i))]).then(() => undefined),
-        );
-        figures.push(figure('append', label, 'events/s', total / ours.seconds, total / base.seconds, 'higher'));
+        // Writer w owns streams <tag>-w-0 .. <tag>-w-3 and the head of each.
+        const heads = new Map<string, AppendOptions>();
+        const streamOf = (prefix: string, i: number, w: number) => `${prefix}-${tag}-${w}-${Math.floor(i / writers) % STREAMS_PER_WRITER}`;
+        const append = async (stream: string, i: number) => {
+          const result = await store.append(stream, [event(i)], heads.get(stream) ?? { expectedRevision: 'no_stream' });
+          const last = result.recorded?.at(-1);
+          heads.set(stream, { expectedRevision: result.nextExpectedRevision, head: last ? { revision: last.revision, hash: last.metadata.hash } : undefined });
+        };
+        // Warm-up: connections, plans and the streams' first events exist before timing.
+        await runConcurrent(writers, writers * STREAMS_PER_WRITER * 2, (i, w) => append(streamOf('bench', i, w), i));
+        await runConcurrent(writers, writers * STREAMS_PER_WRITER * 2, (i, w) => insert(streamOf('bench', i, w), i));
+        const ours = summarize(await runConcurrent(writers, total, (i, w) => append(streamOf('bench', i, w), i)));
+        const base = summarize(await runConcurrent(writers, total, (i, w) => insert(streamOf('bench', i, w), i)));
+        const label = `single event, ${writers} writer${writers === 1 ? '' : 's'}`;
+        figures.push(figure('append', label, 'events/s', ours.throughput, base.throughput, 'higher'));
+        figures.push(figure('append', `${label} p99`, 'ms', ours.p99, base.p99, 'lower'));
+        curve.push({ writers, events: total, oursEventsPerSecond: Math.round(ours.throughput), insertEventsPerSecond: Math.round(base.throughput), oursP99Ms: ours.p99, insertP99Ms: base.p99 });
       }
 
       const tag = randomUUID().slice(0, 8);
@@ -55,7 +75,10 @@ export const appendBenchmark: Benchmark = {
       );
       figures.push(figure('append', `${BATCH}-event batches, 1 writer`, 'events/s', (batches * BATCH) / ours.seconds, (batches * BATCH) / base.seconds, 'higher'));
 
-      return { parameters: { payloadBytes: PAYLOAD_BYTES, singleSerialEvents: singleSerial, singleParallelEvents: singleParallel, parallelWriters: 16, batchSize: BATCH, batches }, figures };
+      return {
+        parameters: { payloadBytes: PAYLOAD_BYTES, writers: [...WRITERS], streamsPerWriter: STREAMS_PER_WRITER, poolSize: maxWriters, expectation: 'own last revision and head', curve, batchSize: BATCH, batches },
+        figures,
+      };
     } finally {
       await store.close();
       await pool.end();

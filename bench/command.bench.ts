@@ -1,14 +1,32 @@
-import { datasetsRpc, withNamespace } from '@modeltrail/contracts';
-import { encodeJson, decodeJson, RpcClient } from '@modeltrail/messaging';
-import { type Benchmark, type BenchContext, latencyFigures, runConcurrent } from './harness';
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import { datasetsRpc, defineRpc, type MessageHeaders, withNamespace, z } from '@modeltrail/contracts';
+import { decodeJson, encodeJson, fromNatsHeaders, RpcClient } from '@modeltrail/messaging';
+import { createPool, ident } from '@modeltrail/postgres';
+import { type Benchmark, type BenchContext, type ConcurrentRun, runConcurrent, summarize, summaryFigures } from './harness';
 import { bootDatasets } from './services';
 
 const CONCURRENCY = 16;
 const DATASETS = 64;
+/** The service's pool size (DATABASE_POOL_SIZE's default), for the baseline responder too. */
+const POOL_SIZE = 10;
+
+/**
+ * The baseline's exchange: the same request and a reply of the same shape as
+ * changeDatasetDescription, so the client does the same work (envelope, reply schema) on both.
+ */
+const insertBaseline = defineRpc(
+  'mt.bench.InsertCommand',
+  z.object({ datasetId: z.string(), description: z.string() }),
+  z.object({ datasetId: z.string(), description: z.string(), revision: z.number() }),
+);
 
 /**
  * changeDatasetDescription through NATS to the datasets service (decode, validate, load the
- * stream, decide, append) against a bare NATS responder echoing a request of the same size.
+ * stream, decide, append, reply) against what any NATS service writing to PostgreSQL must do:
+ * a plain responder that decodes the request, runs one INSERT of a comparable row (an event's
+ * columns, autocommit: INSERT + commit) and replies — same concurrency, same client, same run.
+ * A bare NATS echo of a request of the same size is reported too, as information.
  */
 export const commandBenchmark: Benchmark = {
   name: 'command',
@@ -24,28 +42,103 @@ export const commandBenchmark: Benchmark = {
       // Worker w only touches datasets w, w+16, ...: no two requests race for one stream.
       const request = (i: number, w: number) => ({ datasetId: datasets[(w + CONCURRENCY * (Math.floor(i / CONCURRENCY) % (DATASETS / CONCURRENCY))) % DATASETS], description: `description number ${i} of the benchmark` });
       const payloadBytes = encodeJson(request(total, 0)).length;
+      const measure = async (op: (i: number, w: number) => Promise<void>): Promise<ConcurrentRun> => {
+        await runConcurrent(CONCURRENCY, CONCURRENCY * 4, op);
+        return runConcurrent(CONCURRENCY, total, op);
+      };
 
-      await runConcurrent(CONCURRENCY, CONCURRENCY * 4, (i, w) => rpc.request(datasetsRpc.changeDatasetDescription, request(i, w), { headers }).then(() => undefined));
-      const ours = await runConcurrent(CONCURRENCY, total, (i, w) => rpc.request(datasetsRpc.changeDatasetDescription, request(i, w), { headers }).then(() => undefined));
+      const ours = await measure((i, w) => rpc.request(datasetsRpc.changeDatasetDescription, request(i, w), { headers }).then(() => undefined));
+      const insert = await commandBaseline(ctx, schema, CONCURRENCY, total, request);
 
       const echoSubject = withNamespace(schema, 'mt.bench.echo');
       const echo = ctx.nc.subscribe(echoSubject, { callback: (_error, msg) => msg.respond(msg.data) });
+      let bare: ConcurrentRun;
       try {
-        const call = async (i: number, w: number) => {
+        bare = await measure(async (i, w) => {
           const reply = await ctx.nc.request(echoSubject, encodeJson(request(i, w)), { timeout: 30_000 });
           decodeJson(reply.data);
-        };
-        await runConcurrent(CONCURRENCY, CONCURRENCY * 4, call);
-        const baseline = await runConcurrent(CONCURRENCY, total, call);
-        return {
-          parameters: { commands: total, concurrency: CONCURRENCY, datasets: DATASETS, command: 'datasets.changeDatasetDescription', requestBytes: payloadBytes },
-          figures: latencyFigures('command', 'changeDatasetDescription', ours, baseline),
-        };
+        });
       } finally {
         echo.unsubscribe();
       }
+
+      return {
+        parameters: {
+          commands: total,
+          concurrency: CONCURRENCY,
+          datasets: DATASETS,
+          command: 'datasets.changeDatasetDescription',
+          requestBytes: payloadBytes,
+          baseline: `NATS responder: decode, one INSERT + commit (pool of ${POOL_SIZE}), reply`,
+          information: 'bare NATS echo (no database)',
+        },
+        figures: [
+          ...summaryFigures('command', 'changeDatasetDescription', summarize(ours), summarize(insert)),
+          ...summaryFigures('command', 'changeDatasetDescription', summarize(ours), summarize(bare), { suffix: 'vs bare NATS echo', percentiles: [50, 99] }),
+        ],
+      };
     } finally {
       await service.close();
     }
   },
 };
+
+/**
+ * The command baseline alone: `total` requests, `concurrency` in flight, through an RpcClient
+ * to a plain responder that decodes, INSERTs one row (autocommit) and replies. The table goes
+ * into `schema` (which must exist), the responder onto the subjects of the namespace `schema`.
+ */
+export async function commandBaseline(
+  ctx: BenchContext,
+  schema: string,
+  concurrency: number,
+  total: number,
+  request: (index: number, worker: number) => { datasetId: string; description: string },
+): Promise<ConcurrentRun> {
+  const pool = createPool(ctx.databaseUrl, { max: POOL_SIZE, applicationName: 'bench-command-baseline' });
+  const stop = await serveInsertBaseline(ctx, pool, schema);
+  try {
+    const rpc = new RpcClient(ctx.nc, { timeoutMs: 30_000, namespace: schema });
+    const headers = { actor: 'bench@modeltrail.local', correlationId: `bench-${schema}` };
+    const op = (i: number, w: number) => rpc.request(insertBaseline, request(i, w), { headers }).then(() => undefined);
+    await runConcurrent(concurrency, concurrency * 4, op);
+    return await runConcurrent(concurrency, total, op);
+  } finally {
+    await stop();
+    await pool.end();
+  }
+}
+
+/**
+ * The baseline responder: a plain subscription, no framework. Each request is decoded and
+ * stored as one row with an event's columns, then answered in the platform's reply envelope.
+ */
+async function serveInsertBaseline(ctx: BenchContext, pool: Pool, schema: string): Promise<() => Promise<void>> {
+  const table = `${ident(schema)}.baseline_commands`;
+  await pool.query(
+    `CREATE TABLE ${table} (id uuid PRIMARY KEY, stream text NOT NULL, type text NOT NULL, data jsonb NOT NULL, actor text NOT NULL, correlation_id text NOT NULL, occurred_at timestamptz NOT NULL)`,
+  );
+  const sql = `INSERT INTO ${table} (id, stream, type, data, actor, correlation_id, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`;
+  const inFlight = new Set<Promise<void>>();
+  const subscription = ctx.nc.subscribe(withNamespace(schema, insertBaseline.subject), {
+    callback: (_error, msg) => {
+      const work = (async () => {
+        const meta: MessageHeaders = fromNatsHeaders(msg.headers);
+        const req = decodeJson(msg.data) as { datasetId: string; description: string };
+        const data = { datasetId: req.datasetId, description: req.description };
+        await pool.query(sql, [randomUUID(), `dataset-${req.datasetId}`, 'bench.DescriptionChanged.v1', JSON.stringify(data), meta.actor, meta.correlationId, new Date()]);
+        msg.respond(encodeJson({ ok: true, data: { ...data, revision: 0 } }));
+      })()
+        .catch((error: unknown) => {
+          msg.respond(encodeJson({ ok: false, error: { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) } }));
+        })
+        .finally(() => inFlight.delete(work));
+      inFlight.add(work);
+    },
+  });
+  await ctx.nc.flush();
+  return async () => {
+    await subscription.drain();
+    await Promise.allSettled([...inFlight]);
+  };
+}

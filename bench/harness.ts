@@ -126,12 +126,44 @@ export function percentile(values: ReadonlyArray<number>, p: number): number {
   return sorted[rank];
 }
 
+/** What a latency run comes to: percentiles in milliseconds and operations per second. */
+export interface LatencySummary {
+  p50: number;
+  p95: number;
+  p99: number;
+  throughput: number;
+}
+
+export function summarize(run: ConcurrentRun): LatencySummary {
+  const at = (p: number) => percentile(run.latenciesMs, p);
+  return { p50: at(50), p95: at(95), p99: at(99), throughput: run.operations / run.seconds };
+}
+
+/**
+ * Stages that a request goes through one after the other (a GraphQL layer, then a command):
+ * their latencies add up, percentile by percentile, and so do the times per operation
+ * (1 / throughput). A baseline made of two measured stages, each measured alone.
+ */
+export function inSeries(...stages: ReadonlyArray<LatencySummary>): LatencySummary {
+  const sum = (pick: (s: LatencySummary) => number) => stages.reduce((total, stage) => total + pick(stage), 0);
+  return { p50: sum((s) => s.p50), p95: sum((s) => s.p95), p99: sum((s) => s.p99), throughput: 1 / sum((s) => 1 / s.throughput) };
+}
+
+/**
+ * p50 / p95 / p99 and throughput figures of `ours` against `baseline`, named `<label> p50`...
+ * `<label> throughput` (with ` <suffix>` after each, when given: `vs bare NATS echo`).
+ */
+export function summaryFigures(benchmark: string, label: string, ours: LatencySummary, baseline: LatencySummary, options: { suffix?: string; percentiles?: ReadonlyArray<50 | 95 | 99> } = {}): Figure[] {
+  const tail = options.suffix ? ` ${options.suffix}` : '';
+  return [
+    ...(options.percentiles ?? ([50, 95, 99] as const)).map((p) => figure(benchmark, `${label} p${p}${tail}`, 'ms', ours[`p${p}`], baseline[`p${p}`], 'lower')),
+    figure(benchmark, `${label} throughput${tail}`, 'req/s', ours.throughput, baseline.throughput, 'higher'),
+  ];
+}
+
 /** p50 / p95 / p99 and throughput figures of a latency run against its baseline run. */
 export function latencyFigures(benchmark: string, label: string, ours: ConcurrentRun, baseline: ConcurrentRun): Figure[] {
-  return [
-    ...([50, 95, 99] as const).map((p) => figure(benchmark, `${label} p${p}`, 'ms', percentile(ours.latenciesMs, p), percentile(baseline.latenciesMs, p), 'lower')),
-    figure(benchmark, `${label} throughput`, 'req/s', ours.operations / ours.seconds, baseline.operations / baseline.seconds, 'higher'),
-  ];
+  return summaryFigures(benchmark, label, summarize(ours), summarize(baseline));
 }
 
 function formatNumber(value: number): string {
