@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AppendResult, EventStore, ExpectedRevision, RecordedEvent, StreamRevision } from '@modeltrail/eventstore';
+import type { AppendResult, EventStore, ExpectedRevision, RecordedEvent, StreamHead, StreamRevision } from '@modeltrail/eventstore';
 import { WrongExpectedRevisionError } from '@modeltrail/eventstore';
 import type { MessageHeaders } from '@modeltrail/contracts';
 import type { Decider, DomainEvent } from './decider';
@@ -55,16 +55,23 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
     return { state, revision };
   }
 
-  private async loadWithIds(stream: string): Promise<{ state: State; revision: StreamRevision; positions: Map<string, number> }> {
+  private async loadWithIds(stream: string): Promise<{ state: State; revision: StreamRevision; head: StreamHead; positions: Map<string, number> }> {
     const events = await this.store.readStream(stream);
     let state = this.decider.initialState();
     for (const event of events) state = this.decider.evolve(state, { type: event.type, data: event.data } as Event);
-    return { state, revision: events.length ? events[events.length - 1].revision : 'no_stream', positions: new Map(events.map((e) => [e.id, e.position])) };
+    const last = events.length ? events[events.length - 1] : undefined;
+    return {
+      state,
+      revision: last ? last.revision : 'no_stream',
+      // What the append chains from, so that the store need not read the head again.
+      head: last ? { revision: last.revision, hash: last.metadata.hash } : { revision: 'no_stream', hash: null },
+      positions: new Map(events.map((e) => [e.id, e.position])),
+    };
   }
 
   async handle(stream: string, command: Command, context: CommandContext): Promise<HandleResult<State>> {
     for (let attempt = 1; ; attempt++) {
-      const { state, revision, positions } = await this.loadWithIds(stream);
+      const { state, revision, head, positions } = await this.loadWithIds(stream);
       // A command whose events are already in the stream was handled before (a retry or a
       // redelivery, perhaps after others wrote): deciding it again could undo their work.
       // Its position is returned so that the caller can still wait for read models.
@@ -83,7 +90,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
             data: event.data,
             metadata: { actor: context.actor, correlationId: context.correlationId, causationId: context.causationId ?? null },
           })),
-          { expectedRevision },
+          { expectedRevision, head },
         );
       } catch (error) {
         if (error instanceof WrongExpectedRevisionError && attempt < this.maxAttempts) continue;
@@ -91,7 +98,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
       }
       const nextState = decided.reduce((s, e) => this.decider.evolve(s, e), state);
       // Exactly this call's events: others may have appended after them already.
-      const events = await this.store.readStream(stream, { fromRevision: appended.nextExpectedRevision - decided.length + 1, maxCount: decided.length });
+      const events = appended.recorded ?? (await this.store.readStream(stream, { fromRevision: appended.nextExpectedRevision - decided.length + 1, maxCount: decided.length }));
       return { state: nextState, events, revision: appended.nextExpectedRevision, position: appended.position };
     }
   }

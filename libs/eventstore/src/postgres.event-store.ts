@@ -1,10 +1,9 @@
 import { Client, type Pool, type PoolClient } from 'pg';
 import { type EventCatalog, UnavailableError } from '@modeltrail/contracts';
-import { advisoryKey, ident, isConnectionError, migrate, sqlState, withTransaction } from '@modeltrail/postgres';
+import { ident, isConnectionError, migrate, sqlState } from '@modeltrail/postgres';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from './errors';
-import { GENESIS_HASH } from './hashing';
-import { eventStoreMigrations } from './postgres.migrations';
-import { type ChainedEvent, checkExpectedRevision, hasCallerIds, type PreparedEvent, chainEvents, matchIdempotentAppend, prepareEvents, validateExpectedRevision, verifyChain } from './prepare';
+import { eventStoreMigrations, POSITIONS_PER_TRANSACTION } from './postgres.migrations';
+import { type ChainedEvent, hasCallerIds, type PreparedEvent, chainEvents, matchIdempotentAppend, prepareEvents, toRecorded, validateExpectedRevision, verifyChain } from './prepare';
 import { ChangeSignal } from './signal';
 import { PollingAllSubscription } from './subscription';
 import type {
@@ -17,6 +16,7 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  StreamHead,
   StreamRevision,
   SubscribeToAllOptions,
   VerifyResult,
@@ -55,21 +55,32 @@ const COLUMNS = 'position, event_id, stream_id, revision, type, data, actor, cor
 /**
  * The default event store.
  *
- * Gap safety: global positions are drawn from a sequence while holding one transaction-scoped
- * advisory lock, which is released only when the appending transaction ends. So position order
- * is commit order: no reader can ever see position n+1 while n is still uncommitted, and a
- * catch-up reader that asks for "positions after p" never skips anything. The price is that
- * appends serialise for the short time between taking positions and committing — streams are
- * still checked and hashed in parallel, before the lock. (bench/ measures it.)
+ * Appends: one statement per append. The caller's events are prepared and hash-chained here,
+ * after the stream head the caller saw (`AppendOptions.head`, as the command loop passes it) or
+ * the head this store last wrote; the server-side function `append_events` locks the stream
+ * row, checks the expectation and that the head is still the one chained from, inserts the
+ * events and moves the head. A head that moved costs one more round trip with the head the
+ * function returned, never a forked chain.
+ *
+ * Gap safety: a global position is the appending transaction's id (xid8) times 65,536 plus
+ * the event's index in that transaction, and readers only read below the xmin of their
+ * snapshot (`readable_below()`): every transaction with a smaller id has ended, so no event
+ * can appear under that bound later. Position order is therefore the order readers see events
+ * in, with no global lock: parallel appends commit in parallel. The price: a long transaction
+ * that holds an xid anywhere in the cluster holds back readers (not writers) until it ends.
  */
 export class PostgresEventStore implements EventStore {
   readonly kind = 'postgres' as const;
   readonly schema: string;
   private readonly s: string;
-  private readonly lockKey: string;
   private readonly channel: string;
+  private readonly appendSql: string;
+  private readonly readSql: string;
   private readonly changes = new ChangeSignal();
   private readonly subscriptions = new Set<PollingAllSubscription>();
+  /** The last head this store saw per stream: an append without a caller's head chains from it. */
+  private readonly heads = new HeadCache(10_000);
+  private readonly notifier: CoalescedNotify;
   private listener: Client | undefined;
   private listenerStarting: Promise<void> | undefined;
   private closed = false;
@@ -77,117 +88,101 @@ export class PostgresEventStore implements EventStore {
   constructor(private readonly options: PostgresEventStoreOptions) {
     this.schema = options.schema ?? 'eventstore';
     this.s = ident(this.schema);
-    this.lockKey = advisoryKey(`eventstore-append:${this.schema}`);
     this.channel = `mt_events_${this.schema}`.slice(0, 63);
+    this.appendSql = `SELECT status, revision, hash, last_position FROM ${this.s}.append_events($1, $2, $3, $4, $5, $6)`;
+    // Always one row: the readable bound and the highest committed position in range, with the
+    // page's events (or nulls when there are none).
+    this.readSql = `SELECT b.bound, b.head, e.* FROM (SELECT ${this.s}.readable_below() AS bound, (SELECT max(position) FROM ${this.s}.events WHERE position <= $2) AS head) b
+      LEFT JOIN LATERAL (SELECT ${COLUMNS} FROM ${this.s}.events WHERE position >= $1 AND position <= $2 AND position < b.bound ORDER BY position LIMIT $3) e ON true
+      ORDER BY e.position`;
+    this.notifier = new CoalescedNotify(options.pool, this.channel);
   }
 
-  /** Creates the schema and tables when missing (idempotent). */
+  /**
+   * Creates the schema and tables when missing (idempotent), and keeps new positions above
+   * every stored one: after a restore into another cluster, transaction ids start lower.
+   */
   async migrate(): Promise<string[]> {
-    return migrate(this.options.pool, { schema: this.schema, component: 'eventstore', migrations: eventStoreMigrations });
+    const applied = await migrate(this.options.pool, { schema: this.schema, component: 'eventstore', migrations: eventStoreMigrations });
+    await this.options.pool.query(
+      `UPDATE ${this.s}.position_clock SET xid_offset = greatest(xid_offset, (SELECT coalesce(max(position), 0) FROM ${this.s}.events) / ${POSITIONS_PER_TRANSACTION} + 1 - pg_current_xact_id()::text::bigint)`,
+    );
+    return applied;
   }
 
   async append(stream: string, events: ReadonlyArray<NewEvent>, options: AppendOptions = {}): Promise<AppendResult> {
     const expected = options.expectedRevision ?? 'any';
     validateExpectedRevision(expected);
     const prepared = prepareEvents(stream, events, this.options.catalog, this.options.now ?? (() => new Date()));
-    try {
-      return await this.guard(`append to "${stream}"`, () => withTransaction(this.options.pool, (client) => this.appendPrepared(client, stream, prepared, expected, hasCallerIds(events))));
-    } catch (error) {
-      // Two identical appends raced: the loser hits the event_id key. If the winner wrote
-      // exactly this append, it is the idempotent case; otherwise it is a real conflict.
-      if (sqlState(error) === '23505' && (error as { constraint?: string }).constraint?.includes('event_id')) {
-        const settled = await withTransaction(this.options.pool, (client) => this.findIdempotent(client, stream, prepared, expected));
+    const result = await this.guard(`append to "${stream}"`, async () => {
+      try {
+        return await this.appendPrepared(this.options.pool, stream, prepared, expected, options.head, hasCallerIds(events), null);
+      } catch (error) {
+        // The same event ids are stored already: the idempotent case when they are exactly this
+        // append at the place it asks for (a retry, or two identical appends racing), otherwise
+        // a real conflict.
+        if (!isDuplicateEventId(error)) throw error;
+        const settled = await this.findIdempotent(this.options.pool, stream, prepared, expected);
         if (settled) return settled;
         throw new DuplicateEventIdError(prepared[0].id, stream);
       }
-      throw error;
-    }
+    });
+    // Followers in this process wake at once; other processes on a NOTIFY sent after commit
+    // (outside the append's transaction, where it would serialise commits) and coalesced.
+    this.changes.notify();
+    this.notifier.request();
+    return result;
   }
 
   /**
    * Appends inside a transaction the caller owns (the client must be in BEGIN), so that the
-   * events and the caller's other writes commit or roll back together. Other appenders wait
-   * for the global position lock until that transaction ends: keep it short, and append to one
-   * stream per transaction (two transactions appending to the same two streams in opposite
-   * orders would deadlock: each holds one stream's row lock and waits for the other's).
+   * events and the caller's other writes commit or roll back together. Readers of the whole
+   * store wait for that transaction to end: keep it short, and append to one stream per
+   * transaction (two transactions appending to the same two streams in opposite orders would
+   * deadlock: each holds one stream's row lock and waits for the other's).
    */
   async appendInTransaction(client: PoolClient, stream: string, events: ReadonlyArray<NewEvent>, options: AppendOptions = {}): Promise<AppendResult> {
     const expected = options.expectedRevision ?? 'any';
     validateExpectedRevision(expected);
     const prepared = prepareEvents(stream, events, this.options.catalog, this.options.now ?? (() => new Date()));
-    return this.appendPrepared(client, stream, prepared, expected, hasCallerIds(events));
-  }
-
-  private async appendPrepared(client: PoolClient, stream: string, prepared: PreparedEvent[], expected: ExpectedRevision, callerIds: boolean): Promise<AppendResult> {
-    const { current, lastHash } = await this.lockStream(client, stream, expected);
-    // Under the stream lock, so an identical append racing this one has either committed (and
-    // is found here) or not started. Ids this store generated are fresh UUIDs: only
-    // caller-chosen ids can be a repeat.
-    if (callerIds) {
+    // A duplicate id would abort the caller's transaction: look for a repeat first.
+    if (hasCallerIds(events)) {
       const idempotent = await this.findIdempotent(client, stream, prepared, expected);
       if (idempotent) return idempotent;
     }
-    checkExpectedRevision(stream, expected, current);
-    const chained = chainEvents(stream, prepared, current, lastHash);
-
-    // From here until COMMIT the global position lock is held (see the class comment).
-    await client.query('SELECT pg_advisory_xact_lock($1)', [this.lockKey]);
-    const positions = await client.query<{ p: string }>(`SELECT nextval('${this.s}.events_position_seq') AS p FROM generate_series(1, $1::int)`, [chained.length]);
-    const numbers = positions.rows.map((r) => Number(r.p)).sort((a, b) => a - b);
-    await this.insertEvents(client, chained, numbers);
-    const last = chained[chained.length - 1];
-    return { nextExpectedRevision: last.revision, position: numbers[numbers.length - 1] };
+    // NOTIFY inside the transaction: it is delivered when (and only if) the caller commits.
+    return this.appendPrepared(client, stream, prepared, expected, options.head, false, this.channel);
   }
 
-  /** Row-locks the stream (creating it when the expectation allows) and returns where it is. */
-  private async lockStream(client: PoolClient, stream: string, expected: ExpectedRevision): Promise<{ current: StreamRevision; lastHash: string | null }> {
-    const select = `SELECT revision, last_hash FROM ${this.s}.streams WHERE stream_id = $1 FOR UPDATE`;
-    let found = await client.query<{ revision: string; last_hash: string }>(select, [stream]);
-    if (found.rowCount === 0) {
-      if (typeof expected === 'number' || expected === 'stream_exists') throw new WrongExpectedRevisionError(stream, expected, 'no_stream');
-      // Placeholder row at revision -1: a concurrent creator blocks here until we commit.
-      const created = await client.query(`INSERT INTO ${this.s}.streams (stream_id, revision, last_hash) VALUES ($1, -1, $2) ON CONFLICT (stream_id) DO NOTHING`, [stream, GENESIS_HASH]);
-      if (created.rowCount === 1) return { current: 'no_stream', lastHash: null };
-      found = await client.query(select, [stream]);
+  private async appendPrepared(db: Queryable, stream: string, prepared: PreparedEvent[], expected: ExpectedRevision, head: StreamHead | undefined, callerIds: boolean, notifyChannel: string | null): Promise<AppendResult> {
+    let from = startingHead(expected, head ?? this.heads.get(stream));
+    for (let attempt = 1; ; attempt++) {
+      const chained = chainEvents(stream, prepared, from.revision, from.hash);
+      const { rows } = await db.query<AppendRow>(this.appendSql, [stream, expectedCode(expected), revisionCode(from.revision), from.revision === 'no_stream' ? null : from.hash, JSON.stringify(chained.map(toAppendJson)), notifyChannel]);
+      const row = rows[0];
+      const actual: StreamHead = { revision: Number(row.revision) < 0 ? 'no_stream' : Number(row.revision), hash: row.hash };
+      this.heads.set(stream, actual);
+      if (row.status === 'ok') {
+        const last = Number(row.last_position);
+        // Positions of one append are consecutive (see append_events).
+        return { nextExpectedRevision: Number(row.revision), position: last, recorded: chained.map((event, i) => toRecorded(event, last - (chained.length - 1 - i))) };
+      }
+      if (row.status === 'wrong_expected') {
+        // A retried append whose events are already in place is not a conflict.
+        if (callerIds) {
+          const idempotent = await this.findIdempotent(db, stream, prepared, expected);
+          if (idempotent) return idempotent;
+        }
+        throw new WrongExpectedRevisionError(stream, expected, actual.revision);
+      }
+      // 'moved': the expectation holds but the events were chained from an old head.
+      if (attempt >= MAX_RECHAIN_ATTEMPTS) throw new WrongExpectedRevisionError(stream, expected, actual.revision);
+      from = actual;
     }
-    const revision = Number(found.rows[0].revision);
-    return revision < 0 ? { current: 'no_stream', lastHash: null } : { current: revision, lastHash: found.rows[0].last_hash };
   }
 
-  private async insertEvents(client: PoolClient, events: ChainedEvent[], positions: number[]): Promise<void> {
-    const last = events[events.length - 1];
-    await client.query(
-      `WITH inserted AS (
-         INSERT INTO ${this.s}.events (${COLUMNS})
-         SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::jsonb[], $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::text[])
-         RETURNING position
-       ), moved AS (
-         UPDATE ${this.s}.streams SET revision = $13, last_hash = $14, updated_at = now() WHERE stream_id = $15
-       )
-       SELECT pg_notify($16, max(position)::text) FROM inserted`,
-      [
-        positions,
-        events.map((e) => e.id),
-        events.map((e) => e.stream),
-        events.map((e) => e.revision),
-        events.map((e) => e.type),
-        events.map((e) => JSON.stringify(e.data)),
-        events.map((e) => e.actor),
-        events.map((e) => e.correlationId),
-        events.map((e) => e.causationId),
-        events.map((e) => e.occurredAt),
-        events.map((e) => e.prevHash),
-        events.map((e) => e.hash),
-        last.revision,
-        last.hash,
-        last.stream,
-        this.channel,
-      ],
-    );
-  }
-
-  private async findIdempotent(client: PoolClient, stream: string, prepared: PreparedEvent[], expected: ExpectedRevision): Promise<AppendResult | null> {
-    const stored = await client.query<{ event_id: string; stream_id: string; revision: string; position: string }>(
+  private async findIdempotent(db: Queryable, stream: string, prepared: PreparedEvent[], expected: ExpectedRevision): Promise<AppendResult | null> {
+    const stored = await db.query<{ event_id: string; stream_id: string; revision: string; position: string }>(
       `SELECT event_id, stream_id, revision, position FROM ${this.s}.events WHERE event_id = ANY($1::uuid[])`,
       [prepared.map((e) => e.id)],
     );
@@ -228,21 +223,39 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
+  /**
+   * Events in position order, and every event committed before the call within the range (up
+   * to the limit): when a committed event lies beyond what is readable — an older transaction
+   * somewhere in the cluster has not ended yet — it waits for the bound to pass it.
+   */
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
-    return this.guard('reading all events', async () => {
-      const result = await this.options.pool.query<EventRow>(
-        `SELECT ${COLUMNS} FROM ${this.s}.events WHERE position >= $1 AND position <= $2 ORDER BY position LIMIT $3`,
-        [options.fromPosition ?? 0, options.toPosition ?? Number.MAX_SAFE_INTEGER, options.limit ?? 1000],
-      );
-      return result.rows.map((row) => this.upcast(toEvent(row)));
-    });
+    return this.guard('reading all events', () => this.readReadable(options.fromPosition ?? 0, options.toPosition ?? Number.MAX_SAFE_INTEGER, options.limit ?? 1000, HELD_BACK_WAIT_MS));
+  }
+
+  /**
+   * One page below `readable_below()`. `head` (the highest committed position in range) says
+   * whether committed events are still held back by an open older transaction; if so, and the
+   * page is not full, it reads again after a short pause (1, 2, 4 … 50 ms) until they are
+   * readable or `maxWaitMs` has passed (then it returns what is readable: a correct prefix).
+   */
+  private async readReadable(from: number, to: number, limit: number, maxWaitMs: number): Promise<RecordedEvent[]> {
+    const deadline = Date.now() + maxWaitMs;
+    for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+      const { rows } = await this.options.pool.query<EventRow & { bound: string; head: string | null }>(this.readSql, [from, to, limit]);
+      const events = rows[0].position === null ? [] : rows.map((row) => this.upcast(toEvent(row)));
+      const head = rows[0].head === null ? 0 : Number(rows[0].head);
+      const held = events.length < limit && head >= from && head >= Number(rows[0].bound);
+      if (!held || this.closed || Date.now() >= deadline) return events;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
   }
 
   subscribeToAll(options: SubscribeToAllOptions = {}): AllSubscription {
     if (this.closed) throw new Error('event store is closed');
     void this.startListener();
     const subscription: PollingAllSubscription = new PollingAllSubscription(
-      (after, limit) => this.readAll({ fromPosition: after + 1, limit }),
+      // Waits less than readAll for held-back events: the subscription polls again anyway.
+      (after, limit) => this.guard('reading all events', () => this.readReadable(after + 1, Number.MAX_SAFE_INTEGER, limit, SUBSCRIPTION_HELD_BACK_WAIT_MS)),
       this.changes,
       { fromPosition: options.fromPosition ?? 0, batchSize: this.options.subscriptionBatchSize ?? 500, pollIntervalMs: this.options.pollIntervalMs ?? 1000 },
       () => this.subscriptions.delete(subscription),
@@ -272,6 +285,7 @@ export class PostgresEventStore implements EventStore {
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
+    await this.notifier.drain();
   }
 
   /** One LISTEN connection per store wakes every live subscription; polling covers its outages. */
@@ -335,4 +349,126 @@ function toEvent(row: EventRow): RecordedEvent {
       hash: row.hash,
     },
   };
+}
+
+/** A pool or a client inside the caller's transaction. */
+type Queryable = Pick<Pool, 'query'> | PoolClient;
+
+interface AppendRow {
+  status: 'ok' | 'wrong_expected' | 'moved';
+  revision: string;
+  hash: string | null;
+  last_position: string | null;
+}
+
+/** Re-chaining after a head that moved, at most this many times (only 'any' or stale heads get here). */
+const MAX_RECHAIN_ATTEMPTS = 20;
+
+/** How long readAll waits for events that an open older transaction holds back. */
+const HELD_BACK_WAIT_MS = 10_000;
+const SUBSCRIPTION_HELD_BACK_WAIT_MS = 1_000;
+
+/** Where to chain from before anything is known from the server: the caller's head, or where the expectation says the stream is. */
+function startingHead(expected: ExpectedRevision, known: StreamHead | undefined): StreamHead {
+  if (expected === 'no_stream') return { revision: 'no_stream', hash: null };
+  if (known && (typeof expected !== 'number' || known.revision === expected)) return known;
+  // An exact expectation without its hash: the function answers 'moved' with the hash.
+  return typeof expected === 'number' ? { revision: expected, hash: null } : { revision: 'no_stream', hash: null };
+}
+
+function expectedCode(expected: ExpectedRevision): number {
+  switch (expected) {
+    case 'no_stream':
+      return -1;
+    case 'any':
+      return -2;
+    case 'stream_exists':
+      return -3;
+    default:
+      return expected;
+  }
+}
+
+function revisionCode(revision: StreamRevision): number {
+  return revision === 'no_stream' ? -1 : revision;
+}
+
+/** The event as append_events reads it (jsonb_to_recordset): the chained event with its metadata. */
+function toAppendJson(event: ChainedEvent) {
+  return {
+    id: event.id,
+    revision: event.revision,
+    type: event.type,
+    data: event.data,
+    actor: event.actor,
+    correlationId: event.correlationId,
+    causationId: event.causationId,
+    occurredAt: event.occurredAt,
+    prevHash: event.prevHash,
+    hash: event.hash,
+  };
+}
+
+function isDuplicateEventId(error: unknown): boolean {
+  return sqlState(error) === '23505' && ((error as { constraint?: string }).constraint?.includes('event_id') ?? false);
+}
+
+/** A bounded map of stream heads, least recently used out first. */
+class HeadCache {
+  private readonly heads = new Map<string, StreamHead>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(stream: string): StreamHead | undefined {
+    const head = this.heads.get(stream);
+    if (head) {
+      this.heads.delete(stream);
+      this.heads.set(stream, head);
+    }
+    return head;
+  }
+
+  set(stream: string, head: StreamHead): void {
+    this.heads.delete(stream);
+    this.heads.set(stream, head);
+    if (this.heads.size > this.capacity) this.heads.delete(this.heads.keys().next().value as string);
+  }
+}
+
+/**
+ * NOTIFY after commit for followers in other processes, at most one in flight: appends made
+ * while one is on its way are covered by the next. A lost notification costs a subscriber one
+ * poll interval, nothing more.
+ */
+class CoalescedNotify {
+  private inFlight: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly channel: string,
+  ) {}
+
+  request(): void {
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    this.inFlight = this.send();
+  }
+
+  async drain(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+  }
+
+  private async send(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        await this.pool.query("SELECT pg_notify($1, '')", [this.channel]).catch(() => undefined);
+      } while (this.again);
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
 }

@@ -1,5 +1,11 @@
 import type { Migration } from '@modeltrail/postgres';
 
+/**
+ * Events one transaction can append, at most: a global position is
+ * `(transaction id + xid_offset) * POSITIONS_PER_TRANSACTION + index`.
+ */
+export const POSITIONS_PER_TRANSACTION = 65_536;
+
 /** Schema of the PostgreSQL event store. Never edit a migration that shipped; add one. */
 export const eventStoreMigrations: Migration[] = [
   {
@@ -32,6 +38,102 @@ export const eventStoreMigrations: Migration[] = [
         );
         CREATE INDEX events_type_idx ON ${s}.events (type, position);
         CREATE INDEX events_correlation_idx ON ${s}.events (correlation_id);
+      `);
+    },
+  },
+  {
+    // One round trip per append, and gap safety from transaction ids instead of a global lock.
+    //
+    // A position is (the appending transaction's id + xid_offset) * 65536 + its index within
+    // that transaction. Readers only read below (xmin of their snapshot + xid_offset) * 65536:
+    // every transaction with a smaller id has ended, so nothing can ever appear below that
+    // bound again, and position order is the order readers see events in. Positions from the
+    // sequence of 0001 are all smaller than the first new one (migrate() keeps xid_offset so).
+    id: '0002_append_function_xid_positions',
+    up: async (client, s) => {
+      await client.query(`
+        CREATE TABLE ${s}.position_clock (
+          singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+          xid_offset  bigint NOT NULL
+        );
+        INSERT INTO ${s}.position_clock (xid_offset) VALUES (0);
+
+        -- The highest position a reader may read below: no transaction that has not ended yet
+        -- can hold a position under it.
+        CREATE FUNCTION ${s}.readable_below() RETURNS bigint
+          LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
+            SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::bigint + xid_offset) * 65536
+              FROM ${s}.position_clock
+          $fn$;
+
+        -- Appends events that the caller chained after (p_from_revision, p_from_hash).
+        --   p_expected: revision >= 0, -1 no_stream, -2 any, -3 stream_exists.
+        --   p_from_revision: -1 when chained from the start of the stream.
+        -- Returns status 'ok' (revision, hash and position of the last event), 'wrong_expected'
+        -- (the stream's actual head breaks the expectation) or 'moved' (the expectation holds,
+        -- but the stream's head is not where the caller chained from: chain again from the
+        -- returned head). A repeated event id raises unique_violation on events_event_id_key.
+        CREATE FUNCTION ${s}.append_events(
+          p_stream text, p_expected bigint, p_from_revision bigint, p_from_hash text,
+          p_events jsonb, p_notify_channel text
+        ) RETURNS TABLE (status text, revision bigint, hash text, last_position bigint)
+          LANGUAGE plpgsql AS $fn$
+        DECLARE
+          v_revision  bigint;
+          v_hash      text;
+          v_base      bigint;
+          v_first     bigint;
+          v_count     bigint := jsonb_array_length(p_events);
+          v_last_hash text;
+        BEGIN
+          SELECT s.revision, s.last_hash INTO v_revision, v_hash FROM ${s}.streams s WHERE s.stream_id = p_stream FOR UPDATE;
+          IF NOT FOUND THEN
+            IF p_expected >= 0 OR p_expected = -3 THEN
+              RETURN QUERY SELECT 'wrong_expected'::text, -1::bigint, NULL::text, NULL::bigint;
+              RETURN;
+            END IF;
+            -- Placeholder at revision -1: a concurrent creator blocks on it until this commits.
+            INSERT INTO ${s}.streams AS s (stream_id, revision, last_hash) VALUES (p_stream, -1, repeat('0', 64)) ON CONFLICT (stream_id) DO NOTHING;
+            IF FOUND THEN
+              v_revision := -1;
+              v_hash := NULL;
+            ELSE
+              SELECT s.revision, s.last_hash INTO v_revision, v_hash FROM ${s}.streams s WHERE s.stream_id = p_stream FOR UPDATE;
+            END IF;
+          END IF;
+          IF v_revision < 0 THEN v_hash := NULL; END IF;
+
+          IF (p_expected = -1 AND v_revision >= 0) OR (p_expected = -3 AND v_revision < 0) OR (p_expected >= 0 AND v_revision <> p_expected) THEN
+            RETURN QUERY SELECT 'wrong_expected'::text, v_revision, v_hash, NULL::bigint;
+            RETURN;
+          END IF;
+          IF v_revision <> p_from_revision OR v_hash IS DISTINCT FROM p_from_hash THEN
+            RETURN QUERY SELECT 'moved'::text, v_revision, v_hash, NULL::bigint;
+            RETURN;
+          END IF;
+
+          SELECT (pg_current_xact_id()::text::bigint + c.xid_offset) * 65536 INTO v_base FROM ${s}.position_clock c;
+          IF v_base > 9007199254675456 THEN
+            RAISE EXCEPTION 'global positions exhausted: transaction ids have passed 2^37 (see POSITIONS_PER_TRANSACTION)' USING ERRCODE = 'program_limit_exceeded';
+          END IF;
+          -- Earlier appends of this same transaction (appendInTransaction) hold the lowest indexes.
+          SELECT coalesce(max(e.position) + 1, v_base) INTO v_first FROM ${s}.events e WHERE e.position >= v_base AND e.position < v_base + 65536;
+          IF v_first - v_base + v_count > 65536 THEN
+            RAISE EXCEPTION 'one transaction can append at most 65536 events' USING ERRCODE = 'program_limit_exceeded';
+          END IF;
+
+          INSERT INTO ${s}.events (position, event_id, stream_id, revision, type, data, actor, correlation_id, causation_id, occurred_at, prev_hash, hash)
+          SELECT v_first + (e.revision - v_revision - 1), e.id, p_stream, e.revision, e.type, e.data, e.actor, e."correlationId", e."causationId", e."occurredAt", e."prevHash", e.hash
+            FROM jsonb_to_recordset(p_events) AS e(id uuid, revision bigint, type text, data jsonb, actor text, "correlationId" text, "causationId" text, "occurredAt" timestamptz, "prevHash" text, hash text);
+
+          v_last_hash := p_events -> (v_count::int - 1) ->> 'hash';
+          UPDATE ${s}.streams s SET revision = v_revision + v_count, last_hash = v_last_hash, updated_at = now() WHERE s.stream_id = p_stream;
+          IF p_notify_channel IS NOT NULL THEN
+            PERFORM pg_notify(p_notify_channel, (v_first + v_count - 1)::text);
+          END IF;
+          RETURN QUERY SELECT 'ok'::text, v_revision + v_count, v_last_hash, v_first + v_count - 1;
+        END
+        $fn$;
       `);
     },
   },

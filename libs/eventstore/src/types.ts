@@ -2,8 +2,9 @@
  * The event store port (DESIGN §3). Every adapter — PostgreSQL, EventStoreDB, in-memory —
  * implements `EventStore` and passes the one contract suite in `libs/eventstore/test`.
  *
- * Numbering: a stream's first event has revision 0; global positions are positive, increase
- * with commit order, and are not necessarily contiguous (0 means "before the first event").
+ * Numbering: a stream's first event has revision 0; global positions are positive, increase in
+ * the order readers of the whole store see events (a reader never sees a position lower than
+ * one it has already seen), and are not contiguous (0 means "before the first event").
  */
 
 /** `no_stream`: the stream must not exist; `stream_exists`: it must; `any`: no check; a number: the revision of its last event. */
@@ -49,8 +50,20 @@ export interface RecordedEvent<TType extends string = string, TData = unknown> {
   metadata: EventMetadata;
 }
 
+/** A stream's last event as the caller read it: its revision and hash (`null` for no stream). */
+export interface StreamHead {
+  revision: StreamRevision;
+  hash: string | null;
+}
+
 export interface AppendOptions {
   expectedRevision?: ExpectedRevision;
+  /**
+   * The head the caller read (the command loop has just read the stream to decide). A store
+   * may chain the new events from it instead of reading the head again; a stale head costs a
+   * retry inside the store, never a wrong chain or a wrong expectation check.
+   */
+  head?: StreamHead;
 }
 
 export interface AppendResult {
@@ -58,6 +71,11 @@ export interface AppendResult {
   nextExpectedRevision: number;
   /** Global position of the last event appended (or found, for an idempotent re-append). */
   position: number;
+  /**
+   * The events exactly as this append stored them, when the store has them at hand (absent for
+   * an idempotent re-append, and on stores that would need another read to know them).
+   */
+  recorded?: RecordedEvent[];
 }
 
 export interface ReadStreamOptions {

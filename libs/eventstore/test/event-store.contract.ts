@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { EventCatalog, ValidationError, z } from '@modeltrail/contracts';
 import { take, uniqueName } from '@modeltrail/testing';
-import { DuplicateEventIdError, GENESIS_HASH, type NewEvent, type RecordedEvent, WrongExpectedRevisionError } from '../src';
+import { type AppendResult, DuplicateEventIdError, GENESIS_HASH, type NewEvent, type RecordedEvent, WrongExpectedRevisionError } from '../src';
 import type { ContractHarness, StoreUnderTest } from './contract.harness';
+
+/** Where an append left the stream: what an idempotent repeat must report again. */
+function placeOf(result: AppendResult): Pick<AppendResult, 'nextExpectedRevision' | 'position'> {
+  return { nextExpectedRevision: result.nextExpectedRevision, position: result.position };
+}
 
 /**
  * The one contract every event store adapter passes (DESIGN §3). Streams are named under a
@@ -110,9 +115,9 @@ export function describeEventStoreContract(name: string, harness: ContractHarnes
         const batch = [ev('test.A.v1', { n: 1 }, randomUUID()), ev('test.B.v1', { n: 2 }, randomUUID())];
         const first = await sut.store.append(s, batch, { expectedRevision: 'no_stream' });
         const again = await sut.store.append(s, batch, { expectedRevision: 'no_stream' });
-        expect(again).toEqual(first);
+        expect(placeOf(again)).toEqual(placeOf(first));
         const retriedWithAny = await sut.store.append(s, batch, { expectedRevision: 'any' });
-        expect(retriedWithAny).toEqual(first);
+        expect(placeOf(retriedWithAny)).toEqual(placeOf(first));
         expect(await sut.store.readStream(s)).toHaveLength(2);
         const all = mine(await sut.store.readAll({ limit: 10_000 }));
         expect(all.filter((e) => e.stream === s)).toHaveLength(2);
@@ -124,7 +129,7 @@ export function describeEventStoreContract(name: string, harness: ContractHarnes
           if (expectedRevision === 0) await sut.store.append(s, [ev()], { expectedRevision: 'no_stream' });
           const batch = [ev('test.A.v1', { n: 1 }, randomUUID()), ev('test.B.v1', { n: 2 }, randomUUID())];
           const results = await Promise.all(Array.from({ length: 8 }, () => sut.store.append(s, batch, { expectedRevision })));
-          expect(new Set(results.map((r) => JSON.stringify(r))).size).toBe(1);
+          expect(new Set(results.map((r) => JSON.stringify(placeOf(r)))).size).toBe(1);
           expect(await sut.store.readStream(s)).toHaveLength(expectedRevision === 0 ? 3 : 2);
         }
       });
@@ -134,7 +139,7 @@ export function describeEventStoreContract(name: string, harness: ContractHarnes
         const batch = [ev('test.A.v1', { n: 1 }, randomUUID())];
         const first = await sut.store.append(s, batch, { expectedRevision: 'no_stream' });
         await sut.store.append(s, [ev()], { expectedRevision: 0 });
-        await expect(sut.store.append(s, batch, { expectedRevision: 'no_stream' })).resolves.toEqual(first);
+        expect(placeOf(await sut.store.append(s, batch, { expectedRevision: 'no_stream' }))).toEqual(placeOf(first));
         expect(await sut.store.readStream(s)).toHaveLength(2);
       });
 
@@ -229,6 +234,52 @@ export function describeEventStoreContract(name: string, harness: ContractHarnes
         const subscription = sut.store.subscribeToAll({ fromPosition: await sut.store.headPosition() });
         const iterator = subscription[Symbol.asyncIterator]();
         const pending = iterator.next();
+        await subscription.close();
+        await expect(pending).resolves.toMatchObject({ done: true });
+      });
+
+      it('delivers the same events in batches of at most maxSize, catching up then live, without gaps or duplicates', async () => {
+        const s = stream('batches');
+        await sut.store.append(s, Array.from({ length: 7 }, (_, i) => ev('test.N.v1', { i })));
+        const subscription = sut.store.subscribeToAll();
+        const received: RecordedEvent[] = [];
+        const sizes: number[] = [];
+        const collecting = (async () => {
+          for await (const batch of subscription.batches({ maxSize: 3 })) {
+            sizes.push(batch.length);
+            received.push(...mine(batch));
+            if (received.length >= 12) break;
+          }
+        })();
+        await subscription.caughtUp;
+        for (let i = 7; i < 12; i++) await sut.store.append(s, [ev('test.N.v1', { i })]);
+        await collecting;
+        await subscription.close();
+        expect(received.map((e) => (e.data as { i: number }).i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        expect(new Set(received.map((e) => e.id)).size).toBe(12);
+        expect(sizes.every((size) => size >= 1 && size <= 3)).toBe(true);
+      });
+
+      it('hands a live event over in a batch at once, without waiting for a full batch', async () => {
+        const subscription = sut.store.subscribeToAll({ fromPosition: await sut.store.headPosition() });
+        const batches = subscription.batches({ maxSize: 1000 })[Symbol.asyncIterator]();
+        const next = batches.next();
+        const s = stream('live-batch');
+        await sut.store.append(s, [ev('test.N.v1', { i: 0 })]);
+        const delivered: RecordedEvent[] = [];
+        for (let result = await next; !result.done; result = await batches.next()) {
+          delivered.push(...mine(result.value));
+          if (delivered.length > 0) break;
+        }
+        await subscription.close();
+        expect(delivered.map((e) => e.stream)).toEqual([s]);
+      });
+
+      it('is iterated once, event by event or in batches, and a pending batch ends when closed', async () => {
+        const subscription = sut.store.subscribeToAll({ fromPosition: await sut.store.headPosition() });
+        const batches = subscription.batches()[Symbol.asyncIterator]();
+        expect(() => subscription[Symbol.asyncIterator]()).toThrow(/only once/);
+        const pending = batches.next();
         await subscription.close();
         await expect(pending).resolves.toMatchObject({ done: true });
       });
