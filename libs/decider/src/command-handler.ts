@@ -32,15 +32,33 @@ export interface HandleResult<State> {
 export interface CommandHandlerOptions {
   /** Attempts on a concurrency conflict before it reaches the caller (default 3). */
   maxAttempts?: number;
+  /** Streams whose folded state is kept between commands (default 1,000; 0 keeps none). */
+  cachedStreams?: number;
+}
+
+/** A stream folded up to `revision`, with the ids (and positions) of its events. */
+interface Folded<State> {
+  state: State;
+  revision: StreamRevision;
+  head: StreamHead;
+  positions: Map<string, number>;
 }
 
 /**
- * The command loop: read the stream, fold it with `evolve`, `decide`, append with the revision
- * that was read. A conflict means someone else wrote in between: read again and re-decide,
- * a bounded number of times, then let the conflict surface.
+ * The command loop: fold the stream with `evolve`, `decide`, append with the revision that was
+ * folded. A conflict means someone else wrote in between: catch up and re-decide, a bounded
+ * number of times, then let the conflict surface.
+ *
+ * The folded state of recently used streams is kept, so a command usually costs one round trip
+ * (the append) instead of reading and folding the whole stream first. A kept state may be
+ * stale (another replica wrote): the append's expected revision catches that for every command
+ * that appends, and a command that would append nothing or is refused is decided again on the
+ * events read since, before that answer is given; a command with an id (a possible retry) reads
+ * what came after the kept state first. So answers never rest on a stale state.
  */
 export class CommandHandler<Command, Event extends DomainEvent, State> {
   private readonly maxAttempts: number;
+  private readonly folded: StreamCache<Folded<State>>;
 
   constructor(
     private readonly store: EventStore,
@@ -48,37 +66,64 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
     options: CommandHandlerOptions = {},
   ) {
     this.maxAttempts = options.maxAttempts ?? 3;
+    this.folded = new StreamCache(options.cachedStreams ?? 1_000);
   }
 
+  /** The stream's current state, read from the store (never from the kept states). */
   async load(stream: string): Promise<{ state: State; revision: StreamRevision }> {
-    const { state, revision } = await this.loadWithIds(stream);
+    const { state, revision } = await this.catchUp(stream, undefined);
     return { state, revision };
   }
 
-  private async loadWithIds(stream: string): Promise<{ state: State; revision: StreamRevision; head: StreamHead; positions: Map<string, number> }> {
-    const events = await this.store.readStream(stream);
-    let state = this.decider.initialState();
+  /** Folds the events after `from` (or the whole stream) onto its state, and keeps the result. */
+  private async catchUp(stream: string, from: Folded<State> | undefined): Promise<Folded<State>> {
+    const events = await this.store.readStream(stream, from && from.revision !== 'no_stream' ? { fromRevision: from.revision + 1 } : {});
+    let state = from?.state ?? this.decider.initialState();
     for (const event of events) state = this.decider.evolve(state, { type: event.type, data: event.data } as Event);
-    const last = events.length ? events[events.length - 1] : undefined;
-    return {
-      state,
-      revision: last ? last.revision : 'no_stream',
-      // What the append chains from, so that the store need not read the head again.
-      head: last ? { revision: last.revision, hash: last.metadata.hash } : { revision: 'no_stream', hash: null },
-      positions: new Map(events.map((e) => [e.id, e.position])),
-    };
+    const last = events[events.length - 1];
+    // Ids only ever join a stream, so a kept map may grow in place.
+    const positions = from?.positions ?? new Map<string, number>();
+    for (const event of events) positions.set(event.id, event.position);
+    const folded: Folded<State> = last
+      ? { state, revision: last.revision, head: { revision: last.revision, hash: last.metadata.hash }, positions }
+      : (from ?? { state, revision: 'no_stream', head: { revision: 'no_stream', hash: null }, positions });
+    this.folded.set(stream, folded);
+    return folded;
   }
 
   async handle(stream: string, command: Command, context: CommandContext): Promise<HandleResult<State>> {
-    for (let attempt = 1; ; attempt++) {
-      const { state, revision, head, positions } = await this.loadWithIds(stream);
+    let known = this.folded.get(stream);
+    // Whether `known` was read from the store for this command (else it may be stale).
+    let fresh = known === undefined;
+    known ??= await this.catchUp(stream, undefined);
+    // A retried command may have been handled by another replica since: its events would be
+    // past the kept state, so read what came after it (usually nothing) before deciding.
+    if (!fresh && context.commandId) {
+      known = await this.catchUp(stream, known);
+      fresh = true;
+    }
+    for (let attempt = 1; ; ) {
+      const { state, revision, head, positions } = known;
       // A command whose events are already in the stream was handled before (a retry or a
       // redelivery, perhaps after others wrote): deciding it again could undo their work.
       // Its position is returned so that the caller can still wait for read models.
       const earlier = context.commandId ? positions.get(deterministicEventId(context.commandId, stream, 0)) : undefined;
       if (earlier !== undefined) return { state, events: [], revision, position: earlier };
-      const decided = this.decider.decide(command, state);
-      if (decided.length === 0) return { state, events: [], revision };
+      let decided: Event[];
+      try {
+        decided = this.decider.decide(command, state);
+      } catch (error) {
+        if (fresh) throw error;
+        known = await this.catchUp(stream, known);
+        fresh = true;
+        continue;
+      }
+      if (decided.length === 0) {
+        if (fresh) return { state, events: [], revision };
+        known = await this.catchUp(stream, known);
+        fresh = true;
+        continue;
+      }
       const expectedRevision: ExpectedRevision = revision === 'no_stream' ? 'no_stream' : revision;
       let appended: AppendResult;
       try {
@@ -93,14 +138,54 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
           { expectedRevision, head },
         );
       } catch (error) {
-        if (error instanceof WrongExpectedRevisionError && attempt < this.maxAttempts) continue;
-        throw error;
+        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+        this.folded.delete(stream);
+        // A kept state that turned out stale is no attempt of the caller's.
+        if (fresh && attempt++ >= this.maxAttempts) throw error;
+        known = await this.catchUp(stream, known);
+        fresh = true;
+        continue;
       }
       const nextState = decided.reduce((s, e) => this.decider.evolve(s, e), state);
       // Exactly this call's events: others may have appended after them already.
       const events = appended.recorded ?? (await this.store.readStream(stream, { fromRevision: appended.nextExpectedRevision - decided.length + 1, maxCount: decided.length }));
+      if (appended.recorded) {
+        const last = events[events.length - 1];
+        for (const event of events) positions.set(event.id, event.position);
+        this.folded.set(stream, { state: nextState, revision: last.revision, head: { revision: last.revision, hash: last.metadata.hash }, positions });
+      } else {
+        // An idempotent repeat found by the store: what else the stream holds is not known here.
+        this.folded.delete(stream);
+      }
       return { state: nextState, events, revision: appended.nextExpectedRevision, position: appended.position };
     }
+  }
+}
+
+/** A bounded map of streams to what is kept of them, least recently used out first. */
+class StreamCache<T> {
+  private readonly entries = new Map<string, T>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(stream: string): T | undefined {
+    const entry = this.entries.get(stream);
+    if (entry !== undefined) {
+      this.entries.delete(stream);
+      this.entries.set(stream, entry);
+    }
+    return entry;
+  }
+
+  set(stream: string, entry: T): void {
+    if (this.capacity <= 0) return;
+    this.entries.delete(stream);
+    this.entries.set(stream, entry);
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+  }
+
+  delete(stream: string): void {
+    this.entries.delete(stream);
   }
 }
 

@@ -55,7 +55,8 @@ export class InMemoryEventStore implements EventStore {
     for (const e of recorded) this.byId.set(e.id, e);
     this.changes.notify();
     const last = recorded[recorded.length - 1];
-    return { nextExpectedRevision: last.revision, position: last.position };
+    // Copies: what callers do with them must not change what is stored.
+    return { nextExpectedRevision: last.revision, position: last.position, recorded: structuredClone(recorded) };
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {

@@ -1,0 +1,90 @@
+import { InMemoryEventStore } from '@modeltrail/eventstore';
+import type { Decider } from './decider';
+import { CommandHandler } from './command-handler';
+
+type Command = { type: 'Rename'; name: string } | { type: 'Close' };
+type Event = { type: 'test.Renamed.v1'; data: { name: string } } | { type: 'test.Closed.v1'; data: Record<string, never> };
+interface State {
+  name: string | null;
+  closed: boolean;
+}
+
+const decider: Decider<Command, Event, State> = {
+  initialState: () => ({ name: null, closed: false }),
+  evolve: (state, event) => (event.type === 'test.Renamed.v1' ? { ...state, name: event.data.name } : { ...state, closed: true }),
+  decide: (command, state) => {
+    if (state.closed) throw new Error('closed');
+    if (command.type === 'Close') return [{ type: 'test.Closed.v1', data: {} }];
+    return state.name === command.name ? [] : [{ type: 'test.Renamed.v1', data: { name: command.name } }];
+  },
+};
+
+const context = { actor: 'ada@example.com', correlationId: 'c-1' };
+const rename = (name: string): Command => ({ type: 'Rename', name });
+const names = async (store: InMemoryEventStore, stream: string) => (await store.readStream(stream)).map((e) => (e.data as { name?: string }).name ?? e.type);
+
+/** Two handlers over one store stand for two replicas of a service, each keeping its own states. */
+describe('CommandHandler keeps folded states between commands, and never answers from a stale one', () => {
+  it('appends on a state another replica made stale: the expected revision catches it, and the command is decided again', async () => {
+    const store = new InMemoryEventStore();
+    const a = new CommandHandler(store, decider);
+    const b = new CommandHandler(store, decider);
+    await a.handle('thing-1', rename('x'), context);
+    await b.handle('thing-1', rename('y'), context);
+    // a still keeps name = x; its append at that revision fails, it catches up, and decides on y.
+    const result = await a.handle('thing-1', rename('z'), context);
+    expect(result.state).toEqual({ name: 'z', closed: false });
+    expect(await names(store, 'thing-1')).toEqual(['x', 'y', 'z']);
+  });
+
+  it('does not call a command a no-op on a stale state', async () => {
+    const store = new InMemoryEventStore();
+    const a = new CommandHandler(store, decider);
+    const b = new CommandHandler(store, decider);
+    await a.handle('thing-2', rename('x'), context);
+    await b.handle('thing-2', rename('y'), context);
+    // On a's kept state the name is already x: only the store knows it is y now.
+    const result = await a.handle('thing-2', rename('x'), context);
+    expect(result.events).toHaveLength(1);
+    expect(await names(store, 'thing-2')).toEqual(['x', 'y', 'x']);
+  });
+
+  it('does not refuse a command on a stale state, and refuses it on the current one', async () => {
+    const store = new InMemoryEventStore();
+    const a = new CommandHandler(store, decider);
+    const b = new CommandHandler(store, decider);
+    await a.handle('thing-3', rename('x'), context);
+    await b.handle('thing-3', { type: 'Close' }, context);
+    await expect(a.handle('thing-3', rename('y'), context)).rejects.toThrow('closed');
+    expect(await names(store, 'thing-3')).toEqual(['x', 'test.Closed.v1']);
+  });
+
+  it('recognises a retried command that another replica handled', async () => {
+    const store = new InMemoryEventStore();
+    const a = new CommandHandler(store, decider);
+    const b = new CommandHandler(store, decider);
+    await a.handle('thing-4', rename('x'), context);
+    const first = await b.handle('thing-4', rename('y'), { ...context, commandId: 'cmd-1' });
+    const retried = await a.handle('thing-4', rename('y'), { ...context, commandId: 'cmd-1' });
+    expect(retried.events).toEqual([]);
+    expect(retried.position).toBe(first.position);
+    expect(await names(store, 'thing-4')).toEqual(['x', 'y']);
+  });
+
+  it('reads the stream only when it keeps no state for it (cachedStreams: 0 reads every time)', async () => {
+    const store = new InMemoryEventStore();
+    const reads: string[] = [];
+    const readStream = store.readStream.bind(store);
+    store.readStream = (stream, options) => {
+      reads.push(stream);
+      return readStream(stream, options);
+    };
+    const kept = new CommandHandler(store, decider);
+    for (const name of ['a', 'b', 'c']) await kept.handle('thing-5', rename(name), context);
+    expect(reads).toEqual(['thing-5']);
+    reads.length = 0;
+    const uncached = new CommandHandler(store, decider, { cachedStreams: 0 });
+    for (const name of ['d', 'e']) await uncached.handle('thing-5', rename(name), context);
+    expect(reads.filter((s) => s === 'thing-5').length).toBeGreaterThanOrEqual(2);
+  });
+});
