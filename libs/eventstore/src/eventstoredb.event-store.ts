@@ -19,6 +19,7 @@ import {
 } from '@eventstore/db-client';
 import { type EventCatalog, ModelTrailError, UnavailableError } from '@modeltrail/contracts';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from './errors';
+import { eachEvent } from './subscription';
 import { type ChainedEvent, type PreparedEvent, SYSTEM_ACTOR, checkExpectedRevision, chainEvents, matchIdempotentAppend, metadataOf, prepareEvents, validateExpectedRevision, verifyChain } from './prepare';
 import type {
   AllSubscription,
@@ -32,6 +33,7 @@ import type {
   RecordedEvent,
   StreamRevision,
   SubscribeToAllOptions,
+  SubscriptionBatchOptions,
   VerifyResult,
 } from './types';
 
@@ -342,12 +344,17 @@ interface SubscriptionSource {
 }
 
 const CLOSED = Symbol('closed');
+/** Events per batch when the caller names no size: about one page of the server's catch-up reads. */
+const SUBSCRIPTION_BATCH = 512;
 
 /**
  * EventStoreDB's catch-up subscription (it reads history, then switches to live by itself),
  * filtered on the server to non-system event types. `caughtUp` resolves once the newest
  * non-system event that existed when iteration began has been delivered; that position is read
  * before the subscription starts, so nothing committed earlier can be missed.
+ *
+ * Batches: the client buffers what the server streams (and keeps streaming while the caller
+ * works); a batch is the first event to arrive plus whatever is already buffered behind it.
  */
 class EventStoreDbAllSubscription implements AllSubscription {
   readonly caughtUp: Promise<void>;
@@ -375,9 +382,13 @@ class EventStoreDbAllSubscription implements AllSubscription {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<RecordedEvent> {
+    return eachEvent(this.batches(), () => this.closed);
+  }
+
+  batches(options: SubscriptionBatchOptions = {}): AsyncGenerator<RecordedEvent[]> {
     if (this.started) throw new Error('a subscription can be iterated only once');
     this.started = true;
-    return this.run();
+    return this.run(Math.max(1, Math.floor(options.maxSize ?? SUBSCRIPTION_BATCH)));
   }
 
   async close(): Promise<void> {
@@ -388,7 +399,7 @@ class EventStoreDbAllSubscription implements AllSubscription {
     this.deps.onClose();
   }
 
-  private async *run(): AsyncGenerator<RecordedEvent> {
+  private async *run(maxSize: number): AsyncGenerator<RecordedEvent[]> {
     try {
       const head = await this.untilClosed(this.deps.head());
       if (head === CLOSED) return;
@@ -398,16 +409,23 @@ class EventStoreDbAllSubscription implements AllSubscription {
       this.source = source;
       const iterator = source[Symbol.asyncIterator]();
       while (!this.closed) {
-        const next = await this.untilClosed(iterator.next());
-        if (next === CLOSED) return;
-        if (next.done) throw new UnavailableError('EventStoreDB ended the subscription to $all');
-        const recorded = next.value.event;
-        // The server starts after fromPosition already; the check keeps delivery exactly-once regardless.
-        if (!recorded || !isAfter(recorded.position, last)) continue;
-        last = recorded.position;
-        const event = this.deps.present(recorded);
-        if (event) yield event;
-        if (recorded.position.commit >= BigInt(head)) this.resolveCaughtUp();
+        const batch: RecordedEvent[] = [];
+        let reachedHead = false;
+        // Waits for the first event only; then takes what the stream already holds, up to maxSize.
+        do {
+          const next = await this.untilClosed(iterator.next());
+          if (next === CLOSED) return;
+          if (next.done) throw new UnavailableError('EventStoreDB ended the subscription to $all');
+          const recorded = next.value.event;
+          // The server starts after fromPosition already; the check keeps delivery exactly-once regardless.
+          if (!recorded || !isAfter(recorded.position, last)) continue;
+          last = recorded.position;
+          const event = this.deps.present(recorded);
+          if (event) batch.push(event);
+          if (recorded.position.commit >= BigInt(head)) reachedHead = true;
+        } while (batch.length < maxSize && !this.closed && (batch.length === 0 || source.readableLength > 0));
+        if (batch.length > 0) yield batch;
+        if (reachedHead) this.resolveCaughtUp();
       }
     } catch (error) {
       const translated = this.deps.translate(error);

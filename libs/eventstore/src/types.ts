@@ -98,10 +98,24 @@ export interface SubscribeToAllOptions {
   fromPosition?: number;
 }
 
-/** Catch-up then live subscription, in global order, without gaps or duplicates. */
+export interface SubscriptionBatchOptions {
+  /** At most this many events per batch (default: the adapter's page size). */
+  maxSize?: number;
+}
+
+/**
+ * Catch-up then live subscription, in global order, without gaps or duplicates. It is iterated
+ * once: event by event (`for await (const event of subscription)`), or in batches (`batches()`).
+ */
 export interface AllSubscription extends AsyncIterable<RecordedEvent> {
   /** Resolves once every event committed before the call to subscribe has been delivered. */
   readonly caughtUp: Promise<void>;
+  /**
+   * The same events in batches of at most `maxSize`, never empty. While catching up, a batch is
+   * a whole page read from the store (adapters read the next page while the caller handles
+   * this one); once live, a batch is whatever has arrived, delivered without waiting for more.
+   */
+  batches(options?: SubscriptionBatchOptions): AsyncIterable<RecordedEvent[]>;
   /** Stops the subscription; a pending iteration ends. */
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
-export * from './batched';
 export * from './orm';
 export * from './projection';
 export * from './read-model.module';
+export * from './set-projection';
+export * from './table';

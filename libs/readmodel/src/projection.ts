@@ -1,9 +1,9 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { Pool, PoolClient } from 'pg';
 import type { EventCatalog } from '@modeltrail/contracts';
 import { type AllSubscription, type EventStore, PositionWatch, type RecordedEvent, RetryPause } from '@modeltrail/eventstore';
-import type { Pool } from 'pg';
-import { ident, type Migration, migrate } from '@modeltrail/postgres';
-import { batched } from './batched';
+import { ident, type Migration, migrate, withTransaction } from '@modeltrail/postgres';
+import { foldTable, numberRows, type Projection, type TableProjection, touchedKeys } from './set-projection';
+import { TableSql } from './table';
 
 export const projectionMigrations: ReadonlyArray<Migration> = [
   {
@@ -28,29 +28,19 @@ export async function migrateReadModel(pool: Pool, schema: string, component: st
   return [...applied, ...(await migrate(pool, { schema, component, migrations }))];
 }
 
-/**
- * A read model as a fold over events (STYLE idea 5): `apply` changes rows through the entity
- * manager of the batch's transaction. It must be deterministic — a rebuild replays it.
- */
-export interface Projection {
-  /** Checkpoint name; change it (or rebuild) when the projection's logic changes. */
-  readonly name: string;
-  /** Event types it reads (current, upcast names); other events only move the checkpoint. */
-  readonly handles: ReadonlySet<string>;
-  /** Tables it owns, emptied by a rebuild (unqualified; they live in the runner's schema). */
-  readonly tables: ReadonlyArray<string>;
-  apply(em: EntityManager, event: RecordedEvent): Promise<void>;
-}
+/** Events per batch at most: a full page while catching up, whatever has arrived once live. */
+export const DEFAULT_PROJECTION_BATCH = 2_000;
 
 export interface ProjectionRunnerOptions {
   store: EventStore;
-  orm: MikroORM;
+  /** Connections for the batches' transactions (the service's pool). */
+  pool: Pool;
   /** Schema of the service's read models (and of projection_checkpoints). */
   schema: string;
-  projection: Projection;
-  /** Events applied per transaction at most (default 500). */
+  projection: Projection<any>;
+  /** Events applied per transaction at most (default DEFAULT_PROJECTION_BATCH). */
   batchSize?: number;
-  /** Upcasts events before `apply`, when the store does not already. */
+  /** Upcasts events before they are folded, when the store does not already. */
   catalog?: EventCatalog;
   /** Pause before following again after a failure (default 1000 ms). */
   retryDelayMs?: number;
@@ -58,12 +48,14 @@ export interface ProjectionRunnerOptions {
 }
 
 /**
- * Follows the event store and keeps one projection up to date. Each batch of events is applied
- * in ONE transaction together with the new checkpoint, so a crash can neither skip an event nor
- * apply one twice; on restart the runner resumes after the committed checkpoint.
+ * Follows the event store and keeps one set-based projection up to date. Each batch is applied
+ * in ONE transaction: the checkpoint row locked, one read per touched table, the fold in memory,
+ * one write per changed table, the new checkpoint. A crash can neither skip an event nor apply
+ * one twice; on restart the runner resumes after the committed checkpoint.
  */
 export class ProjectionRunner {
   private readonly s: string;
+  private readonly tables: ReadonlyArray<{ projection: TableProjection<RecordedEvent, any, any>; sql: TableSql<any> }>;
   private subscription: AllSubscription | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
@@ -72,6 +64,7 @@ export class ProjectionRunner {
 
   constructor(private readonly options: ProjectionRunnerOptions) {
     this.s = ident(options.schema);
+    this.tables = options.projection.tables.map((projection) => ({ projection, sql: new TableSql(projection.table, options.schema) }));
   }
 
   get name(): string {
@@ -84,7 +77,7 @@ export class ProjectionRunner {
   }
 
   async start(): Promise<void> {
-    if (this.running) throw new Error(`projection ${this.options.projection.name} is already running`);
+    if (this.running) throw new Error(`projection ${this.name} is already running`);
     this.stopping = false;
     this.applied.set(await this.readCheckpoint());
     this.running = this.run();
@@ -98,14 +91,16 @@ export class ProjectionRunner {
     this.running = undefined;
   }
 
-  /** Empties the projection's tables and replays the whole store into them. */
+  /**
+   * Empties the projection's tables and replays the whole store into them. Replicas running
+   * the same projection must be stopped first (or the new logic deployed under a new name).
+   */
   async rebuild(): Promise<void> {
     const wasRunning = this.running !== undefined;
     if (wasRunning) await this.stop();
-    const { projection } = this.options;
-    await this.options.orm.em.fork().transactional(async (em) => {
-      for (const table of projection.tables) await em.execute(`DELETE FROM ${this.s}.${ident(table)}`);
-      await em.execute(`DELETE FROM ${this.s}.projection_checkpoints WHERE name = ?`, [projection.name]);
+    await withTransaction(this.options.pool, async (client) => {
+      for (const { sql } of [...this.tables].reverse()) await client.query(`DELETE FROM ${sql.table}`);
+      await client.query(`DELETE FROM ${this.s}.projection_checkpoints WHERE name = $1`, [this.name]);
     });
     this.applied.set(0);
     if (wasRunning) await this.start();
@@ -117,7 +112,7 @@ export class ProjectionRunner {
   }
 
   async readCheckpoint(): Promise<number> {
-    const rows = await this.options.orm.em.fork().execute<Array<{ position: string }>>(`SELECT position FROM ${this.s}.projection_checkpoints WHERE name = ?`, [this.options.projection.name]);
+    const { rows } = await this.options.pool.query<{ position: string }>(`SELECT position FROM ${this.s}.projection_checkpoints WHERE name = $1`, [this.name]);
     return rows.length ? Number(rows[0].position) : 0;
   }
 
@@ -140,16 +135,17 @@ export class ProjectionRunner {
   private async follow(onProgress: () => void): Promise<void> {
     const subscription = this.options.store.subscribeToAll({ fromPosition: this.applied.current });
     this.subscription = subscription;
-    const batches = batched(subscription, this.options.batchSize ?? 500);
     try {
-      for (let next = await batches.next(); !next.done && !this.stopping; next = await batches.next()) {
-        await this.applyBatch(next.value);
+      for await (const batch of subscription.batches({ maxSize: this.options.batchSize ?? DEFAULT_PROJECTION_BATCH })) {
+        if (this.stopping) break;
+        await this.applyBatch(batch);
         onProgress();
+        // The runner shares its process with the service's command handlers: between two
+        // batches, whatever else is ready runs first.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
-      // Close the source first: it ends any read the batcher still has outstanding.
       await subscription.close();
-      await batches.return(undefined);
     }
   }
 
@@ -158,23 +154,64 @@ export class ProjectionRunner {
    * same projection take turns: events at or below the committed checkpoint were applied by
    * another runner and are skipped, and the checkpoint never moves backwards.
    */
-  private async applyBatch(batch: RecordedEvent[]): Promise<void> {
+  private async applyBatch(batch: ReadonlyArray<RecordedEvent>): Promise<void> {
     const { projection, catalog } = this.options;
-    const reached = await this.options.orm.em.fork().transactional(async (em) => {
-      await em.execute(`INSERT INTO ${this.s}.projection_checkpoints (name, position) VALUES (?, 0) ON CONFLICT (name) DO NOTHING`, [projection.name]);
-      const [locked] = await em.execute<Array<{ position: string }>>(`SELECT position FROM ${this.s}.projection_checkpoints WHERE name = ? FOR UPDATE`, [projection.name]);
-      const committed = Number(locked.position);
+    const reached = await withTransaction(this.options.pool, async (client) => {
+      const committed = await this.lockCheckpoint(client);
       const fresh = batch.filter((event) => event.position > committed);
       if (fresh.length === 0) return committed;
+      const events: RecordedEvent[] = [];
       for (const stored of fresh) {
         const event = catalog ? catalog.upcast(stored) : stored;
-        if (projection.handles.has(event.type)) await projection.apply(em, event);
+        if (projection.handles.has(event.type)) events.push(event);
       }
-      await em.flush();
+      if (events.length > 0) await this.applyEvents(client, events);
       const last = fresh[fresh.length - 1].position;
-      await em.execute(`UPDATE ${this.s}.projection_checkpoints SET position = ?, updated_at = now() WHERE name = ?`, [last, projection.name]);
+      await client.query(`UPDATE ${this.s}.projection_checkpoints SET position = $2, updated_at = now() WHERE name = $1`, [this.name, last]);
       return last;
     });
     this.applied.set(Math.max(reached, this.applied.current));
+  }
+
+  /** The committed checkpoint, with its row locked until the transaction ends (created at 0 if missing). */
+  private async lockCheckpoint(client: PoolClient): Promise<number> {
+    // One statement: the no-op update locks the row, and waits for a replica holding it.
+    const { rows } = await client.query<{ position: string }>(
+      `INSERT INTO ${this.s}.projection_checkpoints AS c (name, position) VALUES ($1, 0)
+       ON CONFLICT (name) DO UPDATE SET position = c.position RETURNING position`,
+      [this.name],
+    );
+    return Number(rows[0].position);
+  }
+
+  /** One read per touched table, the fold in memory, then deletes (children first) and upserts (parents first). */
+  private async applyEvents(client: PoolClient, events: ReadonlyArray<RecordedEvent>): Promise<void> {
+    const keyOfs = this.tables.map(({ sql }) => (values: object) => sql.keyOf(values));
+    const touched = touchedKeys(
+      this.tables.map((t) => t.projection),
+      events,
+      keyOfs,
+    );
+    const outcomes = [];
+    for (let i = 0; i < this.tables.length; i++) {
+      const { projection: table, sql } = this.tables[i];
+      if (touched[i].size === 0) {
+        outcomes.push(undefined);
+        continue;
+      }
+      const stored = new Map<string, unknown>();
+      for (const row of await sql.read(client, [...touched[i].values()])) stored.set(sql.keyOf(row), row);
+      const outcome = foldTable(table, events, stored, keyOfs[i]);
+      if (table.sequence && outcome.appeared.length > 0) {
+        const { column, per } = table.sequence;
+        const groups = [...new Set(outcome.appeared.map((row) => (row as Record<string, unknown>)[per as string]))];
+        const highest = await sql.maxPerGroup(client, column, per, groups);
+        const numbered = numberRows(outcome.appeared, column, (row) => sql.groupOf(per, (row as Record<string, unknown>)[per as string]), highest);
+        outcome.upserts = outcome.upserts.map((row) => numbered.get(row) ?? row);
+      }
+      outcomes.push(outcome);
+    }
+    for (let i = this.tables.length - 1; i >= 0; i--) await this.tables[i].sql.delete(client, outcomes[i]?.deletes ?? []);
+    for (let i = 0; i < this.tables.length; i++) await this.tables[i].sql.upsert(client, outcomes[i]?.upserts ?? []);
   }
 }

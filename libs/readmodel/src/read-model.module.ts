@@ -5,7 +5,8 @@ import { APP_CONFIG, type AppConfig } from '@modeltrail/config';
 import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
 import { type Migration, PG_POOL } from '@modeltrail/postgres';
 import { openReadModelOrm } from './orm';
-import { migrateReadModel, type Projection, ProjectionRunner } from './projection';
+import { migrateReadModel, ProjectionRunner } from './projection';
+import type { Projection } from './set-projection';
 
 /** Injection token of the service's read-model MikroORM. */
 export const READ_MODEL_ORM = Symbol('READ_MODEL_ORM');
@@ -17,7 +18,7 @@ export interface ReadModelModuleOptions {
   component: string;
   migrations: ReadonlyArray<Migration>;
   entities: ReadonlyArray<EntitySchema<any>>;
-  projections: ReadonlyArray<Projection>;
+  projections: ReadonlyArray<Projection<any>>;
 }
 
 class ReadModelLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -44,8 +45,8 @@ class ReadModelLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
 
 /**
  * A service's read models: its schema migrated at start-up (plain SQL, never synchronised),
- * MikroORM over it, and one ProjectionRunner per projection, started on bootstrap and stopped
- * before shutdown.
+ * MikroORM over it for the service's queries, and one ProjectionRunner per set-based projection
+ * (writing through the service's pool), started on bootstrap and stopped before shutdown.
  */
 @Global()
 @Module({})
@@ -64,14 +65,15 @@ export class ReadModelModule {
         },
         {
           provide: PROJECTION_RUNNERS,
-          inject: [APP_CONFIG, EVENT_STORE, READ_MODEL_ORM],
-          useFactory: (config: AppConfig, store: EventStore, orm: MikroORM) => {
+          // READ_MODEL_ORM first: its factory migrates the tables the runners write.
+          inject: [APP_CONFIG, EVENT_STORE, PG_POOL, READ_MODEL_ORM],
+          useFactory: (config: AppConfig, store: EventStore, pool: Pool) => {
             const logger = new Logger('Projection');
             return options.projections.map(
               (projection) =>
                 new ProjectionRunner({
                   store,
-                  orm,
+                  pool,
                   schema: config.readModelSchema,
                   projection,
                   onError: (error) => logger.error(`${projection.name} failed, retrying: ${error instanceof Error ? error.message : String(error)}`),

@@ -1,4 +1,5 @@
 import { BigIntType, EntitySchema, JsonType } from '@mikro-orm/postgresql';
+import type { TableSpec } from '@modeltrail/readmodel';
 import type { ColumnSchema, DataFormat, DatasetProfile, DatasetTransform, ValidationReport, ValidationRule, z, SplitFractions } from '@modeltrail/contracts';
 
 /** Read-model row of a dataset version (table `dataset_versions`). */
@@ -104,3 +105,60 @@ export const DatasetSplitRowSchema = new EntitySchema<DatasetSplitRow>({
     position: { type: new BigIntType('number') },
   },
 });
+
+/** The tables as the projection writes them. */
+export const datasetVersionsTable: TableSpec<DatasetVersionRow, 'datasetVersionId'> = {
+  name: 'dataset_versions',
+  key: ['datasetVersionId'],
+  columns: {
+    datasetVersionId: 'uuid',
+    datasetId: 'uuid',
+    version: 'integer',
+    uri: 'text',
+    format: 'text',
+    digest: 'text',
+    size: 'bigint',
+    rows: 'bigint',
+    schema: 'jsonb',
+    profile: 'jsonb',
+    profiled: 'boolean',
+    parentVersionIds: 'jsonb',
+    transform: 'jsonb',
+    registeredAt: 'timestamptz',
+    registeredBy: 'text',
+    position: 'bigint',
+  },
+};
+
+export const datasetValidationsTable: TableSpec<DatasetValidationRow, 'validationId'> = {
+  name: 'dataset_validations',
+  key: ['validationId'],
+  columns: {
+    validationId: 'uuid',
+    datasetVersionId: 'uuid',
+    rules: 'jsonb',
+    report: 'jsonb',
+    passed: 'boolean',
+    validatedAt: 'timestamptz',
+    validatedBy: 'text',
+    position: 'bigint',
+  },
+};
+
+export const datasetSplitsTable: TableSpec<DatasetSplitRow, 'splitId'> = {
+  name: 'dataset_splits',
+  key: ['splitId'],
+  columns: {
+    splitId: 'uuid',
+    datasetVersionId: 'uuid',
+    seed: 'integer',
+    fractions: 'jsonb',
+    stratifyBy: 'text',
+    trainVersionId: 'uuid',
+    validationVersionId: 'uuid',
+    testVersionId: 'uuid',
+    createdAt: 'timestamptz',
+    createdBy: 'text',
+    position: 'bigint',
+  },
+};

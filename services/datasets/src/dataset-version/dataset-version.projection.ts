@@ -1,83 +1,106 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type { EventMap } from '@modeltrail/contracts';
-import type { RecordedEvent } from '@modeltrail/eventstore';
-import type { Projection } from '@modeltrail/readmodel';
-import { DatasetSplitRowSchema, DatasetValidationRowSchema, type DatasetVersionRow, DatasetVersionRowSchema } from './dataset-version.entity';
+import type { Projection, RecordedOf, TableProjection } from '@modeltrail/readmodel';
+import {
+  type DatasetSplitRow,
+  datasetSplitsTable,
+  type DatasetValidationRow,
+  datasetValidationsTable,
+  type DatasetVersionRow,
+  datasetVersionsTable,
+} from './dataset-version.entity';
 
-type VersionEventType = 'datasets.DatasetVersionRegistered.v1' | 'datasets.DatasetVersionDerived.v1' | 'datasets.DatasetValidated.v1' | 'datasets.DatasetSplitCreated.v1';
-type VersionRecorded = { [K in keyof EventMap]: RecordedEvent<K, EventMap[K]> }[VersionEventType];
+export type DatasetVersionEvent = RecordedOf<'datasets.DatasetVersionRegistered.v1' | 'datasets.DatasetVersionDerived.v1' | 'datasets.DatasetValidated.v1' | 'datasets.DatasetSplitCreated.v1'>;
+
+/**
+ * A version's row after one of its events. `version` is left at 0 on a new row: the runner
+ * numbers versions per dataset in global order (see `sequence` below), so a rebuild gives the
+ * same numbers.
+ */
+export function evolveVersion(row: DatasetVersionRow | undefined, event: DatasetVersionEvent): DatasetVersionRow | undefined {
+  switch (event.type) {
+    case 'datasets.DatasetVersionRegistered.v1': {
+      if (row) throw new Error(`dataset version ${row.datasetVersionId} is already registered`);
+      const { datasetVersionId, datasetId, uri, format, digest, size, rows, schema, profile, profiled, registeredAt } = event.data;
+      return {
+        datasetVersionId,
+        datasetId,
+        version: 0,
+        uri,
+        format,
+        digest,
+        size,
+        rows,
+        schema,
+        profile,
+        profiled,
+        parentVersionIds: [],
+        transform: null,
+        registeredAt: new Date(registeredAt),
+        registeredBy: event.metadata.actor,
+        position: event.position,
+      };
+    }
+    case 'datasets.DatasetVersionDerived.v1':
+      if (!row) throw new Error(`${event.type} at ${event.position}: dataset version ${event.data.datasetVersionId} has no row`);
+      return { ...row, parentVersionIds: event.data.parentVersionIds, transform: event.data.transform, position: event.position };
+    case 'datasets.DatasetValidated.v1':
+    case 'datasets.DatasetSplitCreated.v1':
+      return row;
+    default: {
+      const unknown: never = event;
+      throw new Error(`dataset versions projection cannot apply ${(unknown as DatasetVersionEvent).type}`);
+    }
+  }
+}
+
+export function validationOf(row: DatasetValidationRow | undefined, event: RecordedOf<'datasets.DatasetValidated.v1'>): DatasetValidationRow {
+  if (row) throw new Error(`validation ${row.validationId} is already recorded`);
+  const { validationId, datasetVersionId, rules, report, validatedAt } = event.data;
+  return { validationId, datasetVersionId, rules, report, passed: report.passed, validatedAt: new Date(validatedAt), validatedBy: event.metadata.actor, position: event.position };
+}
+
+export function splitOf(row: DatasetSplitRow | undefined, event: RecordedOf<'datasets.DatasetSplitCreated.v1'>): DatasetSplitRow {
+  if (row) throw new Error(`split ${row.splitId} is already recorded`);
+  const { splitId, datasetVersionId, seed, fractions, stratifyBy, parts, createdAt } = event.data;
+  return {
+    splitId,
+    datasetVersionId,
+    seed,
+    fractions,
+    stratifyBy,
+    trainVersionId: parts.train.datasetVersionId,
+    validationVersionId: parts.validation.datasetVersionId,
+    testVersionId: parts.test.datasetVersionId,
+    createdAt: new Date(createdAt),
+    createdBy: event.metadata.actor,
+    position: event.position,
+  };
+}
+
+const versions: TableProjection<DatasetVersionEvent, DatasetVersionRow, 'datasetVersionId'> = {
+  table: datasetVersionsTable,
+  keyOf: (event) => (event.type === 'datasets.DatasetVersionRegistered.v1' || event.type === 'datasets.DatasetVersionDerived.v1' ? { datasetVersionId: event.data.datasetVersionId } : undefined),
+  evolve: evolveVersion,
+  sequence: { column: 'version', per: 'datasetId' },
+};
+
+const validations: TableProjection<DatasetVersionEvent, DatasetValidationRow, 'validationId'> = {
+  table: datasetValidationsTable,
+  keyOf: (event) => (event.type === 'datasets.DatasetValidated.v1' ? { validationId: event.data.validationId } : undefined),
+  evolve: (row, event) => (event.type === 'datasets.DatasetValidated.v1' ? validationOf(row, event) : row),
+};
+
+const splits: TableProjection<DatasetVersionEvent, DatasetSplitRow, 'splitId'> = {
+  table: datasetSplitsTable,
+  keyOf: (event) => (event.type === 'datasets.DatasetSplitCreated.v1' ? { splitId: event.data.splitId } : undefined),
+  evolve: (row, event) => (event.type === 'datasets.DatasetSplitCreated.v1' ? splitOf(row, event) : row),
+};
 
 /**
  * Keeps `dataset_versions`, `dataset_validations` and `dataset_splits` in step with DatasetVersion
- * streams. Version numbers are assigned here, in global order, so a rebuild gives the same ones.
+ * streams. Versions come first: validations and splits reference them.
  */
-export const datasetVersionProjection: Projection = {
+export const datasetVersionProjection: Projection<DatasetVersionEvent> = {
   name: 'datasets.dataset-versions.v1',
-  handles: new Set<VersionEventType>(['datasets.DatasetVersionRegistered.v1', 'datasets.DatasetVersionDerived.v1', 'datasets.DatasetValidated.v1', 'datasets.DatasetSplitCreated.v1']),
-  // Children before parents: a rebuild deletes in this order.
-  tables: ['dataset_validations', 'dataset_splits', 'dataset_versions'],
-
-  async apply(em: EntityManager, recorded: RecordedEvent): Promise<void> {
-    const event = recorded as VersionRecorded;
-    switch (event.type) {
-      case 'datasets.DatasetVersionRegistered.v1': {
-        const { registeredAt, ...facts } = event.data;
-        // Earlier versions of this batch must be visible to the count.
-        await em.flush();
-        const version = (await em.count(DatasetVersionRowSchema, { datasetId: facts.datasetId })) + 1;
-        em.create(DatasetVersionRowSchema, {
-          ...facts,
-          version,
-          parentVersionIds: [],
-          transform: null,
-          registeredAt: new Date(registeredAt),
-          registeredBy: event.metadata.actor,
-          position: event.position,
-        });
-        return;
-      }
-      case 'datasets.DatasetVersionDerived.v1':
-        Object.assign(await versionRow(em, event.data.datasetVersionId), { parentVersionIds: event.data.parentVersionIds, transform: event.data.transform, position: event.position });
-        return;
-      case 'datasets.DatasetValidated.v1': {
-        const { validationId, datasetVersionId, rules, report, validatedAt } = event.data;
-        em.create(DatasetValidationRowSchema, {
-          validationId,
-          datasetVersionId,
-          rules,
-          report,
-          passed: report.passed,
-          validatedAt: new Date(validatedAt),
-          validatedBy: event.metadata.actor,
-          position: event.position,
-        });
-        return;
-      }
-      case 'datasets.DatasetSplitCreated.v1': {
-        const { splitId, datasetVersionId, seed, fractions, stratifyBy, parts, createdAt } = event.data;
-        em.create(DatasetSplitRowSchema, {
-          splitId,
-          datasetVersionId,
-          seed,
-          fractions,
-          stratifyBy,
-          trainVersionId: parts.train.datasetVersionId,
-          validationVersionId: parts.validation.datasetVersionId,
-          testVersionId: parts.test.datasetVersionId,
-          createdAt: new Date(createdAt),
-          createdBy: event.metadata.actor,
-          position: event.position,
-        });
-        return;
-      }
-      default: {
-        const unknown: never = event;
-        throw new Error(`dataset versions projection cannot apply ${(unknown as RecordedEvent).type}`);
-      }
-    }
-  },
+  handles: new Set<DatasetVersionEvent['type']>(['datasets.DatasetVersionRegistered.v1', 'datasets.DatasetVersionDerived.v1', 'datasets.DatasetValidated.v1', 'datasets.DatasetSplitCreated.v1']),
+  tables: [versions, validations, splits],
 };
-
-function versionRow(em: EntityManager, datasetVersionId: string): Promise<DatasetVersionRow> {
-  return em.findOneOrFail(DatasetVersionRowSchema, { datasetVersionId });
-}

@@ -1,4 +1,5 @@
 import { BigIntType, EntitySchema } from '@mikro-orm/postgresql';
+import type { TableSpec } from '@modeltrail/readmodel';
 
 /** Read-model row of a dataset (table `datasets` in the service's schema). */
 export interface DatasetRow {
@@ -34,3 +35,22 @@ export const DatasetRowSchema = new EntitySchema<DatasetRow>({
     position: { type: new BigIntType('number') },
   },
 });
+
+/** The same table as the projection writes it. */
+export const datasetsTable: TableSpec<DatasetRow, 'datasetId'> = {
+  name: 'datasets',
+  key: ['datasetId'],
+  columns: {
+    datasetId: 'uuid',
+    name: 'text',
+    description: 'text',
+    projectId: 'uuid',
+    status: 'text',
+    archiveReason: 'text',
+    registeredAt: 'timestamptz',
+    registeredBy: 'text',
+    updatedAt: 'timestamptz',
+    revision: 'bigint',
+    position: 'bigint',
+  },
+};

@@ -1,4 +1,5 @@
 import { BigIntType, EntitySchema } from '@mikro-orm/postgresql';
+import type { TableSpec } from '@modeltrail/readmodel';
 import type { CodeRef, MetricSummary, Params, RunDatasetVersion, RunStatus, SuccessCriterion, TaskType } from '@modeltrail/contracts';
 
 /** Read-model rows of the experiments service (tables in its schema; see experiments.migrations.ts). */
@@ -126,3 +127,73 @@ export const RunArtifactRowSchema = new EntitySchema<RunArtifactRow>({
 });
 
 export const experimentsEntities = [ProjectRowSchema, ExperimentRowSchema, RunRowSchema, RunArtifactRowSchema];
+
+/** The tables as the projection writes them. */
+export const projectsTable: TableSpec<ProjectRow, 'projectId'> = {
+  name: 'projects',
+  key: ['projectId'],
+  columns: {
+    projectId: 'uuid',
+    name: 'text',
+    problem: 'text',
+    taskType: 'text',
+    target: 'text',
+    successCriteria: 'jsonb',
+    definedAt: 'timestamptz',
+    definedBy: 'text',
+    revision: 'bigint',
+    position: 'bigint',
+  },
+};
+
+export const experimentsTable: TableSpec<ExperimentRow, 'experimentId'> = {
+  name: 'experiments',
+  key: ['experimentId'],
+  columns: {
+    experimentId: 'uuid',
+    projectId: 'uuid',
+    name: 'text',
+    description: 'text',
+    createdAt: 'timestamptz',
+    createdBy: 'text',
+    revision: 'bigint',
+    position: 'bigint',
+  },
+};
+
+export const runsTable: TableSpec<RunRow, 'runId'> = {
+  name: 'runs',
+  key: ['runId'],
+  columns: {
+    runId: 'uuid',
+    experimentId: 'uuid',
+    projectId: 'uuid',
+    status: 'text',
+    params: 'jsonb',
+    codeRef: 'jsonb',
+    datasetVersions: 'jsonb',
+    tags: 'jsonb',
+    startedAt: 'timestamptz',
+    startedBy: 'text',
+    endedAt: 'timestamptz',
+    failureReason: 'text',
+    summary: 'jsonb',
+    revision: 'bigint',
+    position: 'bigint',
+  },
+};
+
+export const runArtifactsTable: TableSpec<RunArtifactRow, 'runId' | 'name'> = {
+  name: 'run_artifacts',
+  key: ['runId', 'name'],
+  columns: {
+    runId: 'uuid',
+    name: 'text',
+    uri: 'text',
+    digest: 'text',
+    size: 'bigint',
+    loggedAt: 'timestamptz',
+    loggedBy: 'text',
+    position: 'bigint',
+  },
+};

@@ -70,7 +70,7 @@ describe('experiments projection and run queries', () => {
     orm = await openReadModelOrm({ databaseUrl: db.url, schema: db.schema, entities: experimentsEntities });
     metrics = new MetricStore(db.pool, db.schema);
     reader = new RunReader(db.pool, db.schema, metrics);
-    runner = new ProjectionRunner({ store, orm, schema: db.schema, projection: experimentsProjection, retryDelayMs: 200 });
+    runner = new ProjectionRunner({ store, pool: db.pool, schema: db.schema, projection: experimentsProjection, retryDelayMs: 200 });
 
     await new CommandHandler(store, projectDecider).handle(
       projectStream(projectId),
