@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Client, type Pool, type PoolClient } from 'pg';
 import { type EventCatalog, UnavailableError } from '@modeltrail/contracts';
 import { ident, isConnectionError, migrate, sqlState } from '@modeltrail/postgres';
@@ -33,6 +34,8 @@ export interface PostgresEventStoreOptions {
   /** Subscriptions re-read at least this often even without a notification (default 1000 ms). */
   pollIntervalMs?: number;
   subscriptionBatchSize?: number;
+  /** Followers in other processes are notified at most once per this many ms (default 10). */
+  notifyIntervalMs?: number;
 }
 
 interface EventRow {
@@ -74,8 +77,9 @@ export class PostgresEventStore implements EventStore {
   readonly schema: string;
   private readonly s: string;
   private readonly channel: string;
-  private readonly appendSql: string;
-  private readonly readSql: string;
+  // Named statements: each connection parses and plans them once.
+  private readonly appendSql: { name: string; text: string };
+  private readonly readSql: { name: string; text: string };
   private readonly changes = new ChangeSignal();
   private readonly subscriptions = new Set<PollingAllSubscription>();
   /** The last head this store saw per stream: an append without a caller's head chains from it. */
@@ -89,13 +93,16 @@ export class PostgresEventStore implements EventStore {
     this.schema = options.schema ?? 'eventstore';
     this.s = ident(this.schema);
     this.channel = `mt_events_${this.schema}`.slice(0, 63);
-    this.appendSql = `SELECT status, revision, hash, last_position FROM ${this.s}.append_events($1, $2, $3, $4, $5, $6)`;
+    this.appendSql = namedStatement('append', `SELECT status, revision, hash, last_position FROM ${this.s}.append_events($1, $2, $3, $4, $5, $6, $7)`);
     // Always one row: the readable bound and the highest committed position in range, with the
     // page's events (or nulls when there are none).
-    this.readSql = `SELECT b.bound, b.head, e.* FROM (SELECT ${this.s}.readable_below() AS bound, (SELECT max(position) FROM ${this.s}.events WHERE position <= $2) AS head) b
+    this.readSql = namedStatement(
+      'read',
+      `SELECT b.bound, b.head, e.* FROM (SELECT ${this.s}.readable_below() AS bound, (SELECT max(position) FROM ${this.s}.events WHERE position <= $2) AS head) b
       LEFT JOIN LATERAL (SELECT ${COLUMNS} FROM ${this.s}.events WHERE position >= $1 AND position <= $2 AND position < b.bound ORDER BY position LIMIT $3) e ON true
-      ORDER BY e.position`;
-    this.notifier = new CoalescedNotify(options.pool, this.channel);
+      ORDER BY e.position`,
+    );
+    this.notifier = new CoalescedNotify(options.pool, this.channel, options.notifyIntervalMs ?? 10);
   }
 
   /**
@@ -116,7 +123,7 @@ export class PostgresEventStore implements EventStore {
     const prepared = prepareEvents(stream, events, this.options.catalog, this.options.now ?? (() => new Date()));
     const result = await this.guard(`append to "${stream}"`, async () => {
       try {
-        return await this.appendPrepared(this.options.pool, stream, prepared, expected, options.head, hasCallerIds(events), null);
+        return await this.appendPrepared(this.options.pool, stream, prepared, expected, options.head, hasCallerIds(events), false);
       } catch (error) {
         // The same event ids are stored already: the idempotent case when they are exactly this
         // append at the place it asks for (a retry, or two identical appends racing), otherwise
@@ -150,15 +157,27 @@ export class PostgresEventStore implements EventStore {
       const idempotent = await this.findIdempotent(client, stream, prepared, expected);
       if (idempotent) return idempotent;
     }
-    // NOTIFY inside the transaction: it is delivered when (and only if) the caller commits.
-    return this.appendPrepared(client, stream, prepared, expected, options.head, false, this.channel);
+    return this.appendPrepared(client, stream, prepared, expected, options.head, false, true);
   }
 
-  private async appendPrepared(db: Queryable, stream: string, prepared: PreparedEvent[], expected: ExpectedRevision, head: StreamHead | undefined, callerIds: boolean, notifyChannel: string | null): Promise<AppendResult> {
+  private async appendPrepared(db: Queryable, stream: string, prepared: PreparedEvent[], expected: ExpectedRevision, head: StreamHead | undefined, callerIds: boolean, inCallerTransaction: boolean): Promise<AppendResult> {
     let from = startingHead(expected, head ?? this.heads.get(stream));
     for (let attempt = 1; ; attempt++) {
       const chained = chainEvents(stream, prepared, from.revision, from.hash);
-      const { rows } = await db.query<AppendRow>(this.appendSql, [stream, expectedCode(expected), revisionCode(from.revision), from.revision === 'no_stream' ? null : from.hash, JSON.stringify(chained.map(toAppendJson)), notifyChannel]);
+      const { rows } = await db.query<AppendRow>({
+        ...this.appendSql,
+        values: [
+        stream,
+        expectedCode(expected),
+        revisionCode(from.revision),
+        from.revision === 'no_stream' ? null : from.hash,
+        JSON.stringify(chained.map(toAppendJson)),
+        // A statement of its own is a transaction of its own: no earlier append of it to number after.
+        !inCallerTransaction,
+        // In the caller's transaction, NOTIFY is delivered when (and only if) the caller commits.
+        inCallerTransaction ? this.channel : null,
+        ],
+      });
       const row = rows[0];
       const actual: StreamHead = { revision: Number(row.revision) < 0 ? 'no_stream' : Number(row.revision), hash: row.hash };
       this.heads.set(stream, actual);
@@ -241,7 +260,7 @@ export class PostgresEventStore implements EventStore {
   private async readReadable(from: number, to: number, limit: number, maxWaitMs: number): Promise<RecordedEvent[]> {
     const deadline = Date.now() + maxWaitMs;
     for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
-      const { rows } = await this.options.pool.query<EventRow & { bound: string; head: string | null }>(this.readSql, [from, to, limit]);
+      const { rows } = await this.options.pool.query<EventRow & { bound: string; head: string | null }>({ ...this.readSql, values: [from, to, limit] });
       const events = rows[0].position === null ? [] : rows.map((row) => this.upcast(toEvent(row)));
       const head = rows[0].head === null ? 0 : Number(rows[0].head);
       const held = events.length < limit && head >= from && head >= Number(rows[0].bound);
@@ -351,6 +370,11 @@ function toEvent(row: EventRow): RecordedEvent {
   };
 }
 
+/** A prepared statement named after its text, so that stores on other schemas sharing a connection never collide. */
+function namedStatement(purpose: string, text: string): { name: string; text: string } {
+  return { name: `mt_eventstore_${purpose}_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`, text };
+}
+
 /** A pool or a client inside the caller's transaction. */
 type Queryable = Pick<Pool, 'query'> | PoolClient;
 
@@ -436,9 +460,10 @@ class HeadCache {
 }
 
 /**
- * NOTIFY after commit for followers in other processes, at most one in flight: appends made
- * while one is on its way are covered by the next. A lost notification costs a subscriber one
- * poll interval, nothing more.
+ * NOTIFY after commit for followers in other processes. The first append after a quiet spell
+ * notifies at once; appends during the next `intervalMs` share one notification sent at its
+ * end, so a busy store sends at most one per interval (a NOTIFY per append cost as much as
+ * the append). A lost notification costs a follower one poll interval, nothing more.
  */
 class CoalescedNotify {
   private inFlight: Promise<void> | undefined;
@@ -447,6 +472,7 @@ class CoalescedNotify {
   constructor(
     private readonly pool: Pool,
     private readonly channel: string,
+    private readonly intervalMs: number,
   ) {}
 
   request(): void {
@@ -466,6 +492,7 @@ class CoalescedNotify {
       do {
         this.again = false;
         await this.pool.query("SELECT pg_notify($1, '')", [this.channel]).catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, this.intervalMs));
       } while (this.again);
     } finally {
       this.inFlight = undefined;
