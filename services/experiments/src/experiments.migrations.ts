@@ -116,4 +116,46 @@ export const experimentsMigrations: Migration[] = [
       `);
     },
   },
+  {
+    id: '0003_run_search_indexes',
+    up: async (client, s) => {
+      await client.query(`
+        -- A parameter as run filters compare it, hashed: numbers, and strings that read as
+        -- numbers (the reader's NUMERIC rule), by their value ("0.010", 1e-2 and 0.01 alike);
+        -- any other value by its text (true and "true" alike). Not STRICT, so that it is inlined.
+        -- hashtextextended is the hash that hash partitioning relies on staying the same.
+        CREATE FUNCTION ${s}.run_param_term(key text, value jsonb) RETURNS bigint
+          LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            SELECT hashtextextended(key || chr(31) || CASE
+                WHEN jsonb_typeof(value) = 'number' THEN 'n' || trim_scale(value::numeric)::text
+                WHEN jsonb_typeof(value) = 'string' AND (value #>> '{}') ~ '^\\s*[-+]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][-+]?[0-9]{1,3})?\\s*$'
+                  THEN 'n' || trim_scale((value #>> '{}')::numeric)::text
+                ELSE 's' || (value #>> '{}') END, 0)
+          $$;
+        CREATE FUNCTION ${s}.run_param_terms(params jsonb) RETURNS bigint[]
+          LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            SELECT coalesce(array_agg(${s}.run_param_term(p.key, p.value)), '{}') FROM jsonb_each(params) p
+          $$;
+
+        -- Parameter equality (lr = 0.01) finds its candidates here (&& on the terms of the value);
+        -- the reader keeps the exact comparison as a filter on the rows found. Array element
+        -- statistics tell the planner how common a value is: an index scan then a sort for a rare
+        -- one, the newest-first index filtered for a common one. The larger sample keeps the
+        -- frequencies of values held by one run in a thousand.
+        CREATE INDEX runs_params_idx ON ${s}.runs USING gin (${s}.run_param_terms(params));
+        ALTER INDEX ${s}.runs_params_idx ALTER COLUMN 1 SET STATISTICS 500;
+
+        -- Newest first with ties by ascending run id, as the listing orders them (the indexes of
+        -- 0001 serve oldest first), for all runs, an experiment's and a project's.
+        CREATE INDEX runs_started_desc_idx ON ${s}.runs (started_at DESC, run_id);
+        CREATE INDEX runs_experiment_started_desc_idx ON ${s}.runs (experiment_id, started_at DESC, run_id);
+        CREATE INDEX runs_project_started_desc_idx ON ${s}.runs (project_id, started_at DESC, run_id);
+        CREATE INDEX runs_ended_desc_idx ON ${s}.runs (ended_at DESC NULLS LAST, run_id);
+
+        -- Runs by a metric, highest first, ties by ascending run id (run_metric_latest_key_idx
+        -- serves lowest first).
+        CREATE INDEX run_metric_latest_key_desc_idx ON ${s}.run_metric_latest (key, value DESC, run_id);
+      `);
+    },
+  },
 ];
