@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { ConflictError, type LatestMetric, type MetricPoint, type MetricSummary, type SeriesPoint, ValidationError } from '@modeltrail/contracts';
-import { advisoryKey, ident, withTransaction } from '@modeltrail/postgres';
+import { advisoryKey, ident } from '@modeltrail/postgres';
 
 /**
  * Injection token of the experiments service's own PostgreSQL pool. The metrics lock is held on
@@ -51,11 +51,22 @@ export class MetricStore {
    * Runs `work` in one transaction that holds the run's metrics lock. LogMetrics and the end of a
    * run (complete / fail) both take it, so a point is either in the summary or refused.
    */
-  withRunLock<T>(runId: string, work: (tx: MetricTransaction) => Promise<T>): Promise<T> {
-    return withTransaction(this.pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [advisoryKey(`${this.schema}.run-metrics:${runId}`)]);
-      return work(new MetricTransaction(client, this.s, runId));
-    });
+  async withRunLock<T>(runId: string, work: (tx: MetricTransaction) => Promise<T>): Promise<T> {
+    const key = advisoryKey(`${this.schema}.run-metrics:${runId}`);
+    if (!/^-?\d{1,20}$/.test(key)) throw new Error(`advisory lock key ${key} is not a 64-bit integer`);
+    const client = await this.pool.connect();
+    try {
+      // One round trip: the key is a number computed here, so the two statements go as one text.
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${key})`);
+      const result = await work(new MetricTransaction(client, this.s, runId));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   /** Latest value of each metric of each run, sorted by key. */
@@ -141,60 +152,92 @@ export class MetricTransaction {
   ) {}
 
   /**
-   * Records the command id of a batch. `recorded`: a batch with that id was stored before (a
-   * retry), so nothing is to be stored again. A command id reused for another run is a conflict.
+   * Stores the points in `run_metrics` and folds them into `run_metric_latest`, in one statement
+   * that first records the batch's command id. `recorded`: a batch with that id was stored before
+   * (a retry), so nothing is stored again. A command id reused for another run is a conflict.
    */
-  async recordBatch(commandId: string, points: number): Promise<'new' | 'recorded'> {
-    const inserted = await this.client.query(`INSERT INTO ${this.s}.metric_batches (command_id, run_id, points) VALUES ($1, $2, $3) ON CONFLICT (command_id) DO NOTHING`, [
-      commandId,
-      this.runId,
-      points,
-    ]);
-    if (inserted.rowCount === 1) return 'new';
-    const { rows } = await this.client.query<{ run_id: string }>(`SELECT run_id FROM ${this.s}.metric_batches WHERE command_id = $1`, [commandId]);
-    if (rows[0]?.run_id !== this.runId) {
-      throw new ConflictError(`command id ${commandId} was already used to log metrics of run ${rows[0]?.run_id}: give each batch its own Mt-Command-Id`, { commandId });
+  async store(commandId: string | undefined, points: ReadonlyArray<MetricPoint>): Promise<'stored' | 'recorded'> {
+    const keys: string[] = new Array(points.length);
+    const steps: number[] = new Array(points.length);
+    const times: string[] = new Array(points.length);
+    const values: number[] = new Array(points.length);
+    // Per key: the latest point (highest step, then latest timestamp, then last logged), min, max, count.
+    const latest = new Map<string, { value: number; step: number; ts: string; min: number; max: number; count: number }>();
+    for (let i = 0; i < points.length; i++) {
+      const { key, step, timestamp, value } = points[i];
+      keys[i] = key;
+      steps[i] = step;
+      times[i] = timestamp;
+      values[i] = value;
+      const folded = latest.get(key);
+      if (!folded) {
+        latest.set(key, { value, step, ts: timestamp, min: value, max: value, count: 1 });
+        continue;
+      }
+      // Timestamps are ISO-8601 in UTC with milliseconds (as validated), so they sort as text.
+      if (step > folded.step || (step === folded.step && timestamp >= folded.ts)) {
+        folded.value = value;
+        folded.step = step;
+        folded.ts = timestamp;
+      }
+      if (value < folded.min) folded.min = value;
+      if (value > folded.max) folded.max = value;
+      folded.count += 1;
+    }
+    const folded = [...latest.values()];
+    const { rows } = await this.client.query<{ stored: boolean; recorded_for: string | null }>(
+      `WITH batch AS (
+         INSERT INTO ${this.s}.metric_batches (command_id, run_id, points)
+         SELECT $2, $1, $3 WHERE $2::text IS NOT NULL
+         ON CONFLICT (command_id) DO NOTHING
+         RETURNING command_id
+       ), go AS (
+         SELECT 1 WHERE $2::text IS NULL OR EXISTS (SELECT 1 FROM batch)
+       ), stored AS (
+         INSERT INTO ${this.s}.run_metrics (run_id, key, step, ts, value)
+         SELECT $1::uuid, p.* FROM unnest($4::text[], $5::bigint[], $6::timestamptz[], $7::float8[]) AS p WHERE EXISTS (SELECT 1 FROM go)
+       ), latest AS (
+         INSERT INTO ${this.s}.run_metric_latest AS l (run_id, key, value, step, ts, min, max, count)
+         SELECT $1::uuid, f.* FROM unnest($8::text[], $9::float8[], $10::bigint[], $11::timestamptz[], $12::float8[], $13::float8[], $14::bigint[]) AS f WHERE EXISTS (SELECT 1 FROM go)
+         ON CONFLICT (run_id, key) DO UPDATE SET
+           value = CASE WHEN (excluded.step, excluded.ts) >= (l.step, l.ts) THEN excluded.value ELSE l.value END,
+           step  = CASE WHEN (excluded.step, excluded.ts) >= (l.step, l.ts) THEN excluded.step  ELSE l.step  END,
+           ts    = CASE WHEN (excluded.step, excluded.ts) >= (l.step, l.ts) THEN excluded.ts    ELSE l.ts    END,
+           min   = LEAST(l.min, excluded.min),
+           max   = GREATEST(l.max, excluded.max),
+           count = l.count + excluded.count
+       )
+       SELECT EXISTS (SELECT 1 FROM go) AS stored,
+              (SELECT run_id::text FROM ${this.s}.metric_batches WHERE command_id = $2) AS recorded_for`,
+      [
+        this.runId,
+        commandId ?? null,
+        points.length,
+        textArray(keys),
+        numberArray(steps),
+        textArray(times),
+        numberArray(values),
+        [...latest.keys()],
+        folded.map((f) => f.value),
+        folded.map((f) => f.step),
+        folded.map((f) => f.ts),
+        folded.map((f) => f.min),
+        folded.map((f) => f.max),
+        folded.map((f) => f.count),
+      ],
+    );
+    if (rows[0].stored) return 'stored';
+    // The statement's snapshot may predate the batch that won the race for the id: look again.
+    const recordedFor = rows[0].recorded_for ?? (await this.client.query<{ run_id: string }>(`SELECT run_id FROM ${this.s}.metric_batches WHERE command_id = $1`, [commandId])).rows[0]?.run_id;
+    if (recordedFor !== this.runId) {
+      throw new ConflictError(`command id ${commandId} was already used to log metrics of run ${recordedFor}: give each batch its own Mt-Command-Id`, { commandId });
     }
     return 'recorded';
   }
 
   /** Stores the points and folds them into the latest values, in one statement. */
   async insert(points: ReadonlyArray<MetricPoint>): Promise<void> {
-    const keys: string[] = [];
-    const steps: number[] = [];
-    const times: string[] = [];
-    const values: number[] = [];
-    for (const p of points) {
-      keys.push(p.key);
-      steps.push(p.step);
-      times.push(p.timestamp);
-      values.push(p.value);
-    }
-    await this.client.query(
-      `WITH input AS (
-         SELECT key, step, ts, value, ord
-           FROM unnest($2::text[], $3::bigint[], $4::timestamptz[], $5::float8[]) WITH ORDINALITY AS p(key, step, ts, value, ord)
-       ), stored AS (
-         INSERT INTO ${this.s}.run_metrics (run_id, key, step, ts, value)
-         SELECT $1::uuid, key, step, ts, value FROM input ORDER BY ord
-       ), batch AS (
-         SELECT DISTINCT ON (key) key, value, step, ts,
-                min(value) OVER k AS min, max(value) OVER k AS max, count(*) OVER k AS count
-           FROM input
-         WINDOW k AS (PARTITION BY key)
-          ORDER BY key, step DESC, ts DESC, ord DESC
-       )
-       INSERT INTO ${this.s}.run_metric_latest AS l (run_id, key, value, step, ts, min, max, count)
-       SELECT $1::uuid, key, value, step, ts, min, max, count FROM batch
-       ON CONFLICT (run_id, key) DO UPDATE SET
-         value = CASE WHEN (excluded.step, excluded.ts) >= (l.step, l.ts) THEN excluded.value ELSE l.value END,
-         step  = CASE WHEN (excluded.step, excluded.ts) >= (l.step, l.ts) THEN excluded.step  ELSE l.step  END,
-         ts    = CASE WHEN (excluded.step, excluded.ts) >= (l.step, l.ts) THEN excluded.ts    ELSE l.ts    END,
-         min   = LEAST(l.min, excluded.min),
-         max   = GREATEST(l.max, excluded.max),
-         count = l.count + excluded.count`,
-      [this.runId, keys, steps, times, values],
-    );
+    await this.store(undefined, points);
   }
 
   /** The run's metrics summary: per key the last value (highest step, then latest timestamp), min, max, count and last step. */
@@ -204,6 +247,21 @@ export class MetricTransaction {
     ]);
     return rows.map((row) => ({ key: row.key, last: row.value, min: row.min, max: row.max, count: Number(row.count), lastStep: Number(row.step) }));
   }
+}
+
+/**
+ * A PostgreSQL array literal of texts, built with one join when no element has a quote or a
+ * backslash (metric keys and ISO timestamps never do), instead of escaping each element.
+ */
+function textArray(values: ReadonlyArray<string>): string {
+  if (!values.some((v) => NEEDS_ESCAPE.test(v))) return values.length ? `{"${values.join('","')}"}` : '{}';
+  return `{${values.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+}
+const NEEDS_ESCAPE = /["\\]/;
+
+/** A PostgreSQL array literal of finite numbers (JavaScript's shortest round-trip form). */
+function numberArray(values: ReadonlyArray<number>): string {
+  return `{${values.join(',')}}`;
 }
 
 function latestOf(row: LatestRow): LatestMetric {

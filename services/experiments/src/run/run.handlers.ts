@@ -73,22 +73,26 @@ export class RunHandlers {
   }
 
   /**
-   * Stores the points in one transaction under the run's metrics lock, after checking that the
-   * run is running; then publishes them for live charts. A batch whose Mt-Command-Id was stored
-   * before stores nothing again.
+   * Stores the points in one transaction under the run's metrics lock, then publishes them for
+   * live charts. Under the lock, the statement that records the batch and stores its points and
+   * the read of the run's stream go out together; a run that is not running rolls the points
+   * back. A batch whose Mt-Command-Id was stored before stores nothing again, even once the run
+   * has ended.
    */
   @RpcPattern(experimentsRpc.logMetrics)
   async logMetrics(@Payload() req: Req<'logMetrics'>, @RpcHeaders() headers: MessageHeaders): Promise<RpcReply<typeof experimentsRpc.logMetrics>> {
     const now = this.clock.now();
     const points: MetricPoint[] = req.points.map((p) => ({ key: p.key, value: p.value, step: p.step, timestamp: p.timestamp ?? now }));
     const stored = await this.metrics.withRunLock(req.runId, async (tx) => {
-      if (headers.commandId && (await tx.recordBatch(headers.commandId, points.length)) === 'recorded') return false;
-      const { state } = await this.runs.load(runStream(req.runId));
-      assertAcceptsMetrics(state, req.runId);
-      await tx.insert(points);
+      const [outcome, run] = await Promise.allSettled([tx.store(headers.commandId, points), this.runs.load(runStream(req.runId))]);
+      if (outcome.status === 'rejected') throw outcome.reason;
+      if (outcome.value === 'recorded') return false;
+      if (run.status === 'rejected') throw run.reason;
+      assertAcceptsMetrics(run.value.state, req.runId);
       return true;
     });
-    if (stored) this.telemetry.publish(req.runId, points);
+    // Published once the reply is on its way: the caller does not wait for live charts.
+    if (stored) setImmediate(() => this.telemetry.publish(req.runId, points));
     return { runId: req.runId, accepted: stored ? points.length : 0, alreadyRecorded: !stored };
   }
 
