@@ -34,7 +34,7 @@ describe('benchmark suite (quick mode)', () => {
         'append: single event, 16 writers',
         'append: 100-event batches, 1 writer',
         'read-replay: readAll (pages of 1000)',
-        'read-replay: projection rebuild (MikroORM)',
+        'read-replay: projection rebuild (set-based)',
         'command: changeDatasetDescription p99',
         'command: changeDatasetDescription throughput',
         'graphql: changeDatasetDescription p50',

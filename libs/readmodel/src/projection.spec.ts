@@ -1,5 +1,6 @@
 import { InMemoryEventStore, type RecordedEvent } from '@modeltrail/eventstore';
 import { createTestSchema, type TestSchema } from '@modeltrail/testing';
+import { findCaughtUp } from './catch-up';
 import { migrateReadModel, ProjectionRunner } from './projection';
 import type { Projection, TableProjection } from './set-projection';
 
@@ -237,5 +238,18 @@ describe('ProjectionRunner (set-based)', () => {
       ['a', 3, 2],
       ['b', 3, 1],
     ]);
+  });
+
+  it('findCaughtUp waits for the projection when an id has a stream but no row yet, and not for ids without a stream', async () => {
+    const r = runner();
+    await add('fresh', 5);
+    const find = async () => (await db.pool.query<{ name: string }>(`SELECT name FROM "${db.schema}".counters WHERE name = ANY($1)`, [['fresh', 'never']])).rows;
+    const lookup = { find, idOf: (row: { name: string }) => row.name, streamOf: (id: string) => `counter-${id}`, store, runners: [r], timeoutMs: 60_000 };
+    // No stream: answered at once (waiting would hold the test past its timeout, the runner never having started).
+    expect(await findCaughtUp({ ...lookup, ids: ['never'] })).toEqual([]);
+    // A stream and no row yet: the answer waits for the runner, started only after the question.
+    const answer = findCaughtUp({ ...lookup, ids: ['fresh', 'never'] });
+    await r.start();
+    expect(await answer).toEqual([{ name: 'fresh' }]);
   });
 });

@@ -3,8 +3,11 @@ import { Payload } from '@nestjs/microservices';
 import type { FilterQuery, MikroORM } from '@mikro-orm/postgresql';
 import { type DatasetReply, datasetsRpc, NotFoundError, type RpcReply, ValidationError, type z } from '@modeltrail/contracts';
 import { RpcPattern } from '@modeltrail/messaging';
-import { READ_MODEL_ORM } from '@modeltrail/readmodel';
+import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
+import { findCaughtUp, PROJECTION_RUNNERS, type ProjectionRunner, READ_MODEL_ORM } from '@modeltrail/readmodel';
+import { datasetStream } from './dataset/dataset.decider';
 import { type DatasetRow, DatasetRowSchema } from './dataset/dataset.entity';
+import { datasetVersionStream } from './dataset-version/dataset-version.decider';
 import { DatasetValidationRowSchema, type DatasetVersionRow, DatasetVersionRowSchema } from './dataset-version/dataset-version.entity';
 import { validationReply, versionReply } from './dataset-version/dataset-version.reply';
 
@@ -15,7 +18,11 @@ type Reply<K extends keyof typeof datasetsRpc> = RpcReply<(typeof datasetsRpc)[K
 /** Request/reply queries answered from the datasets read model. */
 @Controller()
 export class DatasetsQueries {
-  constructor(@Inject(READ_MODEL_ORM) private readonly orm: MikroORM) {}
+  constructor(
+    @Inject(READ_MODEL_ORM) private readonly orm: MikroORM,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(PROJECTION_RUNNERS) private readonly runners: ProjectionRunner[],
+  ) {}
 
   @RpcPattern(datasetsRpc.listDatasets)
   async listDatasets(@Payload() req: ListRequest): Promise<RpcReply<typeof datasetsRpc.listDatasets>> {
@@ -42,20 +49,23 @@ export class DatasetsQueries {
 
   @RpcPattern(datasetsRpc.getDatasets)
   async getDatasets(@Payload() req: Req<'getDatasets'>): Promise<Reply<'getDatasets'>> {
-    const rows = await this.orm.em.fork().find(DatasetRowSchema, { datasetId: { $in: req.datasetIds } });
+    const find = () => this.orm.em.fork().find(DatasetRowSchema, { datasetId: { $in: req.datasetIds } });
+    const rows = await findCaughtUp({ ids: req.datasetIds, find, idOf: (row) => row.datasetId, streamOf: datasetStream, store: this.store, runners: this.runners });
     return { items: rows.map(datasetReply) };
   }
 
   @RpcPattern(datasetsRpc.getDatasetVersion)
   async getDatasetVersion(@Payload() req: Req<'getDatasetVersion'>): Promise<Reply<'getDatasetVersion'>> {
-    const row = await this.orm.em.fork().findOne(DatasetVersionRowSchema, { datasetVersionId: req.datasetVersionId });
+    const find = () => this.orm.em.fork().find(DatasetVersionRowSchema, { datasetVersionId: req.datasetVersionId });
+    const [row] = await findCaughtUp({ ids: [req.datasetVersionId], find, idOf: (r) => r.datasetVersionId, streamOf: datasetVersionStream, store: this.store, runners: this.runners });
     if (!row) throw new NotFoundError(`dataset version ${req.datasetVersionId} does not exist`, { datasetVersionId: req.datasetVersionId });
     return versionReply(row);
   }
 
   @RpcPattern(datasetsRpc.getDatasetVersions)
   async getDatasetVersions(@Payload() req: Req<'getDatasetVersions'>): Promise<Reply<'getDatasetVersions'>> {
-    const rows = await this.orm.em.fork().find(DatasetVersionRowSchema, { datasetVersionId: { $in: req.datasetVersionIds } });
+    const find = () => this.orm.em.fork().find(DatasetVersionRowSchema, { datasetVersionId: { $in: req.datasetVersionIds } });
+    const rows = await findCaughtUp({ ids: req.datasetVersionIds, find, idOf: (row) => row.datasetVersionId, streamOf: datasetVersionStream, store: this.store, runners: this.runners });
     return { items: rows.map(versionReply) };
   }
 

@@ -16,10 +16,12 @@ import {
 } from '@modeltrail/contracts';
 import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
 import { RpcPattern } from '@modeltrail/messaging';
-import { PROJECTION_RUNNERS, type ProjectionRunner, READ_MODEL_ORM } from '@modeltrail/readmodel';
+import { findCaughtUp, PROJECTION_RUNNERS, type ProjectionRunner, READ_MODEL_ORM } from '@modeltrail/readmodel';
 import { MetricStore } from './metrics/metric.store';
 import { type ExperimentRow, ExperimentRowSchema, type ProjectRow, ProjectRowSchema, RunArtifactRowSchema } from './read-model/experiments.entities';
 import { RunReader } from './read-model/run.reader';
+import { experimentStream } from './experiment/experiment.decider';
+import { projectStream } from './project/project.decider';
 import { runStream } from './run/run.decider';
 
 type Req<K extends keyof typeof experimentsRpc> = z.output<(typeof experimentsRpc)[K]['request']>;
@@ -43,13 +45,15 @@ export class ExperimentsQueries {
 
   @RpcPattern(experimentsRpc.getProjects)
   async getProjects(@Payload() req: Req<'getProjects'>): Promise<Reply<'getProjects'>> {
-    const rows = await this.orm.em.fork().find(ProjectRowSchema, { projectId: { $in: req.projectIds } }, { orderBy: { definedAt: 'asc', projectId: 'asc' } });
+    const find = () => this.orm.em.fork().find(ProjectRowSchema, { projectId: { $in: req.projectIds } }, { orderBy: { definedAt: 'asc', projectId: 'asc' } });
+    const rows = await findCaughtUp({ ids: req.projectIds, find, idOf: (row) => row.projectId, streamOf: projectStream, store: this.store, runners: this.runners });
     return { items: rows.map(projectView) };
   }
 
   @RpcPattern(experimentsRpc.getExperiments)
   async getExperiments(@Payload() req: Req<'getExperiments'>): Promise<Reply<'getExperiments'>> {
-    const rows = await this.orm.em.fork().find(ExperimentRowSchema, { experimentId: { $in: req.experimentIds } }, { orderBy: { createdAt: 'asc', experimentId: 'asc' } });
+    const find = () => this.orm.em.fork().find(ExperimentRowSchema, { experimentId: { $in: req.experimentIds } }, { orderBy: { createdAt: 'asc', experimentId: 'asc' } });
+    const rows = await findCaughtUp({ ids: req.experimentIds, find, idOf: (row) => row.experimentId, streamOf: experimentStream, store: this.store, runners: this.runners });
     return { items: rows.map(experimentView) };
   }
 
