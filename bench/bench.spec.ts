@@ -14,7 +14,7 @@ describe('benchmark suite (quick mode)', () => {
     const lines: string[] = [];
     const results = await runBenchmarks({ quick: true, scale: 0.25, resultsDir: dir, log: (line) => lines.push(line) });
 
-    expect(results.benchmarks.map((b) => b.name)).toEqual(['append', 'read-replay', 'command', 'graphql', 'metrics']);
+    expect(results.benchmarks.map((b) => b.name)).toEqual(['append', 'read-replay', 'command', 'graphql', 'metrics', 'run-search']);
     for (const benchmark of results.benchmarks) {
       expect(benchmark.figures.length).toBeGreaterThan(0);
       expect(Object.keys(benchmark.parameters).length).toBeGreaterThan(0);
@@ -39,6 +39,11 @@ describe('benchmark suite (quick mode)', () => {
         'command: changeDatasetDescription throughput',
         'graphql: changeDatasetDescription p50',
         'metrics: logMetrics, 10,000-point batches',
+        'run-search: param equals (seed = n) p95',
+        'run-search: metric above (val/accuracy > t) p95',
+        'run-search: param and metric (lr = x, val/accuracy > 0.95) p95',
+        'run-search: ordered by a metric (val/loss, lowest first) p95',
+        'run-search: tag (ablation-n) p95',
       ]),
     );
 

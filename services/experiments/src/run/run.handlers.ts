@@ -91,8 +91,9 @@ export class RunHandlers {
       assertAcceptsMetrics(run.value.state, req.runId);
       return true;
     });
-    // Published once the reply is on its way: the caller does not wait for live charts.
-    if (stored) setImmediate(() => this.telemetry.publish(req.runId, points));
+    // Published before the reply, on the same connection: NATS keeps the order, so a caller
+    // that subscribed before logging has the points live by the time it has the reply.
+    if (stored) this.telemetry.publish(req.runId, points);
     return { runId: req.runId, accepted: stored ? points.length : 0, alreadyRecorded: !stored };
   }
 
