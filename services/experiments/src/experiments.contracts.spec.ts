@@ -37,6 +37,16 @@ describe('experiments contracts', () => {
     ]);
   });
 
+  it('takes canonical UTC timestamps as they are and refuses impossible dates in any form', () => {
+    const runId = '6f1c1f5e-2d7a-4a53-9a51-0c2b0b8e9d11';
+    const point = (timestamp: string) => ({ runId, points: [{ key: 'loss', value: 1, timestamp }] });
+    expect(parseWith(experimentsRpc.logMetrics.request, point('2026-11-22T12:00:00.000Z'), 'LogMetrics').points[0].timestamp).toBe('2026-11-22T12:00:00.000Z');
+    expect(parseWith(experimentsRpc.logMetrics.request, point('2026-11-22T12:00:00Z'), 'LogMetrics').points[0].timestamp).toBe('2026-11-22T12:00:00.000Z');
+    for (const bad of ['2026-13-01T00:00:00.000Z', '2026-11-22T25:00:00.000Z', '2026-11-22 12:00:00', 'yesterday']) {
+      expect(() => parseWith(experimentsRpc.logMetrics.request, point(bad), 'LogMetrics')).toThrow(/timestamp of metric "loss" must be an ISO-8601 date-time/);
+    }
+  });
+
   it('parses a run listing with its defaults', () => {
     expect(parseWith(experimentsRpc.listRuns.request, {}, 'ListRuns')).toEqual({ first: 20, filter: { params: [], metrics: [] }, orderBy: { field: 'STARTED_AT', direction: 'DESC' } });
     expect(() => parseWith(experimentsRpc.listRuns.request, { orderBy: { field: 'STARTED_AT', key: 'x' } }, 'ListRuns')).toThrow(/field "orderBy.key"/);
