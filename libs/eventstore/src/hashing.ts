@@ -34,18 +34,20 @@ export interface HashableEvent {
 }
 
 /** SHA-256 (hex) over the canonical event and the previous event's hash. */
-export function eventHash(event: HashableEvent, prevHash: string): string {
-  const canonical = canonicalJson({
-    id: event.id,
-    stream: event.stream,
-    revision: event.revision,
-    type: event.type,
-    data: event.data,
-    actor: event.actor,
-    correlationId: event.correlationId,
-    causationId: event.causationId,
-    occurredAt: event.occurredAt,
-    prevHash,
-  });
-  return createHash('sha256').update(canonical).digest('hex');
+export function eventHash(event: HashableEvent, prevHash: string, canonicalData = canonicalJson(event.data)): string {
+  return createHash('sha256').update(canonicalEvent(event, prevHash, canonicalData)).digest('hex');
+}
+
+/**
+ * canonicalJson of the event with its prevHash, written out directly (the keys below are in
+ * sorted order), so that data already in canonical form is not serialised again. A spec checks
+ * it against canonicalJson of the whole object.
+ */
+export function canonicalEvent(event: HashableEvent, prevHash: string, canonicalData: string): string {
+  if (!Number.isFinite(event.revision)) throw new Error(`cannot hash non-finite revision ${event.revision}`);
+  return (
+    `{"actor":${JSON.stringify(event.actor)},"causationId":${event.causationId === null || event.causationId === undefined ? 'null' : JSON.stringify(event.causationId)}` +
+    `,"correlationId":${JSON.stringify(event.correlationId)},"data":${canonicalData},"id":${JSON.stringify(event.id)},"occurredAt":${JSON.stringify(event.occurredAt)}` +
+    `,"prevHash":${JSON.stringify(prevHash)},"revision":${JSON.stringify(event.revision)},"stream":${JSON.stringify(event.stream)},"type":${JSON.stringify(event.type)}}`
+  );
 }

@@ -174,7 +174,7 @@ export class PostgresEventStore implements EventStore {
         expectedCode(expected),
         revisionCode(from.revision),
         from.revision === 'no_stream' ? null : from.hash,
-        JSON.stringify(chained.map(toAppendJson)),
+          appendJson(chained),
         // A statement of its own is a transaction of its own: no earlier append of it to number after.
         !inCallerTransaction,
         // In the caller's transaction, NOTIFY is delivered when (and only if) the caller commits.
@@ -420,20 +420,18 @@ function revisionCode(revision: StreamRevision): number {
   return revision === 'no_stream' ? -1 : revision;
 }
 
-/** The event as append_events reads it (jsonb_to_recordset): the chained event with its metadata. */
-function toAppendJson(event: ChainedEvent) {
-  return {
-    id: event.id,
-    revision: event.revision,
-    type: event.type,
-    data: event.data,
-    actor: event.actor,
-    correlationId: event.correlationId,
-    causationId: event.causationId,
-    occurredAt: event.occurredAt,
-    prevHash: event.prevHash,
-    hash: event.hash,
-  };
+/**
+ * The events as append_events reads them (jsonb_to_recordset), written with the data's
+ * canonical JSON from prepareEvents rather than serialising the data once more.
+ */
+function appendJson(events: ReadonlyArray<ChainedEvent>): string {
+  const parts = events.map(
+    (e) =>
+      `{"id":${JSON.stringify(e.id)},"revision":${e.revision},"type":${JSON.stringify(e.type)},"data":${e.dataJson},"actor":${JSON.stringify(e.actor)}` +
+      `,"correlationId":${JSON.stringify(e.correlationId)},"causationId":${e.causationId === null ? 'null' : JSON.stringify(e.causationId)}` +
+      `,"occurredAt":${JSON.stringify(e.occurredAt)},"prevHash":${JSON.stringify(e.prevHash)},"hash":${JSON.stringify(e.hash)}}`,
+  );
+  return `[${parts.join(',')}]`;
 }
 
 function isDuplicateEventId(error: unknown): boolean {

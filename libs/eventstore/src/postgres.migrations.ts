@@ -66,8 +66,11 @@ export const eventStoreMigrations: Migration[] = [
               FROM ${s}.position_clock
           $fn$;
 
-        -- Nothing reads events by type; one index less to maintain per event.
+        -- The store's own reads go by position, by stream and revision, and by event id (a
+        -- repeated append); lookups by type or correlation belong to read models that follow
+        -- the store (lineage). Two indexes less to maintain per event.
         DROP INDEX ${s}.events_type_idx;
+        DROP INDEX ${s}.events_correlation_idx;
 
         -- Appends events that the caller chained after (p_from_revision, p_from_hash).
         --   p_expected: revision >= 0, -1 no_stream, -2 any, -3 stream_exists.

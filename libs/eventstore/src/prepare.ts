@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventCatalog } from '@modeltrail/contracts';
 import { InvalidAppendError, WrongExpectedRevisionError } from './errors';
-import { eventHash, type HashableEvent } from './hashing';
+import { canonicalJson, eventHash, type HashableEvent } from './hashing';
 import type { ExpectedRevision, HashChainBreak, NewEvent, RecordedEvent, StreamRevision, VerifyResult, EventMetadata } from './types';
 import { GENESIS_HASH } from './hashing';
 
@@ -17,10 +17,14 @@ export const MAX_EVENT_DATA_BYTES = 768 * 1024;
 export const SYSTEM_ACTOR = 'system';
 
 /** An event ready to store: id and metadata filled in, data validated and serialisable. */
-export type PreparedEvent = Omit<HashableEvent, 'stream' | 'revision'>;
+export type PreparedEvent = Omit<HashableEvent, 'stream' | 'revision'> & {
+  /** The data as canonical JSON, serialised once: for the size check, the hash and the write. */
+  dataJson: string;
+};
 
 /** A prepared event placed in its stream and chained to the one before it. */
 export interface ChainedEvent extends HashableEvent {
+  dataJson: string;
   prevHash: string;
   hash: string;
 }
@@ -44,7 +48,8 @@ export function prepareEvents(stream: string, events: ReadonlyArray<NewEvent>, c
     if (seen.has(key)) throw new InvalidAppendError(`event id ${id} appears twice in one append`);
     seen.add(key);
     const data = toJsonValue(catalog ? catalog.validate(event.type, event.data) : event.data, `event ${event.type} data`);
-    const size = Buffer.byteLength(JSON.stringify(data), 'utf8');
+    const dataJson = canonicalJson(data);
+    const size = Buffer.byteLength(dataJson, 'utf8');
     if (size > MAX_EVENT_DATA_BYTES) {
       throw new InvalidAppendError(`event ${event.type} data is ${size} bytes; at most ${MAX_EVENT_DATA_BYTES} fit in an event (store large payloads as artifacts and reference them)`);
     }
@@ -60,6 +65,7 @@ export function prepareEvents(stream: string, events: ReadonlyArray<NewEvent>, c
       id: key,
       type: event.type,
       data,
+      dataJson,
       actor: meta.actor ?? SYSTEM_ACTOR,
       correlationId: meta.correlationId ?? key,
       causationId: meta.causationId ?? null,
@@ -80,7 +86,7 @@ export function chainEvents(stream: string, events: PreparedEvent[], current: St
   return events.map((event) => {
     revision += 1;
     const chained = { ...event, stream, revision, prevHash, hash: '' };
-    chained.hash = eventHash(chained, prevHash);
+    chained.hash = eventHash(chained, prevHash, event.dataJson);
     prevHash = chained.hash;
     return chained;
   });
@@ -192,34 +198,38 @@ export function toRecorded(event: ChainedEvent, position: number): RecordedEvent
  * the hash taken before the write matches the one recomputed after a read. Non-finite numbers
  * and values JSON cannot hold are rejected, naming where they are.
  */
-export function toJsonValue(value: unknown, where: string): unknown {
+export function toJsonValue(value: unknown, where: string | (() => string)): unknown {
+  // The path is built only for a message: building it for every value cost more than the check.
+  const at = typeof where === 'string' ? () => where : where;
   if (value === undefined || value === null) return null;
   switch (typeof value) {
     case 'string':
       // PostgreSQL text and jsonb cannot hold U+0000 or unpaired surrogates; refusing them
       // everywhere keeps the adapters alike.
-      if (value.includes('\u0000')) throw new InvalidAppendError(`${where} contains a NUL character (U+0000), which cannot be stored`);
-      if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) throw new InvalidAppendError(`${where} contains an unpaired UTF-16 surrogate, which is not valid Unicode`);
+      if (value.includes('\u0000')) throw new InvalidAppendError(`${at()} contains a NUL character (U+0000), which cannot be stored`);
+      if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) throw new InvalidAppendError(`${at()} contains an unpaired UTF-16 surrogate, which is not valid Unicode`);
       return value;
     case 'boolean':
       return value;
     case 'number':
-      if (!Number.isFinite(value)) throw new InvalidAppendError(`${where} is not a finite number (${value})`);
+      if (!Number.isFinite(value)) throw new InvalidAppendError(`${at()} is not a finite number (${value})`);
       return value;
     case 'object': {
       if (value instanceof Date) {
-        if (Number.isNaN(value.getTime())) throw new InvalidAppendError(`${where} is an invalid date`);
+        if (Number.isNaN(value.getTime())) throw new InvalidAppendError(`${at()} is an invalid date`);
         return value.toISOString();
       }
-      if (Array.isArray(value)) return value.map((v, i) => toJsonValue(v, `${where}[${i}]`));
+      if (Array.isArray(value)) return value.map((v, i) => toJsonValue(v, () => `${at()}[${i}]`));
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        // defineProperty, not assignment: a key named __proto__ must stay a key.
-        if (v !== undefined) Object.defineProperty(out, k, { value: toJsonValue(v, `${where}.${k}`), enumerable: true, writable: true, configurable: true });
+        if (v === undefined) continue;
+        // A key named __proto__ must stay a key: assignment would set the prototype instead.
+        if (k === '__proto__') Object.defineProperty(out, k, { value: toJsonValue(v, () => `${at()}.${k}`), enumerable: true, writable: true, configurable: true });
+        else out[k] = toJsonValue(v, () => `${at()}.${k}`);
       }
       return out;
     }
     default:
-      throw new InvalidAppendError(`${where} holds a ${typeof value}, which cannot be stored as JSON`);
+      throw new InvalidAppendError(`${at()} holds a ${typeof value}, which cannot be stored as JSON`);
   }
 }
