@@ -1,10 +1,14 @@
 import type { Pool, PoolClient } from 'pg';
 
-/** Runs `work` in a transaction on one pooled connection; rolls back if it throws. */
-export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` in a transaction on one pooled connection; rolls back if it throws. `begin` may
+ * carry more statements with the BEGIN (a lock taken in the same round trip); it is sent as
+ * plain text, so it must hold no values from outside.
+ */
+export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>, options: { begin?: string } = {}): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    await client.query(options.begin ?? 'BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { ConflictError, type LatestMetric, type MetricPoint, type MetricSummary, type SeriesPoint, ValidationError } from '@modeltrail/contracts';
-import { advisoryKey, ident } from '@modeltrail/postgres';
+import { advisoryKey, ident, withTransaction } from '@modeltrail/postgres';
 
 /**
  * Injection token of the experiments service's own PostgreSQL pool. The metrics lock is held on
@@ -54,19 +54,8 @@ export class MetricStore {
   async withRunLock<T>(runId: string, work: (tx: MetricTransaction) => Promise<T>): Promise<T> {
     const key = advisoryKey(`${this.schema}.run-metrics:${runId}`);
     if (!/^-?\d{1,20}$/.test(key)) throw new Error(`advisory lock key ${key} is not a 64-bit integer`);
-    const client = await this.pool.connect();
-    try {
-      // One round trip: the key is a number computed here, so the two statements go as one text.
-      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${key})`);
-      const result = await work(new MetricTransaction(client, this.s, runId));
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    // One round trip: the key is a number computed here, so the two statements go as one text.
+    return withTransaction(this.pool, (client) => work(new MetricTransaction(client, this.s, runId)), { begin: `BEGIN; SELECT pg_advisory_xact_lock(${key})` });
   }
 
   /** Latest value of each metric of each run, sorted by key. */
