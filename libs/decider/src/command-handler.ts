@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AppendResult, EventStore, ExpectedRevision, RecordedEvent, StreamHead, StreamRevision } from '@modeltrail/eventstore';
-import { WrongExpectedRevisionError } from '@modeltrail/eventstore';
+import { StreamCache, WrongExpectedRevisionError } from '@modeltrail/eventstore';
 import type { MessageHeaders } from '@modeltrail/contracts';
 import type { Decider, DomainEvent } from './decider';
 
@@ -159,33 +159,6 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
       }
       return { state: nextState, events, revision: appended.nextExpectedRevision, position: appended.position };
     }
-  }
-}
-
-/** A bounded map of streams to what is kept of them, least recently used out first. */
-class StreamCache<T> {
-  private readonly entries = new Map<string, T>();
-
-  constructor(private readonly capacity: number) {}
-
-  get(stream: string): T | undefined {
-    const entry = this.entries.get(stream);
-    if (entry !== undefined) {
-      this.entries.delete(stream);
-      this.entries.set(stream, entry);
-    }
-    return entry;
-  }
-
-  set(stream: string, entry: T): void {
-    if (this.capacity <= 0) return;
-    this.entries.delete(stream);
-    this.entries.set(stream, entry);
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
-  }
-
-  delete(stream: string): void {
-    this.entries.delete(stream);
   }
 }
 

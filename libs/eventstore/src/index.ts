@@ -9,3 +9,4 @@ export * from './types';
 export * from './factory';
 export * from './event-store.module';
 export { ChangeSignal, PositionWatch, RetryPause } from './signal';
+export { StreamCache } from './stream-cache';

@@ -6,6 +6,7 @@ import { DuplicateEventIdError, WrongExpectedRevisionError } from './errors';
 import { eventStoreMigrations, POSITIONS_PER_TRANSACTION } from './postgres.migrations';
 import { type ChainedEvent, hasCallerIds, type PreparedEvent, chainEvents, matchIdempotentAppend, prepareEvents, toRecorded, validateExpectedRevision, verifyChain } from './prepare';
 import { ChangeSignal } from './signal';
+import { StreamCache } from './stream-cache';
 import { PollingAllSubscription } from './subscription';
 import type {
   AllSubscription,
@@ -86,7 +87,7 @@ export class PostgresEventStore implements EventStore {
   private readonly changes = new ChangeSignal();
   private readonly subscriptions = new Set<PollingAllSubscription>();
   /** The last head this store saw per stream: an append without a caller's head chains from it. */
-  private readonly heads = new HeadCache(10_000);
+  private readonly heads = new StreamCache<StreamHead>(10_000);
   private readonly notifier: CoalescedNotify;
   private listener: Client | undefined;
   private listenerStarting: Promise<void> | undefined;
@@ -436,28 +437,6 @@ function appendJson(events: ReadonlyArray<ChainedEvent>): string {
 
 function isDuplicateEventId(error: unknown): boolean {
   return sqlState(error) === '23505' && ((error as { constraint?: string }).constraint?.includes('event_id') ?? false);
-}
-
-/** A bounded map of stream heads, least recently used out first. */
-class HeadCache {
-  private readonly heads = new Map<string, StreamHead>();
-
-  constructor(private readonly capacity: number) {}
-
-  get(stream: string): StreamHead | undefined {
-    const head = this.heads.get(stream);
-    if (head) {
-      this.heads.delete(stream);
-      this.heads.set(stream, head);
-    }
-    return head;
-  }
-
-  set(stream: string, head: StreamHead): void {
-    this.heads.delete(stream);
-    this.heads.set(stream, head);
-    if (this.heads.size > this.capacity) this.heads.delete(this.heads.keys().next().value as string);
-  }
 }
 
 /**
