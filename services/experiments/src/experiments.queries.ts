@@ -59,7 +59,7 @@ export class ExperimentsQueries {
 
   @RpcPattern(experimentsRpc.getRuns)
   async getRuns(@Payload() req: Req<'getRuns'>): Promise<Reply<'getRuns'>> {
-    const views = await this.runs.views(req.runIds);
+    const views = await this.runViews(req.runIds);
     return { items: [...new Set(req.runIds)].flatMap((id) => views.get(id) ?? []) };
   }
 
@@ -134,19 +134,22 @@ export class ExperimentsQueries {
     if ((await this.store.streamRevision(runStream(runId))) === 'no_stream') throw new NotFoundError(`run ${runId} does not exist`, { runId });
   }
 
-  /** The runs' views in request order; a run just started may need the projection to catch up first. */
+  /** Views of the runs that exist, by id, once the projections have caught up with any run just started. */
+  private async runViews(runIds: ReadonlyArray<string>): Promise<Map<string, RunView>> {
+    const find = async () => [...(await this.runs.views(runIds)).values()];
+    const views = await findCaughtUp({ ids: runIds, find, idOf: (view) => view.runId, streamOf: runStream, store: this.store, runners: this.runners });
+    return new Map(views.map((view) => [view.runId, view]));
+  }
+
+  /** The runs' views in request order: a run without a stream is NOT_FOUND, one the read model still lacks is UNAVAILABLE. */
   private async visibleRuns(runIds: string[]): Promise<RunView[]> {
-    let views = await this.runs.views(runIds);
+    const views = await this.runViews(runIds);
     const missing = runIds.filter((id) => !views.has(id));
     if (missing.length > 0) {
       const revisions = await Promise.all(missing.map((id) => this.store.streamRevision(runStream(id))));
       const unknown = missing.filter((_, i) => revisions[i] === 'no_stream');
       if (unknown.length) throw new NotFoundError(`${unknown.length === 1 ? 'run' : 'runs'} ${unknown.join(', ')} ${unknown.length === 1 ? 'does' : 'do'} not exist`, { runIds: unknown });
-      const head = await this.store.headPosition();
-      await Promise.all(this.runners.map((runner) => runner.waitFor(head, 5_000))).catch(() => undefined);
-      views = await this.runs.views(runIds);
-      const stillMissing = runIds.filter((id) => !views.has(id));
-      if (stillMissing.length) throw new UnavailableError(`runs ${stillMissing.join(', ')} are not in the read model yet: try again shortly`, { runIds: stillMissing });
+      throw new UnavailableError(`runs ${missing.join(', ')} are not in the read model yet: try again shortly`, { runIds: missing });
     }
     return runIds.map((id) => views.get(id)!);
   }
