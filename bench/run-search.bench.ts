@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { experimentsRpc, type ListRunsReply, platformEventCatalog, type RpcRequest, type RunStartedV1, type z } from '@modeltrail/contracts';
+import { experimentsRpc, type ListRunsReply, nameBasedUuid, platformEventCatalog, type RpcRequest, type RunStartedV1, type z } from '@modeltrail/contracts';
 import { PostgresEventStore } from '@modeltrail/eventstore';
 import { RpcClient } from '@modeltrail/messaging';
 import type { Pool } from 'pg';
 import { createPool, ident } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
+import { mulberry32 } from '../services/datasets/src/data/profile';
 import { runStream } from '../services/experiments/src/run/run.decider';
 import { performance } from 'node:perf_hooks';
 import { type Benchmark, type BenchContext, type ConcurrentRun, type Figure, latencyFigures, runConcurrent, timed } from './harness';
@@ -33,23 +34,9 @@ const ABLATIONS = 50;
 type ListRuns = RpcRequest<typeof experimentsRpc.listRuns>;
 type ListRunsReplyValue = z.output<typeof ListRunsReply>;
 
-/** A small deterministic generator (mulberry32), so that every run of the benchmark seeds the same data. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-/** A UUID derived from a name (v4 layout), stable across runs of the benchmark. */
-function uuidOf(name: string): string {
-  const h = createHash('sha256').update(name).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
+/** Run, dataset and version ids of the seeded data, stable across runs of the benchmark. */
+const BENCH_NAMESPACE = '6a3f1d2e-8b4c-4f5a-9e7d-1c2b3a4d5e6f';
+const uuidOf = (name: string): string => nameBasedUuid(BENCH_NAMESPACE, name);
 
 const pick = <T>(random: () => number, values: ReadonlyArray<T>): T => values[Math.floor(random() * values.length)];
 
@@ -81,7 +68,7 @@ function paramsOf(i: number, random: () => number): Record<string, string | numb
  */
 async function loadLatestMetrics(pool: Pool, rm: string, runIds: ReadonlyArray<string>, started: number): Promise<void> {
   for (const [k, key] of KEYS.entries()) {
-    const random = generator(1000 + k);
+    const random = mulberry32(1000 + k);
     const bounded = key.endsWith('accuracy') || key.endsWith('f1') || key.endsWith('auc');
     const rows = runIds.map((runId, i) => ({ runId, i, value: bounded ? 0.5 + 0.5 * random() : 3 * random() })).sort((a, b) => a.value - b.value);
     for (let from = 0; from < rows.length; from += METRIC_CHUNK) {
@@ -144,7 +131,7 @@ export const runSearchBenchmark: Benchmark = {
         }
 
         phase('projects and experiments defined');
-        const random = generator(42);
+        const random = mulberry32(42);
         const started = Date.parse('2026-06-01T00:00:00.000Z');
         const runIds = Array.from({ length: runs }, (_, i) => uuidOf(`${schema}/run/${i}`));
         const events = runIds.map((runId, i): { runId: string; data: z.input<typeof RunStartedV1> } => {
