@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type AppendOptions, PostgresEventStore } from '@modeltrail/eventstore';
 import { createPool, ident } from '@modeltrail/postgres';
-import { type Benchmark, type BenchContext, type Figure, figure, payloadOf, runConcurrent, summarize } from './harness';
+import { type Benchmark, type BenchContext, cpuFigures, type Figure, figure, payloadOf, runConcurrent, summarize } from './harness';
 
 const PAYLOAD_BYTES = 256;
 const BATCH = 100;
@@ -53,9 +53,12 @@ export const appendBenchmark: Benchmark = {
         // Warm-up: connections, plans and the streams' first events exist before timing.
         await runConcurrent(writers, writers * STREAMS_PER_WRITER * 2, (i, w) => append(streamOf('bench', i, w), i));
         await runConcurrent(writers, writers * STREAMS_PER_WRITER * 2, (i, w) => insert(streamOf('bench', i, w), i));
-        const ours = summarize(await runConcurrent(writers, total, (i, w) => append(streamOf('bench', i, w), i)));
-        const base = summarize(await runConcurrent(writers, total, (i, w) => insert(streamOf('bench', i, w), i)));
+        const oursRun = await runConcurrent(writers, total, (i, w) => append(streamOf('bench', i, w), i));
+        const baseRun = await runConcurrent(writers, total, (i, w) => insert(streamOf('bench', i, w), i));
+        const [ours, base] = [summarize(oursRun), summarize(baseRun)];
         const label = `single event, ${writers} writer${writers === 1 ? '' : 's'}`;
+        // Where an append's time goes at the curve's middle point: CPU per event, here and in PostgreSQL.
+        if (writers === 16) figures.push(...cpuFigures('append', label, oursRun, baseRun).filter((f) => !f.measure.includes('NATS')));
         figures.push(figure('append', label, 'events/s', ours.throughput, base.throughput, 'higher'));
         figures.push(figure('append', `${label} p99`, 'ms', ours.p99, base.p99, 'lower'));
         curve.push({ writers, events: total, oursEventsPerSecond: Math.round(ours.throughput), insertEventsPerSecond: Math.round(base.throughput), oursP99Ms: ours.p99, insertP99Ms: base.p99 });

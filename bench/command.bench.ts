@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { datasetsRpc, defineRpc, type MessageHeaders, withNamespace, z } from '@modeltrail/contracts';
 import { decodeJson, encodeJson, fromNatsHeaders, RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { type Benchmark, type BenchContext, type ConcurrentRun, runConcurrent, summarize, summaryFigures } from './harness';
+import { type Benchmark, type BenchContext, type ConcurrentRun, cpuFigures, runConcurrent, summarize, summaryFigures } from './harness';
 import { bootDatasets } from './services';
 
 const CONCURRENCY = 16;
@@ -74,6 +74,7 @@ export const commandBenchmark: Benchmark = {
         },
         figures: [
           ...summaryFigures('command', 'changeDatasetDescription', summarize(ours), summarize(insert)),
+          ...cpuFigures('command', 'changeDatasetDescription', ours, insert),
           ...summaryFigures('command', 'changeDatasetDescription', summarize(ours), summarize(bare), { suffix: 'vs bare NATS echo', percentiles: [50, 99] }),
         ],
       };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -96,6 +96,54 @@ export interface ConcurrentRun {
   operations: number;
   /** Per-operation latency in milliseconds, in completion order. */
   latenciesMs: number[];
+  /** CPU spent during the run, in milliseconds, where it could be read (see cpuNow). */
+  cpu?: CpuUse;
+}
+
+/**
+ * CPU time in milliseconds: this process (client and any service booted in it), every local
+ * PostgreSQL process and every local NATS server. The servers' figures come from /proc and are
+ * absent (zero) on a machine without it or when the servers run elsewhere.
+ */
+export interface CpuUse {
+  node: number;
+  postgres: number;
+  nats: number;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat on Linux (USER_HZ, 100 on every common build). */
+const USER_HZ = 100;
+
+/** The CPU used so far by this process and the local PostgreSQL and NATS servers. */
+export function cpuNow(): CpuUse {
+  const usage = process.cpuUsage();
+  const use: CpuUse = { node: (usage.user + usage.system) / 1000, postgres: 0, nats: 0 };
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return use;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // comm is in parentheses and may contain spaces; the fields after it are space-separated.
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const server = comm === 'postgres' ? 'postgres' : comm === 'nats-server' ? 'nats' : undefined;
+      if (!server) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after comm.
+      use[server] += ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
+    } catch {
+      // the process ended between the listing and the read
+    }
+  }
+  return use;
+}
+
+/** What was spent between two cpuNow() readings. */
+export function cpuSince(start: CpuUse, end: CpuUse = cpuNow()): CpuUse {
+  return { node: end.node - start.node, postgres: end.postgres - start.postgres, nats: end.nats - start.nats };
 }
 
 /**
@@ -105,6 +153,7 @@ export interface ConcurrentRun {
 export async function runConcurrent(concurrency: number, total: number, op: (index: number, worker: number) => Promise<void>): Promise<ConcurrentRun> {
   let next = 0;
   const latenciesMs: number[] = [];
+  const cpuStart = cpuNow();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async (_, worker) => {
@@ -115,7 +164,30 @@ export async function runConcurrent(concurrency: number, total: number, op: (ind
       }
     }),
   );
-  return { seconds: (performance.now() - start) / 1000, operations: total, latenciesMs };
+  const seconds = (performance.now() - start) / 1000;
+  return { seconds, operations: total, latenciesMs, cpu: cpuSince(cpuStart) };
+}
+
+/**
+ * CPU per operation, ours against the baseline, for each place where it is spent (this process,
+ * PostgreSQL, NATS), and their sum against the machine's cores: the throughput the CPU alone
+ * allows. A figure is left out when either side read no CPU at all (no /proc, the servers on
+ * another machine, or a run shorter than a clock tick).
+ */
+export function cpuFigures(benchmark: string, label: string, ours: ConcurrentRun, baseline: ConcurrentRun): Figure[] {
+  if (!ours.cpu || !baseline.cpu) return [];
+  const per = (run: ConcurrentRun, part: keyof CpuUse) => (run.cpu?.[part] ?? 0) / run.operations;
+  const total = (run: ConcurrentRun) => per(run, 'node') + per(run, 'postgres') + per(run, 'nats');
+  const parts: Array<[keyof CpuUse, string]> = [
+    ['node', 'this process (client + service)'],
+    ['postgres', 'PostgreSQL'],
+    ['nats', 'NATS server'],
+  ];
+  return [
+    ...parts.map(([part, name]) => figure(benchmark, `${label} CPU per op, ${name}`, 'ms', per(ours, part), per(baseline, part), 'lower')),
+    figure(benchmark, `${label} CPU per op, all`, 'ms', total(ours), total(baseline), 'lower'),
+    figure(benchmark, `${label} ops/s the CPUs allow (cores / CPU per op)`, 'req/s', (cpus().length * 1000) / total(ours), (cpus().length * 1000) / total(baseline), 'higher'),
+  ].filter((f) => f.ours > 0 && f.baseline > 0);
 }
 
 /** The p-th percentile (0..100) by nearest rank. */

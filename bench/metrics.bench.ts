@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { experimentsRpc, type MetricPoint } from '@modeltrail/contracts';
 import { encodeJson, RpcClient } from '@modeltrail/messaging';
 import { ident } from '@modeltrail/postgres';
-import { type Benchmark, type BenchContext, type Figure, figure, timed } from './harness';
+import { type Benchmark, type BenchContext, type CpuUse, cpuNow, cpuSince, type Figure, figure, timed } from './harness';
 import { bootExperiments } from './services';
 
 const KEYS = ['train/loss', 'val/loss', 'val/accuracy', 'lr'];
@@ -57,21 +57,40 @@ export const metricsBenchmark: Benchmark = {
             points.map((p) => p.value),
           ]);
         await baselineInsert(pointsOf(batch, 0));
-        const ours = { seconds: 0 };
-        const baseline = { seconds: 0 };
+        const ours = { seconds: 0, cpu: { node: 0, postgres: 0, nats: 0 } };
+        const baseline = { seconds: 0, cpu: { node: 0, postgres: 0, nats: 0 } };
+        const addCpu = (total: CpuUse, spent: CpuUse) => {
+          total.node += spent.node;
+          total.postgres += spent.postgres;
+          total.nats += spent.nats;
+        };
         for (let c = 0; c < calls; c++, step += batch) {
           const logged = async () => {
+            const cpu = cpuNow();
             const { seconds, value: reply } = await timed(() => rpc.request(experimentsRpc.logMetrics, { runId: run.runId, points: pointsOf(batch, step) }, { headers: { ...headers, commandId: randomUUID() } }));
             if (reply.accepted !== batch) throw new Error(`logMetrics accepted ${reply.accepted} of ${batch} points`);
             ours.seconds += seconds;
+            addCpu(ours.cpu, cpuSince(cpu));
           };
           const inserted = async () => {
+            const cpu = cpuNow();
             baseline.seconds += (await timed(() => baselineInsert(pointsOf(batch, (c + 1) * batch)))).seconds;
+            addCpu(baseline.cpu, cpuSince(cpu));
           };
           if (c % 2 === 0) await logged().then(inserted);
           else await inserted().then(logged);
         }
-        figures.push(figure('metrics', `logMetrics, ${batch.toLocaleString('en-US')}-point batches`, 'points/s', (batch * calls) / ours.seconds, (batch * calls) / baseline.seconds, 'higher'));
+        const label = `logMetrics, ${batch.toLocaleString('en-US')}-point batches`;
+        figures.push(figure('metrics', label, 'points/s', (batch * calls) / ours.seconds, (batch * calls) / baseline.seconds, 'higher'));
+        // Where the time goes: CPU per 1,000 points in this process (client building the points
+        // included, for both), in PostgreSQL and in NATS.
+        const perThousand = (ms: number) => (ms * 1000) / (batch * calls);
+        // The baseline does not go through NATS: that server's share is a parameter, not a ratio.
+        for (const [part, name] of [['node', 'this process'], ['postgres', 'PostgreSQL']] as const) {
+          const cpu = figure('metrics', `${label}, CPU per 1,000 points, ${name}`, 'ms', perThousand(ours.cpu[part]), perThousand(baseline.cpu[part]), 'lower');
+          if (cpu.ours > 0 && cpu.baseline > 0) figures.push(cpu);
+        }
+        parameters[`natsCpuMsPer1000Points${batch}`] = perThousand(ours.cpu.nats);
       }
       return { parameters, figures };
     } finally {
