@@ -64,6 +64,10 @@ describe('npm start: the platform as separate processes', () => {
     expect(message.json<{ stream: string; metadata: { actor: string } }>()).toMatchObject({ stream: `dataset-${datasetId}`, metadata: { actor: 'e2e@example.com' } });
   });
 
+  it('serves on 127.0.0.1 only, by default', async () => {
+    await eventually(() => expect(output).toMatch(new RegExp(`gateway: GraphQL on http://127\\.0\\.0\\.1:${env.PORT}/graphql`)), { timeoutMs: 30_000, intervalMs: 100 });
+  });
+
   it('stops every process on SIGTERM and exits cleanly', async () => {
     const exited = new Promise<number | null>((resolve) => platform.once('exit', resolve));
     platform.kill('SIGTERM');
@@ -82,4 +86,16 @@ describe('npm start: the platform as separate processes', () => {
     expect(failure?.status).toBe(1);
     expect(failure?.stderr.toString()).toMatch(/DATABASE_POOL_SIZE: must be a whole number between 1 and 200 \(got "many"\)/);
   });
+
+  it('refuses to open the gateway to the network while the development token is accepted', () => {
+    let failure: { status: number | null; stderr: Buffer } | undefined;
+    try {
+      execFileSync(process.execPath, [join(root, 'dist/gateway/src/main.js')], { env: { ...env, HOST: '0.0.0.0', API_TOKENS: '' }, stdio: 'pipe', timeout: 20_000 });
+    } catch (error) {
+      failure = error as { status: number | null; stderr: Buffer };
+    }
+    expect(failure?.status).toBe(1);
+    expect(failure?.stderr.toString()).toMatch(/HOST: is 0.0.0.0, which is reachable from other machines, while the development token "dev-token" is accepted/);
+  });
+
 });

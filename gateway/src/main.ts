@@ -1,18 +1,21 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, loadConfig } from '@modeltrail/config';
+import { ConfigError, loadConfig, requireSafeListenAddress } from '@modeltrail/config';
 import { GatewayModule, GRAPHQL_PATH } from './gateway.module';
 
 /** Boots the GraphQL gateway: HTTP and graphql-ws on PORT at /graphql. */
 async function bootstrap(): Promise<void> {
   const config = loadConfig(process.env, { serviceName: 'gateway' });
+  // Before anything connects: a gateway open to the network with the development token is refused.
+  const host = requireSafeListenAddress(config);
   const app = await NestFactory.create(GatewayModule.forRoot(config), {
     logger: config.logLevel === 'debug' ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn', 'log'],
   });
   app.enableShutdownHooks();
   app.getHttpAdapter().getInstance().disable('x-powered-by');
-  await app.listen(config.port);
-  console.log(`gateway: GraphQL on http://localhost:${config.port}${GRAPHQL_PATH} (HTTP and graphql-ws), NATS ${config.natsUrl}`);
+  await app.listen(config.port, host);
+  const shown = host.includes(':') ? `[${host}]` : host;
+  console.log(`gateway: GraphQL on http://${shown}:${config.port}${GRAPHQL_PATH} (HTTP and graphql-ws), NATS ${config.natsUrl}`);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULTS, DEVELOPMENT_API_TOKEN, loadConfig, requireApiTokens } from './config';
+import { ConfigError, DEFAULTS, DEVELOPMENT_API_TOKEN, isLoopbackHost, loadConfig, requireApiTokens, requireSafeListenAddress } from './config';
 
 describe('loadConfig', () => {
   it('gives a developer machine working defaults', () => {
@@ -96,6 +96,28 @@ describe('loadConfig', () => {
       expect(problems({ API_TOKENS: 'hunter 2=ada@example.com' })).toMatch(/API_TOKENS: entry 1: neither the token nor the user may contain spaces/);
       expect(problems({ API_TOKENS: ',' })).toMatch(/API_TOKENS: must list at least one token=user pair/);
       expect(problems({ GRAPHQL_MAX_DEPTH: '1' })).toMatch(/GRAPHQL_MAX_DEPTH: must be between 2 and 100/);
+    });
+
+    it('listens on 127.0.0.1 unless HOST says otherwise', () => {
+      expect(loadConfig({ SERVICE_NAME: 'gateway' }).host).toBe('127.0.0.1');
+      expect(loadConfig({ SERVICE_NAME: 'gateway', HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+      expect(() => loadConfig({ SERVICE_NAME: 'gateway', HOST: '0.0.0.0; rm -rf /' })).toThrow(/HOST: must be an IP address or a host name/);
+    });
+
+    it('refuses to listen beyond this machine while the development token is accepted', () => {
+      const open = loadConfig({ SERVICE_NAME: 'gateway', HOST: '0.0.0.0' });
+      expect(() => requireSafeListenAddress(open)).toThrow(ConfigError);
+      expect(() => requireSafeListenAddress(open)).toThrow(/HOST: is 0.0.0.0, which is reachable from other machines, while the development token "dev-token" is accepted: set API_TOKENS/);
+      // Listing the development token explicitly is the same hole.
+      expect(() => requireSafeListenAddress(loadConfig({ SERVICE_NAME: 'gateway', HOST: '::', API_TOKENS: 'dev-token=dev@example.com' }))).toThrow(/HOST: is ::/);
+      expect(requireSafeListenAddress(loadConfig({ SERVICE_NAME: 'gateway', HOST: '0.0.0.0', API_TOKENS: 's3cr3t=ada@example.com' }))).toBe('0.0.0.0');
+      expect(requireSafeListenAddress(loadConfig({ SERVICE_NAME: 'gateway' }))).toBe('127.0.0.1');
+      expect(requireSafeListenAddress(loadConfig({ SERVICE_NAME: 'gateway', HOST: 'localhost' }))).toBe('localhost');
+    });
+
+    it('knows which addresses are loopback', () => {
+      for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', 'LOCALHOST', '::1', '[::1]', '::ffff:127.0.0.1']) expect(isLoopbackHost(host)).toBe(true);
+      for (const host of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.2', 'gateway.internal', '128.0.0.1', '::ffff:10.0.0.1']) expect(isLoopbackHost(host)).toBe(false);
     });
   });
 });

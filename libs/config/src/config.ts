@@ -27,6 +27,11 @@ export interface AppConfig {
   eventsStream: string;
   rpcTimeoutMs: number;
   port: number;
+  /**
+   * Address the gateway listens on (HOST): 127.0.0.1 unless set. A non-loopback address is
+   * refused while the development token is accepted (see requireSafeListenAddress).
+   */
+  host: string;
   artifactRoot: string;
   /**
    * Directories whose files the datasets service may read when a version is registered by path
@@ -58,6 +63,7 @@ export const DEFAULTS = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/modeltrail',
   NATS_URL: 'nats://127.0.0.1:4222',
   PORT: '4000',
+  HOST: '127.0.0.1',
   GRAPHQL_MAX_DEPTH: 12,
 } as const;
 
@@ -127,6 +133,11 @@ const schema = z.object({
   EVENTS_STREAM: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, _ or - (a JetStream stream name)').default('MT_EVENTS'),
   RPC_TIMEOUT_MS: integer(100, 600_000).default(5_000),
   PORT: integer(1, 65_535).optional(),
+  HOST: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9.:%-]+$/, 'must be an IP address or a host name to listen on, e.g. 127.0.0.1 or 0.0.0.0')
+    .optional(),
   ARTIFACT_ROOT: z.string().min(1).default('./data/artifacts'),
   DATA_ROOTS: z
     .string()
@@ -180,6 +191,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
     eventsStream: e.EVENTS_STREAM,
     rpcTimeoutMs: e.RPC_TIMEOUT_MS,
     port: e.PORT ?? defaults.port ?? Number(DEFAULTS.PORT),
+    host: e.HOST ?? DEFAULTS.HOST,
     artifactRoot: e.ARTIFACT_ROOT,
     dataRoots: (e.DATA_ROOTS ?? (e.NODE_ENV === 'production' ? [] : [process.cwd()])).map((root) => resolve(root)),
     logLevel: e.LOG_LEVEL,
@@ -197,6 +209,32 @@ export function requireApiTokens(config: Pick<AppConfig, 'env' | 'apiTokens'>): 
     throw new ConfigError([{ variable: 'API_TOKENS', problem: `is required${config.env === 'production' ? ' when NODE_ENV=production (no development token in production)' : ''}: comma-separated token=user pairs` }]);
   }
   return config.apiTokens;
+}
+
+/** Whether `host` only ever reaches this machine: localhost, 127.0.0.0/8 or ::1 (IPv4-mapped too). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice('::ffff:'.length) : h;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+/**
+ * The address a process that serves the API may listen on. Listening beyond this machine while
+ * the well-known development token is accepted would let anyone on the network act (and submit
+ * jobs, which run code on agents): that is refused, naming both settings.
+ */
+export function requireSafeListenAddress(config: Pick<AppConfig, 'host' | 'apiTokens'>): string {
+  const development = config.apiTokens.some((t) => t.token === DEVELOPMENT_API_TOKEN.token);
+  if (development && !isLoopbackHost(config.host)) {
+    throw new ConfigError([
+      {
+        variable: 'HOST',
+        problem: `is ${config.host}, which is reachable from other machines, while the development token "${DEVELOPMENT_API_TOKEN.token}" is accepted: set API_TOKENS to your own token=user pairs, or listen on 127.0.0.1`,
+      },
+    ]);
+  }
+  return config.host;
 }
 
 function describe(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
