@@ -5,7 +5,8 @@ import { pathToFileURL } from 'node:url';
 import { sha256File } from './digest';
 
 /**
- * A content-addressed store of files the service writes (cleaned and split data).
+ * A content-addressed store of files the platform writes: the datasets service's cleaned and
+ * split data, the outputs of a training job that the agent stores after the job ends.
  *
  * A file is written to a temporary name inside the store's root (so on the same file system),
  * hashed (SHA-256 of its bytes, streamed), made read-only and then moved into place at

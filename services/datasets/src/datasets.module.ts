@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { ArtifactStore } from '@modeltrail/artifacts';
 import { APP_CONFIG, type AppConfig, ConfigModule } from '@modeltrail/config';
 import { EventStoreModule } from '@modeltrail/eventstore';
 import { PostgresModule } from '@modeltrail/postgres';
@@ -7,7 +8,6 @@ import { CLOCK, type Clock, systemClock } from './clock';
 import { DatasetRowSchema } from './dataset/dataset.entity';
 import { DatasetHandlers } from './dataset/dataset.handlers';
 import { datasetProjection } from './dataset/dataset.projection';
-import { ArtifactStore } from './data/artifacts';
 import { ARTIFACT_STORE, DatasetPreparation } from './dataset-version/dataset-preparation.service';
 import { DatasetSplitRowSchema, DatasetValidationRowSchema, DatasetVersionRowSchema } from './dataset-version/dataset-version.entity';
 import { DatasetVersionHandlers } from './dataset-version/dataset-version.handlers';

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CleaningStep, type ColumnType, ValidationError } from '@modeltrail/contracts';
-import { ArtifactStore } from './artifacts';
+import { ArtifactStore } from '@modeltrail/artifacts';
 import { cleanTable, Hash128Set, planCleaning } from './clean';
 import { openTable } from './open';
 import type { Cell, Row, Table } from './table';

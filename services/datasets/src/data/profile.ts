@@ -6,8 +6,9 @@ import {
   type DataFormat,
   type DatasetProfile,
 } from '@modeltrail/contracts';
+import { DigestTap, sha256File, type ByteDigest } from '@modeltrail/artifacts';
 import { ownedText } from './csv';
-import { DigestTap, hash32, sha256File, type ByteDigest } from './digest';
+import { hash32 } from './digest';
 import { openTable, rowBatches } from './open';
 import { cellType, widenType, type Cell, type Table } from './table';
 

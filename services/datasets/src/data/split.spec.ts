@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValidationError } from '@modeltrail/contracts';
-import { ArtifactStore } from './artifacts';
+import { ArtifactStore } from '@modeltrail/artifacts';
 import { openTable } from './open';
 import { splitSizes, splitTable, type SplitOptions, type SplitSinks, Xoshiro128 } from './split';
 import type { Cell, Row, Table } from './table';

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArtifactStore } from './artifacts';
+import { ArtifactStore } from '@modeltrail/artifacts';
 import { parseCsv } from './csv';
 import { openTable } from './open';
 import { numericValue, type Row } from './table';

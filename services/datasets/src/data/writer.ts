@@ -1,7 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { ColumnType, DataFormat } from '@modeltrail/contracts';
-import type { ArtifactStore, StoredArtifact } from './artifacts';
+import type { ArtifactStore, StoredArtifact } from '@modeltrail/artifacts';
 import { writeParquet } from './parquet';
 import type { Cell, Row } from './table';
 

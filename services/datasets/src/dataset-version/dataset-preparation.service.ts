@@ -9,7 +9,7 @@ import {
   type z,
 } from '@modeltrail/contracts';
 import type { CommandContext } from '@modeltrail/decider';
-import type { ArtifactStore, StoredArtifact } from '../data/artifacts';
+import type { ArtifactStore, StoredArtifact } from '@modeltrail/artifacts';
 import { cleanTable, planCleaning, type StepCounts } from '../data/clean';
 import { openTable } from '../data/open';
 import { checkSplitOptions, SPLIT_PARTS, type SplitPartName, splitTable } from '../data/split';
