@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { EventCatalog } from './catalog';
 import { datasetsEvents, datasetsRpc } from './datasets';
 import { experimentsEvents, experimentsRpc } from './experiments';
+import { schedulerEvents, schedulerRpc } from './scheduler';
 
 /**
  * Every event type of the platform, by stored type name. Each context adds its map here; the
@@ -10,6 +11,7 @@ import { experimentsEvents, experimentsRpc } from './experiments';
 export const eventSchemas = {
   ...datasetsEvents,
   ...experimentsEvents,
+  ...schedulerEvents,
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -26,9 +28,10 @@ export function platformEventCatalog(): EventCatalog {
 export const rpcDefinitions = {
   ...Object.fromEntries(Object.values(datasetsRpc).map((d) => [d.subject, d])),
   ...Object.fromEntries(Object.values(experimentsRpc).map((d) => [d.subject, d])),
+  ...Object.fromEntries(Object.values(schedulerRpc).map((d) => [d.subject, d])),
 } as const;
 
 type RpcOf<T> = T[keyof T];
-type AllRpc = RpcOf<typeof datasetsRpc> | RpcOf<typeof experimentsRpc>;
+type AllRpc = RpcOf<typeof datasetsRpc> | RpcOf<typeof experimentsRpc> | RpcOf<typeof schedulerRpc>;
 export type SubjectMap = { [R in AllRpc as R['subject']]: { request: z.input<R['request']>; reply: z.output<R['reply']> } };
 export type RpcSubject = keyof SubjectMap;

@@ -6,4 +6,5 @@ export * from './rpc';
 export * from './ids';
 export * from './datasets';
 export * from './experiments';
+export * from './scheduler';
 export * from './events';
