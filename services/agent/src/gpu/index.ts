@@ -1,0 +1,3 @@
+export * from './command';
+export * from './nvidia-smi';
+export * from './probe';
