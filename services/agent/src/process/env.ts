@@ -1,3 +1,5 @@
+import { PROTOCOL_VERSION } from '../protocol/parser';
+
 /**
  * The environment a job's process gets, in three layers, later ones winning:
  *
@@ -11,8 +13,6 @@
  *    `MODELTRAIL_PROTOCOL` (the JSON-lines protocol version) and, when given,
  *    `MODELTRAIL_TELEMETRY_SUBJECT`.
  */
-
-export const PROTOCOL_VERSION = 1;
 
 /** Variables the platform sets for every job (the telemetry subject only when there is one). */
 export const PLATFORM_ENV_KEYS = [

@@ -1,0 +1,3 @@
+export * from './batcher';
+export * from './parser';
+export * from './reader';
