@@ -4,6 +4,7 @@ import {
   agentIdForHost,
   checkWorkingDir,
   JobProgressItem,
+  JobTelemetryMessage,
   jobRunId,
   requeueBackoffMs,
   schedulerEvents,
@@ -146,6 +147,10 @@ describe('scheduler contracts', () => {
     expect(JobProgressItem.parse({ kind: 'METRIC', seq: 0, at, key: 'loss', value: 0.5, step: 1 })).toMatchObject({ kind: 'METRIC' });
     expect(JobProgressItem.parse({ kind: 'LOG', seq: 1, at, stream: 'stderr', line: 'warning' })).toMatchObject({ kind: 'LOG' });
     expect(JobProgressItem.safeParse({ kind: 'LOG', seq: 1, at, stream: 'stdin', line: 'x' }).success).toBe(false);
+    expect(JobTelemetryMessage.safeParse({ jobId, kind: 'logs', items: [{ kind: 'LOG', seq: 2, at, stream: 'stdout', line: 'epoch 1' }] }).success).toBe(true);
+    expect(() => parseWith(JobTelemetryMessage, { jobId, kind: 'logs', items: [{ kind: 'METRIC', seq: 3, at, key: 'loss', value: 1, step: 0 }] }, 'telemetry')).toThrow(
+      /field "items\[0\].kind": a logs message carries LOG items only/,
+    );
   });
 
   it('derives stable ids and a capped backoff', () => {

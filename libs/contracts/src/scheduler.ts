@@ -707,7 +707,7 @@ export type LogLine = z.output<typeof LogLine>;
 // ---------------------------------------------------------------------------------------------
 
 const ProgressBase = { seq: z.number().int().nonnegative(), at: z.iso.datetime() };
-/** One item of a job's live progress; `seq` orders the items of one kind of one job. */
+/** One item of a job's live progress; `seq` increases across every kind of one job, so "in order" means the same on every subject. */
 export const JobProgressItem = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('METRIC'), ...ProgressBase, key: MetricKey, value: z.number(), step: z.number().int().nonnegative() }),
   z.object({ kind: z.literal('LOG'), ...ProgressBase, stream: LogStream, line: z.string() }),
@@ -724,8 +724,15 @@ export const JobProgressItem = z.discriminatedUnion('kind', [
 export type JobProgressItem = z.output<typeof JobProgressItem>;
 /** The item kind each telemetry subject carries. */
 export const JOB_TELEMETRY_ITEM_KIND = { metrics: 'METRIC', logs: 'LOG', status: 'STATUS' } as const;
-/** A message on a job telemetry subject: items of that subject's kind, in `seq` order. */
-export const JobTelemetryMessage = z.object({ jobId: uuid, attempt: z.number().int().min(1), items: z.array(JobProgressItem).min(1) });
+const TELEMETRY_SUBJECT_KINDS = ['metrics', 'logs', 'status'] as const;
+/** A message on a job telemetry subject: a batch of items of that subject's kind, in `seq` order. */
+export const JobTelemetryMessage = z
+  .object({ jobId: uuid, kind: z.enum(TELEMETRY_SUBJECT_KINDS), items: z.array(JobProgressItem).min(1) })
+  .superRefine((m, ctx) => {
+    m.items.forEach((item, index) => {
+      if (item.kind !== JOB_TELEMETRY_ITEM_KIND[m.kind]) ctx.addIssue({ code: 'custom', path: ['items', index, 'kind'], message: `a ${m.kind} message carries ${JOB_TELEMETRY_ITEM_KIND[m.kind]} items only` });
+    });
+  });
 export type JobTelemetryMessage = z.output<typeof JobTelemetryMessage>;
 
 // ---------------------------------------------------------------------------------------------
