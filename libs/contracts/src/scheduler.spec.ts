@@ -142,6 +142,17 @@ describe('scheduler contracts', () => {
     expect(messageOf(() => sweep({ space: { lr: { values: [1] } }, params: { lr: 3 } }))).toMatch(/field "params": lr is both fixed and swept/);
   });
 
+  it('checks an agent registration: GPU uuids, duplicate GPUs, probe status', () => {
+    const sessionId = '3a1c1f5e-2d7a-4a53-9a51-0c2b0b8e9d11';
+    const gpu = { index: 0, uuid: 'GPU-5f2c1d2e-0000-1111-2222-333344445555', name: 'NVIDIA A100', memoryMb: 81_920, status: 'AVAILABLE' };
+    const base = { agentId, sessionId, hostname: 'gpu-node-1', cpus: 64, memoryMb: 512_000, gpuProbe: { status: 'OK' }, gpus: [gpu] };
+    expect(parseWith(schedulerRpc.registerAgent.request, base, 'RegisterAgent')).toMatchObject({ labels: {}, replaceSession: false, gpuProbe: { status: 'OK', message: '' } });
+    expect(messageOf(() => parseWith(schedulerRpc.registerAgent.request, { ...base, gpus: [{ ...gpu, uuid: 'GPU 0,1' }] }, 'RegisterAgent'))).toMatch(/field "gpus\[0\].uuid": must be a GPU UUID/);
+    expect(messageOf(() => parseWith(schedulerRpc.registerAgent.request, { ...base, gpus: [gpu, { ...gpu, uuid: 'GPU-other' }] }, 'RegisterAgent'))).toMatch(/field "gpus\[1\].index": GPU index 0 is listed more than once/);
+    expect(messageOf(() => parseWith(schedulerRpc.registerAgent.request, { ...base, gpuProbe: { status: 'BROKEN' } }, 'RegisterAgent'))).toMatch(/field "gpuProbe.status": must be one of OK, TIMEOUT, ERROR, ABSENT, MIG_PARTIAL/);
+    expect(messageOf(() => parseWith(schedulerRpc.registerAgent.request, { ...base, agentId: 'node-1' }, 'RegisterAgent'))).toMatch(/field "agentId": must be a UUID/);
+  });
+
   it('parses live progress items by kind', () => {
     const at = '2026-11-22T10:00:00.000Z';
     expect(JobProgressItem.parse({ kind: 'METRIC', seq: 0, at, key: 'loss', value: 0.5, step: 1 })).toMatchObject({ kind: 'METRIC' });

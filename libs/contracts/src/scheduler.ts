@@ -271,7 +271,13 @@ export const FencingToken = z.number({ message: 'must be the fencing token of th
 export const SignalName = z.string().regex(/^SIG[A-Z0-9]+$/, 'must be a signal name such as SIGTERM or SIGKILL');
 export const ExitCode = z.number({ message: 'must be a whole number' }).int('must be a whole number').min(-255, 'must be between -255 and 255').max(255, 'must be between -255 and 255');
 
-export const JobGpu = z.object({ index: z.number().int().nonnegative(), uuid: z.string().min(1).max(128) });
+/** A GPU's (or MIG instance's) UUID as nvidia-smi prints it: the agent puts these into CUDA_VISIBLE_DEVICES. */
+export const GpuUuid = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(128, 'must be at most 128 characters')
+  .regex(/^[A-Za-z0-9-]+$/, 'must be a GPU UUID as nvidia-smi prints it (letters, digits and dashes), e.g. GPU-5f2c...');
+export const JobGpu = z.object({ index: z.number().int().nonnegative(), uuid: GpuUuid });
 export type JobGpu = z.output<typeof JobGpu>;
 
 export const JobDatasetVersion = z.object({ datasetVersionId: uuid, role: DatasetRole });
@@ -311,7 +317,7 @@ const JobSpecFields = {
 
 export const AgentGpu = z.object({
   index: wholeNumber('GPU index').min(0, 'must not be negative').max(1_023, 'must be at most 1023'),
-  uuid: z.string().trim().min(1, 'must not be empty').max(128, 'must be at most 128 characters'),
+  uuid: GpuUuid,
   name: z.string().trim().max(256, 'must be at most 256 characters'),
   memoryMb: wholeNumber('MB').min(0, 'must not be negative').max(JOB_LIMITS.gpuMemoryMb, `must be at most ${JOB_LIMITS.gpuMemoryMb}`),
   status: GpuStatus,
@@ -845,7 +851,7 @@ export const AgentHeartbeatRequest = z.object({
   /** Every job whose process the agent holds now, with the token it was assigned under. */
   running: z.array(z.object({ jobId: uuid, fencingToken: FencingToken, pid: z.number().int().positive().nullable() })).max(1_024),
   /** GPUs whose status changed since registration (a process outside the agent took one). */
-  gpuStatus: z.array(z.object({ uuid: z.string().min(1).max(128), status: GpuStatus })).max(256).default([]),
+  gpuStatus: z.array(z.object({ uuid: GpuUuid, status: GpuStatus })).max(256).default([]),
   /** Whether the agent takes new assignments now (false while it is stopping). */
   acceptAssignments: z.boolean().default(true),
 });
