@@ -19,6 +19,7 @@ import { JobOutputReader, type ProtocolWarning } from './protocol/reader';
  */
 
 const dir = tempDirs('training');
+// The jobs import sdk/python/modeltrail.py from the repository: no __pycache__ left there.
 const python = findOnPath('python3', process.env.PATH);
 
 /** A python3 on PATH that any user may run (every directory above it searchable by others): the one the job user can start. */
@@ -49,7 +50,7 @@ function pythonForAnyone(): string | null {
       jobId: 'job-7',
       runId: 'run-7',
       argv: [python as string, join(REPO_ROOT, 'examples', 'training', 'train.py'), '--epochs', '2', '--steps-per-epoch', '5', '--step-delay', '0'],
-      baseEnv: { PATH: process.env.PATH, HOME: process.env.HOME },
+      baseEnv: { PATH: process.env.PATH, HOME: process.env.HOME, PYTHONDONTWRITEBYTECODE: '1' },
       gpuUuids: [],
       outputDir,
       workingDir,
@@ -103,7 +104,7 @@ function pythonForAnyone(): string | null {
       jobId: 'job-8',
       runId: 'run-8',
       argv: [anyonesPython, join(REPO_ROOT, 'examples', 'training', 'train.py'), '--epochs', '1', '--steps-per-epoch', '2', '--step-delay', '0'],
-      baseEnv: { PATH: process.env.PATH },
+      baseEnv: { PATH: process.env.PATH, PYTHONDONTWRITEBYTECODE: '1' },
       gpuUuids: [],
       outputDir,
       workingDir: outputDir,
@@ -121,7 +122,7 @@ function pythonForAnyone(): string | null {
     const { execFileSync } = await import('node:child_process');
     const stdout = execFileSync(python as string, [join(REPO_ROOT, 'examples', 'training', 'train.py'), '--epochs', '1', '--steps-per-epoch', '2', '--step-delay', '0'], {
       cwd: dir(),
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, PYTHONDONTWRITEBYTECODE: '1' },
     }).toString();
     stdout.split('\n').forEach((text, seq) => lines.push({ stream: 'stdout', seq, time: new Date().toISOString(), text, truncated: false }));
     const reader = new JobOutputReader({ metrics: { add: () => undefined } });
