@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { killQuietly, NODE, tempDirs } from '../../test/helpers';
+import { killQuietly, NODE, tempDirs, waitFor } from '../../test/helpers';
 import { stopProcessGroup } from './group';
 import { processGroupAlive, processIdentity } from './procfs';
 import { JobStateFile, recordedJobState, type RunningJobRecord } from './state-file';
@@ -61,10 +61,12 @@ describe('recordedJobState', () => {
   });
 
   it('stopProcessGroup SIGKILLs a group that ignores SIGTERM after the grace', async () => {
-    const child = spawn(NODE, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"], { detached: true, stdio: 'ignore' });
+    const child = spawn(NODE, ['-e', "process.on('SIGTERM', () => {}); console.log('ready'); setInterval(() => {}, 1000)"], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
     const pid = child.pid as number;
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
-      await new Promise((resolve) => setTimeout(resolve, 200)); // let it install its handler
+      await waitFor(() => output.includes('ready'), 'the SIGTERM handler to be installed');
       expect(await stopProcessGroup(pid, 200)).toEqual({ killed: true, gone: true });
     } finally {
       killQuietly([pid]);
