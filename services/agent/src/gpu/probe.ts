@@ -45,7 +45,7 @@ export interface GpuInfo {
 
 export interface GpuProbe {
   status: GpuProbeStatus;
-  /** One or more sentences for the agent's log and its registration; empty when all is well. */
+  /** One or more sentences for the agent's log and its registration (at most 4000 characters); empty when all is well. */
   message: string;
   gpus: GpuInfo[];
 }
@@ -72,7 +72,7 @@ export async function probeGpus(options: ProbeOptions = {}): Promise<GpuProbe> {
   const [gpuResult, appsResult] = await Promise.all([run(GPU_QUERY_ARGS), run(APPS_QUERY_ARGS)]);
 
   const inventory = readInventory(gpuResult, options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS);
-  if (inventory.status !== null) return { status: inventory.status, message: inventory.message, gpus: [] };
+  if (inventory.status !== null) return { status: inventory.status, message: cap(inventory.message), gpus: [] };
 
   const messages: string[] = [];
   let status: GpuProbeStatus = 'OK';
@@ -114,7 +114,14 @@ export async function probeGpus(options: ProbeOptions = {}): Promise<GpuProbe> {
       `${mig.map((r) => `GPU ${r.index}`).join(', ')} report${mig.length === 1 ? 's' : ''} utilisation as [N/A], as GPUs in MIG mode do: still offered, by the GPU's UUID (MIG instances are not scheduled one by one), utilisation not sampled`,
     );
   }
-  return { status, message: messages.join('. '), gpus };
+  return { status, message: cap(messages.join('. ')), gpus };
+}
+
+/** Messages stay within what a registration carries (the scheduler contracts' GpuProbe: 4000 characters). */
+export const MAX_PROBE_MESSAGE_CHARS = 4_000;
+
+function cap(message: string): string {
+  return message.length <= MAX_PROBE_MESSAGE_CHARS ? message : `${message.slice(0, MAX_PROBE_MESSAGE_CHARS - 3)}...`;
 }
 
 /** The GPUs to offer: the AVAILABLE ones. */
