@@ -13,3 +13,4 @@ export * from './rpc.decorators';
 export { decodeJson, encodeJson, isErrorPayload, type RpcReplyEnvelope } from './rpc.envelope';
 export * from './rpc.server';
 export * from './schema';
+export * from './job-telemetry';
