@@ -120,4 +120,24 @@ describe('loadConfig', () => {
       for (const host of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.2', 'gateway.internal', '128.0.0.1', '::ffff:10.0.0.1']) expect(isLoopbackHost(host)).toBe(false);
     });
   });
+
+  describe('training jobs', () => {
+    it('has defaults that requeue the jobs of a lost agent well within 30 s', () => {
+      const config = loadConfig({}, { serviceName: 'scheduler' });
+      expect(config.scheduler).toMatchObject({ heartbeatMs: 3_000, leaseMs: 15_000, jobLogMaxBytes: 10 * 1024 * 1024, sweepTrialLimit: 1_000 });
+      expect(config.scheduler.workingDirRoots).toContain(process.cwd());
+      expect(config.agent).toMatchObject({ labels: {}, jobUser: 'nobody', nvidiaSmi: 'nvidia-smi', nvidiaSmiTimeoutMs: 5_000 });
+      expect(config.telemetryStream).toBe('MT_TELEMETRY');
+      expect(loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/mt', NATS_URL: 'nats://n:4222' }, { serviceName: 'scheduler' }).scheduler.workingDirRoots).toEqual([]);
+    });
+
+    it('reads agent labels and capacity, and names what is wrong', () => {
+      const config = loadConfig({ AGENT_LABELS: 'gpu=a100, zone=eu-west', AGENT_CPUS: '8', AGENT_MEMORY_MB: '32000', AGENT_ID: '6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b' }, { serviceName: 'agent' });
+      expect(config.agent).toMatchObject({ labels: { gpu: 'a100', zone: 'eu-west' }, cpus: 8, memoryMb: 32_000, id: '6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b' });
+      expect(() => loadConfig({ AGENT_LABELS: 'gpu' }, { serviceName: 'agent' })).toThrow(/AGENT_LABELS: entry 1 must be key=value/);
+      expect(() => loadConfig({ AGENT_ID: 'host-1' }, { serviceName: 'agent' })).toThrow(/AGENT_ID: must be a UUID/);
+      expect(() => loadConfig({ AGENT_HEARTBEAT_MS: '5000', AGENT_LEASE_MS: '6000' }, { serviceName: 'agent' })).toThrow(/AGENT_LEASE_MS: must be at least twice AGENT_HEARTBEAT_MS/);
+      expect(() => loadConfig({ JOB_WORKING_DIR_ROOTS: 'relative/dir' }, { serviceName: 'scheduler' })).toThrow(/JOB_WORKING_DIR_ROOTS: must be absolute directories/);
+    });
+  });
 });

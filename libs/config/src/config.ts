@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from '@modeltrail/contracts';
 
@@ -48,6 +49,45 @@ export interface AppConfig {
   apiTokens: ReadonlyArray<ApiToken>;
   /** Deepest field nesting a GraphQL operation may have (GRAPHQL_MAX_DEPTH). */
   graphqlMaxDepth: number;
+  /** JetStream stream of live job telemetry (TELEMETRY_STREAM): metrics, log lines, status changes. */
+  telemetryStream: string;
+  /** Training jobs: the scheduler's and the agents' settings. */
+  scheduler: SchedulerConfig;
+  agent: AgentConfig;
+}
+
+export interface SchedulerConfig {
+  /** How often an agent heartbeats (AGENT_HEARTBEAT_MS, default 3 s). */
+  heartbeatMs: number;
+  /**
+   * How long an agent and its jobs live without a heartbeat (AGENT_LEASE_MS, default 15 s):
+   * past it the agent is lost and its jobs are requeued. With the scheduler's checks every
+   * second, a lost agent's jobs are requeued well within 30 s.
+   */
+  leaseMs: number;
+  /** Directories a job's workingDir must lie under (JOB_WORKING_DIR_ROOTS); outside production the working directory and the temp directory. */
+  workingDirRoots: ReadonlyArray<string>;
+  /** Bytes of log lines kept per job attempt (JOB_LOG_MAX_BYTES, default 10 MiB); older lines are dropped first. */
+  jobLogMaxBytes: number;
+  /** Trials a sweep may have at most (SWEEP_TRIAL_LIMIT, default 1,000). */
+  sweepTrialLimit: number;
+}
+
+export interface AgentConfig {
+  /** Fixed agent id (AGENT_ID, a UUID); by default derived from the host name. */
+  id?: string;
+  /** Labels jobs can ask for (AGENT_LABELS: key=value pairs, comma-separated). */
+  labels: Readonly<Record<string, string>>;
+  /** CPUs and memory offered to jobs (AGENT_CPUS, AGENT_MEMORY_MB); by default what the machine has. */
+  cpus?: number;
+  memoryMb?: number;
+  /** Where the agent keeps its state and jobs' output directories (AGENT_DATA_DIR, default ./data/agent). */
+  dataDir: string;
+  /** The user jobs run as when the agent runs as root (AGENT_JOB_USER, default nobody). */
+  jobUser: string;
+  /** The nvidia-smi to run (NVIDIA_SMI, default found on PATH) and how long it may take (NVIDIA_SMI_TIMEOUT_MS, default 5 s). */
+  nvidiaSmi: string;
+  nvidiaSmiTimeoutMs: number;
 }
 
 /** A bearer token and the user (the events' actor) it authenticates. */
@@ -148,6 +188,36 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   API_TOKENS: apiTokens.optional(),
   GRAPHQL_MAX_DEPTH: integer(2, 100).default(DEFAULTS.GRAPHQL_MAX_DEPTH),
+  TELEMETRY_STREAM: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, _ or - (a JetStream stream name)').default('MT_TELEMETRY'),
+  AGENT_HEARTBEAT_MS: integer(100, 60_000).default(3_000),
+  AGENT_LEASE_MS: integer(500, 600_000).default(15_000),
+  JOB_WORKING_DIR_ROOTS: z
+    .string()
+    .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .refine((roots) => roots.length > 0, 'must list at least one directory')
+    .refine((roots) => roots.every((root) => isAbsolute(root)), 'must be absolute directories, separated by commas (e.g. /srv/jobs,/home)')
+    .optional(),
+  JOB_LOG_MAX_BYTES: integer(1_024, 1_073_741_824).default(10 * 1024 * 1024),
+  SWEEP_TRIAL_LIMIT: integer(1, 100_000).default(1_000),
+  AGENT_ID: z.uuid({ message: 'must be a UUID' }).optional(),
+  AGENT_LABELS: z
+    .string()
+    .transform((value, ctx) => {
+      const labels: Record<string, string> = {};
+      for (const [index, entry] of value.split(',').map((e) => e.trim()).filter(Boolean).entries()) {
+        const at = entry.indexOf('=');
+        if (at <= 0) ctx.addIssue({ code: 'custom', message: `entry ${index + 1} must be key=value (comma-separated pairs such as gpu=a100,zone=eu)` });
+        else labels[entry.slice(0, at).trim()] = entry.slice(at + 1).trim();
+      }
+      return labels;
+    })
+    .optional(),
+  AGENT_CPUS: integer(1, 100_000).optional(),
+  AGENT_MEMORY_MB: integer(1, 1_073_741_824).optional(),
+  AGENT_DATA_DIR: z.string().min(1).default('./data/agent'),
+  AGENT_JOB_USER: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a user name such as nobody').default('nobody'),
+  NVIDIA_SMI: z.string().min(1).default('nvidia-smi'),
+  NVIDIA_SMI_TIMEOUT_MS: integer(100, 120_000).default(5_000),
 });
 
 export class ConfigError extends Error {
@@ -171,6 +241,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
     if (!e.DATABASE_URL) problems.push({ variable: 'DATABASE_URL', problem: 'is required when NODE_ENV=production (no local default in production)' });
     if (!e.NATS_URL) problems.push({ variable: 'NATS_URL', problem: 'is required when NODE_ENV=production (no local default in production)' });
   }
+  if (e.AGENT_HEARTBEAT_MS * 2 > e.AGENT_LEASE_MS) problems.push({ variable: 'AGENT_LEASE_MS', problem: `must be at least twice AGENT_HEARTBEAT_MS (${e.AGENT_HEARTBEAT_MS} ms), so one lost heartbeat does not lose an agent` });
   if (e.NATS_USER && !e.NATS_PASSWORD) problems.push({ variable: 'NATS_PASSWORD', problem: 'is required when NATS_USER is set' });
   const serviceName = e.SERVICE_NAME ?? defaults.serviceName;
   if (!serviceName) problems.push({ variable: 'SERVICE_NAME', problem: 'is required (which ModelTrail process this is)' });
@@ -197,6 +268,24 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
     logLevel: e.LOG_LEVEL,
     apiTokens: e.API_TOKENS ?? (e.NODE_ENV === 'production' ? [] : [DEVELOPMENT_API_TOKEN]),
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
+    telemetryStream: e.TELEMETRY_STREAM,
+    scheduler: {
+      heartbeatMs: e.AGENT_HEARTBEAT_MS,
+      leaseMs: e.AGENT_LEASE_MS,
+      workingDirRoots: (e.JOB_WORKING_DIR_ROOTS ?? (e.NODE_ENV === 'production' ? [] : [process.cwd(), tmpdir()])).map((root) => resolve(root)),
+      jobLogMaxBytes: e.JOB_LOG_MAX_BYTES,
+      sweepTrialLimit: e.SWEEP_TRIAL_LIMIT,
+    },
+    agent: {
+      id: e.AGENT_ID,
+      labels: e.AGENT_LABELS ?? {},
+      cpus: e.AGENT_CPUS,
+      memoryMb: e.AGENT_MEMORY_MB,
+      dataDir: resolve(e.AGENT_DATA_DIR),
+      jobUser: e.AGENT_JOB_USER,
+      nvidiaSmi: e.NVIDIA_SMI,
+      nvidiaSmiTimeoutMs: e.NVIDIA_SMI_TIMEOUT_MS,
+    },
   };
 }
 
