@@ -59,6 +59,19 @@ describe('job telemetry on JetStream', () => {
     await ensureTelemetryStream(jsm, { streamName, subjectPrefix, maxMessagesPerSubject: 50 });
   });
 
+  it('orders by the stream, not by the publishers\' own numbering (agent and scheduler both publish)', async () => {
+    const jobId = randomUUID();
+    await publish(jobId, 'logs', 1, 2); // the agent's lines 1, 2
+    await publish(jobId, 'status', 1, 1); // the scheduler's first status change
+    await publish(jobId, 'logs', 3, 1);
+    const follow = await followJobTelemetry(managed.nc, { streamName, subjectPrefix, jobId, replayLast: 3, decode });
+    try {
+      expect((await take(follow, 3)).map((i) => i.text)).toEqual(['logs 2', 'status 1', 'logs 3']);
+    } finally {
+      await follow.return!();
+    }
+  });
+
   it('gives a late subscriber the last N items of the job across kinds, in order, then live ones', async () => {
     const jobId = randomUUID();
     const other = randomUUID();
@@ -79,7 +92,9 @@ describe('job telemetry on JetStream', () => {
       ]);
       await publish(other, 'logs', 6, 1);
       await publish(jobId, 'status', 9, 1);
-      expect(await take(follow, 1)).toEqual([{ seq: 9, text: 'status 9', kind: 'status' }]);
+      // A live batch larger than the replay window arrives whole.
+      await publish(jobId, 'logs', 10, 8);
+      expect(await take(follow, 9)).toEqual([{ seq: 9, text: 'status 9', kind: 'status' }, ...Array.from({ length: 8 }, (_, i) => ({ seq: 10 + i, text: `logs ${10 + i}`, kind: 'logs' }))]);
     } finally {
       await follow.return!();
     }

@@ -15,13 +15,14 @@ import { decodeJson, encodeJson } from './rpc.envelope';
 import { isJetStreamNotFound } from './jetstream';
 
 /**
- * Live progress of training jobs (DESIGN §4): metrics, log lines and status changes published by
- * agents and the scheduler at `<prefix>.<jobId>.<kind>` into a JetStream stream with limits, so a
- * subscriber that comes late first replays the last items of the job, then follows live ones.
+ * Live progress of training jobs (DESIGN §4): metrics, log lines and status changes published at
+ * `<prefix>.<jobId>.<kind>` into a JetStream stream with limits, so a subscriber that comes late
+ * first replays the last items of the job, then follows live ones.
  *
- * A message carries a batch of items of one kind; every item has a `seq` that its publisher
- * makes increase across all kinds of one job (the agent numbers its output, for instance), so
- * "the last N items" and "in order" mean the same for every subscriber.
+ * A message carries a batch of items of one kind. A job has several publishers (its agent sends
+ * log lines and metrics, the scheduler status changes), so the order every subscriber sees is
+ * the stream's own: the order JetStream stored the messages in, items in message order. Each
+ * publisher numbers its items (`seq`) for its own purposes; that number orders nothing here.
  */
 
 export const TELEMETRY_STREAM = 'MT_TELEMETRY';
@@ -44,7 +45,7 @@ export interface TelemetryStreamOptions {
 }
 
 export interface TelemetryItem {
-  /** Increases across every kind of one job. */
+  /** The publisher's own numbering of its items. */
   seq: number;
 }
 
@@ -117,58 +118,77 @@ export interface FollowJobTelemetryOptions<T extends TelemetryItem> {
 }
 
 /**
- * A job's telemetry items in publish order: with `replayLast` N, the last N items published
+ * A job's telemetry items in the stream's order: with `replayLast` N, the last N items stored
  * before the call first, then live ones; `return()` stops the consumer. The replay reads the
- * job's kept history (bounded by the stream's per-subject limit) and skips all but the last N.
+ * job's kept history (bounded by the stream's per-subject limit), keeping only the last N items,
+ * and hands them over once it has caught up (the consumer has nothing pending, or a message
+ * stored after the call arrives). Items stored after the call are never dropped.
  */
 export async function followJobTelemetry<T extends TelemetryItem>(nc: NatsConnection, options: FollowJobTelemetryOptions<T>): Promise<AsyncIterableIterator<T & { kind: JobTelemetryKind }>> {
   const stream = options.streamName ?? TELEMETRY_STREAM;
   const prefix = options.subjectPrefix ?? DEFAULT_JOB_TELEMETRY_PREFIX;
   const js = nc.jetstream();
-  let skipThrough = Number.NEGATIVE_INFINITY;
-  if (options.replayLast > 0) {
-    const last = await lastSeq(await nc.jetstreamManager(), stream, prefix, options.jobId);
-    skipThrough = last === null ? Number.NEGATIVE_INFINITY : last - options.replayLast;
-  }
-  // Replay reads from the start of what the stream keeps (the ordered consumer's default). An
-  // explicit DeliverPolicy.All is left out on purpose: with NATS 2.9 the ordered consumer of
-  // nats.js then never delivers.
   const filterSubjects = jobTelemetrySubject(prefix, options.jobId, '>');
-  const consumer = await js.consumers.get(stream, options.replayLast > 0 ? { filterSubjects } : { filterSubjects, deliver_policy: DeliverPolicy.New });
+  const replay = options.replayLast > 0;
+  // What the stream held when the call was made: a message at or below it is history.
+  const historyThrough = replay ? (await (await nc.jetstreamManager()).streams.info(stream)).state.last_seq : 0;
+  // An explicit DeliverPolicy.All is left out on purpose: with NATS 2.9 the ordered consumer of
+  // nats.js then never delivers (replay uses the default, which reads from the start).
+  const consumer = await js.consumers.get(stream, replay ? { filterSubjects } : { filterSubjects, deliver_policy: DeliverPolicy.New });
   const messages = await consumer.consume();
   const iterator = messages[Symbol.asyncIterator]();
-  const pending: Array<T & { kind: JobTelemetryKind }> = [];
+  type Out = T & { kind: JobTelemetryKind };
+  let history: Out[] | null = replay ? [] : null;
+  const ready: Out[] = [];
   let done = false;
   const stop = () => {
     if (done) return;
     done = true;
     void messages.close().catch(() => undefined);
   };
-  const unpack = (message: JsMsg) => {
-    let body: TelemetryMessage<unknown & TelemetryItem> | undefined;
+  const itemsOf = (message: JsMsg): Out[] => {
+    let body: TelemetryMessage<TelemetryItem> | undefined;
     try {
-      body = decodeJson(message.data) as TelemetryMessage<unknown & TelemetryItem>;
+      body = decodeJson(message.data) as TelemetryMessage<TelemetryItem>;
     } catch {
-      return;
+      return [];
     }
-    if (!body || !Array.isArray(body.items) || !JOB_TELEMETRY_KINDS.includes(body.kind)) return;
+    if (!body || !Array.isArray(body.items) || !JOB_TELEMETRY_KINDS.includes(body.kind)) return [];
+    const out: Out[] = [];
     for (const raw of body.items) {
       const item = options.decode(raw, body.kind);
-      if (item && item.seq > skipThrough) pending.push({ ...item, kind: body.kind });
+      if (item) out.push({ ...item, kind: body.kind });
     }
+    return out;
   };
-  const result: AsyncIterableIterator<T & { kind: JobTelemetryKind }> = {
+  const endReplay = () => {
+    if (!history) return;
+    ready.push(...history.slice(-options.replayLast));
+    history = null;
+  };
+  const take = (message: JsMsg) => {
+    const items = itemsOf(message);
+    if (history && message.info.streamSequence <= historyThrough) {
+      history.push(...items);
+      if (history.length > options.replayLast * 2) history = history.slice(-options.replayLast);
+      if (message.info.pending === 0) endReplay();
+      return;
+    }
+    endReplay();
+    ready.push(...items);
+  };
+  const result: AsyncIterableIterator<Out> = {
     async next() {
-      while (pending.length === 0) {
+      while (ready.length === 0) {
         if (done) return { done: true, value: undefined };
         const message = await iterator.next();
         if (message.done) {
           done = true;
           return { done: true, value: undefined };
         }
-        unpack(message.value);
+        take(message.value);
       }
-      return { done: false, value: pending.shift()! };
+      return { done: false, value: ready.shift()! };
     },
     async return() {
       stop();
@@ -183,19 +203,4 @@ export async function followJobTelemetry<T extends TelemetryItem>(nc: NatsConnec
     },
   };
   return result;
-}
-
-/** The highest item seq the job has in the stream, from the last message of each kind. */
-async function lastSeq(jsm: JetStreamManager, stream: string, prefix: string, jobId: string): Promise<number | null> {
-  let highest: number | null = null;
-  for (const kind of JOB_TELEMETRY_KINDS) {
-    try {
-      const stored = await jsm.streams.getMessage(stream, { last_by_subj: jobTelemetrySubject(prefix, jobId, kind) });
-      const body = decodeJson(stored.data) as TelemetryMessage<TelemetryItem>;
-      for (const item of body.items ?? []) if (typeof item?.seq === 'number' && (highest === null || item.seq > highest)) highest = item.seq;
-    } catch (error) {
-      if (!isJetStreamNotFound(error) && !/no message found/i.test(String((error as Error)?.message))) throw error;
-    }
-  }
-  return highest;
 }
