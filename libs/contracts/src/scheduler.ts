@@ -713,7 +713,7 @@ export type LogLine = z.output<typeof LogLine>;
 // ---------------------------------------------------------------------------------------------
 
 const ProgressBase = { seq: z.number().int().nonnegative(), at: z.iso.datetime() };
-/** One item of a job's live progress; `seq` increases across every kind of one job, so "in order" means the same on every subject. */
+/** One item of a job's live progress. `seq` is its publisher's own numbering (the agent numbers output, the scheduler status changes); subscribers get items in the telemetry stream's order. */
 export const JobProgressItem = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('METRIC'), ...ProgressBase, key: MetricKey, value: z.number(), step: z.number().int().nonnegative() }),
   z.object({ kind: z.literal('LOG'), ...ProgressBase, stream: LogStream, line: z.string() }),
@@ -731,7 +731,7 @@ export type JobProgressItem = z.output<typeof JobProgressItem>;
 /** The item kind each telemetry subject carries. */
 export const JOB_TELEMETRY_ITEM_KIND = { metrics: 'METRIC', logs: 'LOG', status: 'STATUS' } as const;
 const TELEMETRY_SUBJECT_KINDS = ['metrics', 'logs', 'status'] as const;
-/** A message on a job telemetry subject: a batch of items of that subject's kind, in `seq` order. */
+/** A message on a job telemetry subject: a batch of items of that subject's kind, in its publisher's order. */
 export const JobTelemetryMessage = z
   .object({ jobId: uuid, kind: z.enum(TELEMETRY_SUBJECT_KINDS), items: z.array(JobProgressItem).min(1) })
   .superRefine((m, ctx) => {
