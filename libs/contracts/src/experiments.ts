@@ -76,10 +76,12 @@ export const ParamValue = z.union([z.string().max(5_000, 'must be at most 5000 c
   message: 'must be a string, a finite number or a boolean',
 });
 export type ParamValue = z.output<typeof ParamValue>;
+/** The most parameters a run holds: those it started with and those logged since, together. */
+export const MAX_RUN_PARAMS = 200;
 export const ParamKey = z.string().min(1, 'parameter names must not be empty').max(250, 'parameter names must be at most 250 characters');
 export const Params = z
   .record(ParamKey, ParamValue)
-  .refine((params) => Object.keys(params).length <= 200, { message: 'must hold at most 200 parameters' });
+  .refine((params) => Object.keys(params).length <= MAX_RUN_PARAMS, { message: `must hold at most ${MAX_RUN_PARAMS} parameters` });
 export type Params = z.output<typeof Params>;
 
 export const Tag = z.string().trim().min(1, 'tags must not be empty').max(100, 'tags must be at most 100 characters');
@@ -163,6 +165,8 @@ export const RunMetricsSummarizedV1 = z.object({
   metrics: z.array(MetricSummary),
   summarizedAt: z.iso.datetime(),
 });
+/** Parameters a running run reported after its start: only keys it did not have (params never change). */
+export const RunParamsLoggedV1 = z.object({ runId: uuid, params: Params, loggedAt: z.iso.datetime() });
 export const RunCompletedV1 = z.object({ runId: uuid, completedAt: z.iso.datetime() });
 export const RunFailedV1 = z.object({ runId: uuid, reason: z.string().min(1), failedAt: z.iso.datetime() });
 
@@ -171,6 +175,7 @@ export const experimentsEvents = {
   'experiments.ExperimentCreated.v1': ExperimentCreatedV1,
   'experiments.RunStarted.v1': RunStartedV1,
   'experiments.RunArtifactLogged.v1': RunArtifactLoggedV1,
+  'experiments.RunParamsLogged.v1': RunParamsLoggedV1,
   'experiments.RunMetricsSummarized.v1': RunMetricsSummarizedV1,
   'experiments.RunCompleted.v1': RunCompletedV1,
   'experiments.RunFailed.v1': RunFailedV1,
@@ -416,6 +421,15 @@ export const LogMetricsReply = z.object({
   alreadyRecorded: z.boolean(),
 });
 
+/**
+ * Parameters a running script reports after the start. Parameters are immutable (as in MLflow):
+ * a key the run has with the same value is nothing new, with another value it is a CONFLICT.
+ */
+export const LogParamsRequest = z.object({
+  runId: uuid,
+  params: Params.refine((params) => Object.keys(params).length >= 1, { message: 'must hold at least one parameter' }),
+});
+
 export const LogArtifactRequest = z.object({
   runId: uuid,
   name: ArtifactName,
@@ -555,6 +569,7 @@ export const experimentsRpc = {
   createExperiment: defineRpc('mt.cmd.experiments.CreateExperiment', CreateExperimentRequest, ExperimentReply),
   startRun: defineRpc('mt.cmd.experiments.StartRun', StartRunRequest, RunReply),
   logMetrics: defineRpc('mt.cmd.experiments.LogMetrics', LogMetricsRequest, LogMetricsReply),
+  logParams: defineRpc('mt.cmd.experiments.LogParams', LogParamsRequest, RunReply),
   logArtifact: defineRpc('mt.cmd.experiments.LogArtifact', LogArtifactRequest, ArtifactReply),
   completeRun: defineRpc('mt.cmd.experiments.CompleteRun', CompleteRunRequest, RunReply),
   failRun: defineRpc('mt.cmd.experiments.FailRun', FailRunRequest, RunReply),
