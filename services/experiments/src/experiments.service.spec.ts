@@ -358,6 +358,70 @@ describe('experiments service over NATS', () => {
     expect(await store.readStream(`run-${started.runId}`)).toHaveLength(1);
   });
 
+  it('adds params a running run reports, visible in getRuns and filterable in listRuns; a retry changes nothing', async () => {
+    const { experimentId } = await newExperiment();
+    const run = await rpc.request(experimentsRpc.startRun, { experimentId, params: { lr: 0.01, optimizer: 'adam' } }, { headers });
+    const other = await rpc.request(experimentsRpc.startRun, { experimentId, params: { lr: 0.01 } }, { headers });
+    const request = { runId: run.runId, params: { lr: 0.01, epochs: 20, scheduler: 'cosine', amp: true } };
+    const logged = await rpc.request(experimentsRpc.logParams, request, { headers });
+    expect(logged).toMatchObject({ runId: run.runId, status: 'Running', params: { lr: 0.01, optimizer: 'adam', epochs: 20, scheduler: 'cosine', amp: true }, revision: 1 });
+    // The same params again (a retried call): the same run, nothing appended.
+    await expect(rpc.request(experimentsRpc.logParams, request, { headers })).resolves.toEqual(logged);
+    const events = await store.readStream(`run-${run.runId}`);
+    expect(events.map((e) => [e.type, e.data])).toEqual([
+      ['experiments.RunStarted.v1', expect.objectContaining({ params: { lr: 0.01, optimizer: 'adam' } })],
+      ['experiments.RunParamsLogged.v1', { runId: run.runId, params: { epochs: 20, scheduler: 'cosine', amp: true }, loggedAt: expect.any(String) }],
+    ]);
+    expect(events[1].metadata).toMatchObject({ actor: 'ada@example.com', correlationId: 'corr-experiments' });
+
+    await caughtUp();
+    const views = (await rpc.request(experimentsRpc.getRuns, { runIds: [run.runId] }, { headers })).items;
+    expect(views).toEqual([expect.objectContaining({ runId: run.runId, params: { lr: 0.01, optimizer: 'adam', epochs: 20, scheduler: 'cosine', amp: true }, revision: 1 })]);
+    const listed = await rpc.request(experimentsRpc.listRuns, { filter: { experimentId, params: [{ key: 'epochs', op: 'GTE', value: 10 }, { key: 'lr', op: 'EQ', value: 0.01 }] } }, { headers });
+    expect(listed.items.map((r) => r.runId)).toEqual([run.runId]);
+    const byScheduler = await rpc.request(experimentsRpc.listRuns, { filter: { experimentId, params: [{ key: 'scheduler', op: 'EQ', value: 'cosine' }] } }, { headers });
+    expect(byScheduler.items.map((r) => r.runId)).toEqual([run.runId]);
+    const all = await rpc.request(experimentsRpc.listRuns, { filter: { experimentId }, orderBy: { field: 'PARAM', key: 'epochs', direction: 'ASC' } }, { headers });
+    expect(all.items.map((r) => r.runId)).toEqual([run.runId, other.runId]);
+  });
+
+  it('refuses a changed param value with a clear message, params beyond 200 per run, and params of an unknown or ended run, appending nothing', async () => {
+    const { experimentId } = await newExperiment();
+    const run = await rpc.request(experimentsRpc.startRun, { experimentId, params: { lr: 0.01 } }, { headers });
+    await rpc.request(experimentsRpc.logParams, { runId: run.runId, params: { epochs: 20 } }, { headers });
+    const ended = await rpc.request(experimentsRpc.startRun, { experimentId }, { headers });
+    await rpc.request(experimentsRpc.completeRun, { runId: ended.runId }, { headers });
+    const before = await snapshot();
+
+    const changed = await failure(rpc.request(experimentsRpc.logParams, { runId: run.runId, params: { warmup: 500, epochs: 30 } }, { headers }));
+    expect(changed).toBeInstanceOf(ConflictError);
+    expect(changed.message).toBe(`run ${run.runId} cannot change parameter "epochs" from 20 to 30: params are immutable once logged (log the new value under another name)`);
+    const retyped = await failure(rpc.request(experimentsRpc.logParams, { runId: run.runId, params: { lr: '0.01' } }, { headers }));
+    expect(retyped.message).toMatch(/cannot change parameter "lr" from 0.01 to "0.01"/);
+
+    const tooMany = await failure(rpc.request(experimentsRpc.logParams, { runId: run.runId, params: Object.fromEntries(Array.from({ length: 199 }, (_, i) => [`p${i}`, i])) }, { headers }));
+    expect(tooMany).toBeInstanceOf(ValidationError);
+    expect(tooMany.message).toBe(`run ${run.runId} would hold 201 parameters (2 logged, 199 new): a run holds at most 200 parameters in all`);
+    const empty = await failure(rpc.request(experimentsRpc.logParams, { runId: run.runId, params: {} }, { headers }));
+    expect(empty.message).toMatch(/field "params": must hold at least one parameter/);
+    const badValue = await failure(rpc.request(experimentsRpc.logParams, { runId: run.runId, params: { layers: [64, 32] as never } }, { headers }));
+    expect(badValue.message).toMatch(/field "params.layers": must be a string, a finite number or a boolean/);
+
+    const missing = randomUUID();
+    const unknown = await failure(rpc.request(experimentsRpc.logParams, { runId: missing, params: { epochs: 1 } }, { headers }));
+    expect(unknown).toBeInstanceOf(NotFoundError);
+    expect(unknown.message).toBe(`run ${missing} does not exist`);
+    const late = await failure(rpc.request(experimentsRpc.logParams, { runId: ended.runId, params: { epochs: 1 } }, { headers }));
+    expect(late).toBeInstanceOf(ConflictError);
+    expect(late.message).toBe(`run ${ended.runId} is completed: it takes no more params`);
+
+    expect(await snapshot()).toEqual(before);
+    expect((await store.readStream(`run-${run.runId}`)).map((e) => e.type)).toEqual(['experiments.RunStarted.v1', 'experiments.RunParamsLogged.v1']);
+    expect(await store.streamRevision(`run-${missing}`)).toBe('no_stream');
+    const [view] = (await rpc.request(experimentsRpc.getRuns, { runIds: [run.runId] }, { headers })).items;
+    expect(view.params).toEqual({ lr: 0.01, epochs: 20 });
+  });
+
   it('stores 10,000 points of one call in one statement and publishes them live', async () => {
     const { experimentId } = await newExperiment();
     const run = await rpc.request(experimentsRpc.startRun, { experimentId }, { headers });

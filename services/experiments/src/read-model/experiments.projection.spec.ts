@@ -3,15 +3,15 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { experimentsRpc, type MetricPoint, type Params, parseWith, platformEventCatalog, ValidationError, type z } from '@modeltrail/contracts';
 import { CommandHandler } from '@modeltrail/decider';
 import { PostgresEventStore } from '@modeltrail/eventstore';
-import { migrateReadModel, openReadModelOrm, ProjectionRunner } from '@modeltrail/readmodel';
+import { migrateReadModel, openReadModelOrm, ProjectionRunner, type RecordedOf } from '@modeltrail/readmodel';
 import { createTestSchema, type TestSchema } from '@modeltrail/testing';
 import { experimentDecider, experimentStream } from '../experiment/experiment.decider';
 import { experimentsMigrations } from '../experiments.migrations';
 import { MetricStore } from '../metrics/metric.store';
 import { projectDecider, projectStream } from '../project/project.decider';
 import { runDecider, runStream } from '../run/run.decider';
-import { experimentsEntities } from './experiments.entities';
-import { experimentsProjection } from './experiments.projection';
+import { experimentsEntities, type RunRow } from './experiments.entities';
+import { evolveRun, experimentsProjection } from './experiments.projection';
 import { RunReader } from './run.reader';
 
 type ListRunsInput = z.input<typeof experimentsRpc.listRuns.request>;
@@ -47,6 +47,10 @@ describe('experiments projection and run queries', () => {
 
   async function log(runId: string, points: Array<Omit<MetricPoint, 'timestamp'> & { timestamp?: string }>): Promise<void> {
     await metrics.withRunLock(runId, (tx) => tx.insert(points.map((p) => ({ ...p, timestamp: p.timestamp ?? now() }))));
+  }
+
+  async function logParams(runId: string, params: Params): Promise<void> {
+    await new CommandHandler(store, runDecider).handle(runStream(runId), { type: 'LogParams', runId, params, at: now() }, ctx);
   }
 
   async function end(runId: string, how: 'CompleteRun' | 'FailRun'): Promise<number> {
@@ -100,6 +104,8 @@ describe('experiments projection and run queries', () => {
     await log(await startRun('g', otherExperimentId, { lr: 0.01 }), [{ key: 'accuracy', value: 0.93, step: 1 }]);
     await log(await startRun('h', experimentId, { lr: 0.01, depth: 6 }), [{ key: 'accuracy', value: 0.95, step: 2 }]); // ties with a
     await log(await startRun('i', experimentId, { lr: 'auto' }), [{ key: 'accuracy', value: 0.6, step: 1 }]);
+    // Experiment "mlp": a run whose script reports depth after the start (lr again, unchanged).
+    await logParams(await startRun('j', otherExperimentId, { lr: 0.01 }), { depth: 12, lr: 0.01 });
     await end(runs.c, 'CompleteRun');
     await end(runs.e, 'FailRun');
     await runner.start();
@@ -203,6 +209,23 @@ describe('experiments projection and run queries', () => {
     expect(views.size).toBe(2);
     expect(views.get(runs.d)).toMatchObject({ experimentId, projectId, status: 'Running', params: { lr: '0.01', depth: 6 }, tags: ['baseline', 'tuned'], startedBy: 'ada@example.com', revision: 0, endedAt: null });
     expect(views.get(runs.c)).toMatchObject({ status: 'Completed', revision: 2, endedAt: expect.any(String) });
+  });
+
+  it('adds logged params to the run row, so listRuns filters and orders on them', async () => {
+    const [view] = (await reader.views([runs.j])).values();
+    expect(view).toMatchObject({ params: { lr: 0.01, depth: 12 }, revision: 1 });
+    const deep = await listRequest({ filter: { experimentId: otherExperimentId, params: [{ key: 'depth', op: 'GTE', value: 10 }, { key: 'lr', op: 'EQ', value: 0.01 }] }, first: 100 });
+    expect(ids(deep.items)).toEqual([runs.j]);
+    const byDepth = await listRequest({ filter: { experimentId: otherExperimentId }, orderBy: { field: 'PARAM', key: 'depth', direction: 'DESC' }, first: 100 });
+    expect(ids(byDepth.items)).toEqual([runs.j, runs.g]);
+  });
+
+  it('applies RunParamsLogged to the run row it has (pure), and refuses one for a run without a row', () => {
+    const row = { runId: runs.j, params: { lr: 0.01 }, revision: 0, position: 10 } as unknown as RunRow;
+    const event = { type: 'experiments.RunParamsLogged.v1', data: { runId: runs.j, params: { depth: 12 }, loggedAt: now() }, revision: 1, position: 42 } as unknown as RecordedOf<'experiments.RunParamsLogged.v1'>;
+    expect(evolveRun(row, event)).toEqual({ ...row, params: { lr: 0.01, depth: 12 }, revision: 1, position: 42 });
+    expect(row.params).toEqual({ lr: 0.01 });
+    expect(() => evolveRun(undefined, event)).toThrow(/has no row/);
   });
 
   it('rebuilds to exactly the same rows', async () => {

@@ -14,6 +14,7 @@ const HANDLED = [
   'experiments.ProjectDefined.v1',
   'experiments.ExperimentCreated.v1',
   'experiments.RunStarted.v1',
+  'experiments.RunParamsLogged.v1',
   'experiments.RunArtifactLogged.v1',
   'experiments.RunMetricsSummarized.v1',
   'experiments.RunCompleted.v1',
@@ -60,6 +61,9 @@ export function evolveRun(row: RunRow | undefined, event: RunEvent): RunRow {
   }
   if (!row) throw new Error(`${event.type} at ${event.position}: run ${event.data.runId} has no row`);
   switch (event.type) {
+    case 'experiments.RunParamsLogged.v1':
+      // Only new keys are logged (the decider refuses a changed value), so this adds to the start's params.
+      return { ...row, params: { ...row.params, ...event.data.params }, ...moved };
     case 'experiments.RunArtifactLogged.v1':
       return { ...row, ...moved };
     case 'experiments.RunMetricsSummarized.v1':

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from '@modeltrail/contracts';
+import { ConflictError, NotFoundError, ValidationError } from '@modeltrail/contracts';
 import { deciderSpec } from '@modeltrail/testing';
 import { assertAcceptsMetrics, type RunCommand, type RunEvent, runDecider } from './run.decider';
 
@@ -52,6 +52,10 @@ const completed: RunEvent = { type: 'experiments.RunCompleted.v1', data: { runId
 const failed: RunEvent = { type: 'experiments.RunFailed.v1', data: { runId, reason: 'CUDA out of memory', failedAt: later } };
 const logModel = { type: 'LogArtifact' as const, runId, name: 'model.pt', uri: 's3://models/churn/model.pt', digest, size: 1024, at: later };
 const modelLogged: RunEvent = { type: 'experiments.RunArtifactLogged.v1', data: { runId, name: 'model.pt', uri: 's3://models/churn/model.pt', digest, size: 1024, loggedAt: later } };
+
+const logParams = (params: Record<string, string | number | boolean>): RunCommand => ({ type: 'LogParams', runId, params, at: later });
+const paramsLogged = (params: Record<string, string | number | boolean>): RunEvent => ({ type: 'experiments.RunParamsLogged.v1', data: { runId, params, loggedAt: later } });
+const manyParams = (count: number, prefix = 'p') => Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}${i}`, i]));
 
 describe('Run decider', () => {
   const spec = deciderSpec(runDecider);
@@ -111,5 +115,66 @@ describe('Run decider', () => {
     expect(() => assertAcceptsMetrics(state([]), runId)).toThrow(NotFoundError);
     expect(() => assertAcceptsMetrics(state([started, summarized, completed]), runId)).toThrow(`run ${runId} is completed: it takes no more metrics`);
     expect(() => assertAcceptsMetrics(state([started, summarized, failed]), runId)).toThrow(ConflictError);
+  });
+
+  describe('LogParams', () => {
+    it('adds new params to a running run', () => {
+      spec.given([started]).when(logParams({ batch_size: 64, scheduler: 'cosine' })).then([paramsLogged({ batch_size: 64, scheduler: 'cosine' })]);
+    });
+
+    it('records only the keys that are new: a key already set to the same value is nothing new', () => {
+      spec.given([started]).when(logParams({ lr: 0.01, epochs: 10 })).then([paramsLogged({ epochs: 10 })]);
+      spec.given([started, paramsLogged({ epochs: 10 })]).when(logParams({ epochs: 10, warmup: 500 })).then([paramsLogged({ warmup: 500 })]);
+    });
+
+    it('treats params that are all set to the same values (a retry) as done', () => {
+      spec.given([started]).when(logParams({ lr: 0.01, optimizer: 'adam', early_stopping: true })).thenNothingHappens();
+      spec.given([started, paramsLogged({ epochs: 10 })]).when(logParams({ epochs: 10 })).thenNothingHappens();
+    });
+
+    it('refuses another value for a key already set, naming the key, the logged and the given value, and records none of the call', () => {
+      spec
+        .given([started])
+        .when(logParams({ lr: 0.1, epochs: 10 }))
+        .thenThrows(ConflictError, `run ${runId} cannot change parameter "lr" from 0.01 to 0.1: params are immutable once logged (log the new value under another name)`);
+      spec.given([started, paramsLogged({ epochs: 10 })]).when(logParams({ epochs: 20 })).thenThrows(ConflictError, /cannot change parameter "epochs" from 10 to 20/);
+      // A string is not the number it spells: the message shows which is which.
+      spec.given([started]).when(logParams({ lr: '0.01' })).thenThrows(ConflictError, /cannot change parameter "lr" from 0.01 to "0.01"/);
+      spec
+        .given([started])
+        .when(logParams({ optimizer: 'sgd', early_stopping: false, seed: 1 }))
+        .thenThrows(ConflictError, /cannot change parameters "optimizer" from "adam" to "sgd", "early_stopping" from true to false:/);
+    });
+
+    it('names the changed params in the error details', () => {
+      expect(() => runDecider.decide(logParams({ lr: 0.1 }), runDecider.evolve(runDecider.initialState(), started))).toThrow(
+        expect.objectContaining({ details: { runId, params: [{ key: 'lr', logged: 0.01, given: 0.1 }] } }),
+      );
+    });
+
+    it('caps the params of a run at 200 in all, counting those it started with', () => {
+      // started has 3 params: 197 more fit, 198 do not.
+      spec.given([started]).when(logParams(manyParams(197))).then([paramsLogged(manyParams(197))]);
+      spec
+        .given([started])
+        .when(logParams(manyParams(198)))
+        .thenThrows(ValidationError, `run ${runId} would hold 201 parameters (3 logged, 198 new): a run holds at most 200 parameters in all`);
+      spec.given([started, paramsLogged(manyParams(197))]).when(logParams({ one_more: 1 })).thenThrows(ValidationError, /would hold 201 parameters \(200 logged, 1 new\)/);
+      // Keys already set with the same values do not count twice.
+      spec.given([started, paramsLogged(manyParams(197))]).when(logParams({ ...manyParams(197), lr: 0.01 })).thenNothingHappens();
+    });
+
+    it('takes params only while the run is running', () => {
+      spec.given([]).when(logParams({ epochs: 10 })).thenThrows(NotFoundError, `run ${runId} does not exist`);
+      spec.given([started, summarized, completed]).when(logParams({ epochs: 10 })).thenThrows(ConflictError, `run ${runId} is completed: it takes no more params`);
+      spec.given([started, summarized, failed]).when(logParams({ epochs: 10 })).thenThrows(ConflictError, `run ${runId} is failed: it takes no more params`);
+      // Even the same values: an ended run is not asked about its params any more.
+      spec.given([started, summarized, completed]).when(logParams({ lr: 0.01 })).thenThrows(ConflictError, /is completed/);
+    });
+
+    it('keeps logged params through the end of the run', () => {
+      const state = [started, paramsLogged({ epochs: 10 }), summarized, completed].reduce((s, e) => runDecider.evolve(s, e), runDecider.initialState());
+      expect(state).toMatchObject({ status: 'Completed', params: { lr: 0.01, optimizer: 'adam', early_stopping: true, epochs: 10 } });
+    });
   });
 });

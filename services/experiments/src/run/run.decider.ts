@@ -2,11 +2,14 @@ import {
   type CodeRef,
   ConflictError,
   type DatasetRole,
+  MAX_RUN_PARAMS,
   type MetricSummary,
   NotFoundError,
   type Params,
+  type ParamValue,
   type RunDatasetVersion,
   type TypedEvent,
+  ValidationError,
 } from '@modeltrail/contracts';
 import type { Decider } from '@modeltrail/decider';
 
@@ -14,6 +17,9 @@ import type { Decider } from '@modeltrail/decider';
  * The Run aggregate: one execution of training code with its params, the dataset versions it
  * used, the artifacts it produced and, at its end, the summary of its metrics. The metric points
  * themselves are not events (they live in the metrics table); the summary is.
+ *
+ * Params are given at the start and may be added while the run runs (a training script reports
+ * the ones it settles on), but never changed, as in MLflow: a run's params are what it ran with.
  */
 
 export type RunCommand =
@@ -30,6 +36,7 @@ export type RunCommand =
       tags: string[];
       at: string;
     }
+  | { type: 'LogParams'; runId: string; params: Params; at: string }
   | { type: 'LogArtifact'; runId: string; name: string; uri: string; digest: string; size: number; at: string }
   /** `summary`: computed from the metrics table under the run's metrics lock. */
   | { type: 'CompleteRun'; runId: string; summary: MetricSummary[]; at: string }
@@ -37,6 +44,7 @@ export type RunCommand =
 
 export type RunEvent = TypedEvent<
   | 'experiments.RunStarted.v1'
+  | 'experiments.RunParamsLogged.v1'
   | 'experiments.RunArtifactLogged.v1'
   | 'experiments.RunMetricsSummarized.v1'
   | 'experiments.RunCompleted.v1'
@@ -102,6 +110,27 @@ export const runDecider: Decider<RunCommand, RunEvent, RunState> = {
           },
         ];
       }
+      case 'LogParams': {
+        const running = requireRunning(state, command.runId, 'params');
+        const changed = Object.entries(command.params).filter(([key, value]) => Object.hasOwn(running.params, key) && running.params[key] !== value);
+        if (changed.length) {
+          const what = changed.map(([key, value]) => `"${key}" from ${shown(running.params[key])} to ${shown(value)}`).join(', ');
+          throw new ConflictError(`run ${command.runId} cannot change ${changed.length === 1 ? 'parameter' : 'parameters'} ${what}: params are immutable once logged (log the new value under another name)`, {
+            runId: command.runId,
+            params: changed.map(([key, value]) => ({ key, logged: running.params[key], given: value })),
+          });
+        }
+        const added = Object.entries(command.params).filter(([key]) => !Object.hasOwn(running.params, key));
+        if (added.length === 0) return [];
+        const total = Object.keys(running.params).length + added.length;
+        if (total > MAX_RUN_PARAMS) {
+          throw new ValidationError(
+            `run ${command.runId} would hold ${total} parameters (${Object.keys(running.params).length} logged, ${added.length} new): a run holds at most ${MAX_RUN_PARAMS} parameters in all`,
+            { runId: command.runId, field: 'params', logged: Object.keys(running.params).length, adding: added.length, limit: MAX_RUN_PARAMS },
+          );
+        }
+        return [{ type: 'experiments.RunParamsLogged.v1', data: { runId: command.runId, params: Object.fromEntries(added), loggedAt: command.at } }];
+      }
       case 'LogArtifact': {
         const running = requireRunning(state, command.runId, 'artifacts');
         const existing = running.artifacts[command.name];
@@ -143,6 +172,8 @@ export const runDecider: Decider<RunCommand, RunEvent, RunState> = {
         const { runId, experimentId, projectId, params, codeRef, datasetVersions, tags, startedAt } = event.data;
         return { status: 'Running', runId, experimentId, projectId, params, codeRef, datasetVersions, tags, startedAt, artifacts: {}, summary: null };
       }
+      case 'experiments.RunParamsLogged.v1':
+        return state.status === 'NotStarted' ? state : { ...state, params: { ...state.params, ...event.data.params } };
       case 'experiments.RunArtifactLogged.v1': {
         if (state.status === 'NotStarted') return state;
         const { name, uri, digest, size, loggedAt } = event.data;
@@ -179,6 +210,11 @@ function requireRunning(state: RunState, runId: string, what: string): Extract<R
 
 function notFound(runId: string): NotFoundError {
   return new NotFoundError(`run ${runId} does not exist`, { runId });
+}
+
+/** A param value as a message shows it: strings quoted, so `0.01` and `"0.01"` read differently. */
+function shown(value: ParamValue): string {
+  return JSON.stringify(typeof value === 'string' && value.length > 80 ? `${value.slice(0, 80)}...` : value);
 }
 
 function summarized(runId: string, metrics: MetricSummary[], at: string): RunEvent {

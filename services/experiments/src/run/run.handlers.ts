@@ -63,6 +63,13 @@ export class RunHandlers {
     return runReply(runId, await this.runs.handle(runStream(runId), command, commandContextOf(headers)));
   }
 
+  /** Params the run did not have are added; a retry changes nothing; another value for a key is a CONFLICT. */
+  @RpcPattern(experimentsRpc.logParams)
+  async logParams(@Payload() req: Req<'logParams'>, @RpcHeaders() headers: MessageHeaders): Promise<RunReply> {
+    const command: RunCommand = { type: 'LogParams', runId: req.runId, params: req.params, at: this.clock.now() };
+    return runReply(req.runId, await this.runs.handle(runStream(req.runId), command, commandContextOf(headers)));
+  }
+
   @RpcPattern(experimentsRpc.logArtifact)
   async logArtifact(@Payload() req: Req<'logArtifact'>, @RpcHeaders() headers: MessageHeaders): Promise<ArtifactReply> {
     const command: RunCommand = { type: 'LogArtifact', ...req, at: this.clock.now() };
