@@ -113,6 +113,15 @@ export class LogMetricsInput {
   points!: MetricPointInput[];
 }
 
+@InputType({ description: 'Parameters are immutable: a key the run has with the same value is nothing new, with another value it is a CONFLICT.' })
+export class LogParamsInput {
+  @Field(() => ID)
+  runId!: string;
+
+  @Field(() => JSONScalar, { description: 'An object of parameter name to value (string, finite number or boolean); at least one, and at most 200 per run in all.' })
+  params!: unknown;
+}
+
 @InputType()
 export class LogArtifactInput {
   @Field(() => ID)

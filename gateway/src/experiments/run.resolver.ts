@@ -6,7 +6,7 @@ import { present } from '../common/input';
 import { PageArgs, pageRequest, toPage } from '../common/page';
 import type { GatewayContext } from '../context/gateway-context';
 import { DatasetVersion, toDatasetVersion } from '../datasets/dataset.types';
-import { CompleteRunInput, FailRunInput, LogArtifactInput, LogMetricsInput, RunFilter, RunOrder, StartRunInput, toRunFilter, toRunOrder } from './experiment.inputs';
+import { CompleteRunInput, FailRunInput, LogArtifactInput, LogMetricsInput, LogParamsInput, RunFilter, RunOrder, StartRunInput, toRunFilter, toRunOrder } from './experiment.inputs';
 import {
   Artifact,
   Experiment,
@@ -89,6 +89,12 @@ export class RunResolver {
   async logMetrics(@Args('input') input: LogMetricsInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<LogMetricsResult> {
     const points = input.points.map((point) => ({ ...present(point), key: point.key, value: point.value }));
     return ctx.rpc.command(experimentsRpc.logMetrics, { runId: input.runId, points }, ctx.commandIdFor(info));
+  }
+
+  @Mutation(() => Run, { description: 'Adds parameters to a running run (a training script reports them as it goes); a parameter it has already cannot change.' })
+  async logParams(@Args('input') input: LogParamsInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Run> {
+    const request = { runId: input.runId, params: input.params } as RpcRequest<typeof experimentsRpc.logParams>;
+    return toRun(await ctx.rpc.command(experimentsRpc.logParams, request, ctx.commandIdFor(info)));
   }
 
   @Mutation(() => Artifact, { description: 'Records a file a run produced, with its digest.' })
