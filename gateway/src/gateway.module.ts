@@ -16,6 +16,7 @@ import { ErrorFormatter, PassErrorsToGraphQL } from './errors/error-formatter';
 import { GATEWAY_NATS, RunTelemetry } from './experiments/run-telemetry';
 import { GATEWAY_RESOLVERS } from './gateway.resolvers';
 import { depthLimitRule, depthProblem } from './limits/depth-limit';
+import { JobTelemetry } from './scheduler/job-telemetry';
 
 /** Where the API is served, over HTTP and WebSocket (graphql-ws) alike. */
 export const GRAPHQL_PATH = '/graphql';
@@ -82,7 +83,7 @@ export class GatewayModule {
           useFactory: (contexts: GatewayContextFactory, errors: ErrorFormatter) => graphqlOptions(config, contexts, errors),
         }),
       ],
-      providers: [...GATEWAY_RESOLVERS, RunTelemetry, { provide: APP_FILTER, useClass: PassErrorsToGraphQL }],
+      providers: [...GATEWAY_RESOLVERS, RunTelemetry, JobTelemetry, { provide: APP_FILTER, useClass: PassErrorsToGraphQL }],
     };
   }
 }

@@ -3,6 +3,9 @@ import { DatasetSplitResolver, DatasetVersionResolver, ValidationReportResolver 
 import { ExperimentResolver, ProjectResolver } from './experiments/project.resolver';
 import { ArtifactResolver, RunDatasetVersionResolver, RunParamValueResolver, RunResolver, RunSeriesResolver } from './experiments/run.resolver';
 import { HistoryResolver } from './history/history.resolver';
+import { AgentGpuResolver, AgentResolver } from './scheduler/agent.resolver';
+import { JobResolver, JobStatusChangeResolver, QueueEntryResolver } from './scheduler/job.resolver';
+import { SweepBestResolver, SweepResolver, SweepTrialResolver } from './scheduler/sweep.resolver';
 
 /** Every resolver of the API: the module serves them, and the committed schema is printed from them. */
 export const GATEWAY_RESOLVERS = [
@@ -18,4 +21,12 @@ export const GATEWAY_RESOLVERS = [
   RunSeriesResolver,
   RunParamValueResolver,
   HistoryResolver,
+  JobResolver,
+  QueueEntryResolver,
+  JobStatusChangeResolver,
+  AgentResolver,
+  AgentGpuResolver,
+  SweepResolver,
+  SweepTrialResolver,
+  SweepBestResolver,
 ] as const;

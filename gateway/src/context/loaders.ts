@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { datasetsRpc, experimentsRpc, NotFoundError, type RpcReply } from '@modeltrail/contracts';
+import { datasetsRpc, experimentsRpc, NotFoundError, type RpcReply, schedulerRpc } from '@modeltrail/contracts';
 import type { EventStore, RecordedEvent } from '@modeltrail/eventstore';
 import type { RequestRpc } from './request-rpc';
 
@@ -10,6 +10,11 @@ export type ProjectReply = RpcReply<typeof experimentsRpc.getProjects>['items'][
 export type ExperimentReply = RpcReply<typeof experimentsRpc.getExperiments>['items'][number];
 export type RunReply = RpcReply<typeof experimentsRpc.getRuns>['items'][number];
 export type ArtifactView = RpcReply<typeof experimentsRpc.listRunArtifacts>['items'][number];
+export type JobReply = RpcReply<typeof schedulerRpc.getJobs>['items'][number];
+export type AgentReply = RpcReply<typeof schedulerRpc.getAgents>['items'][number];
+export type SweepReply = RpcReply<typeof schedulerRpc.getSweeps>['items'][number];
+export type QueueEntryReply = RpcReply<typeof schedulerRpc.getQueue>['items'][number];
+export type LogLineReply = RpcReply<typeof schedulerRpc.getJobLogs>['items'][number];
 
 /** The services' batch lookups take at most 500 ids. */
 const MAX_BATCH = 500;
@@ -94,6 +99,36 @@ export class Loaders {
         async (runIds) => (await this.rpc.query(experimentsRpc.getRuns, { runIds })).items,
         (item) => item.runId,
         (id) => `run ${id} does not exist`,
+      ),
+    );
+  }
+
+  get jobs(): DataLoader<string, JobReply> {
+    return this.once('jobs', () =>
+      byId(
+        async (jobIds) => (await this.rpc.query(schedulerRpc.getJobs, { jobIds })).items,
+        (item) => item.jobId,
+        (id) => `job ${id} does not exist`,
+      ),
+    );
+  }
+
+  get agents(): DataLoader<string, AgentReply> {
+    return this.once('agents', () =>
+      byId(
+        async (agentIds) => (await this.rpc.query(schedulerRpc.getAgents, { agentIds })).items,
+        (item) => item.agentId,
+        (id) => `agent ${id} does not exist`,
+      ),
+    );
+  }
+
+  get sweeps(): DataLoader<string, SweepReply> {
+    return this.once('sweeps', () =>
+      byId(
+        async (sweepIds) => (await this.rpc.query(schedulerRpc.getSweeps, { sweepIds })).items,
+        (item) => item.sweepId,
+        (id) => `sweep ${id} does not exist`,
       ),
     );
   }
