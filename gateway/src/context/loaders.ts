@@ -149,6 +149,15 @@ export class Loaders {
     );
   }
 
+  /**
+   * Drops every loader and what it cached. A subscription's context lives as long as the
+   * subscription: each event it delivers is resolved as an operation of its own, with fresh
+   * lookups (a job's state now, not when the subscription first saw it).
+   */
+  clearAll(): void {
+    this.made = {};
+  }
+
   private once<V>(name: keyof Loaders, make: () => DataLoader<string, V>): DataLoader<string, V> {
     return (this.made[name] ??= make() as DataLoader<string, unknown>) as DataLoader<string, V>;
   }

@@ -76,7 +76,7 @@ export class JobResolver {
 
   @Subscription(() => JobProgressItem, {
     description: `A job's live progress in the order stored: metric points, output lines and status changes. With replayLast N (0 to ${MAX_REPLAY_LAST}), the last N items kept first, then live ones. NOT_FOUND for an unknown job.`,
-    resolve: (item: JobProgressItem) => item,
+    resolve: (item: JobProgressItem, _args: unknown, ctx: GatewayContext) => eventOf(item, ctx),
   })
   async jobProgress(
     @Args('jobId', { type: () => ID }) jobId: string,
@@ -98,7 +98,7 @@ export class JobResolver {
 
   @Subscription(() => JobStatusChange, {
     description: 'State changes of jobs as the scheduler records them (every job, or those the filter names). Live only: a job\'s earlier changes are in jobProgress(replayLast).',
-    resolve: (change: JobStatusChange) => change,
+    resolve: (change: JobStatusChange, _args: unknown, ctx: GatewayContext) => eventOf(change, ctx),
   })
   async jobUpdates(@Args('filter', { type: () => JobUpdatesFilter, nullable: true }) filter: JobUpdatesFilter | null, @Context() ctx: GatewayContext): Promise<AsyncIterableIterator<JobStatusChange>> {
     const jobId = filter?.jobId ? parseId(filter.jobId, 'filter.jobId') : null;
@@ -174,6 +174,12 @@ export class JobStatusChangeResolver {
   async job(@Parent() change: JobStatusChange, @Context() ctx: GatewayContext): Promise<Job> {
     return toJob(await ctx.loaders.jobs.load(change.jobId));
   }
+}
+
+/** A subscription's event, resolved with fresh lookups (its context outlives every event). */
+function eventOf<T>(event: T, ctx: GatewayContext): T {
+  ctx.loaders.clearAll();
+  return event;
 }
 
 /**

@@ -987,7 +987,7 @@ describe('GraphQL gateway: training jobs, agents and sweeps (scheduler responder
       scheduler.jobs.set(mine, scheduler.job({ jobId: mine }));
       scheduler.jobs.set(theirs, scheduler.job({ jobId: theirs, projectId: scheduler.otherProjectId }));
       const UPDATES = 'subscription ($filter: JobUpdatesFilter) { jobUpdates(filter: $filter) { __typename jobId status attempt agentId exitCode reason at } }';
-      const WITH_JOB = 'subscription ($filter: JobUpdatesFilter) { jobUpdates(filter: $filter) { jobId status reason job { id projectId } } }';
+      const WITH_JOB = 'subscription ($filter: JobUpdatesFilter) { jobUpdates(filter: $filter) { jobId status reason job { id projectId status } } }';
       const client = webSocketClient(http.url, { authorization: 'Bearer ada-token' });
       try {
         type Update = { jobUpdates: { jobId: string; status: string; reason: string | null } & Record<string, unknown> };
@@ -1030,19 +1030,21 @@ describe('GraphQL gateway: training jobs, agents and sweeps (scheduler responder
           [mine, 'FAILED'],
         ]);
         expect([await next(project), await next(project), await next(project)]).toEqual([
-          { jobId: mine, status: 'ASSIGNED', reason: null, job: { id: mine, projectId: scheduler.projectId } },
-          { jobId: mine, status: 'RUNNING', reason: null, job: { id: mine, projectId: scheduler.projectId } },
-          { jobId: mine, status: 'FAILED', reason: 'exit code 3', job: { id: mine, projectId: scheduler.projectId } },
+          { jobId: mine, status: 'ASSIGNED', reason: null, job: { id: mine, projectId: scheduler.projectId, status: 'QUEUED' } },
+          { jobId: mine, status: 'RUNNING', reason: null, job: { id: mine, projectId: scheduler.projectId, status: 'QUEUED' } },
+          { jobId: mine, status: 'FAILED', reason: 'exit code 3', job: { id: mine, projectId: scheduler.projectId, status: 'QUEUED' } },
         ]);
         expect(await next(failed)).toMatchObject({ jobId: mine, status: 'FAILED', exitCode: 3, reason: 'exit code 3' });
-        expect(await next(one)).toEqual({ jobId: theirs, status: 'RUNNING', reason: null, job: { id: theirs, projectId: scheduler.otherProjectId } });
+        expect(await next(one)).toEqual({ jobId: theirs, status: 'RUNNING', reason: null, job: { id: theirs, projectId: scheduler.otherProjectId, status: 'QUEUED' } });
 
         // Nothing else reached the filtered subscribers: the next thing each gets is a closing change.
+        // Each change is resolved afresh: `job` is the job as the scheduler has it now.
+        scheduler.jobs.set(mine, { ...scheduler.jobs.get(mine)!, status: 'FAILED', revision: 5 });
         await publish(theirs, 'status', [status(104, { status: 'FAILED', agentId, exitCode: 1, reason: 'closing' })]);
         await publish(mine, 'status', [status(104, { status: 'QUEUED', reason: 'closing' })]);
         expect(await next(one)).toMatchObject({ jobId: theirs, status: 'FAILED', reason: 'closing' });
         expect(await next(failed)).toMatchObject({ jobId: theirs, status: 'FAILED', reason: 'closing' });
-        expect(await next(project)).toMatchObject({ jobId: mine, status: 'QUEUED', reason: 'closing' });
+        expect(await next(project)).toMatchObject({ jobId: mine, status: 'QUEUED', reason: 'closing', job: { status: 'FAILED' } });
 
         const badFilter = new SubscriptionQueue(client, UPDATES, { filter: { projectId: 'nope' } });
         expect((await badFilter.next()).errors?.[0].extensions).toEqual({ code: 'BAD_USER_INPUT', details: { issues: [{ field: 'filter.projectId', message: 'must be a UUID' }] } });
