@@ -127,6 +127,15 @@ describe('job telemetry on JetStream', () => {
     await nothing.return!();
   });
 
+  it('removes its consumer from the server when the subscriber stops', async () => {
+    const consumers = async () => (await jsm.streams.info(streamName)).state.consumer_count;
+    const before = await consumers();
+    const follow = await followJobTelemetry(managed.nc, { streamName, subjectPrefix, jobId: randomUUID(), replayLast: 5, decode });
+    expect(await consumers()).toBe(before + 1);
+    await follow.return!();
+    expect(await consumers()).toBe(before);
+  });
+
   it('refuses a job id that is not a single subject token', async () => {
     await expect(followJobTelemetry(managed.nc, { streamName, subjectPrefix, jobId: 'a.b', replayLast: 0, decode })).rejects.toThrow(/cannot be a subject token/);
     expect(() => publish('x.>', 'logs', 1, 1)).toThrow(/cannot be a subject token/);

@@ -134,17 +134,20 @@ export async function followJobTelemetry<T extends TelemetryItem>(nc: NatsConnec
   const historyThrough = replay ? (await (await nc.jetstreamManager()).streams.info(stream)).state.last_seq : 0;
   // An explicit DeliverPolicy.All is left out on purpose: with NATS 2.9 the ordered consumer of
   // nats.js then never delivers (replay uses the default, which reads from the start).
-  const consumer = await js.consumers.get(stream, replay ? { filterSubjects } : { filterSubjects, deliver_policy: DeliverPolicy.New });
+  // The server drops a consumer nobody reads after 30 s (a follower that crashed); `return()`
+  // deletes it at once.
+  const consumer = await js.consumers.get(stream, replay ? { filterSubjects, inactive_threshold: 30_000 } : { filterSubjects, deliver_policy: DeliverPolicy.New, inactive_threshold: 30_000 });
   const messages = await consumer.consume();
   const iterator = messages[Symbol.asyncIterator]();
   type Out = T & { kind: JobTelemetryKind };
   let history: Out[] | null = replay ? [] : null;
   const ready: Out[] = [];
   let done = false;
-  const stop = () => {
+  const stop = async () => {
     if (done) return;
     done = true;
-    void messages.close().catch(() => undefined);
+    await messages.close().catch(() => undefined);
+    await consumer.delete().catch(() => undefined);
   };
   const itemsOf = (message: JsMsg): Out[] => {
     let body: TelemetryMessage<TelemetryItem> | undefined;
@@ -191,11 +194,11 @@ export async function followJobTelemetry<T extends TelemetryItem>(nc: NatsConnec
       return { done: false, value: ready.shift()! };
     },
     async return() {
-      stop();
+      await stop();
       return { done: true, value: undefined };
     },
     async throw(error?: unknown) {
-      stop();
+      await stop();
       throw error;
     },
     [Symbol.asyncIterator]() {
