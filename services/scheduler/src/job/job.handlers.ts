@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { Controller, Inject } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { APP_CONFIG, type AppConfig } from '@modeltrail/config';
+import {
+  checkWorkingDir,
+  commandScopedId,
+  ConflictError,
+  jobRunId,
+  jobStream,
+  type JobView,
+  type MessageHeaders,
+  NotFoundError,
+  type RpcReply,
+  schedulerRpc,
+  type z,
+} from '@modeltrail/contracts';
+import { commandContextOf, type HandleResult } from '@modeltrail/decider';
+import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
+import { RpcHeaders, RpcPattern } from '@modeltrail/messaging';
+import { CLOCK, type Clock } from '../clock';
+import { EXPERIMENTS_CLIENT, type ExperimentsClient } from '../experiments.client';
+import { SchedulerViews } from '../read-model/scheduler.views';
+import { JobLogStore } from './job-log.store';
+import { JobCommands } from './job.commands';
+import { checkFencing, type JobCommand, type JobRun, type JobState, staleReportError, type StaleReportRefused } from './job.decider';
+import { startJobRun } from './job-run';
+
+type Req<K extends keyof typeof schedulerRpc> = z.output<(typeof schedulerRpc)[K]['request']>;
+
+/** NATS adapters of the TrainingJob aggregate: the commands of people and the reports of agents. */
+@Controller()
+export class JobHandlers {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(EXPERIMENTS_CLIENT) private readonly experiments: ExperimentsClient,
+    private readonly jobs: JobCommands,
+    private readonly views: SchedulerViews,
+    private readonly logs: JobLogStore,
+  ) {}
+
+  /**
+   * The working directory is checked first, then the run: an existing one must be running
+   * (asked of the experiments service); for a new one the experiments service starts run
+   * `jobRunId(jobId)` before the job is queued, so an unknown experiment or dataset version is
+   * its NOT_FOUND and nothing is appended. The job id comes from the Mt-Command-Id when there
+   * is one, so a retried submit is the same job (and the same run).
+   */
+  @RpcPattern(schedulerRpc.submitJob)
+  async submit(@Payload() req: Req<'submitJob'>, @RpcHeaders() headers: MessageHeaders): Promise<JobView> {
+    const workingDir = req.workingDir === null ? null : checkWorkingDir(req.workingDir, this.config.scheduler.workingDirRoots);
+    const jobId = req.jobId ?? (headers.commandId ? commandScopedId(headers.commandId, 'job') : randomUUID());
+    const existing = await this.jobs.load(jobId);
+    let run: JobRun;
+    if (existing.state.status !== 'None') {
+      // A retry of this submit returns the job; any other submit of the id is refused by the decider.
+      run = { kind: 'EXISTING', runId: existing.state.runId, found: null };
+    } else if (req.runId !== undefined) {
+      const { items } = await this.experiments.getRuns({ runIds: [req.runId] }, headers);
+      const found = items.find((r) => r.runId === req.runId);
+      run = { kind: 'EXISTING', runId: req.runId, found: found ? { experimentId: found.experimentId, projectId: found.projectId, status: found.status } : null };
+    } else {
+      const runId = jobRunId(jobId);
+      const started = await startJobRun(this.experiments, { jobId, runId, experimentId: req.experimentId!, params: req.params, datasetVersions: req.datasetVersions, sweepId: null }, headers);
+      run = { kind: 'NEW', runId, experimentId: req.experimentId!, experiment: { projectId: started.projectId }, params: req.params, datasetVersions: req.datasetVersions };
+    }
+    const command: JobCommand = {
+      type: 'SubmitJob',
+      jobId,
+      run,
+      command: req.command,
+      env: req.env,
+      workingDir,
+      resources: req.resources,
+      priority: req.priority,
+      maxRetries: req.maxRetries,
+      timeoutSeconds: req.timeoutSeconds,
+      cancelGraceSeconds: req.cancelGraceSeconds,
+      sweep: null,
+      at: this.clock.now(),
+    };
+    return this.reply(jobId, await this.jobs.handle(jobId, command, commandContextOf(headers)));
+  }
+
+  @RpcPattern(schedulerRpc.cancelJob)
+  async cancel(@Payload() req: Req<'cancelJob'>, @RpcHeaders() headers: MessageHeaders): Promise<JobView> {
+    const result = await this.jobs.handle(req.jobId, { type: 'CancelJob', jobId: req.jobId, reason: req.reason, at: this.clock.now() }, commandContextOf(headers));
+    return this.reply(req.jobId, result);
+  }
+
+  @RpcPattern(schedulerRpc.changeJobPriority)
+  async changePriority(@Payload() req: Req<'changeJobPriority'>, @RpcHeaders() headers: MessageHeaders): Promise<JobView> {
+    const result = await this.jobs.handle(req.jobId, { type: 'ChangeJobPriority', jobId: req.jobId, priority: req.priority, at: this.clock.now() }, commandContextOf(headers));
+    return this.reply(req.jobId, result);
+  }
+
+  @RpcPattern(schedulerRpc.reportJobStarted)
+  async started(@Payload() req: Req<'reportJobStarted'>, @RpcHeaders() headers: MessageHeaders): Promise<JobView> {
+    const command: JobCommand = { type: 'ReportJobStarted', jobId: req.jobId, agentId: req.agentId, fencingToken: req.fencingToken, pid: req.pid, at: this.clock.now() };
+    return this.agentReport(req, await this.jobs.handle(req.jobId, command, commandContextOf(headers)));
+  }
+
+  /** A stale token appends StaleReportRefused (for the audit), then the agent gets CONFLICT. */
+  @RpcPattern(schedulerRpc.reportJobFinished)
+  async finished(@Payload() req: Req<'reportJobFinished'>, @RpcHeaders() headers: MessageHeaders): Promise<JobView> {
+    const { jobId, agentId, fencingToken, outcome, exitCode, signal, durationMs, reason } = req;
+    const command: JobCommand = { type: 'ReportJobFinished', jobId, agentId, fencingToken, outcome, exitCode, signal, durationMs, reason, at: this.clock.now() };
+    return this.agentReport(req, await this.jobs.handle(jobId, command, commandContextOf(headers)));
+  }
+
+  /** Lines of the holder's attempt only: the token is checked against the job's stream. */
+  @RpcPattern(schedulerRpc.appendJobLogs)
+  async appendLogs(@Payload() req: Req<'appendJobLogs'>): Promise<RpcReply<typeof schedulerRpc.appendJobLogs>> {
+    const revision = await this.store.streamRevision(jobStream(req.jobId));
+    if (revision === 'no_stream') throw new NotFoundError(`job ${req.jobId} does not exist`, { jobId: req.jobId });
+    const state = await this.jobs.stateAt(req.jobId, revision);
+    const stale = checkFencing(state, req.agentId, req.fencingToken);
+    if (stale || state.status === 'None') {
+      throw new ConflictError(`log lines from agent ${req.agentId} for job ${req.jobId} refused: ${stale}`, { jobId: req.jobId, agentId: req.agentId, fencingToken: req.fencingToken });
+    }
+    const { accepted, lastSeq } = await this.logs.append(req.jobId, state.attempt, req.lines, this.config.scheduler.jobLogMaxBytes);
+    return { jobId: req.jobId, accepted, lastSeq };
+  }
+
+  private async agentReport(req: { jobId: string; agentId: string; fencingToken: number }, result: HandleResult<JobState>): Promise<JobView> {
+    const refused = result.events.find((e) => e.type === 'scheduler.StaleReportRefused.v1');
+    if (refused) throw staleReportError({ type: 'scheduler.StaleReportRefused.v1', data: refused.data } as StaleReportRefused);
+    if (result.events.length === 0) {
+      // Nothing new: a repeat of a report already recorded, or of one refused before.
+      const stale = checkFencing(result.state, req.agentId, req.fencingToken);
+      if (stale) throw new ConflictError(`report from agent ${req.agentId} on job ${req.jobId} refused: ${stale}`, { jobId: req.jobId, agentId: req.agentId, staleToken: req.fencingToken });
+    }
+    return this.reply(req.jobId, result);
+  }
+
+  private reply(jobId: string, result: HandleResult<JobState>): Promise<JobView> {
+    return this.views.job(jobId, result.position);
+  }
+}

@@ -1,0 +1,562 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import type { INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { loadConfig } from '@modeltrail/config';
+import {
+  commandScopedId,
+  ConflictError,
+  experimentsRpc,
+  JobProgressItem,
+  jobRunId,
+  jobStream,
+  type JobView,
+  NotFoundError,
+  type RpcRequest,
+  schedulerRpc,
+  sweepStream,
+  ValidationError,
+  withNamespace,
+} from '@modeltrail/contracts';
+import { PostgresEventStore } from '@modeltrail/eventstore';
+import { connectNats, DEFAULT_JOB_TELEMETRY_PREFIX, followJobTelemetry, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
+import { createPool, ident } from '@modeltrail/postgres';
+import { eventually, TEST_DATABASE_URL, TEST_NATS_URL, take, uniqueName } from '@modeltrail/testing';
+import { ExperimentsModule } from '../../experiments/src/experiments.module';
+import { SimulatedAgent, type SimulatedAgentSpec } from '../test/simulated-agent';
+import { SchedulerLeadership } from './leadership/scheduler.leadership';
+import { PlacementLoop } from './placement/placement.loop';
+import { SchedulerModule } from './scheduler.module';
+
+/**
+ * The scheduler as it runs: a Nest app on the NATS transport over the real PostgreSQL and NATS,
+ * next to the experiments service (jobs start and close runs there). Agents are simulated by
+ * calling the agent-facing RPCs over NATS. Each test places its jobs on its own pool of agents
+ * (a label), so tests do not take each other's capacity.
+ */
+describe('scheduler service over NATS', () => {
+  const schema = uniqueName('schsvc');
+  const telemetryStream = `${schema}_TEL`;
+  const environment = {
+    DATABASE_URL: TEST_DATABASE_URL,
+    NATS_URL: TEST_NATS_URL,
+    NATS_NAMESPACE: schema,
+    EVENTSTORE_SCHEMA: schema,
+    READ_MODEL_SCHEMA: schema,
+    TELEMETRY_STREAM: telemetryStream,
+    AGENT_HEARTBEAT_MS: '500',
+    AGENT_LEASE_MS: '2000',
+    JOB_WORKING_DIR_ROOTS: '/srv/jobs',
+    JOB_LOG_MAX_BYTES: '4096',
+    SWEEP_TRIAL_LIMIT: '10',
+    LOG_LEVEL: 'error',
+  };
+  const headers = { actor: 'ada@example.com', correlationId: 'corr-scheduler' };
+  const pool = createPool(TEST_DATABASE_URL, { max: 2 });
+  const store = new PostgresEventStore({ pool, connectionString: TEST_DATABASE_URL, schema });
+  let experiments: INestMicroservice;
+  let scheduler: INestMicroservice;
+  let caller: ManagedNatsConnection;
+  let rpc: RpcClient;
+  const agents: SimulatedAgent[] = [];
+
+  async function boot(module: ReturnType<typeof SchedulerModule.forRoot>, name: string): Promise<INestMicroservice> {
+    const app = await NestFactory.createMicroservice(module, { strategy: new NatsRpcTransport({ nats: { url: TEST_NATS_URL, name }, namespace: schema }), logger: false });
+    await app.listen();
+    return app;
+  }
+
+  beforeAll(async () => {
+    experiments = await boot(ExperimentsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'experiments' })), 'experiments-test');
+    scheduler = await boot(
+      SchedulerModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'scheduler' }), undefined, { placementIntervalMs: 100, livenessCheckMs: 200, reactorRetryMs: 100 }),
+      'scheduler-test',
+    );
+    await scheduler.get(SchedulerLeadership).whenLeader();
+    caller = await connectNats({ url: TEST_NATS_URL, name: 'scheduler-test-caller' });
+    rpc = new RpcClient(caller.nc, { timeoutMs: 15_000, namespace: schema });
+  });
+  afterAll(async () => {
+    for (const agent of agents) await agent.die();
+    await scheduler?.close();
+    await experiments?.close();
+    await (await caller?.nc.jetstreamManager())?.streams.delete(telemetryStream).catch(() => undefined);
+    await caller?.close();
+    await pool.query(`DROP SCHEMA IF EXISTS ${ident(schema)} CASCADE`);
+    await pool.end();
+  });
+
+  // -------------------------------------------------------------------------------------------
+  // Helpers
+  // -------------------------------------------------------------------------------------------
+
+  let projects = 0;
+  async function newExperiment(successCriteria: Array<{ metric: string; threshold: number; direction: 'MAXIMIZE' | 'MINIMIZE' }> = []) {
+    const project = await rpc.request(experimentsRpc.defineProject, { name: `project ${++projects} ${schema}`, problem: 'p', taskType: 'REGRESSION', target: 'y', successCriteria }, { headers });
+    const experiment = await rpc.request(experimentsRpc.createExperiment, { projectId: project.projectId, name: 'e' }, { headers });
+    return { projectId: project.projectId, experimentId: experiment.experimentId };
+  }
+
+  let shared: { projectId: string; experimentId: string };
+  const experiment = async () => (shared ??= await newExperiment());
+
+  /** A label only this test's agents carry. */
+  const newPool = () => ({ pool: randomUUID().slice(0, 8) });
+
+  async function submit(labels: Record<string, string>, request: Partial<RpcRequest<typeof schedulerRpc.submitJob>> = {}, extraHeaders: { commandId?: string } = {}): Promise<JobView> {
+    const { experimentId } = await experiment();
+    const { resources, ...rest } = request;
+    return rpc.request(
+      schedulerRpc.submitJob,
+      { experimentId, command: ['python', 'train.py'], resources: { gpus: 1, ...resources, labels: { ...labels, ...resources?.labels } }, ...rest },
+      { headers: { ...headers, ...extraHeaders } },
+    );
+  }
+
+  const job = async (jobId: string): Promise<JobView> => {
+    const { items } = await rpc.request(schedulerRpc.getJobs, { jobIds: [jobId] }, { headers });
+    if (!items[0]) throw new Error(`job ${jobId} not found`);
+    return items[0];
+  };
+
+  const statusOf = async (jobId: string, status: JobView['status'], timeoutMs = 10_000) =>
+    eventually(
+      async () => {
+        const view = await job(jobId);
+        expect(view.status).toBe(status);
+        return view;
+      },
+      { timeoutMs },
+    );
+
+  async function agent(spec: SimulatedAgentSpec, options: { autoStart?: boolean } = {}): Promise<SimulatedAgent> {
+    const a = new SimulatedAgent(rpc, caller.nc, schema, spec);
+    if (options.autoStart ?? true) a.whenAssigned((assignment) => void a.start(assignment.jobId).catch(() => undefined));
+    agents.push(a);
+    await a.register();
+    return a.live(200);
+  }
+
+  async function failure(promise: Promise<unknown>): Promise<Error> {
+    const outcome = await promise.then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    if (!outcome) throw new Error('expected the request to fail');
+    return outcome;
+  }
+
+  const run = async (runId: string) => (await rpc.request(experimentsRpc.getRuns, { runIds: [runId] }, { headers })).items[0];
+  const placement = () => scheduler.get(PlacementLoop);
+
+  /** Every GPU held by an ASSIGNED or RUNNING job of these, by uuid: a GPU held twice throws. */
+  async function heldGpus(jobIds: string[]): Promise<Map<string, string>> {
+    const { items } = await rpc.request(schedulerRpc.getJobs, { jobIds }, { headers });
+    const held = new Map<string, string>();
+    for (const j of items.filter((v) => v.status === 'ASSIGNED' || v.status === 'RUNNING')) {
+      for (const gpu of j.gpus) {
+        if (held.has(gpu.uuid)) throw new Error(`GPU ${gpu.uuid} is held by ${held.get(gpu.uuid)} and ${j.jobId}`);
+        held.set(gpu.uuid, j.jobId);
+      }
+    }
+    return held;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  it('queues a job into a new run the experiments service starts with its params, idempotently per command id, and a cancel while queued never assigns it', async () => {
+    const { experimentId, projectId } = await experiment();
+    const commandId = `submit-${randomUUID()}`;
+    const request = { params: { lr: 0.01, epochs: 3 }, workingDir: '/srv/jobs/churn/../churn', resources: { gpus: 0, cpus: 1, memoryMb: 1_024 }, priority: 3 };
+    const queued = await submit(newPool(), request, { commandId });
+    expect(queued).toMatchObject({
+      jobId: commandScopedId(commandId, 'job'),
+      status: 'QUEUED',
+      projectId,
+      experimentId,
+      runId: jobRunId(queued.jobId),
+      startsRun: true,
+      workingDir: '/srv/jobs/churn',
+      priority: 3,
+      attempt: 1,
+      fencingToken: null,
+      submittedBy: 'ada@example.com',
+      revision: 0,
+    });
+    expect(await run(queued.runId)).toMatchObject({ status: 'Running', experimentId, params: { lr: 0.01, epochs: 3 }, tags: [`job:${queued.jobId}`] });
+
+    // The same Mt-Command-Id again: the same job, not a second one.
+    await expect(submit(newPool(), request, { commandId })).resolves.toMatchObject({ jobId: queued.jobId, revision: 0 });
+    expect(await store.streamRevision(jobStream(queued.jobId))).toBe(0);
+
+    const cancelled = await rpc.request(schedulerRpc.cancelJob, { jobId: queued.jobId, reason: 'wrong dataset' }, { headers });
+    expect(cancelled).toMatchObject({ status: 'CANCELLED', reason: 'wrong dataset', fencingToken: null, assignedAt: null, agentId: null });
+    // The reactor fails the run, naming the outcome.
+    await eventually(async () => expect(await run(queued.runId)).toMatchObject({ status: 'Failed', failureReason: `job ${queued.jobId} cancelled: wrong dataset` }));
+  });
+
+  it('refuses bad input with the contract error naming the problem, appending nothing', async () => {
+    const labels = newPool();
+    const noStream = async (jobId: string) => {
+      expect(await store.streamRevision(jobStream(jobId))).toBe('no_stream');
+      expect(await store.streamRevision(`run-${jobRunId(jobId)}`)).toBe('no_stream');
+    };
+
+    const unknownExperiment = randomUUID();
+    let jobId = randomUUID();
+    const e1 = await failure(rpc.request(schedulerRpc.submitJob, { jobId, experimentId: unknownExperiment, command: ['python', 'train.py'] }, { headers }));
+    expect(e1).toBeInstanceOf(NotFoundError);
+    expect(e1.message).toBe(`experiment ${unknownExperiment} does not exist`);
+    await noStream(jobId);
+
+    const unknownRun = randomUUID();
+    jobId = randomUUID();
+    const e2 = await failure(rpc.request(schedulerRpc.submitJob, { jobId, runId: unknownRun, command: ['python', 'train.py'] }, { headers }));
+    expect(e2).toBeInstanceOf(NotFoundError);
+    expect(e2.message).toBe(`run ${unknownRun} does not exist`);
+    await noStream(jobId);
+
+    const { experimentId } = await experiment();
+    const ended = await rpc.request(experimentsRpc.startRun, { experimentId }, { headers });
+    await rpc.request(experimentsRpc.completeRun, { runId: ended.runId }, { headers });
+    // The run's status is read from the experiments read model.
+    await eventually(async () => expect(await run(ended.runId)).toMatchObject({ status: 'Completed' }));
+    jobId = randomUUID();
+    const e3 = await failure(rpc.request(schedulerRpc.submitJob, { jobId, runId: ended.runId, command: ['python', 'train.py'] }, { headers }));
+    expect(e3).toBeInstanceOf(ConflictError);
+    expect(e3.message).toMatch(`run ${ended.runId} is completed: a job cannot train into it`);
+    await noStream(jobId);
+
+    jobId = randomUUID();
+    const e4 = await failure(submit(labels, { jobId, command: [] }));
+    expect(e4).toBeInstanceOf(ValidationError);
+    expect(e4.message).toMatch(/command.*must hold at least the program to run/);
+    await noStream(jobId);
+
+    jobId = randomUUID();
+    const e5 = await failure(submit(labels, { jobId, resources: { gpus: -1 } }));
+    expect(e5).toBeInstanceOf(ValidationError);
+    expect(e5.message).toMatch(/resources\.gpus.*must not be negative/);
+    await noStream(jobId);
+
+    jobId = randomUUID();
+    const e6 = await failure(submit(labels, { jobId, workingDir: '/srv/jobs/../../etc' }));
+    expect(e6).toBeInstanceOf(ValidationError);
+    expect(e6.message).toBe('workingDir "/srv/jobs/../../etc" resolves to /etc, which is outside the allowed roots /srv/jobs');
+    await noStream(jobId);
+
+    const sweepId = randomUUID();
+    const e7 = await failure(
+      rpc.request(
+        schedulerRpc.submitSweep,
+        { sweepId, experimentId, strategy: 'GRID', space: { a: { values: [1, 2, 3, 4] }, b: { values: [1, 2, 3, 4] } }, objective: { metric: 'loss', direction: 'MINIMIZE' }, command: ['python', 'train.py'] },
+        { headers },
+      ),
+    );
+    expect(e7).toBeInstanceOf(ValidationError);
+    expect(e7.message).toMatch('the grid has 16 points (a 4 x b 4), more than the limit of 10 trials');
+    expect(await store.streamRevision(sweepStream(sweepId))).toBe('no_stream');
+
+    // A shape no agent can ever take is accepted, and waits with the reason in the queue.
+    await agent({ labels, gpus: [16_384] });
+    const impossible = await submit(labels, { resources: { gpus: 8, gpuMemoryMb: 80_000 } });
+    await placement().settle();
+    expect(await job(impossible.jobId)).toMatchObject({ status: 'QUEUED' });
+    const queue = await rpc.request(schedulerRpc.getQueue, { projectId: impossible.projectId, first: 200 }, { headers });
+    const entry = queue.items.find((e) => e.jobId === impossible.jobId);
+    expect(entry).toMatchObject({ reasonCode: 'NEVER_FITS', reason: expect.stringMatching(/needs 8 GPUs with >= 80000 MB each; the largest agent with labels pool=\w+ has 0 free of 0/) });
+    expect(queue.totalPending).toBeGreaterThanOrEqual(1);
+  });
+
+  it('places by priority then age, bin-packing on a 2x80GB and a 4x16GB agent, never giving a GPU twice across ticks', async () => {
+    const labels = newPool();
+    const a = await agent({ labels, hostname: `a80-${labels.pool}`, gpus: [81_920, 81_920] });
+    const b = await agent({ labels, hostname: `b16-${labels.pool}`, gpus: [16_384, 16_384, 16_384, 16_384] });
+    for (const x of [a, b]) await rpc.request(schedulerRpc.drainAgent, { agentId: x.agentId, reason: 'maintenance' }, { headers });
+
+    const s1 = await submit(labels, { priority: 0 });
+    const tiny = await submit(labels, { priority: 5 });
+    const big = await submit(labels, { priority: 10, resources: { gpus: 2, gpuMemoryMb: 40_000 } });
+    await placement().settle();
+    const queue = await rpc.request(schedulerRpc.getQueue, { first: 200 }, { headers });
+    const ours = queue.items.filter((e) => [s1.jobId, tiny.jobId, big.jobId].includes(e.jobId));
+    expect(ours.map((e) => e.jobId)).toEqual([big.jobId, tiny.jobId, s1.jobId]);
+    expect(ours[1].position).toBeGreaterThan(ours[0].position);
+    for (const e of ours) expect(e).toMatchObject({ reasonCode: 'WAITING_FOR_CAPACITY', reason: expect.stringContaining('draining') });
+
+    for (const x of [a, b]) await rpc.request(schedulerRpc.resumeAgent, { agentId: x.agentId }, { headers });
+    const placedBig = await statusOf(big.jobId, 'RUNNING');
+    expect(placedBig).toMatchObject({ agentId: a.agentId, gpus: a.gpus.map((g) => ({ index: g.index, uuid: g.uuid })), fencingToken: 1 });
+    for (const small of [tiny, s1]) expect(await statusOf(small.jobId, 'RUNNING')).toMatchObject({ agentId: b.agentId });
+
+    // More jobs than GPUs: 2 of B's GPUs are left; across many ticks nothing is given twice.
+    const more = await Promise.all(Array.from({ length: 6 }, () => submit(labels)));
+    const all = [s1, tiny, big, ...more].map((j) => j.jobId);
+    await eventually(async () => expect((await heldGpus(all)).size).toBe(6));
+    for (let i = 0; i < 5; i++) {
+      await placement().settle();
+      expect((await heldGpus(all)).size).toBe(6);
+    }
+    // Freed GPUs go to waiting jobs, one holder each.
+    await a.finish(big.jobId);
+    await eventually(async () => expect((await heldGpus(all)).size).toBe(6));
+    for (const j of [...b.held.keys()].slice(0, 2)) await b.finish(j);
+    await eventually(async () => expect((await heldGpus(all)).size).toBe(6));
+    for (let i = 0; i < 3; i++) {
+      await placement().settle();
+      expect((await heldGpus(all)).size).toBe(6);
+    }
+
+    // Bin packing: with A's two GPUs and B's four free, a 1-GPU job goes to A (fewest free GPUs).
+    for (const x of [a, b]) for (const j of [...x.held.keys()]) await x.finish(j);
+    await eventually(async () => {
+      const views = (await rpc.request(schedulerRpc.getJobs, { jobIds: all }, { headers })).items;
+      for (const x of [a, b]) for (const j of [...x.held.keys()]) await x.finish(j);
+      expect(views.every((v) => v.status === 'SUCCEEDED')).toBe(true);
+    });
+    const packed = await submit(labels);
+    expect(await statusOf(packed.jobId, 'RUNNING')).toMatchObject({ agentId: a.agentId });
+    const packedToo = await submit(labels, { resources: { gpus: 1, gpuMemoryMb: 12_000 } });
+    expect(await statusOf(packedToo.jobId, 'RUNNING')).toMatchObject({ agentId: a.agentId });
+    const spills = await submit(labels, { resources: { gpus: 1, gpuMemoryMb: 12_000 } });
+    expect(await statusOf(spills.jobId, 'RUNNING')).toMatchObject({ agentId: b.agentId });
+    for (const x of [a, b]) for (const j of [...x.held.keys()]) await x.finish(j);
+  });
+
+  it('drains an agent (its running job finishes, nothing new is assigned) and resumes it', async () => {
+    const labels = newPool();
+    const c = await agent({ labels, gpus: [24_576] });
+    const first = await submit(labels);
+    await statusOf(first.jobId, 'RUNNING');
+    const drained = await rpc.request(schedulerRpc.drainAgent, { agentId: c.agentId, reason: 'kernel update' }, { headers });
+    expect(drained).toMatchObject({ status: 'DRAINING', drainReason: 'kernel update', runningJobIds: [first.jobId] });
+    expect(drained.gpus[0]).toMatchObject({ jobId: first.jobId });
+
+    const second = await submit(labels);
+    await expect(c.finish(first.jobId)).resolves.toMatchObject({ status: 'SUCCEEDED' });
+    for (let i = 0; i < 3; i++) await placement().settle();
+    expect(await job(second.jobId)).toMatchObject({ status: 'QUEUED', agentId: null });
+    const queue = await rpc.request(schedulerRpc.getQueue, { first: 200 }, { headers });
+    expect(queue.items.find((e) => e.jobId === second.jobId)).toMatchObject({ reasonCode: 'WAITING_FOR_CAPACITY', reason: expect.stringContaining('draining') });
+
+    await expect(rpc.request(schedulerRpc.resumeAgent, { agentId: c.agentId }, { headers })).resolves.toMatchObject({ status: 'ACTIVE', drainReason: null });
+    expect(await statusOf(second.jobId, 'RUNNING')).toMatchObject({ agentId: c.agentId });
+    await c.finish(second.jobId);
+  });
+
+  it('cancels an assigned or running job through the heartbeat reply, and refuses to cancel a finished one', async () => {
+    const labels = newPool();
+    const d = await agent({ labels, gpus: [16_384, 16_384] }, { autoStart: false });
+    const assigned = await submit(labels);
+    const running = await submit(labels);
+    await eventually(() => expect(d.held.has(assigned.jobId) && d.held.has(running.jobId)).toBe(true));
+    await d.start(running.jobId);
+
+    for (const j of [assigned, running]) {
+      const view = await rpc.request(schedulerRpc.cancelJob, { jobId: j.jobId, reason: 'not needed' }, { headers });
+      expect(view).toMatchObject({ status: j === assigned ? 'ASSIGNED' : 'RUNNING', cancelReason: 'not needed', cancelRequestedAt: expect.any(String) });
+    }
+    await eventually(() => expect(d.cancels.map((c) => c.jobId).sort()).toEqual([assigned.jobId, running.jobId].sort()));
+    expect(d.cancels[0]).toMatchObject({ reason: 'not needed', graceSeconds: 10 });
+    await expect(d.finish(assigned.jobId, 'CANCELLED', { exitCode: null })).resolves.toMatchObject({ status: 'CANCELLED' });
+    await expect(d.finish(running.jobId, 'CANCELLED', { exitCode: null, reason: 'stopped by SIGTERM' })).resolves.toMatchObject({ status: 'CANCELLED', reason: 'not needed' });
+    const events = await store.readStream(jobStream(assigned.jobId));
+    expect(events.at(-1)).toMatchObject({ type: 'scheduler.JobCancelled.v1', data: { neverStarted: true } });
+
+    const done = await submit(labels);
+    await eventually(() => expect(d.held.has(done.jobId)).toBe(true));
+    await d.finish(done.jobId);
+    const revision = await store.streamRevision(jobStream(done.jobId));
+    const error = await failure(rpc.request(schedulerRpc.cancelJob, { jobId: done.jobId, reason: 'too late' }, { headers }));
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.message).toBe(`job ${done.jobId} has already ended (SUCCEEDED): it cannot be cancelled`);
+    expect(await store.streamRevision(jobStream(done.jobId))).toBe(revision);
+  });
+
+  it('requeues the job of a lost agent within 30 s, places it on another agent, and refuses the lost agent late report', async () => {
+    const labels = newPool();
+    const x = await agent({ labels, gpus: [16_384] });
+    const lostJob = await submit(labels, { maxRetries: 2 });
+    expect(await statusOf(lostJob.jobId, 'RUNNING')).toMatchObject({ agentId: x.agentId, fencingToken: 1 });
+    const y = await agent({ labels, gpus: [16_384] });
+
+    const killedAt = Date.now();
+    await x.die();
+    const requeued = await eventually(
+      async () => {
+        const view = await job(lostJob.jobId);
+        expect(view.lostCount).toBe(1);
+        return view;
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
+    expect(Date.now() - killedAt).toBeLessThanOrEqual(30_000);
+    expect(requeued).toMatchObject({ attempt: 2, reason: expect.stringMatching(/^attempt 1 lost: agent .* was lost: no heartbeat for \d+ s \(lease 2 s\)$/) });
+    const [lostAgent] = (await rpc.request(schedulerRpc.getAgents, { agentIds: [x.agentId] }, { headers })).items;
+    expect(lostAgent).toMatchObject({ status: 'LOST', lostReason: expect.stringContaining('no heartbeat') });
+
+    // After the backoff, the other agent takes it under a new token.
+    const moved = await statusOf(lostJob.jobId, 'RUNNING', 20_000);
+    expect(moved).toMatchObject({ agentId: y.agentId, fencingToken: 2, attempt: 2 });
+
+    const late = await failure(x.finish(lostJob.jobId, 'SUCCEEDED', { fencingToken: 1 }));
+    expect(late).toBeInstanceOf(ConflictError);
+    expect(late.message).toMatch(`report from agent ${x.agentId} on job ${lostJob.jobId} refused: token 1 is stale`);
+    const refused = (await store.readStream(jobStream(lostJob.jobId))).filter((e) => e.type === 'scheduler.StaleReportRefused.v1');
+    expect(refused).toEqual([expect.objectContaining({ data: expect.objectContaining({ agentId: x.agentId, staleToken: 1, currentToken: 2, currentAgentId: y.agentId }) })]);
+    await eventually(async () => expect(await job(lostJob.jobId)).toMatchObject({ status: 'RUNNING', staleReportsRefused: 1 }));
+    // The lost session is told to register again.
+    expect(await x.beat()).toMatchObject({ reregister: true });
+
+    await y.finish(lostJob.jobId);
+    await eventually(async () => expect(await run(lostJob.runId)).toMatchObject({ status: 'Completed' }));
+  });
+
+  it('fails a job lost more often than its maxRetries, and fails its run naming the outcome', async () => {
+    const labels = newPool();
+    const z = await agent({ labels, gpus: [16_384] });
+    const fragile = await submit(labels, { maxRetries: 0 });
+    await statusOf(fragile.jobId, 'RUNNING');
+    await z.die();
+    const failed = await statusOf(fragile.jobId, 'FAILED', 30_000);
+    expect(failed).toMatchObject({ lostCount: 1, reason: expect.stringMatching(/^lost once \(maxRetries 0\); last: agent .* was lost: no heartbeat/) });
+    await eventually(async () => expect(await run(fragile.runId)).toMatchObject({ status: 'Failed', failureReason: expect.stringMatching(`^job ${fragile.jobId} failed: lost once`) }));
+  });
+
+  it('stores log lines per attempt, once per seq, paged in seq order and bounded in bytes; a stale token is refused', async () => {
+    const labels = newPool();
+    const l = await agent({ labels, gpus: [16_384] });
+    const logged = await submit(labels);
+    await statusOf(logged.jobId, 'RUNNING');
+    await expect(l.logs(logged.jobId, [0, 1, 2].map((seq) => ({ seq, line: `epoch ${seq}` })))).resolves.toEqual({ jobId: logged.jobId, accepted: 3, lastSeq: 2 });
+    await expect(l.logs(logged.jobId, [1, 2].map((seq) => ({ seq, line: `epoch ${seq}` })))).resolves.toEqual({ jobId: logged.jobId, accepted: 0, lastSeq: 2 });
+
+    const page1 = await rpc.request(schedulerRpc.getJobLogs, { jobId: logged.jobId, first: 2 }, { headers });
+    expect(page1.items.map((i) => [i.seq, i.line, i.attempt])).toEqual([
+      [0, 'epoch 0', 1],
+      [1, 'epoch 1', 1],
+    ]);
+    expect(page1.pageInfo.hasNextPage).toBe(true);
+    const page2 = await rpc.request(schedulerRpc.getJobLogs, { jobId: logged.jobId, first: 2, after: page1.pageInfo.endCursor! }, { headers });
+    expect(page2.items.map((i) => i.seq)).toEqual([2]);
+    expect(page2.pageInfo.hasNextPage).toBe(false);
+
+    // 100 lines of 100 bytes: at most 4096 bytes stay, the newest ones.
+    for (let batch = 0; batch < 4; batch++) {
+      await l.logs(logged.jobId, Array.from({ length: 25 }, (_, i) => ({ seq: 3 + batch * 25 + i, line: `${String(3 + batch * 25 + i).padStart(4, '0')}${'x'.repeat(96)}` })));
+    }
+    const kept = await rpc.request(schedulerRpc.getJobLogs, { jobId: logged.jobId, first: 5_000 }, { headers });
+    const bytes = kept.items.reduce((sum, i) => sum + Buffer.byteLength(i.line), 0);
+    expect(bytes).toBeLessThanOrEqual(4_096);
+    expect(kept.items.at(-1)?.seq).toBe(102);
+    expect(kept.items[0].seq).toBeGreaterThan(3);
+    expect(kept.items.map((i) => i.seq)).toEqual(Array.from({ length: kept.items.length }, (_, i) => kept.items[0].seq + i));
+    // A dropped line sent again is not stored again.
+    await expect(l.logs(logged.jobId, [{ seq: 3, line: 'old' }])).resolves.toMatchObject({ accepted: 0, lastSeq: 102 });
+
+    const stale = await failure(l.logs(logged.jobId, [{ seq: 200, line: 'from nowhere' }], 7));
+    expect(stale).toBeInstanceOf(ConflictError);
+    expect(stale.message).toMatch(/token 7 was never issued/);
+    await l.finish(logged.jobId);
+  });
+
+  it('runs a GRID 2x2 sweep two trials at a time and completes it with the best trial by the project objective', async () => {
+    const labels = newPool();
+    const { experimentId } = await newExperiment([{ metric: 'accuracy', threshold: 0.9, direction: 'MAXIMIZE' }]);
+    const s = await agent({ labels, gpus: [16_384, 16_384, 16_384, 16_384] }, { autoStart: false });
+    let maxHeld = 0;
+    const accuracy = (params: Record<string, unknown>) => ({ '0.1/2': 0.8, '0.01/2': 0.9, '0.1/4': 0.85, '0.01/4': 0.95 })[`${params.lr}/${params.layers}`] ?? 0;
+    s.whenAssigned((assignment) => {
+      maxHeld = Math.max(maxHeld, s.held.size);
+      void (async () => {
+        await s.start(assignment.jobId);
+        const params = (await run(assignment.runId))!.params;
+        await rpc.request(experimentsRpc.logMetrics, { runId: assignment.runId, points: [{ key: 'accuracy', value: accuracy(params), step: 1 }] }, { headers: { ...s.headers, commandId: `m-${assignment.jobId}` } });
+        await s.finish(assignment.jobId);
+      })().catch(() => undefined);
+    });
+
+    const submitted = await rpc.request(
+      schedulerRpc.submitSweep,
+      { experimentId, strategy: 'GRID', space: { lr: { values: [0.1, 0.01] }, layers: { values: [2, 4] } }, maxConcurrent: 2, command: ['python', 'train.py'], resources: { gpus: 1, labels } },
+      { headers },
+    );
+    expect(submitted).toMatchObject({ status: 'RUNNING', maxTrials: 4, maxConcurrent: 2, objective: { metric: 'accuracy', direction: 'MAXIMIZE', source: 'PROJECT' } });
+    expect(submitted.trials.map((t) => t.params)).toEqual([
+      { layers: 2, lr: 0.1 },
+      { layers: 2, lr: 0.01 },
+    ]);
+
+    const done = await eventually(
+      async () => {
+        const [view] = (await rpc.request(schedulerRpc.getSweeps, { sweepIds: [submitted.sweepId] }, { headers })).items;
+        expect(view.trials.filter((t) => !t.finishedAt).length).toBeLessThanOrEqual(2);
+        expect(view.status).toBe('COMPLETED');
+        return view;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(maxHeld).toBeLessThanOrEqual(2);
+    expect(done.trials.map((t) => [t.trial, t.status, t.objectiveValue])).toEqual([
+      [0, 'SUCCEEDED', 0.8],
+      [1, 'SUCCEEDED', 0.9],
+      [2, 'SUCCEEDED', 0.85],
+      [3, 'SUCCEEDED', 0.95],
+    ]);
+    expect(done).toMatchObject({ trialsFinished: 4, best: { trial: 3, jobId: done.trials[3].jobId, runId: done.trials[3].runId, value: 0.95 } });
+    const { items: jobs } = await rpc.request(schedulerRpc.listJobs, { filter: { sweepId: submitted.sweepId }, first: 10 }, { headers });
+    expect(jobs.map((j) => j.trial).sort()).toEqual([0, 1, 2, 3]);
+    for (const t of done.trials) await eventually(async () => expect(await run(t.runId)).toMatchObject({ status: 'Completed', params: done.trials[t.trial].params }));
+  });
+
+  it('publishes STATUS telemetry for every state change and completes the run when the job succeeds', async () => {
+    const labels = newPool();
+    const t = await agent({ labels, gpus: [16_384] });
+    const jobId = randomUUID();
+    const follow = await followJobTelemetry(caller.nc, {
+      streamName: telemetryStream,
+      subjectPrefix: withNamespace(schema, DEFAULT_JOB_TELEMETRY_PREFIX),
+      jobId,
+      replayLast: 100,
+      decode: (item) => {
+        const parsed = JobProgressItem.safeParse(item);
+        return parsed.success ? parsed.data : null;
+      },
+    });
+    try {
+      const submitted = await submit(labels, { jobId });
+      await statusOf(jobId, 'RUNNING');
+      await t.finish(jobId);
+      const items = await take(follow, 4);
+      // The subscription names each item by its subject's kind (`status`).
+      const statuses = items as unknown as Array<{ kind: string; status: string; attempt: number; agentId: string | null }>;
+      expect(statuses.every((i) => i.kind === 'status')).toBe(true);
+      expect(statuses.map((i) => [i.status, i.attempt, i.agentId])).toEqual([
+        ['QUEUED', 1, null],
+        ['ASSIGNED', 1, t.agentId],
+        ['RUNNING', 1, t.agentId],
+        ['SUCCEEDED', 1, t.agentId],
+      ]);
+      await eventually(async () => expect(await run(submitted.runId)).toMatchObject({ status: 'Completed' }));
+    } finally {
+      await follow.return?.();
+    }
+  });
+
+  it('lists jobs newest first with filters and cursors, and agents by host name', async () => {
+    const labels = newPool();
+    const { experimentId } = await newExperiment();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await rpc.request(schedulerRpc.submitJob, { experimentId, command: ['python', 'train.py'], resources: { gpus: 0, labels } }, { headers })).jobId);
+    const first = await rpc.request(schedulerRpc.listJobs, { filter: { experimentId }, first: 2 }, { headers });
+    expect(first.items.map((j) => j.jobId)).toEqual([ids[2], ids[1]]);
+    const second = await rpc.request(schedulerRpc.listJobs, { filter: { experimentId }, first: 2, after: first.pageInfo.endCursor! }, { headers });
+    expect(second.items.map((j) => j.jobId)).toEqual([ids[0]]);
+    expect(second.pageInfo.hasNextPage).toBe(false);
+
+    const listed = await rpc.request(schedulerRpc.listAgents, { status: 'ACTIVE', first: 200 }, { headers });
+    const hostnames = listed.items.map((a) => a.hostname);
+    expect(hostnames).toEqual([...hostnames].sort());
+    expect(listed.items.every((a) => a.status === 'ACTIVE' && a.lastSeenAt !== null)).toBe(true);
+  });
+});
