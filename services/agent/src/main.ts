@@ -1,0 +1,88 @@
+import { hostname } from 'node:os';
+import { ConfigError, loadConfig } from '@modeltrail/config';
+import { agentIdForHost } from '@modeltrail/contracts';
+import { connectNats, type MessagingLogger } from '@modeltrail/messaging';
+import { Agent, AgentIdConflictError } from './node/agent';
+import { DataDirInUseError } from './node/session-file';
+import { jobUserFor } from './process/user';
+
+/**
+ * The GPU-node agent process: reads the configuration, connects to NATS, registers this node
+ * with the scheduler and runs the jobs it is given until SIGTERM or SIGINT (see node/agent.ts
+ * for what a stop does to running jobs: up to 30 s to end by themselves, then stopped).
+ *
+ *   node dist/services/agent/src/main.js [--replace-session]
+ *
+ * `--replace-session`: the operator says the session holding this agent id is gone (a crashed
+ * host), so this process takes the id over at once instead of being refused while it looks live.
+ *
+ * Exit codes: 0 after a stop, 1 for a configuration or start-up failure, 2 when another agent
+ * process holds the agent id or uses the data directory.
+ */
+
+const console_: MessagingLogger = {
+  log: (message) => console.log(message),
+  warn: (message) => console.warn(message),
+  error: (message, stack) => console.error(stack && process.env.NODE_ENV !== 'production' ? `${message}\n${stack}` : message),
+};
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env, { serviceName: 'agent' });
+  const host = hostname();
+  const agentId = config.agent.id ?? agentIdForHost(host);
+  const jobUser = await jobUserFor(config.agent.jobUser, typeof process.getuid === 'function' ? process.getuid() : -1);
+  const nats = await connectNats({ url: config.natsUrl, name: `${config.serviceName}-${host}`, user: config.natsUser, pass: config.natsPassword });
+  const agent = new Agent({
+    nc: nats.nc,
+    namespace: config.natsNamespace,
+    agentId,
+    hostname: host,
+    labels: config.agent.labels,
+    nvidiaSmi: config.agent.nvidiaSmi,
+    nvidiaSmiTimeoutMs: config.agent.nvidiaSmiTimeoutMs,
+    cpus: config.agent.cpus,
+    memoryMb: config.agent.memoryMb,
+    dataDir: config.agent.dataDir,
+    artifactRoot: config.artifactRoot,
+    telemetryStream: config.telemetryStream,
+    jobUser,
+    env: process.env,
+    // Unset in production means the agent cannot tell the scheduler's roots: it leaves the check to the scheduler.
+    workingDirRoots: config.scheduler.workingDirRoots.length > 0 ? config.scheduler.workingDirRoots : null,
+    rpcTimeoutMs: config.rpcTimeoutMs,
+    replaceSession: process.argv.includes('--replace-session'),
+    logger: console_,
+  });
+
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      console.log(`agent: ${signal} again: already stopping`);
+      return;
+    }
+    signalled = true;
+    console.log(`agent: ${signal}: taking no more jobs; running jobs get up to 30 s to end, then they are stopped`);
+    void agent.stop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    try {
+      await agent.start();
+    } catch (error) {
+      if (!signalled) throw error;
+    }
+    await agent.closed;
+  } finally {
+    await nats.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    if (error instanceof ConfigError) console.error(error.message);
+    else console.error(`agent failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(error instanceof AgentIdConflictError || error instanceof DataDirInUseError ? 2 : 1);
+  },
+);

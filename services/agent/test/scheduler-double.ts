@@ -1,0 +1,286 @@
+import { randomUUID } from 'node:crypto';
+import type { NatsConnection } from 'nats';
+import {
+  type AgentView,
+  ConflictError,
+  type JobAssignment,
+  type JobStatus,
+  type JobView,
+  type RpcReply,
+  schedulerRpc,
+  subjects,
+  withNamespace,
+  type z,
+} from '@modeltrail/contracts';
+import { type RpcServer, serveRpc } from '@modeltrail/messaging';
+
+/**
+ * A stand-in for the remote scheduler service in the agent's tests: it answers the agent-facing
+ * requests of `schedulerRpc` on the real NATS, following their contracts (the requests are
+ * validated with the contracts' schemas by serveRpc, the replies are the contracts' shapes):
+ *
+ * - RegisterAgent: a second session while another one of the same id is live (heard from within
+ *   `leaseMs`) is refused with CONFLICT naming the live session, unless `replaceSession`;
+ * - AgentHeartbeat: an unknown session gets `reregister: true`; otherwise the reply carries the
+ *   pending cancels (repeated until the job is reported), abandons (once) and assignments (once,
+ *   and only while the agent accepts them);
+ * - ReportJobStarted, AppendJobLogs, ReportJobFinished: recorded; a job marked stale (its token
+ *   revoked) is answered CONFLICT, as the scheduler answers a stale fencing token.
+ *
+ * `assign` and `cancel` publish the wake nudge on core NATS, as the scheduler does.
+ */
+
+type Req<K extends keyof typeof schedulerRpc> = z.output<(typeof schedulerRpc)[K]['request']>;
+
+interface Session {
+  sessionId: string;
+  hostname: string;
+  lastSeenAt: number;
+  registration: Req<'registerAgent'>;
+}
+
+export class SchedulerDouble {
+  readonly registrations: Array<Req<'registerAgent'>> = [];
+  readonly heartbeats: Array<Req<'agentHeartbeat'> & { receivedAt: number }> = [];
+  readonly started: Array<Req<'reportJobStarted'>> = [];
+  readonly finished: Array<Req<'reportJobFinished'>> = [];
+  /** Reports answered CONFLICT because the job's token was revoked. */
+  readonly refused: Array<{ kind: 'STARTED' | 'LOGS' | 'FINISHED'; jobId: string; fencingToken: number; pid?: number }> = [];
+  /** What the heartbeat reply tells agents (from the lease and heartbeat settings of a scheduler). */
+  heartbeatIntervalMs = 500;
+  leaseMs = 5_000;
+  private readonly logs = new Map<string, Map<number, Req<'appendJobLogs'>['lines'][number]>>();
+  private readonly sessions = new Map<string, Session>();
+  private readonly assignments = new Map<string, JobAssignment[]>();
+  private readonly cancels = new Map<string, { agentId: string; entry: RpcReply<typeof schedulerRpc.agentHeartbeat>['cancel'][number] }>();
+  private readonly abandons = new Map<string, RpcReply<typeof schedulerRpc.agentHeartbeat>['abandon']>();
+  private readonly stale = new Set<string>();
+  private servers: RpcServer[] = [];
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly namespace: string,
+  ) {}
+
+  start(): void {
+    const options = { namespace: this.namespace, queue: `scheduler-double-${randomUUID()}` };
+    this.servers = [
+      serveRpc(this.nc, schedulerRpc.registerAgent, (req) => this.register(req), options),
+      serveRpc(this.nc, schedulerRpc.agentHeartbeat, (req) => this.heartbeat(req), options),
+      serveRpc(this.nc, schedulerRpc.reportJobStarted, (req) => this.reportStarted(req), options),
+      serveRpc(this.nc, schedulerRpc.appendJobLogs, (req) => this.appendLogs(req), options),
+      serveRpc(this.nc, schedulerRpc.reportJobFinished, (req) => this.reportFinished(req), options),
+    ];
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map((server) => server.stop()));
+  }
+
+  /** Hands a job to an agent at its next heartbeat, and wakes the agent. */
+  assign(agentId: string, job: Pick<JobAssignment, 'jobId' | 'runId' | 'command'> & Partial<JobAssignment>): JobAssignment {
+    const assignment: JobAssignment = {
+      fencingToken: 1,
+      attempt: 1,
+      env: {},
+      workingDir: null,
+      gpus: [],
+      timeoutSeconds: null,
+      cancelGraceSeconds: 10,
+      leaseExpiresAt: new Date(Date.now() + this.leaseMs).toISOString(),
+      ...job,
+    };
+    const list = this.assignments.get(agentId) ?? [];
+    list.push(assignment);
+    this.assignments.set(agentId, list);
+    this.wake(agentId);
+    return assignment;
+  }
+
+  /** Asks for a cancel (repeated in every heartbeat reply until the job is reported), and wakes the agent. */
+  cancel(agentId: string, jobId: string, fencingToken: number, reason: string, graceSeconds: number): void {
+    this.cancels.set(jobId, { agentId, entry: { jobId, fencingToken, reason, graceSeconds } });
+    this.wake(agentId);
+  }
+
+  abandon(agentId: string, jobId: string, fencingToken: number, reason: string): void {
+    const list = this.abandons.get(agentId) ?? [];
+    list.push({ jobId, fencingToken, reason });
+    this.abandons.set(agentId, list);
+    this.wake(agentId);
+  }
+
+  /** Revokes a job's token: every later report about it is answered CONFLICT. */
+  revoke(jobId: string): void {
+    this.stale.add(jobId);
+  }
+
+  /** The scheduler declares the agent's session lost: its next heartbeat is told to register again. */
+  forgetSession(agentId: string): void {
+    this.sessions.delete(agentId);
+  }
+
+  /** Registers a session directly (another process holding the id). */
+  holdSession(agentId: string, sessionId: string, hostname: string): void {
+    this.sessions.set(agentId, { sessionId, hostname, lastSeenAt: Date.now(), registration: null as unknown as Req<'registerAgent'> });
+  }
+
+  wake(agentId: string): void {
+    this.nc.publish(withNamespace(this.namespace, subjects.agent(agentId, 'wake')));
+  }
+
+  heartbeatsOf(agentId: string): Array<Req<'agentHeartbeat'> & { receivedAt: number }> {
+    return this.heartbeats.filter((h) => h.agentId === agentId);
+  }
+
+  logLines(jobId: string): Array<Req<'appendJobLogs'>['lines'][number]> {
+    return [...(this.logs.get(jobId)?.values() ?? [])].sort((a, b) => a.seq - b.seq);
+  }
+
+  finishedOf(jobId: string): Req<'reportJobFinished'> | undefined {
+    return this.finished.find((r) => r.jobId === jobId);
+  }
+
+  // -- handlers ---------------------------------------------------------------------------------
+
+  private register(req: Req<'registerAgent'>): RpcReply<typeof schedulerRpc.registerAgent> {
+    const now = Date.now();
+    const held = this.sessions.get(req.agentId);
+    if (held && held.sessionId !== req.sessionId && now - held.lastSeenAt < this.leaseMs && !req.replaceSession) {
+      throw new ConflictError(
+        `agent ${req.agentId} is live with session ${held.sessionId} on ${held.hostname}: a second agent with that id is refused; stop the other process, wait ${this.leaseMs / 1000} s after its last heartbeat, or register with replaceSession if it is gone`,
+        { agentId: req.agentId, sessionId: held.sessionId, lastSeenAt: new Date(held.lastSeenAt).toISOString() },
+      );
+    }
+    this.registrations.push(req);
+    this.sessions.set(req.agentId, { sessionId: req.sessionId, hostname: req.hostname, lastSeenAt: now, registration: req });
+    return { agent: this.agentView(req, now), leaseExpiresAt: new Date(now + this.leaseMs).toISOString(), heartbeatIntervalMs: this.heartbeatIntervalMs };
+  }
+
+  private heartbeat(req: Req<'agentHeartbeat'>): RpcReply<typeof schedulerRpc.agentHeartbeat> {
+    const now = Date.now();
+    this.heartbeats.push({ ...req, receivedAt: now });
+    const session = this.sessions.get(req.agentId);
+    const leaseExpiresAt = new Date(now + this.leaseMs).toISOString();
+    if (!session || session.sessionId !== req.sessionId) return { leaseExpiresAt, cancel: [], abandon: [], assignments: [], reregister: true };
+    session.lastSeenAt = now;
+    const cancel = [...this.cancels.values()].filter((c) => c.agentId === req.agentId).map((c) => c.entry);
+    const abandon = this.abandons.get(req.agentId) ?? [];
+    this.abandons.delete(req.agentId);
+    let assignments: JobAssignment[] = [];
+    if (req.acceptAssignments) {
+      assignments = this.assignments.get(req.agentId) ?? [];
+      this.assignments.delete(req.agentId);
+    }
+    return { leaseExpiresAt, cancel, abandon, assignments, reregister: false };
+  }
+
+  private reportStarted(req: Req<'reportJobStarted'>): JobView {
+    if (this.stale.has(req.jobId)) {
+      this.refused.push({ kind: 'STARTED', jobId: req.jobId, fencingToken: req.fencingToken, pid: req.pid });
+      throw this.staleError(req.jobId, req.agentId, req.fencingToken);
+    }
+    if (!this.started.some((r) => r.jobId === req.jobId && r.fencingToken === req.fencingToken)) this.started.push(req);
+    return jobView(req.jobId, 'RUNNING', { agentId: req.agentId, fencingToken: req.fencingToken, pid: req.pid });
+  }
+
+  private appendLogs(req: Req<'appendJobLogs'>): RpcReply<typeof schedulerRpc.appendJobLogs> {
+    if (this.stale.has(req.jobId)) {
+      this.refused.push({ kind: 'LOGS', jobId: req.jobId, fencingToken: req.fencingToken });
+      throw this.staleError(req.jobId, req.agentId, req.fencingToken);
+    }
+    const lines = this.logs.get(req.jobId) ?? new Map();
+    let accepted = 0;
+    for (const line of req.lines) {
+      if (lines.has(line.seq)) continue;
+      lines.set(line.seq, line);
+      accepted += 1;
+    }
+    this.logs.set(req.jobId, lines);
+    return { jobId: req.jobId, accepted, lastSeq: lines.size > 0 ? Math.max(...lines.keys()) : null };
+  }
+
+  private reportFinished(req: Req<'reportJobFinished'>): JobView {
+    if (this.stale.has(req.jobId)) {
+      this.refused.push({ kind: 'FINISHED', jobId: req.jobId, fencingToken: req.fencingToken });
+      throw this.staleError(req.jobId, req.agentId, req.fencingToken);
+    }
+    const earlier = this.finishedOf(req.jobId);
+    if (earlier && earlier.outcome !== req.outcome) throw new ConflictError(`job ${req.jobId} has already ended (${earlier.outcome}): the report of ${req.outcome} is refused`, { jobId: req.jobId });
+    if (!earlier) this.finished.push(req);
+    this.cancels.delete(req.jobId);
+    return jobView(req.jobId, req.outcome, { agentId: req.agentId, fencingToken: req.fencingToken, exitCode: req.exitCode, signal: req.signal, reason: req.reason });
+  }
+
+  private staleError(jobId: string, agentId: string, staleToken: number): ConflictError {
+    return new ConflictError(`report from agent ${agentId} on job ${jobId} refused: token ${staleToken} is no longer the job's`, { jobId, agentId, staleToken, currentToken: staleToken + 1, currentAgentId: null });
+  }
+
+  private agentView(req: Req<'registerAgent'>, now: number): AgentView {
+    return {
+      agentId: req.agentId,
+      sessionId: req.sessionId,
+      status: 'ACTIVE',
+      hostname: req.hostname,
+      labels: req.labels,
+      gpus: req.gpus.map((gpu) => ({ ...gpu, jobId: null })),
+      cpus: req.cpus,
+      memoryMb: req.memoryMb,
+      cpusAllocated: 0,
+      memoryMbAllocated: 0,
+      gpuProbe: req.gpuProbe,
+      agentVersion: req.agentVersion,
+      runningJobIds: [],
+      drainReason: null,
+      lostReason: null,
+      registeredAt: new Date(now).toISOString(),
+      lastSeenAt: new Date(now).toISOString(),
+      revision: 0,
+    };
+  }
+}
+
+function jobView(jobId: string, status: JobStatus, fields: Partial<JobView>): JobView {
+  const now = new Date().toISOString();
+  return {
+    jobId,
+    status,
+    projectId: randomUUID(),
+    experimentId: randomUUID(),
+    runId: randomUUID(),
+    startsRun: true,
+    sweepId: null,
+    trial: null,
+    command: ['true'],
+    env: {},
+    workingDir: null,
+    resources: { gpus: 0, gpuMemoryMb: 0, cpus: 1, memoryMb: 1024, labels: {} },
+    priority: 0,
+    maxRetries: 2,
+    timeoutSeconds: null,
+    cancelGraceSeconds: 10,
+    attempt: 1,
+    lostCount: 0,
+    fencingToken: null,
+    agentId: null,
+    gpus: [],
+    leaseExpiresAt: null,
+    pid: null,
+    exitCode: null,
+    signal: null,
+    reason: null,
+    cancelRequestedAt: null,
+    cancelReason: null,
+    queuedAt: now,
+    notBefore: null,
+    assignedAt: now,
+    startedAt: now,
+    endedAt: null,
+    durationMs: null,
+    staleReportsRefused: 0,
+    submittedBy: 'ada@example.com',
+    revision: 1,
+    ...fields,
+  };
+}
+
