@@ -24,6 +24,7 @@ import { createPool, ident } from '@modeltrail/postgres';
 import { eventually, TEST_DATABASE_URL, TEST_NATS_URL, take, uniqueName } from '@modeltrail/testing';
 import { ExperimentsModule } from '../../experiments/src/experiments.module';
 import { SimulatedAgent, type SimulatedAgentSpec } from '../test/simulated-agent';
+import { LivenessMonitor } from './agent/liveness.monitor';
 import { SchedulerLeadership } from './leadership/scheduler.leadership';
 import { PlacementLoop } from './placement/placement.loop';
 import { SchedulerModule } from './scheduler.module';
@@ -56,6 +57,8 @@ describe('scheduler service over NATS', () => {
   const store = new PostgresEventStore({ pool, connectionString: TEST_DATABASE_URL, schema });
   let experiments: INestMicroservice;
   let scheduler: INestMicroservice;
+  let replica: INestMicroservice | undefined;
+  let schedulerClosed = false;
   let caller: ManagedNatsConnection;
   let rpc: RpcClient;
   const agents: SimulatedAgent[] = [];
@@ -66,19 +69,20 @@ describe('scheduler service over NATS', () => {
     return app;
   }
 
+  const schedulerModule = () =>
+    SchedulerModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'scheduler' }), undefined, { placementIntervalMs: 100, livenessCheckMs: 200, reactorRetryMs: 100, leadershipRetryMs: 100 });
+
   beforeAll(async () => {
     experiments = await boot(ExperimentsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'experiments' })), 'experiments-test');
-    scheduler = await boot(
-      SchedulerModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'scheduler' }), undefined, { placementIntervalMs: 100, livenessCheckMs: 200, reactorRetryMs: 100 }),
-      'scheduler-test',
-    );
+    scheduler = await boot(schedulerModule(), 'scheduler-test');
     await scheduler.get(SchedulerLeadership).whenLeader();
     caller = await connectNats({ url: TEST_NATS_URL, name: 'scheduler-test-caller' });
     rpc = new RpcClient(caller.nc, { timeoutMs: 15_000, namespace: schema });
   });
   afterAll(async () => {
     for (const agent of agents) await agent.die();
-    await scheduler?.close();
+    await replica?.close();
+    if (!schedulerClosed) await scheduler?.close();
     await experiments?.close();
     await (await caller?.nc.jetstreamManager())?.streams.delete(telemetryStream).catch(() => undefined);
     await caller?.close();
@@ -423,6 +427,17 @@ describe('scheduler service over NATS', () => {
     await eventually(async () => expect(await run(fragile.runId)).toMatchObject({ status: 'Failed', failureReason: expect.stringMatching(`^job ${fragile.jobId} failed: lost once`) }));
   });
 
+  it('loses an assignment no heartbeat takes up within the lease', async () => {
+    const labels = newPool();
+    const n = await agent({ labels, gpus: [16_384] }, { autoStart: false });
+    n.whenAssigned((assignment) => n.held.delete(assignment.jobId)); // it never holds what it is given
+    const ignored = await submit(labels, { maxRetries: 0 });
+    await eventually(() => expect(n.received.map((a) => a.jobId)).toContain(ignored.jobId));
+    const failed = await statusOf(ignored.jobId, 'FAILED', 30_000);
+    expect(failed.reason).toMatch(`lost once (maxRetries 0); last: agent ${n.agentId} did not take up the assignment within its lease (2 s)`);
+    expect((await rpc.request(schedulerRpc.getAgents, { agentIds: [n.agentId] }, { headers })).items[0]).toMatchObject({ status: 'ACTIVE' });
+  });
+
   it('stores log lines per attempt, once per seq, paged in seq order and bounded in bytes; a stale token is refused', async () => {
     const labels = newPool();
     const l = await agent({ labels, gpus: [16_384] });
@@ -465,7 +480,8 @@ describe('scheduler service over NATS', () => {
     const { experimentId } = await newExperiment([{ metric: 'accuracy', threshold: 0.9, direction: 'MAXIMIZE' }]);
     const s = await agent({ labels, gpus: [16_384, 16_384, 16_384, 16_384] }, { autoStart: false });
     let maxHeld = 0;
-    const accuracy = (params: Record<string, unknown>) => ({ '0.1/2': 0.8, '0.01/2': 0.9, '0.1/4': 0.85, '0.01/4': 0.95 })[`${params.lr}/${params.layers}`] ?? 0;
+    const table: Record<string, number> = { '0.1/2': 0.8, '0.01/2': 0.9, '0.1/4': 0.85, '0.01/4': 0.95 };
+    const accuracy = (params: Record<string, unknown>) => table[`${params.lr}/${params.layers}`] ?? 0;
     s.whenAssigned((assignment) => {
       maxHeld = Math.max(maxHeld, s.held.size);
       void (async () => {
@@ -558,5 +574,36 @@ describe('scheduler service over NATS', () => {
     const hostnames = listed.items.map((a) => a.hostname);
     expect(hostnames).toEqual([...hostnames].sort());
     expect(listed.items.every((a) => a.status === 'ACTIVE' && a.lastSeenAt !== null)).toBe(true);
+  });
+
+  it('hands leadership to another replica when the leader stops, losing no live agent and no running job', async () => {
+    const labels = newPool();
+    const live = await agent({ labels, gpus: [16_384, 16_384] });
+    const kept = await submit(labels);
+    expect(await statusOf(kept.jobId, 'RUNNING')).toMatchObject({ agentId: live.agentId, fencingToken: 1 });
+    const dead = await agent({ labels: newPool(), gpus: [16_384] });
+
+    replica = await boot(schedulerModule(), 'scheduler-test-replica');
+    const next = replica.get(SchedulerLeadership);
+    expect(next.isLeader).toBe(false);
+    await dead.die();
+    await scheduler.close();
+    schedulerClosed = true;
+    await next.whenLeader();
+    const since = Date.parse(next.since!);
+
+    // The new leader places and judges leases: a job submitted now runs on the live agent ...
+    const placed = await submit(labels);
+    expect(await statusOf(placed.jobId, 'RUNNING')).toMatchObject({ agentId: live.agentId });
+    // ... the agent that stopped heartbeating is lost one lease after the new leader started ...
+    await eventually(async () => expect((await rpc.request(schedulerRpc.getAgents, { agentIds: [dead.agentId] }, { headers })).items[0]).toMatchObject({ status: 'LOST' }), { timeoutMs: 15_000 });
+    // ... and once it has judged leases for longer than a lease, the live agent and its job,
+    // still running under their first token, are not.
+    const monitor = replica.get(LivenessMonitor);
+    await eventually(() => expect(Date.parse(monitor.lastCheckedAt ?? next.since!) - since).toBeGreaterThan(2_000), { timeoutMs: 15_000 });
+    expect((await rpc.request(schedulerRpc.getAgents, { agentIds: [live.agentId] }, { headers })).items[0]).toMatchObject({ status: 'ACTIVE' });
+    expect(await job(kept.jobId)).toMatchObject({ status: 'RUNNING', fencingToken: 1, lostCount: 0 });
+    for (const j of [...live.held.keys()]) await live.finish(j);
+    await eventually(async () => expect(await run(kept.runId)).toMatchObject({ status: 'Completed' }));
   });
 });

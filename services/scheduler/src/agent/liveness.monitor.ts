@@ -28,6 +28,7 @@ export class LivenessMonitor implements LeaderDuty {
   private current: Promise<void> | undefined;
   private sinceMs = 0;
   private active = false;
+  private checkedAt: string | null = null;
 
   constructor(
     private readonly reader: SchedulerReader,
@@ -53,6 +54,11 @@ export class LivenessMonitor implements LeaderDuty {
     await this.current;
   }
 
+  /** When the last pass started (null before the first). */
+  get lastCheckedAt(): string | null {
+    return this.checkedAt;
+  }
+
   /** One pass over agents and held jobs. */
   async check(): Promise<void> {
     try {
@@ -65,6 +71,7 @@ export class LivenessMonitor implements LeaderDuty {
   private async judge(): Promise<void> {
     const at = this.clock.now();
     const nowMs = Date.parse(at);
+    this.checkedAt = at;
     const [agents, heartbeats, leases] = await Promise.all([this.reader.agentRows(), this.reader.heartbeats(), this.reader.heldLeases()]);
     const online = new Map(agents.filter((a) => a.status === 'ACTIVE' || a.status === 'DRAINING').map((a) => [a.agentId, a]));
     const lostNow = new Map<string, string>();
