@@ -22,8 +22,8 @@ import { type RpcServer, serveRpc } from '@modeltrail/messaging';
  * - RegisterAgent: a second session while another one of the same id is live (heard from within
  *   `leaseMs`) is refused with CONFLICT naming the live session, unless `replaceSession`;
  * - AgentHeartbeat: an unknown session gets `reregister: true`; otherwise the reply carries the
- *   pending cancels (repeated until the job is reported), abandons (once) and assignments (once,
- *   and only while the agent accepts them);
+ *   pending cancels (repeated until the job is reported), abandons (once) and assignments
+ *   (repeated until a heartbeat lists the job, and only while the agent accepts them);
  * - ReportJobStarted, AppendJobLogs, ReportJobFinished: recorded; a job marked stale (its token
  *   revoked) is answered CONFLICT, as the scheduler answers a stale fencing token.
  *
@@ -167,11 +167,11 @@ export class SchedulerDouble {
     const cancel = [...this.cancels.values()].filter((c) => c.agentId === req.agentId).map((c) => c.entry);
     const abandon = this.abandons.get(req.agentId) ?? [];
     this.abandons.delete(req.agentId);
-    let assignments: JobAssignment[] = [];
-    if (req.acceptAssignments) {
-      assignments = this.assignments.get(req.agentId) ?? [];
-      this.assignments.delete(req.agentId);
-    }
+    // As the scheduler does: an assignment is repeated in every reply until a heartbeat lists it (or the job is reported).
+    const holding = new Set(req.running.map((r) => `${r.jobId}/${r.fencingToken}`));
+    const pending = (this.assignments.get(req.agentId) ?? []).filter((a) => !holding.has(`${a.jobId}/${a.fencingToken}`) && !this.finishedOf(a.jobId));
+    this.assignments.set(req.agentId, pending);
+    const assignments = req.acceptAssignments ? pending : [];
     return { leaseExpiresAt, cancel, abandon, assignments, reregister: false };
   }
 

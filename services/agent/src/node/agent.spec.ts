@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@modeltrail/config';
-import { experimentsRpc, JobProgressItem, jobRunId, withNamespace } from '@modeltrail/contracts';
+import { experimentsRpc, JobProgressItem, jobRunId, MAX_LOG_LINE_CHARS, withNamespace } from '@modeltrail/contracts';
 import { connectNats, DEFAULT_JOB_TELEMETRY_PREFIX, followJobTelemetry, type ManagedNatsConnection, type MessagingLogger, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
 import { eventually, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
@@ -291,8 +291,10 @@ describe('agent', () => {
       await telemetry.return?.();
       expect(seen).toEqual({ log: true, metric: true });
 
-      expect(await new JobStateFile(join(dir(), 'agent')).read()).toEqual([]);
-      await eventually(() => expect(agent.runningJobs()).toEqual([]));
+      await eventually(async () => expect(await new JobStateFile(join(dir(), 'agent')).read()).toEqual([]));
+      expect(agent.runningJobs()).toEqual([]);
+      // Run once: the repeated assignment was not started again.
+      expect(scheduler.started.filter((r) => r.jobId === jobId)).toHaveLength(1);
     },
   );
 
@@ -334,6 +336,37 @@ describe('agent', () => {
     await eventually(() => expect(scheduler.finishedOf(jobId)).toBeDefined());
     expect(scheduler.finishedOf(jobId)).toMatchObject({ outcome: 'FAILED', exitCode: null, signal: null, durationMs: null, reason: expect.stringContaining('could not start "no-such-program-anywhere"') });
     expect(scheduler.started.some((r) => r.jobId === jobId)).toBe(false);
+  });
+
+  it('reports a failing job FAILED with its last stderr line; a line longer than the job log takes arrives in pieces', async () => {
+    const agent = newAgent('h100-2x80gb');
+    await agent.start();
+    const jobId = randomUUID();
+    const runId = await newRun(jobId);
+    scheduler.assign(agent.agentId, { jobId, runId, command: nodeJob("console.log('x'.repeat(40000)); console.error('loss is NaN'); process.exit(3)") });
+    await eventually(() => expect(scheduler.finishedOf(jobId)).toBeDefined());
+    expect(scheduler.finishedOf(jobId)).toMatchObject({ outcome: 'FAILED', exitCode: 3, signal: null, reason: 'exit code 3; last stderr line: loss is NaN' });
+    const lines = scheduler.logLines(jobId);
+    expect(lines.map((l) => [l.stream, l.line.length])).toEqual([
+      ['stdout', MAX_LOG_LINE_CHARS],
+      ['stdout', MAX_LOG_LINE_CHARS],
+      ['stdout', 40000 - 2 * MAX_LOG_LINE_CHARS],
+      ['stderr', 'loss is NaN'.length],
+    ]);
+  });
+
+  it('reports a job that exited 0 but whose outputs could not be stored at all as FAILED, naming why', async () => {
+    const blocked = join(dir(), 'not-a-directory');
+    await writeFile(blocked, 'a file where the artifact store should be');
+    const agent = newAgent('h100-2x80gb', { artifactRoot: blocked });
+    await agent.start();
+    const jobId = randomUUID();
+    const runId = await newRun(jobId);
+    scheduler.assign(agent.agentId, { jobId, runId, command: nodeJob("require('fs').writeFileSync(process.env.MODELTRAIL_OUTPUT_DIR + '/model.bin', 'weights')") });
+    await eventually(() => expect(scheduler.finishedOf(jobId)).toBeDefined());
+    expect(scheduler.finishedOf(jobId)).toMatchObject({ outcome: 'FAILED', exitCode: 0, reason: expect.stringMatching(/^the job exited 0 but none of its outputs could be stored: the outputs could not be stored: .*ENOTDIR/) });
+    // Kept where it was written, for an operator to recover.
+    expect(await readFile(join(dir(), 'agent', 'jobs', jobId, '1', 'output', 'model.bin'), 'utf8')).toBe('weights');
   });
 
   it('stops a job whose report is refused as stale (CONFLICT) and reports nothing more about it', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NatsConnection, Subscription } from 'nats';
@@ -141,6 +142,7 @@ export class AgentIdConflictError extends Error {
 export const AGENT_VERSION = '0.1.0';
 export const DEFAULT_STOP_GRACE_MS = 30_000;
 export const DEFAULT_GPU_SAMPLE_INTERVAL_MS = 10_000;
+const MAX_REMEMBERED_ASSIGNMENTS = 10_000;
 
 type HeartbeatReply = RpcReply<typeof schedulerRpc.agentHeartbeat>;
 type RegisterReply = RpcReply<typeof schedulerRpc.registerAgent>;
@@ -158,6 +160,8 @@ export class Agent {
   private readonly sessionFile: AgentSessionFile;
   private readonly abort = new AbortController();
   private readonly runs = new Map<string, JobRun>();
+  /** Assignments taken in this process (job id and token), oldest first. */
+  private readonly taken = new Set<string>();
   /** Cancels of jobs not held here, reported once each. */
   private readonly cancelsReported = new Set<string>();
   private previousSession: string | null = null;
@@ -204,7 +208,7 @@ export class Agent {
 
   /** The jobs held now, as the heartbeat lists them. */
   runningJobs(): Array<{ jobId: string; fencingToken: number; pid: number | null }> {
-    return [...this.runs.values()].map((run) => run.heartbeatEntry());
+    return [...this.runs.values()].flatMap((run) => run.heartbeatEntry() ?? []);
   }
 
   /**
@@ -225,6 +229,7 @@ export class Agent {
         this.options.capacity ??
         (await detectCapacity({ nvidiaSmi: this.options.nvidiaSmi, nvidiaSmiTimeoutMs: this.options.nvidiaSmiTimeoutMs, env, cpus: this.options.cpus, memoryMb: this.options.memoryMb }));
       this.logger.log(describeCapacity(this.agentId, this.options.hostname, this.capacityNow));
+      if (this.options.jobUser) await this.checkJobUserCanReach(this.options.jobUser);
       await ensureTelemetryStream(await this.options.nc.jetstreamManager(), { streamName: this.telemetryStream, subjectPrefix: this.telemetryPrefix });
       this.wake = this.options.nc.subscribe(withNamespace(this.options.namespace, subjects.agent(this.agentId, 'wake')), { callback: () => this.heartbeatNow() });
       const reply = await this.register(this.options.replaceSession ?? false);
@@ -355,9 +360,12 @@ export class Agent {
 
   /** The scheduler no longer knows this session: drop everything held and register anew. */
   private async reregister(why: string): Promise<void> {
-    this.logger.warn(`agent ${this.agentId}: ${why}; killing the ${this.runs.size} job(s) held (the scheduler has requeued them) and registering a new session`);
+    this.logger.warn(
+      `agent ${this.agentId}: ${why}; killing the ${this.runs.size} job(s) held (the scheduler has requeued them)${this.stopping ? '' : ' and registering a new session'}`,
+    );
     for (const run of this.runs.values()) run.abandon(`session ${this.currentSession} was dropped by the scheduler: ${why}`);
     await this.waitForRuns(15_000);
+    if (this.stopping) return; // nothing left to stop for
     this.previousSession = this.currentSession;
     try {
       await this.register(false);
@@ -440,7 +448,11 @@ export class Agent {
 
   private take(assignment: JobAssignment): void {
     const id = key(assignment.jobId, assignment.fencingToken);
-    if (this.runs.has(id)) return;
+    // An assignment runs at most once here: the scheduler repeats it until a heartbeat lists it,
+    // and may repeat it once more after its end (its read model catching up).
+    if (this.runs.has(id) || this.taken.has(id)) return;
+    this.taken.add(id);
+    if (this.taken.size > MAX_REMEMBERED_ASSIGNMENTS) this.taken.delete(this.taken.values().next().value as string);
     const run = new JobRun(assignment, this.jobContext());
     if (this.stopping) {
       // Assigned while this agent stops: handed straight back (recorded as a lost attempt and requeued).
@@ -521,6 +533,20 @@ export class Agent {
         this.logger.log(`job ${record.jobId} (token ${record.fencingToken}) of the previous agent process is gone (${state.reason}); the scheduler requeues it`);
       }
       await this.stateFile.remove(record.jobId);
+    }
+  }
+
+  /** Jobs running as another user must be able to walk down to their directories: says which directory stops them. */
+  private async checkJobUserCanReach(user: JobUser): Promise<void> {
+    const dataDir = resolve(this.options.dataDir);
+    const dirs = dataDir.split('/').slice(1).map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`);
+    for (const dir of dirs) {
+      const info = await stat(dir).catch(() => null);
+      if (info === null) return; // created later, with mode 0755
+      if ((info.mode & 0o001) === 0 && info.uid !== user.uid) {
+        this.logger.warn(`jobs run as ${user.name} (uid ${user.uid}), who cannot enter ${dir} (mode ${(info.mode & 0o777).toString(8)}): they will fail to start until it is searchable by others (chmod o+x) or AGENT_DATA_DIR lies elsewhere`);
+        return;
+      }
     }
   }
 

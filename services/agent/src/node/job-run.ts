@@ -31,7 +31,7 @@ import { prepareOutputDir, type JobUser } from '../process/user';
 import { MetricBatcher } from '../protocol/batcher';
 import type { ParamValue } from '../protocol/parser';
 import { JobOutputReader } from '../protocol/reader';
-import { AgentStoppedError, describeError, RateLimitedLog, withRetries } from './retry';
+import { AgentStoppedError, describeError, isRetryable, RateLimitedLog, withRetries } from './retry';
 import { SerialBatcher } from './serial-batcher';
 import { TelemetryPublisher } from './telemetry-publisher';
 
@@ -143,6 +143,8 @@ export class JobRun {
   private paramsChain: Promise<void> = Promise.resolve();
   private readonly trouble: RateLimitedLog;
   private startDone: Promise<unknown> = Promise.resolve();
+  /** The end was reported and accepted. */
+  private reported = false;
   private resolveDone!: () => void;
 
   constructor(
@@ -202,8 +204,9 @@ export class JobRun {
     return this.process?.pid ?? null;
   }
 
-  /** This job as the heartbeat's `running` lists it. */
-  heartbeatEntry(): { jobId: string; fencingToken: number; pid: number | null } {
+  /** This job as the heartbeat's `running` lists it; null once its end is reported (the scheduler holds it no more). */
+  heartbeatEntry(): { jobId: string; fencingToken: number; pid: number | null } | null {
+    if (this.reported) return null;
     return { jobId: this.jobId, fencingToken: this.fencingToken, pid: this.pid };
   }
 
@@ -395,6 +398,7 @@ export class JobRun {
       { jobId: a.jobId, agentId: this.ctx.agentId, fencingToken: a.fencingToken, outcome, exitCode: exit.exitCode, signal: exit.signal, durationMs: exit.durationMs, reason },
       'finished',
     );
+    this.reported = reported !== null;
     this.ctx.logger.log(
       `job ${a.jobId} (attempt ${a.attempt}) ended ${outcome} (${describeExit(exit)}, ${exit.durationMs} ms)${reported === null ? '; not reported' : ''}${reason ? `: ${reason}` : ''}`,
     );
@@ -441,12 +445,13 @@ export class JobRun {
     await this.logs.flush();
     await this.telemetry.flush();
     if (this.silence === null) {
-      await this.report(
+      const reported = await this.report(
         'ReportJobFinished',
         schedulerRpc.reportJobFinished,
         { jobId: this.jobId, agentId: this.ctx.agentId, fencingToken: this.fencingToken, outcome, exitCode: null, signal: null, durationMs: null, reason: cut(reason, JOB_LIMITS.reasonChars) },
         'finished',
       );
+      this.reported = reported !== null;
     }
     await this.forget(true);
   }
@@ -509,9 +514,20 @@ export class JobRun {
     if (reply === null && this.silence === null) throw new Error('AppendJobLogs was not accepted');
   }
 
+  /**
+   * One batch of the MetricBatcher, which retries what this rejects. An answer that will not
+   * change (the run refuses the points) is not retried: the points are dropped and the job's
+   * log says why.
+   */
   private async logMetrics(points: MetricPointInput[], batchId: string): Promise<void> {
     if (this.silence !== null && this.silence.kind !== 'AGENT_STOPPING') return; // not ours: dropped quietly
-    await this.ctx.rpc.request(experimentsRpc.logMetrics, { runId: this.runId, points }, { headers: { ...this.headers(null), commandId: batchId } });
+    try {
+      await this.ctx.rpc.request(experimentsRpc.logMetrics, { runId: this.runId, points }, { headers: { ...this.headers(null), commandId: batchId } });
+    } catch (error) {
+      if (isRetryable(error)) throw error;
+      this.countDrop('metricPoints', points.length, `LogMetrics refused them: ${describeError(error)}`);
+      this.note(`${points.length} metric points were refused by the run: ${describeError(error)}`);
+    }
   }
 
   private queueParams(params: Record<string, ParamValue>): void {
