@@ -233,6 +233,7 @@ export class Agent {
       await ensureTelemetryStream(await this.options.nc.jetstreamManager(), { streamName: this.telemetryStream, subjectPrefix: this.telemetryPrefix });
       this.wake = this.options.nc.subscribe(withNamespace(this.options.namespace, subjects.agent(this.agentId, 'wake')), { callback: () => this.heartbeatNow() });
       const reply = await this.register(this.options.replaceSession ?? false);
+      if (this.stopping) throw new AgentStoppedError(`agent ${this.agentId} start`);
       this.loopStopped = false;
       this.schedule(this.intervalMs);
       return reply;
@@ -439,7 +440,7 @@ export class Agent {
     for (const entry of reply.cancel) {
       const run = this.runs.get(key(entry.jobId, entry.fencingToken));
       if (run) {
-        this.logger.log(`job ${entry.jobId}: cancel requested (${entry.reason}); SIGTERM, SIGKILL after ${entry.graceSeconds} s`);
+        if (!run.cancelRequested) this.logger.log(`job ${entry.jobId}: cancel requested (${entry.reason}); SIGTERM, SIGKILL after ${entry.graceSeconds} s`);
         run.cancel(entry.reason, entry.graceSeconds);
       } else this.reportCancelOfUnheld(entry);
     }

@@ -200,6 +200,10 @@ export class JobRun {
     return this.phaseNow;
   }
 
+  get cancelRequested(): boolean {
+    return this.cancelRequest !== null;
+  }
+
   get pid(): number | null {
     return this.process?.pid ?? null;
   }
