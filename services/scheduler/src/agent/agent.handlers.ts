@@ -82,8 +82,8 @@ export class AgentHandlers {
   @RpcPattern(schedulerRpc.agentHeartbeat)
   async heartbeat(@Payload() req: Req<'agentHeartbeat'>): Promise<RpcReply<typeof schedulerRpc.agentHeartbeat>> {
     const at = this.clock.now();
-    const known = await this.sessionKnown(req.agentId, req.sessionId);
-    const instructions = await this.instructions(req.agentId, req.running);
+    const [view, instructions] = await Promise.all([this.reader.heartbeatView(req.agentId), this.instructions(req.agentId, req.running)]);
+    const known = await this.sessionKnown(req.agentId, req.sessionId, view.agent);
     const cancel = instructions.flatMap((i) => (i.instruction.kind === 'CANCEL' ? [{ jobId: i.jobId, fencingToken: i.fencingToken, reason: i.instruction.reason, graceSeconds: i.instruction.graceSeconds }] : []));
     const abandon = instructions.flatMap((i) => (i.instruction.kind === 'ABANDON' ? [{ jobId: i.jobId, fencingToken: i.fencingToken, reason: i.instruction.reason }] : []));
     if (!known) return { leaseExpiresAt: at, cancel, abandon, assignments: [], reregister: true };
@@ -94,7 +94,7 @@ export class AgentHandlers {
     const leaseExpiresAt = iso(Date.parse(at) + this.config.scheduler.leaseMs);
     const holding = new Set(req.running.map((r) => `${r.jobId}/${r.fencingToken}`));
     const assignments: JobAssignment[] = req.acceptAssignments
-      ? (await this.reader.assignedTo(req.agentId))
+      ? view.assigned
           .filter((row) => row.fencingToken !== null && !holding.has(`${row.jobId}/${row.fencingToken}`))
           .map((row) => ({
             jobId: row.jobId,
@@ -137,8 +137,7 @@ export class AgentHandlers {
   }
 
   /** Whether the session is the agent's current online one: the read model answers, the store when it disagrees (a registration a moment ago). */
-  private async sessionKnown(agentId: string, sessionId: string): Promise<boolean> {
-    const [row] = await this.reader.agentRows([agentId]);
+  private async sessionKnown(agentId: string, sessionId: string, row: { sessionId: string; status: string } | null): Promise<boolean> {
     if (row && row.sessionId === sessionId && (row.status === 'ACTIVE' || row.status === 'DRAINING')) return true;
     const { state } = await this.agents.load(agentStream(agentId));
     return state.status !== 'None' && state.online && state.sessionId === sessionId;

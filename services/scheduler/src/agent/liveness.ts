@@ -7,6 +7,8 @@ interface HeardAgent {
   lastSeenMs: number;
   /** Jobs the last heartbeat said the agent holds (job id -> fencing token). */
   running: Map<string, number>;
+  /** What was last written to `agent_heartbeats`, and when. */
+  written: { key: string; atMs: number } | null;
 }
 
 /**
@@ -17,6 +19,11 @@ interface HeardAgent {
  *
  * It also remembers, per job, when a heartbeat last mentioned it with its fencing token: an
  * assignment that no heartbeat takes up within a lease is lost like one whose agent is.
+ *
+ * The row is written when what the agent reports changed (jobs, GPU status, whether it takes
+ * assignments), and otherwise at most every `writeEveryMs` (half the heartbeat interval): an
+ * agent woken many times a second for new work costs one write, not one per heartbeat, and
+ * the stored time is never more than half an interval behind the last regular heartbeat.
  */
 export class LivenessTable {
   private readonly s: string;
@@ -26,6 +33,7 @@ export class LivenessTable {
   constructor(
     private readonly pool: Pool,
     schema: string,
+    private readonly writeEveryMs = 0,
   ) {
     this.s = ident(schema);
   }
@@ -37,10 +45,13 @@ export class LivenessTable {
   async heartbeat(agentId: string, sessionId: string, at: string, running: ReadonlyArray<{ jobId: string; fencingToken: number }>, gpuStatus: ReadonlyArray<{ uuid: string; status: GpuStatus }>, accepting: boolean): Promise<{ previousRunning: number | null }> {
     const atMs = Date.parse(at);
     const previous = this.agents.get(agentId);
-    this.agents.set(agentId, { sessionId, lastSeenMs: atMs, running: new Map(running.map((r) => [r.jobId, r.fencingToken])) });
+    const key = JSON.stringify([sessionId, running.map((r) => [r.jobId, r.fencingToken]), gpuStatus, accepting]);
+    const stale = !previous?.written || previous.written.key !== key || atMs - previous.written.atMs >= this.writeEveryMs;
+    const heard: HeardAgent = { sessionId, lastSeenMs: atMs, running: new Map(running.map((r) => [r.jobId, r.fencingToken])), written: stale ? { key, atMs } : previous!.written };
+    this.agents.set(agentId, heard);
     for (const r of running) this.mentions.set(r.jobId, { fencingToken: r.fencingToken, atMs });
     if (previous) for (const jobId of previous.running.keys()) if (!running.some((r) => r.jobId === jobId)) this.mentions.delete(jobId);
-    await this.write(agentId, sessionId, at, running, gpuStatus, accepting);
+    if (stale) await this.write(agentId, sessionId, at, running, gpuStatus, accepting);
     return { previousRunning: previous && previous.sessionId === sessionId ? previous.running.size : null };
   }
 
@@ -49,7 +60,7 @@ export class LivenessTable {
     const previous = this.agents.get(agentId);
     if (previous && previous.sessionId !== sessionId) for (const jobId of previous.running.keys()) this.mentions.delete(jobId);
     if (previous?.sessionId === sessionId) previous.lastSeenMs = Date.parse(at);
-    else this.agents.set(agentId, { sessionId, lastSeenMs: Date.parse(at), running: new Map() });
+    else this.agents.set(agentId, { sessionId, lastSeenMs: Date.parse(at), running: new Map(), written: null });
     if (previous?.sessionId !== sessionId) await this.write(agentId, sessionId, at, [], [], true);
   }
 

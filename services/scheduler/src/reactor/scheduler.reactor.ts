@@ -177,7 +177,8 @@ export class SchedulerReactor implements LeaderDuty {
   }
 
   private async jobEnded(event: RecordedEvent<string, { jobId: string; reason?: string }>, outcome: JobOutcome, headers: (what: string) => MessageHeaders): Promise<void> {
-    const { state: job } = await this.jobs.load(event.data.jobId);
+    // The job as of its end (kept on the leader, which usually appended it; else read).
+    const job = await this.jobs.stateAt(event.data.jobId, event.revision);
     if (job.status === 'None') return;
     try {
       if (outcome === 'SUCCEEDED') await this.experiments.completeRun({ runId: job.runId }, headers('complete-run'));

@@ -60,10 +60,22 @@ export class SchedulerReader {
     return new Map(rows.map((r) => [r.job_id, Number(r.revision)]));
   }
 
-  /** Jobs assigned to the agent and not started yet, oldest assignment first. */
-  async assignedTo(agentId: string): Promise<JobRow[]> {
-    const { rows } = await this.pool.query(`SELECT * FROM ${this.s}.jobs WHERE status = 'ASSIGNED' AND agent_id = $1 ORDER BY assigned_at, job_id`, [agentId]);
-    return rows.map(this.jobRow);
+  /**
+   * What a heartbeat needs of the read model, in one statement: the agent's current session and
+   * status, and the jobs assigned to it and not started yet (oldest assignment first).
+   */
+  async heartbeatView(agentId: string): Promise<{ agent: { sessionId: string; status: AgentStatus } | null; assigned: JobRow[] }> {
+    const { rows } = await this.pool.query(
+      `SELECT a.session_id AS agent_session_id, a.status AS agent_status, j.*
+         FROM ${this.s}.agents a LEFT JOIN ${this.s}.jobs j ON j.agent_id = a.agent_id AND j.status = 'ASSIGNED'
+        WHERE a.agent_id = $1 ORDER BY j.assigned_at, j.job_id`,
+      [agentId],
+    );
+    if (rows.length === 0) return { agent: null, assigned: [] };
+    return {
+      agent: { sessionId: rows[0].agent_session_id, status: rows[0].agent_status },
+      assigned: rows.filter((r: Record<string, unknown>) => r.job_id !== null).map(this.jobRow),
+    };
   }
 
   /** Every job an agent holds now (ASSIGNED or RUNNING). */
