@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -20,7 +20,10 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
   const databaseUrl = Object.assign(new URL(TEST_DATABASE_URL), { pathname: `/${database}` }).toString();
   const namespace = uniqueName('life');
   const eventsStream = uniqueName('MT_EVENTS_LIFE');
+  const telemetryStream = uniqueName('MT_TELEMETRY_LIFE');
   const artifactRoot = mkdtempSync(join(tmpdir(), 'mt-life-'));
+  // The local agent runs jobs as `nobody` when started as root: it must reach its data dir.
+  chmodSync(artifactRoot, 0o755);
   let platform: ChildProcess;
   let output = '';
   let http: GraphQLHttpClient;
@@ -37,8 +40,10 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
       NATS_URL: TEST_NATS_URL,
       NATS_NAMESPACE: namespace,
       EVENTS_STREAM: eventsStream,
+      TELEMETRY_STREAM: telemetryStream,
       PORT: String(port),
       ARTIFACT_ROOT: artifactRoot,
+      AGENT_DATA_DIR: join(artifactRoot, 'agent'),
       API_TOKENS: 'ada-token=ada@example.com,bob-token=bob@example.com',
       NODE_ENV: 'development',
     };
@@ -59,6 +64,7 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
     }
     const nats = await connectNats({ url: TEST_NATS_URL, name: 'life-cleanup' });
     await (await nats.nc.jetstreamManager()).streams.delete(eventsStream).catch(() => undefined);
+    await (await nats.nc.jetstreamManager()).streams.delete(telemetryStream).catch(() => undefined);
     await nats.close();
     await admin.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`);
     await admin.end();
@@ -284,11 +290,14 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
       cwd: root,
       env: { ...process.env, MODELTRAIL_URL: url, MODELTRAIL_TOKEN: 'bob-token' },
       encoding: 'utf8',
-      timeout: 60_000,
+      timeout: 120_000,
     });
     expect(out).not.toMatch(/"errors"/);
     expect(out).toMatch(/RUN=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n$/);
     expect(out).toMatch(/"valid": true/);
     expect(out).toMatch(/"actor": "bob@example.com"/);
-  });
+    // Step 7: the example trained on the platform's own agent, into a completed run with its model.
+    expect(out).toMatch(/job [0-9a-f-]{36}: SUCCEEDED\n/);
+    expect(out).toMatch(/"name": "model"/);
+  }, 150_000);
 });

@@ -18,7 +18,8 @@ describe('npm start: the platform as separate processes', () => {
   const databaseUrl = Object.assign(new URL(TEST_DATABASE_URL), { pathname: `/${database}` }).toString();
   const namespace = uniqueName('e2e');
   const eventsStream = uniqueName('MT_EVENTS_E2E');
-  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: namespace, EVENTS_STREAM: eventsStream, NODE_ENV: 'development' };
+  const telemetryStream = uniqueName('MT_TELEMETRY_E2E');
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: namespace, EVENTS_STREAM: eventsStream, TELEMETRY_STREAM: telemetryStream, NODE_ENV: 'development' };
   let platform: ChildProcess;
   let output = '';
   let nats: ManagedNatsConnection;
@@ -27,6 +28,8 @@ describe('npm start: the platform as separate processes', () => {
     ensureBuilt(root);
     env.PORT = String(await freePort());
     env.ARTIFACT_ROOT = join(tmpdir(), uniqueName('mt-platform-artifacts'));
+    // The local agent's state and job directories, apart from any other platform on this machine.
+    env.AGENT_DATA_DIR = join(tmpdir(), uniqueName('mt-platform-agent'));
     platform = spawn(process.execPath, [join(root, 'dist/infra/scripts/start.js')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     platform.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     platform.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -41,6 +44,7 @@ describe('npm start: the platform as separate processes', () => {
     }
     const jsm = await nats.nc.jetstreamManager();
     await jsm.streams.delete(eventsStream).catch(() => undefined);
+    await jsm.streams.delete(telemetryStream).catch(() => undefined);
     await nats.close();
     const admin = new Client({ connectionString: TEST_DATABASE_URL });
     await admin.connect();
