@@ -44,6 +44,7 @@ describe('benchmark suite (quick mode)', () => {
         'run-search: param and metric (lr = x, val/accuracy > 0.95) p95',
         'run-search: ordered by a metric (val/loss, lowest first) p95',
         'run-search: tag (ablation-n) p95',
+        'placement: placement decisions/s while draining (service: read model, place, append JobAssigned, wake)',
       ]),
     );
 
