@@ -45,8 +45,9 @@ describe('scheduler service over NATS', () => {
     EVENTSTORE_SCHEMA: schema,
     READ_MODEL_SCHEMA: schema,
     TELEMETRY_STREAM: telemetryStream,
-    AGENT_HEARTBEAT_MS: '500',
-    AGENT_LEASE_MS: '2000',
+    // A short lease, so lost agents are found quickly; simulated agents heartbeat every 200 ms.
+    AGENT_HEARTBEAT_MS: '1000',
+    AGENT_LEASE_MS: '3000',
     JOB_WORKING_DIR_ROOTS: '/srv/jobs',
     JOB_LOG_MAX_BYTES: '4096',
     SWEEP_TRIAL_LIMIT: '10',
@@ -384,6 +385,8 @@ describe('scheduler service over NATS', () => {
     expect(await statusOf(lostJob.jobId, 'RUNNING')).toMatchObject({ agentId: x.agentId, fencingToken: 1 });
     const y = await agent({ labels, gpus: [16_384] });
 
+    // A heartbeat that lists the job, then none: the agent is lost, not the assignment untaken.
+    await x.beat();
     const killedAt = Date.now();
     await x.die();
     const requeued = await eventually(
@@ -395,7 +398,7 @@ describe('scheduler service over NATS', () => {
       { timeoutMs: 30_000, intervalMs: 50 },
     );
     expect(Date.now() - killedAt).toBeLessThanOrEqual(30_000);
-    expect(requeued).toMatchObject({ attempt: 2, reason: expect.stringMatching(/^attempt 1 lost: agent .* was lost: no heartbeat for \d+ s \(lease 2 s\)$/) });
+    expect(requeued).toMatchObject({ attempt: 2, reason: expect.stringMatching(/^attempt 1 lost: agent .* was lost: no heartbeat for \d+ s \(lease 3 s\)$/) });
     const [lostAgent] = (await rpc.request(schedulerRpc.getAgents, { agentIds: [x.agentId] }, { headers })).items;
     expect(lostAgent).toMatchObject({ status: 'LOST', lostReason: expect.stringContaining('no heartbeat') });
 
@@ -403,14 +406,14 @@ describe('scheduler service over NATS', () => {
     const moved = await statusOf(lostJob.jobId, 'RUNNING', 20_000);
     expect(moved).toMatchObject({ agentId: y.agentId, fencingToken: 2, attempt: 2 });
 
+    // The lost session is told to register again, and to abandon the process it still holds.
+    expect(await x.beat()).toMatchObject({ reregister: true, abandon: [{ jobId: lostJob.jobId, fencingToken: 1, reason: expect.stringContaining('token 1 is stale') }] });
     const late = await failure(x.finish(lostJob.jobId, 'SUCCEEDED', { fencingToken: 1 }));
     expect(late).toBeInstanceOf(ConflictError);
     expect(late.message).toMatch(`report from agent ${x.agentId} on job ${lostJob.jobId} refused: token 1 is stale`);
     const refused = (await store.readStream(jobStream(lostJob.jobId))).filter((e) => e.type === 'scheduler.StaleReportRefused.v1');
     expect(refused).toEqual([expect.objectContaining({ data: expect.objectContaining({ agentId: x.agentId, staleToken: 1, currentToken: 2, currentAgentId: y.agentId }) })]);
     await eventually(async () => expect(await job(lostJob.jobId)).toMatchObject({ status: 'RUNNING', staleReportsRefused: 1 }));
-    // The lost session is told to register again.
-    expect(await x.beat()).toMatchObject({ reregister: true });
 
     await y.finish(lostJob.jobId);
     await eventually(async () => expect(await run(lostJob.runId)).toMatchObject({ status: 'Completed' }));
@@ -421,6 +424,7 @@ describe('scheduler service over NATS', () => {
     const z = await agent({ labels, gpus: [16_384] });
     const fragile = await submit(labels, { maxRetries: 0 });
     await statusOf(fragile.jobId, 'RUNNING');
+    await z.beat();
     await z.die();
     const failed = await statusOf(fragile.jobId, 'FAILED', 30_000);
     expect(failed).toMatchObject({ lostCount: 1, reason: expect.stringMatching(/^lost once \(maxRetries 0\); last: agent .* was lost: no heartbeat/) });
@@ -434,7 +438,7 @@ describe('scheduler service over NATS', () => {
     const ignored = await submit(labels, { maxRetries: 0 });
     await eventually(() => expect(n.received.map((a) => a.jobId)).toContain(ignored.jobId));
     const failed = await statusOf(ignored.jobId, 'FAILED', 30_000);
-    expect(failed.reason).toMatch(`lost once (maxRetries 0); last: agent ${n.agentId} did not take up the assignment within its lease (2 s)`);
+    expect(failed.reason).toMatch(`lost once (maxRetries 0); last: agent ${n.agentId} did not take up the assignment within its lease (3 s)`);
     expect((await rpc.request(schedulerRpc.getAgents, { agentIds: [n.agentId] }, { headers })).items[0]).toMatchObject({ status: 'ACTIVE' });
   });
 
@@ -559,6 +563,31 @@ describe('scheduler service over NATS', () => {
     }
   });
 
+  it('changes the priority of a waiting job, and cancels a sweep with its open trial jobs', async () => {
+    const labels = newPool();
+    const waiting = await submit(labels, { priority: 1 });
+    await expect(rpc.request(schedulerRpc.changeJobPriority, { jobId: waiting.jobId, priority: 7 }, { headers })).resolves.toMatchObject({ priority: 7, revision: 1 });
+    const events = await store.readStream(jobStream(waiting.jobId));
+    expect(events.at(-1)).toMatchObject({ type: 'scheduler.JobPriorityChanged.v1', data: { priority: 7, previousPriority: 1 } });
+    await rpc.request(schedulerRpc.cancelJob, { jobId: waiting.jobId, reason: 'done with it' }, { headers });
+    const ended = await failure(rpc.request(schedulerRpc.changeJobPriority, { jobId: waiting.jobId, priority: 2 }, { headers }));
+    expect(ended).toBeInstanceOf(ConflictError);
+
+    const { experimentId } = await experiment();
+    const sweep = await rpc.request(
+      schedulerRpc.submitSweep,
+      { experimentId, strategy: 'RANDOM', space: { lr: { range: { min: 0.001, max: 0.1, log: true } } }, maxTrials: 3, maxConcurrent: 1, seed: 7, objective: { metric: 'loss', direction: 'MINIMIZE' }, command: ['python', 'train.py'], resources: { gpus: 1, labels } },
+      { headers },
+    );
+    expect(sweep).toMatchObject({ seed: 7, maxTrials: 3, objective: { source: 'GIVEN' } });
+    const trialJob = sweep.trials[0].jobId;
+    await statusOf(trialJob, 'QUEUED'); // the reactor queued the trial's job (no agent carries the label)
+    const cancelled = await rpc.request(schedulerRpc.cancelSweep, { sweepId: sweep.sweepId, reason: 'wrong space' }, { headers });
+    expect(cancelled).toMatchObject({ status: 'CANCELLED', cancelReason: 'wrong space', trials: [{ trial: 0, status: 'CANCELLED' }] });
+    expect(await job(trialJob)).toMatchObject({ status: 'CANCELLED', reason: `sweep ${sweep.sweepId} cancelled: wrong space` });
+    await eventually(async () => expect(await run(jobRunId(trialJob))).toMatchObject({ status: 'Failed' }));
+  });
+
   it('lists jobs newest first with filters and cursors, and agents by host name', async () => {
     const labels = newPool();
     const { experimentId } = await newExperiment();
@@ -600,7 +629,7 @@ describe('scheduler service over NATS', () => {
     // ... and once it has judged leases for longer than a lease, the live agent and its job,
     // still running under their first token, are not.
     const monitor = replica.get(LivenessMonitor);
-    await eventually(() => expect(Date.parse(monitor.lastCheckedAt ?? next.since!) - since).toBeGreaterThan(2_000), { timeoutMs: 15_000 });
+    await eventually(() => expect(Date.parse(monitor.lastCheckedAt ?? next.since!) - since).toBeGreaterThan(3_000), { timeoutMs: 15_000 });
     expect((await rpc.request(schedulerRpc.getAgents, { agentIds: [live.agentId] }, { headers })).items[0]).toMatchObject({ status: 'ACTIVE' });
     expect(await job(kept.jobId)).toMatchObject({ status: 'RUNNING', fencingToken: 1, lostCount: 0 });
     for (const j of [...live.held.keys()]) await live.finish(j);

@@ -121,6 +121,8 @@ export class PlacementLoop implements LeaderDuty {
     const result = placeJobs(placementInput(pending, agents, held, now));
     const leaseSeconds = this.leaseMs / 1_000;
     const done = await mapConcurrent(result.assignments, this.options.assignConcurrency, async (a) => {
+      // Leadership lost during the pass: the next leader places from the read model it waits for.
+      if (!this.active) return null;
       try {
         const appended = await this.jobs.handle(a.jobId, { type: 'AssignJob', jobId: a.jobId, agentId: a.agentId, gpus: a.gpus, leaseSeconds, at: now }, { actor: SCHEDULER_ACTOR, correlationId: a.jobId });
         return appended.events.length > 0 ? { agentId: a.agentId, position: appended.position ?? 0 } : null;
