@@ -302,7 +302,7 @@ export const placementBenchmark: Benchmark = {
         parameters: { ...parameters, servicePasses: passes, pureDrainPasses: pure.passes },
         figures: [
           figure('placement', 'placement decisions/s while draining (service: read model, place, append JobAssigned, wake)', 'decisions/s', assigned / busySeconds, pure.decisions / pure.seconds, 'higher'),
-          figure('placement', `time to drain ${jobCount} jobs on ${agentCount} agents`, 's', drain.seconds, pure.seconds, 'lower'),
+          figure('placement', 'time to drain the queue (all jobs reported finished)', 's', drain.seconds, pure.seconds, 'lower'),
         ],
       };
     } finally {
