@@ -5,6 +5,7 @@ import { loadConfig } from '@modeltrail/config';
 import { NatsRpcTransport } from '@modeltrail/messaging';
 import { DatasetsModule } from '../services/datasets/src/datasets.module';
 import { ExperimentsModule } from '../services/experiments/src/experiments.module';
+import { SchedulerModule } from '../services/scheduler/src/scheduler.module';
 import { GatewayModule, GRAPHQL_PATH } from '../gateway/src/gateway.module';
 import type { BenchContext } from './harness';
 
@@ -12,7 +13,19 @@ export const BENCH_TOKEN = 'bench-token';
 
 /** Settings shared by the services of one benchmark: the run's database, NATS namespace and event store schema. */
 function environment(ctx: BenchContext, eventStoreSchema: string) {
-  return { DATABASE_URL: ctx.databaseUrl, NATS_URL: ctx.natsUrl, NATS_NAMESPACE: eventStoreSchema, EVENTSTORE_SCHEMA: eventStoreSchema, LOG_LEVEL: 'error' };
+  return {
+    DATABASE_URL: ctx.databaseUrl,
+    NATS_URL: ctx.natsUrl,
+    NATS_NAMESPACE: eventStoreSchema,
+    EVENTSTORE_SCHEMA: eventStoreSchema,
+    TELEMETRY_STREAM: telemetryStreamOf(eventStoreSchema),
+    LOG_LEVEL: 'error',
+  };
+}
+
+/** The job-telemetry stream of a benchmark's services (one per run, removed by the benchmark). */
+export function telemetryStreamOf(eventStoreSchema: string): string {
+  return `${eventStoreSchema}_tel`.slice(-64);
 }
 
 /** A service module as it runs in production: a Nest microservice on the NATS transport. */
@@ -33,6 +46,11 @@ export function bootDatasets(ctx: BenchContext, eventStoreSchema: string, readMo
 export function bootExperiments(ctx: BenchContext, eventStoreSchema: string, readModelSchema: string): Promise<INestMicroservice> {
   const config = loadConfig({ ...environment(ctx, eventStoreSchema), SERVICE_NAME: 'experiments', READ_MODEL_SCHEMA: readModelSchema });
   return bootService(ctx, ExperimentsModule.forRoot(config), 'experiments', eventStoreSchema);
+}
+
+export function bootScheduler(ctx: BenchContext, eventStoreSchema: string, readModelSchema: string, extra: Record<string, string> = {}): Promise<INestMicroservice> {
+  const config = loadConfig({ ...environment(ctx, eventStoreSchema), SERVICE_NAME: 'scheduler', READ_MODEL_SCHEMA: readModelSchema, ...extra });
+  return bootService(ctx, SchedulerModule.forRoot(config), 'scheduler', eventStoreSchema);
 }
 
 /** The GraphQL gateway on an ephemeral port; resolves to the app and its GraphQL URL. */

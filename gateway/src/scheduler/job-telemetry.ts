@@ -75,6 +75,61 @@ export class JobTelemetry {
   }
 }
 
+/**
+ * Another stream's items in batches: each batch is the next item and every item already waiting
+ * behind it (a telemetry message's worth, or more when the subscriber is behind), at most `max`.
+ * A subscriber of a fast job then gets one message per stored batch instead of one per point.
+ */
+export class BatchingStream<T> implements AsyncIterableIterator<T[]> {
+  private pending: Promise<IteratorResult<T>> | null = null;
+
+  constructor(
+    private readonly source: AsyncIterableIterator<T>,
+    private readonly max: number,
+  ) {}
+
+  async next(): Promise<IteratorResult<T[]>> {
+    const first = await this.take();
+    if (first.done) return { done: true, value: undefined };
+    const batch = [first.value];
+    while (batch.length < this.max) {
+      // An item already waiting resolves before a macrotask does; anything slower waits for the next batch.
+      const next = this.take();
+      const ready = await Promise.race([next.then((r) => ({ r })), new Promise<null>((resolve) => setImmediate(() => resolve(null)))]);
+      if (ready === null) {
+        this.pending = next;
+        break;
+      }
+      if (ready.r.done) {
+        this.pending = Promise.resolve(ready.r);
+        break;
+      }
+      batch.push(ready.r.value);
+    }
+    return { done: false, value: batch };
+  }
+
+  async return(): Promise<IteratorResult<T[]>> {
+    await this.source.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<T[]>> {
+    await this.source.return?.();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T[]> {
+    return this;
+  }
+
+  private take(): Promise<IteratorResult<T>> {
+    const pending = this.pending;
+    this.pending = null;
+    return pending ?? this.source.next();
+  }
+}
+
 /** Another stream's items, mapped; ending it ends the source. */
 class MappedStream<S, T> implements AsyncIterableIterator<T> {
   constructor(

@@ -904,6 +904,44 @@ describe('GraphQL gateway: training jobs, agents and sweeps (scheduler responder
       }
     });
 
+    it('delivers jobProgressBatches: one message per batch that arrived together, in order, replay first; an unknown job is NOT_FOUND', async () => {
+      const BATCHES = `subscription ($jobId: ID!, $replayLast: Int) { jobProgressBatches(jobId: $jobId, replayLast: $replayLast) {
+        jobId items { __typename seq ... on JobMetric { key value step } ... on JobLogLine { line } ... on JobStatusChange { status } } } }`;
+      const jobId = randomUUID();
+      scheduler.jobs.set(jobId, scheduler.job({ jobId }));
+      await publish(jobId, 'status', [status(1, {})]);
+      await publish(jobId, 'metrics', [metric(1, 'loss', 0.9, 1), metric(2, 'loss', 0.8, 2)]);
+      const client = webSocketClient(http.url, { authorization: 'Bearer ada-token' });
+      try {
+        const batches = new SubscriptionQueue<{ jobProgressBatches: { jobId: string; items: Array<Record<string, unknown>> } }>(client, BATCHES, { jobId, replayLast: 3 });
+        const items: Array<Record<string, unknown>> = [];
+        let messages = 0;
+        const takeItems = async (count: number) => {
+          while (items.length < count) {
+            const message = await batches.next();
+            expect(message.errors).toBeUndefined();
+            expect(message.data!.jobProgressBatches.jobId).toBe(jobId);
+            items.push(...message.data!.jobProgressBatches.items);
+            messages += 1;
+          }
+        };
+        await takeItems(3);
+        expect(items.map((i) => i.status ?? i.value)).toEqual(['QUEUED', 0.9, 0.8]);
+        // A live message of 500 points comes as one batch, not 500 messages.
+        await publish(jobId, 'metrics', Array.from({ length: 500 }, (_, i) => metric(10 + i, 'loss', i, 10 + i)));
+        const before = messages;
+        await takeItems(503);
+        expect(messages - before).toBe(1);
+        expect(items.slice(3).map((i) => i.step)).toEqual(Array.from({ length: 500 }, (_, i) => 10 + i));
+        batches.dispose();
+        const unknown = new SubscriptionQueue(client, BATCHES, { jobId: randomUUID() });
+        expect((await unknown.next()).errors?.[0].extensions?.code).toBe('NOT_FOUND');
+        await eventually(() => expect(subscriptionCount(gatewayNats)).toBe(baseline));
+      } finally {
+        await client.dispose();
+      }
+    });
+
     it('refuses an unknown job (NOT_FOUND), a replayLast out of bounds and a malformed id (BAD_USER_INPUT), holding no consumer after', async () => {
       const client = webSocketClient(http.url, { authorization: 'Bearer bob-token' });
       try {

@@ -511,6 +511,15 @@ export abstract class JobProgressItem {
   kind!: ProgressKind;
 }
 
+@ObjectType({ description: "Items of a job's live progress that arrived together, in the order stored (jobProgressBatches)." })
+export class JobProgressBatch {
+  @Field(() => ID)
+  jobId!: string;
+
+  @Field(() => [JobProgressItem])
+  items!: JobProgressItem[];
+}
+
 @ObjectType({ implements: () => [JobProgressItem], description: 'A metric point the training script reported.' })
 export class JobMetric extends JobProgressItem {
   @Field()

@@ -83,7 +83,7 @@ describe('job telemetry on JetStream', () => {
     const follow = await followJobTelemetry(managed.nc, { streamName, subjectPrefix, jobId, replayLast: 5, decode });
     try {
       const replayed = await take(follow, 5);
-      expect(replayed.map((i) => [i.seq, i.kind])).toEqual([
+      expect(replayed.map((i) => [i.seq, i.subject])).toEqual([
         [4, 'logs'],
         [5, 'metrics'],
         [6, 'metrics'],
@@ -94,7 +94,7 @@ describe('job telemetry on JetStream', () => {
       await publish(jobId, 'status', 9, 1);
       // A live batch larger than the replay window arrives whole.
       await publish(jobId, 'logs', 10, 8);
-      expect(await take(follow, 9)).toEqual([{ seq: 9, text: 'status 9', kind: 'status' }, ...Array.from({ length: 8 }, (_, i) => ({ seq: 10 + i, text: `logs ${10 + i}`, kind: 'logs' }))]);
+      expect(await take(follow, 9)).toEqual([{ seq: 9, text: 'status 9', subject: 'status' }, ...Array.from({ length: 8 }, (_, i) => ({ seq: 10 + i, text: `logs ${10 + i}`, subject: 'logs' }))]);
     } finally {
       await follow.return!();
     }
@@ -107,7 +107,7 @@ describe('job telemetry on JetStream', () => {
     try {
       await js.publish(`${subjectPrefix}.${jobId}.logs`, new TextEncoder().encode('not json'));
       await publishJobTelemetry(js, subjectPrefix, jobId, 'logs', [{ seq: 3, wrong: true }, { seq: 4, text: 'fine' }] as unknown as Item[]);
-      expect(await take(follow, 1)).toEqual([{ seq: 4, text: 'fine', kind: 'logs' }]);
+      expect(await take(follow, 1)).toEqual([{ seq: 4, text: 'fine', subject: 'logs' }]);
     } finally {
       await follow.return!();
     }

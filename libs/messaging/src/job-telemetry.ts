@@ -124,7 +124,7 @@ export interface FollowJobTelemetryOptions<T extends TelemetryItem> {
  * and hands them over once it has caught up (the consumer has nothing pending, or a message
  * stored after the call arrives). Items stored after the call are never dropped.
  */
-export async function followJobTelemetry<T extends TelemetryItem>(nc: NatsConnection, options: FollowJobTelemetryOptions<T>): Promise<AsyncIterableIterator<T & { kind: JobTelemetryKind }>> {
+export async function followJobTelemetry<T extends TelemetryItem>(nc: NatsConnection, options: FollowJobTelemetryOptions<T>): Promise<AsyncIterableIterator<T & { subject: JobTelemetryKind }>> {
   const stream = options.streamName ?? TELEMETRY_STREAM;
   const prefix = options.subjectPrefix ?? DEFAULT_JOB_TELEMETRY_PREFIX;
   const js = nc.jetstream();
@@ -139,7 +139,8 @@ export async function followJobTelemetry<T extends TelemetryItem>(nc: NatsConnec
   const consumer = await js.consumers.get(stream, replay ? { filterSubjects, inactive_threshold: 30_000 } : { filterSubjects, deliver_policy: DeliverPolicy.New, inactive_threshold: 30_000 });
   const messages = await consumer.consume();
   const iterator = messages[Symbol.asyncIterator]();
-  type Out = T & { kind: JobTelemetryKind };
+  /** Each item with the kind of subject it came on (`metrics`, `logs`, `status`), beside its own fields. */
+  type Out = T & { subject: JobTelemetryKind };
   let history: Out[] | null = replay ? [] : null;
   const ready: Out[] = [];
   let done = false;
@@ -160,7 +161,7 @@ export async function followJobTelemetry<T extends TelemetryItem>(nc: NatsConnec
     const out: Out[] = [];
     for (const raw of body.items) {
       const item = options.decode(raw, body.kind);
-      if (item) out.push({ ...item, kind: body.kind });
+      if (item) out.push({ ...item, subject: body.kind });
     }
     return out;
   };

@@ -548,9 +548,9 @@ describe('scheduler service over NATS', () => {
       await statusOf(jobId, 'RUNNING');
       await t.finish(jobId);
       const items = await take(follow, 4);
-      // The subscription names each item by its subject's kind (`status`).
-      const statuses = items as unknown as Array<{ kind: string; status: string; attempt: number; agentId: string | null }>;
-      expect(statuses.every((i) => i.kind === 'status')).toBe(true);
+      // Each item keeps its own kind; the subject it came on is beside it.
+      const statuses = items as unknown as Array<{ kind: string; subject: string; status: string; attempt: number; agentId: string | null }>;
+      expect(statuses.every((i) => i.kind === 'STATUS' && i.subject === 'status')).toBe(true);
       expect(statuses.map((i) => [i.status, i.attempt, i.agentId])).toEqual([
         ['QUEUED', 1, null],
         ['ASSIGNED', 1, t.agentId],
