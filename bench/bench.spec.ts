@@ -14,7 +14,7 @@ describe('benchmark suite (quick mode)', () => {
     const lines: string[] = [];
     const results = await runBenchmarks({ quick: true, scale: 0.25, resultsDir: dir, log: (line) => lines.push(line) });
 
-    expect(results.benchmarks.map((b) => b.name)).toEqual(['append', 'read-replay', 'command', 'graphql', 'metrics', 'run-search']);
+    expect(results.benchmarks.map((b) => b.name)).toEqual(['append', 'read-replay', 'command', 'graphql', 'metrics', 'run-search', 'placement', 'live-progress']);
     for (const benchmark of results.benchmarks) {
       expect(benchmark.figures.length).toBeGreaterThan(0);
       expect(Object.keys(benchmark.parameters).length).toBeGreaterThan(0);
@@ -45,6 +45,7 @@ describe('benchmark suite (quick mode)', () => {
         'run-search: ordered by a metric (val/loss, lowest first) p95',
         'run-search: tag (ablation-n) p95',
         'placement: placement decisions/s while draining (service: read model, place, append JobAssigned, wake)',
+        expect.stringMatching(/^live-progress: point latency, child → subscriber, p99/),
       ]),
     );
 

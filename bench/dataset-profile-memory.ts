@@ -21,7 +21,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { openTable } from '../services/datasets/src/data/open';
-import { mulberry32, profileFile } from '../services/datasets/src/data/profile';
+import { mulberry32 } from '@modeltrail/contracts';
+import { profileFile } from '../services/datasets/src/data/profile';
 
 const MB = 1024 * 1024;
 const HEAP_LIMIT_MB = 256;

@@ -5,7 +5,7 @@ import { RpcClient } from '@modeltrail/messaging';
 import type { Pool } from 'pg';
 import { createPool, ident } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
-import { mulberry32 } from '../services/datasets/src/data/profile';
+import { mulberry32 } from '@modeltrail/contracts';
 import { runStream } from '../services/experiments/src/run/run.decider';
 import { performance } from 'node:perf_hooks';
 import { type Benchmark, type BenchContext, type ConcurrentRun, type Figure, latencyFigures, runConcurrent, timed } from './harness';

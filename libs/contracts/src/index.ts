@@ -8,3 +8,4 @@ export * from './datasets';
 export * from './experiments';
 export * from './scheduler';
 export * from './events';
+export * from './random';

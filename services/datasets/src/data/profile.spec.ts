@@ -2,14 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ColumnSchema, DatasetProfile, Sha256Digest, type ColumnProfile } from '@modeltrail/contracts';
+import { ColumnSchema, DatasetProfile, mulberry32, Sha256Digest, type ColumnProfile } from '@modeltrail/contracts';
 import { openTable } from './open';
 import { writeParquet } from './parquet';
 import {
   AdaptiveHistogram,
   HyperLogLog,
   Kll,
-  mulberry32,
   profileFile,
   profileTable,
   QUANTILES,

@@ -1,4 +1,5 @@
 import {
+  mulberry32,
   ValidationError,
   type ColumnProfile,
   type ColumnSchema,
@@ -581,14 +582,3 @@ export class Kll {
   }
 }
 
-/** A small seeded pseudo-random generator (mulberry32), for reproducible sketches. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,5 +1,6 @@
 import { type SweepSpace, ValidationError } from '@modeltrail/contracts';
-import { countTrials, expandSpace, mulberry32, trialParams } from './sweep-space';
+import { mulberry32 } from '@modeltrail/contracts';
+import { countTrials, expandSpace, trialParams } from './sweep-space';
 
 const values = (...list: Array<string | number | boolean>) => ({ values: list, range: null });
 const range = (min: number, max: number, options: { log?: boolean; int?: boolean } = {}) => ({ values: null, range: { min, max, log: options.log ?? false, int: options.int ?? false } });

@@ -1,4 +1,4 @@
-import { type Params, type ParamValue, type SweepParameter, type SweepRange, type SweepSpace, type SweepStrategy, ValidationError } from '@modeltrail/contracts';
+import { mulberry32, type Params, type ParamValue, type SweepParameter, type SweepRange, type SweepSpace, type SweepStrategy, ValidationError } from '@modeltrail/contracts';
 
 /**
  * Expansion of a sweep's parameter space into trials, pure and reproducible.
@@ -14,21 +14,6 @@ import { type Params, type ParamValue, type SweepParameter, type SweepRange, typ
  * with replacement; floats are rounded to 6 significant digits (and kept within the range).
  */
 
-/**
- * A small seeded pseudo-random generator (mulberry32): the same algorithm and outputs as the
- * one the datasets service uses for its sketches. Services may not import each other's code,
- * so it is repeated here until it has a home in a shared library.
- */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The names of a space, in the order expansion goes through them. */
 export function parameterNames(space: SweepSpace): string[] {
