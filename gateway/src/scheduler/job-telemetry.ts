@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import { APP_CONFIG, type AppConfig } from '@modeltrail/config';
 import { JOB_TELEMETRY_ITEM_KIND, JobProgressItem as JobProgressContract, JobTelemetryMessage, UnavailableError, withNamespace } from '@modeltrail/contracts';
-import { decodeJson, DEFAULT_JOB_TELEMETRY_PREFIX, followJobTelemetry, isJetStreamNotFound, type JobTelemetryKind } from '@modeltrail/messaging';
+import { type BufferedIterator, decodeJson, DEFAULT_JOB_TELEMETRY_PREFIX, followJobTelemetry, isJetStreamNotFound, type JobTelemetryKind } from '@modeltrail/messaging';
 import { GATEWAY_NATS } from '../experiments/run-telemetry';
 import { type JobProgressItem, type JobStatusChange, toProgressItem } from './scheduler.types';
 
@@ -34,11 +34,37 @@ export class JobTelemetry {
    * A job's items in the stream's order: the last `replayLast` stored before the call, then live
    * ones. The consumer exists when this resolves; `return()` stops it.
    */
-  async follow(jobId: string, replayLast: number): Promise<AsyncIterableIterator<JobProgressItem>> {
+  async follow(jobId: string, replayLast: number): Promise<AsyncIterableIterator<JobProgressItem> & BufferedIterator<JobProgressItem>> {
+    if (replayLast === 0) return this.liveFeed(jobId).subscribe();
+    return new MappedStream(await this.consume(jobId, replayLast), ({ item }) => toProgressItem(jobId, item));
+  }
+
+  /** Live followers of a job share one consumer (a popular job's chart is one read, not one per viewer). */
+  private readonly feeds = new Map<string, Promise<LiveFeed<JobProgressItem>>>();
+
+  private liveFeed(jobId: string): { subscribe: () => Promise<Follower<JobProgressItem>> } {
+    return {
+      subscribe: async () => {
+        for (;;) {
+          let feed = this.feeds.get(jobId);
+          if (!feed) {
+            feed = this.consume(jobId, 0).then((items) => new LiveFeed(new MappedStream(items, ({ item }) => toProgressItem(jobId, item)), () => this.feeds.delete(jobId)));
+            this.feeds.set(jobId, feed);
+            feed.catch(() => this.feeds.delete(jobId));
+          }
+          const follower = (await feed).follow();
+          // A feed whose last follower just left is closing: start a new one.
+          if (follower) return follower;
+          if (this.feeds.get(jobId) === feed) this.feeds.delete(jobId);
+        }
+      },
+    };
+  }
+
+  private async consume(jobId: string, replayLast: number): Promise<AsyncIterableIterator<{ seq: number; item: JobProgressContract }> & BufferedIterator<{ seq: number; item: JobProgressContract }>> {
     const streamName = this.config.telemetryStream;
-    let items: AsyncIterableIterator<{ seq: number; item: JobProgressContract }>;
     try {
-      items = await followJobTelemetry(this.nc, {
+      return await followJobTelemetry(this.nc, {
         streamName,
         subjectPrefix: this.prefix,
         jobId,
@@ -51,7 +77,6 @@ export class JobTelemetry {
       }
       throw error;
     }
-    return new MappedStream(items, ({ item }) => toProgressItem(jobId, item));
   }
 
   /**
@@ -81,32 +106,15 @@ export class JobTelemetry {
  * A subscriber of a fast job then gets one message per stored batch instead of one per point.
  */
 export class BatchingStream<T> implements AsyncIterableIterator<T[]> {
-  private pending: Promise<IteratorResult<T>> | null = null;
-
   constructor(
-    private readonly source: AsyncIterableIterator<T>,
+    private readonly source: AsyncIterableIterator<T> & BufferedIterator<T>,
     private readonly max: number,
   ) {}
 
   async next(): Promise<IteratorResult<T[]>> {
-    const first = await this.take();
+    const first = await this.source.next();
     if (first.done) return { done: true, value: undefined };
-    const batch = [first.value];
-    while (batch.length < this.max) {
-      // An item already waiting resolves before a macrotask does; anything slower waits for the next batch.
-      const next = this.take();
-      const ready = await Promise.race([next.then((r) => ({ r })), new Promise<null>((resolve) => setImmediate(() => resolve(null)))]);
-      if (ready === null) {
-        this.pending = next;
-        break;
-      }
-      if (ready.r.done) {
-        this.pending = Promise.resolve(ready.r);
-        break;
-      }
-      batch.push(ready.r.value);
-    }
-    return { done: false, value: batch };
+    return { done: false, value: [first.value, ...this.source.takeBuffered(this.max - 1)] };
   }
 
   async return(): Promise<IteratorResult<T[]>> {
@@ -122,20 +130,174 @@ export class BatchingStream<T> implements AsyncIterableIterator<T[]> {
   [Symbol.asyncIterator](): AsyncIterableIterator<T[]> {
     return this;
   }
+}
 
-  private take(): Promise<IteratorResult<T>> {
-    const pending = this.pending;
-    this.pending = null;
-    return pending ?? this.source.next();
+/** Items a follower of a shared feed may have waiting before it is dropped as too slow. */
+const MAX_FOLLOWER_BACKLOG = 200_000;
+
+/**
+ * One source read once and handed to every follower, each with its own queue. A follower that
+ * falls `MAX_FOLLOWER_BACKLOG` items behind is ended with an error (it would hold memory for
+ * ever); when the last follower leaves, the source is stopped.
+ */
+class LiveFeed<T> {
+  private readonly followers = new Set<Follower<T>>();
+  private closed = false;
+
+  constructor(
+    private readonly source: AsyncIterableIterator<T> & BufferedIterator<T>,
+    private readonly onClose: () => void,
+  ) {
+    void this.pump();
+  }
+
+  /** A new follower, or null when the feed is closing. */
+  follow(): Follower<T> | null {
+    if (this.closed) return null;
+    const follower = new Follower<T>(() => this.leave(follower));
+    this.followers.add(follower);
+    return follower;
+  }
+
+  private leave(follower: Follower<T>): void {
+    this.followers.delete(follower);
+    if (this.followers.size === 0) this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+    void this.source.return?.();
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for (;;) {
+        const next = await this.source.next();
+        if (next.done) break;
+        // Everything already received goes out in one go, so a follower sees a message's items together.
+        const items = [next.value, ...this.source.takeBuffered(Number.MAX_SAFE_INTEGER)];
+        for (const follower of this.followers) {
+          if (follower.backlog + items.length > MAX_FOLLOWER_BACKLOG) follower.fail(new UnavailableError(`this subscriber fell ${MAX_FOLLOWER_BACKLOG} items behind the job's progress; subscribe again`, {}));
+          else for (const item of items) follower.push(item);
+        }
+      }
+      for (const follower of this.followers) follower.end();
+    } catch (error) {
+      for (const follower of this.followers) follower.fail(error);
+    } finally {
+      this.close();
+    }
+  }
+}
+
+class Follower<T> implements AsyncIterableIterator<T>, BufferedIterator<T> {
+  private readonly items: T[] = [];
+  private head = 0;
+  private waiting: ((result: IteratorResult<T>) => void) | null = null;
+  private failing: ((error: unknown) => void) | null = null;
+  private ended = false;
+  private error: unknown = undefined;
+
+  constructor(private readonly onLeave: () => void) {}
+
+  get backlog(): number {
+    return this.items.length - this.head;
+  }
+
+  takeBuffered(max: number): T[] {
+    const taken = this.items.slice(this.head, this.head + max);
+    this.head += taken.length;
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
+    }
+    return taken;
+  }
+
+  push(item: T): void {
+    if (this.ended) return;
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = this.failing = null;
+      resolve({ done: false, value: item });
+      return;
+    }
+    this.items.push(item);
+  }
+
+  end(): void {
+    this.ended = true;
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = this.failing = null;
+      resolve({ done: true, value: undefined });
+    }
+  }
+
+  fail(error: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = error;
+    this.onLeave();
+    if (this.failing) {
+      const reject = this.failing;
+      this.waiting = this.failing = null;
+      reject(error);
+    }
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.head < this.items.length) {
+      const value = this.items[this.head++];
+      if (this.head > 1_024 && this.head * 2 > this.items.length) {
+        this.items.splice(0, this.head);
+        this.head = 0;
+      }
+      return Promise.resolve({ done: false, value });
+    }
+    if (this.error !== undefined) return Promise.reject(this.error);
+    if (this.ended) return Promise.resolve({ done: true, value: undefined });
+    return new Promise((resolve, reject) => {
+      this.waiting = resolve;
+      this.failing = reject;
+    });
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    if (!this.ended) {
+      this.ended = true;
+      this.onLeave();
+    }
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = this.failing = null;
+      resolve({ done: true, value: undefined });
+    }
+    return { done: true, value: undefined };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<T>> {
+    await this.return();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
   }
 }
 
 /** Another stream's items, mapped; ending it ends the source. */
-class MappedStream<S, T> implements AsyncIterableIterator<T> {
+class MappedStream<S, T> implements AsyncIterableIterator<T>, BufferedIterator<T> {
   constructor(
-    private readonly source: AsyncIterableIterator<S>,
+    private readonly source: AsyncIterableIterator<S> & BufferedIterator<S>,
     private readonly map: (item: S) => T,
   ) {}
+
+  takeBuffered(max: number): T[] {
+    return this.source.takeBuffered(max).map(this.map);
+  }
 
   async next(): Promise<IteratorResult<T>> {
     const next = await this.source.next();

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Args, Context, ID, Info, Int, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
+import type { BufferedIterator } from '@modeltrail/messaging';
 import { jobStream, MAX_LOG_PAGE, NotFoundError, parseWith, type RpcRequest, schedulerRpc, z } from '@modeltrail/contracts';
 import { parseId } from '../common/ids';
 import { present } from '../common/input';
@@ -87,6 +88,11 @@ export class JobResolver {
     @Args('replayLast', { type: () => Int, defaultValue: 0, description: `Items from before the subscription to deliver first, 0 to ${MAX_REPLAY_LAST}.` }) replayLast: number,
     @Context() ctx: GatewayContext,
   ): Promise<AsyncIterableIterator<JobProgressItem>> {
+    return this.followJob(jobId, replayLast, ctx);
+  }
+
+  /** The job's progress items (checked: a known job, a bounded replay), able to hand over what is buffered. */
+  private async followJob(jobId: string, replayLast: number, ctx: GatewayContext): Promise<AsyncIterableIterator<JobProgressItem> & BufferedIterator<JobProgressItem>> {
     const id = parseId(jobId, 'jobId');
     const { replayLast: count } = parseWith(replayLastSchema, { replayLast }, 'argument replayLast');
     // Follow first, so that nothing published between the check and the consumer is lost.
@@ -109,7 +115,7 @@ export class JobResolver {
     @Args('replayLast', { type: () => Int, defaultValue: 0, description: `Items from before the subscription to deliver first, 0 to ${MAX_REPLAY_LAST}.` }) replayLast: number,
     @Context() ctx: GatewayContext,
   ): Promise<AsyncIterableIterator<JobProgressBatch>> {
-    const items = await this.jobProgress(jobId, replayLast, ctx);
+    const items = await this.followJob(jobId, replayLast, ctx);
     const batches = new BatchingStream(items, MAX_BATCH_ITEMS);
     const id = parseId(jobId, 'jobId');
     const stream: AsyncIterableIterator<JobProgressBatch> = {

@@ -904,6 +904,39 @@ describe('GraphQL gateway: training jobs, agents and sweeps (scheduler responder
       }
     });
 
+    it('lets live followers of one job share one JetStream consumer, each getting every item in order; the last to leave removes it', async () => {
+      const consumers = async () => (await (await nats.nc.jetstreamManager()).streams.info(telemetryStream)).state.consumer_count;
+      const before = await consumers();
+      const jobId = randomUUID();
+      scheduler.jobs.set(jobId, scheduler.job({ jobId }));
+      const client = webSocketClient(http.url, { authorization: 'Bearer ada-token' });
+      try {
+        const viewers = Array.from({ length: 3 }, () => new SubscriptionQueue<{ jobProgress: Record<string, unknown> }>(client, PROGRESS, { jobId }));
+        await eventually(async () => expect(await consumers()).toBe(before + 1));
+        // Give every subscription time to be attached before publishing (they share the consumer).
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await publish(jobId, 'logs', [logLine(1, 'a'), logLine(2, 'b')]);
+        await publish(jobId, 'metrics', [metric(3, 'loss', 0.5, 1)]);
+        for (const viewer of viewers) {
+          const got: unknown[] = [];
+          for (let i = 0; i < 3; i++) {
+            const item = (await viewer.next()).data!.jobProgress;
+            got.push(item.line ?? item.key);
+          }
+          expect(got).toEqual(['a', 'b', 'loss']);
+        }
+        viewers[0].dispose();
+        viewers[1].dispose();
+        await publish(jobId, 'logs', [logLine(4, 'c')]);
+        expect((await viewers[2].next()).data!.jobProgress.line).toBe('c');
+        expect(await consumers()).toBe(before + 1);
+        viewers[2].dispose();
+        await eventually(async () => expect(await consumers()).toBe(before));
+      } finally {
+        await client.dispose();
+      }
+    });
+
     it('delivers jobProgressBatches: one message per batch that arrived together, in order, replay first; an unknown job is NOT_FOUND', async () => {
       const BATCHES = `subscription ($jobId: ID!, $replayLast: Int) { jobProgressBatches(jobId: $jobId, replayLast: $replayLast) {
         jobId items { __typename seq ... on JobMetric { key value step } ... on JobLogLine { line } ... on JobStatusChange { status } } } }`;

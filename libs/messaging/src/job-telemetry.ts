@@ -107,6 +107,12 @@ export function publishJobTelemetry<T extends TelemetryItem>(js: JetStreamClient
   return js.publish(jobTelemetrySubject(prefix, jobId, kind), encodeJson(message), { timeout: timeoutMs });
 }
 
+/** An iterator that can hand over, at once, the items it already holds (a subscriber's batch). */
+export interface BufferedIterator<T> {
+  /** Up to `max` items already received, without waiting; [] when none. */
+  takeBuffered(max: number): T[];
+}
+
 export interface FollowJobTelemetryOptions<T extends TelemetryItem> {
   streamName?: string;
   subjectPrefix?: string;
@@ -124,7 +130,7 @@ export interface FollowJobTelemetryOptions<T extends TelemetryItem> {
  * and hands them over once it has caught up (the consumer has nothing pending, or a message
  * stored after the call arrives). Items stored after the call are never dropped.
  */
-export async function followJobTelemetry<T extends TelemetryItem>(nc: NatsConnection, options: FollowJobTelemetryOptions<T>): Promise<AsyncIterableIterator<T & { subject: JobTelemetryKind }>> {
+export async function followJobTelemetry<T extends TelemetryItem>(nc: NatsConnection, options: FollowJobTelemetryOptions<T>): Promise<AsyncIterableIterator<T & { subject: JobTelemetryKind }> & BufferedIterator<T & { subject: JobTelemetryKind }>> {
   const stream = options.streamName ?? TELEMETRY_STREAM;
   const prefix = options.subjectPrefix ?? DEFAULT_JOB_TELEMETRY_PREFIX;
   const js = nc.jetstream();
@@ -181,7 +187,10 @@ export async function followJobTelemetry<T extends TelemetryItem>(nc: NatsConnec
     endReplay();
     ready.push(...items);
   };
-  const result: AsyncIterableIterator<Out> = {
+  const result: AsyncIterableIterator<Out> & BufferedIterator<Out> = {
+    takeBuffered(max: number) {
+      return ready.splice(0, max);
+    },
     async next() {
       while (ready.length === 0) {
         if (done) return { done: true, value: undefined };
