@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,22 +14,29 @@ import { BENCH_TOKEN, bootExperiments, bootGateway, bootScheduler, telemetryStre
 
 /**
  * A child that prints `rate` metric points a second for `seconds`, as training-protocol lines
- * (`{"modeltrail":1,"type":"metrics",...}`), in ticks of 10 ms. Each point's value is the
- * wall-clock millisecond it was printed, so a receiver on this machine knows its latency.
+ * (`{"modeltrail":1,"type":"metrics",...}`), in ticks of 10 ms, once `goFile` exists (until
+ * then it prints a log line every 100 ms). Each point's value is the wall-clock millisecond it
+ * was printed, so a receiver on this machine knows its latency.
  */
-function emitterScript(rate: number, seconds: number): string {
+function emitterScript(rate: number, seconds: number, goFile: string | null): string {
   return `
+const fs = require('fs');
 const perTick = Math.max(1, Math.round(${rate} / 100));
 const ticks = Math.round(${seconds} * 100);
-let step = 0, tick = 0;
-const start = Date.now();
+let step = 0, tick = 0, start = 0;
 function next() {
   const lines = [];
   for (let i = 0; i < perTick; i++) lines.push(JSON.stringify({ modeltrail: 1, type: 'metrics', metrics: { 'bench/sent_ms': Date.now() }, step: step++ }));
   process.stdout.write(lines.join('\\n') + '\\n');
   if (++tick < ticks) setTimeout(next, Math.max(0, start + tick * 10 - Date.now()));
 }
-next();
+// Until every subscriber is following, say so every 100 ms (each subscriber's first item).
+function wait() {
+  if (${JSON.stringify(goFile)} === null || fs.existsSync(${JSON.stringify(goFile)})) { start = Date.now(); return next(); }
+  console.log('waiting for subscribers');
+  setTimeout(wait, 100);
+}
+wait();
 `;
 }
 
@@ -91,16 +98,20 @@ export const liveProgressBenchmark: Benchmark = {
 
       // Ours: through the agent, JetStream and the gateway.
       const jobId = randomUUID();
+      const goFile = join(work, 'go');
       const clients = Array.from({ length: subscribers }, () => webSocketClient(gateway.url, { authorization: `Bearer ${BENCH_TOKEN}` }));
       const ours: Delivery = { latenciesMs: [], received: 0 };
       let queues: SubscriptionQueue[] = [];
       try {
         const { submitJob } = await http.data(`mutation($input: SubmitJobInput!) { submitJob(input: $input) { id } }`, {
-          input: { jobId, experimentId: experiment.experimentId, command: [process.execPath, '-e', emitterScript(rate, seconds)], resources: { cpus: 1, memoryMb: 256 } },
+          input: { jobId, experimentId: experiment.experimentId, command: [process.execPath, '-e', emitterScript(rate, seconds, goFile)], resources: { cpus: 1, memoryMb: 256 } },
         });
         if (submitJob.id !== jobId) throw new Error('the job id changed');
         queues = clients.map((client) => new SubscriptionQueue(client, `subscription($j: ID!) { jobProgressBatches(jobId: $j) { items { ... on JobMetric { value } } } }`, { j: jobId }));
-        // Every subscription is live before the job can start printing: the first status item proves it.
+        // The job prints points only once every subscriber has had an item (its waiting lines):
+        // every subscriber then follows the whole run.
+        await Promise.all(queues.map((queue) => queue.next(60_000)));
+        writeFileSync(goFile, 'go');
         await drain(queues, ours, expected, 30_000);
       } finally {
         for (const queue of queues) queue.dispose();
@@ -108,7 +119,7 @@ export const liveProgressBenchmark: Benchmark = {
       }
 
       // Baseline: the same child, read by the bench, batches on core NATS to plain subscribers.
-      const baseline = await plainNatsRun(ctx, withNamespace(schema, `bench.live.${randomUUID()}`), emitterScript(rate, seconds), subscribers, expected);
+      const baseline = await plainNatsRun(ctx, withNamespace(schema, `bench.live.${randomUUID()}`), emitterScript(rate, seconds, null), subscribers, expected);
 
       const summary = (d: Delivery) => ({ p50: percentile(d.latenciesMs, 50), p99: percentile(d.latenciesMs, 99), delivered: d.received / (expected * subscribers) });
       const [o, b] = [summary(ours), summary(baseline)];
@@ -192,8 +203,8 @@ async function plainNatsRun(ctx: BenchContext, subject: string, script: string, 
   };
   const timer = setInterval(flush, 10);
   createInterface({ input: child.stdout! }).on('line', (line) => {
-    const record = JSON.parse(line) as { metrics: Record<string, number> };
-    batch.push(record.metrics['bench/sent_ms']);
+    const record = JSON.parse(line) as { metrics?: Record<string, number> };
+    if (record.metrics) batch.push(record.metrics['bench/sent_ms']);
   });
   await new Promise((resolve) => child.once('exit', resolve));
   flush();
