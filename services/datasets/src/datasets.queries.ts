@@ -4,7 +4,7 @@ import type { FilterQuery, MikroORM } from '@mikro-orm/postgresql';
 import { type DatasetReply, datasetsRpc, NotFoundError, type RpcReply, ValidationError, type z } from '@modeltrail/contracts';
 import { RpcPattern } from '@modeltrail/messaging';
 import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
-import { findCaughtUp, PROJECTION_RUNNERS, type ProjectionRunner, READ_MODEL_ORM } from '@modeltrail/readmodel';
+import { decodeTimeCursor, encodeTimeCursor, findCaughtUp, PROJECTION_RUNNERS, type ProjectionRunner, READ_MODEL_ORM } from '@modeltrail/readmodel';
 import { datasetStream } from './dataset/dataset.decider';
 import { type DatasetRow, DatasetRowSchema } from './dataset/dataset.entity';
 import { datasetVersionStream } from './dataset-version/dataset-version.decider';
@@ -30,7 +30,7 @@ export class DatasetsQueries {
     if (req.projectId) where.projectId = req.projectId;
     if (req.status) where.status = req.status;
     if (req.after) {
-      const { registeredAt, datasetId } = decodeCursor(req.after);
+      const { at: registeredAt, id: datasetId } = decodeTimeCursor(req.after);
       where.$or = [{ registeredAt: { $gt: registeredAt } }, { registeredAt, datasetId: { $gt: datasetId } }];
     }
     const rows = await this.orm.em.fork().find(DatasetRowSchema, where, { orderBy: { registeredAt: 'asc', datasetId: 'asc' }, limit: req.first + 1 });
@@ -43,7 +43,7 @@ export class DatasetsQueries {
         registeredBy: row.registeredBy,
         updatedAt: row.updatedAt.toISOString(),
       })),
-      pageInfo: { endCursor: last ? encodeCursor(last) : null, hasNextPage: rows.length > req.first },
+      pageInfo: { endCursor: last ? encodeTimeCursor(last.registeredAt, last.datasetId) : null, hasNextPage: rows.length > req.first },
     };
   }
 
@@ -99,18 +99,4 @@ function decodeVersionCursor(cursor: string): number {
   const n = Number(version);
   if (tag !== 'v' || !Number.isInteger(n) || n < 1) throw new ValidationError(`cursor "${cursor}" is not one this query returned`, { field: 'after' });
   return n;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** Opaque to callers: the sort key of the last row seen. */
-function encodeCursor(row: Pick<DatasetRow, 'registeredAt' | 'datasetId'>): string {
-  return Buffer.from(`${row.registeredAt.toISOString()}|${row.datasetId}`, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): { registeredAt: Date; datasetId: string } {
-  const [time, datasetId] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const registeredAt = new Date(time);
-  if (!datasetId || !UUID.test(datasetId) || Number.isNaN(registeredAt.getTime())) throw new ValidationError(`cursor "${cursor}" is not one this query returned`, { field: 'after' });
-  return { registeredAt, datasetId };
 }

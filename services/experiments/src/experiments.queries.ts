@@ -16,7 +16,7 @@ import {
 } from '@modeltrail/contracts';
 import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
 import { RpcPattern } from '@modeltrail/messaging';
-import { findCaughtUp, PROJECTION_RUNNERS, type ProjectionRunner, READ_MODEL_ORM } from '@modeltrail/readmodel';
+import { decodeTimeCursor, encodeTimeCursor, findCaughtUp, PROJECTION_RUNNERS, type ProjectionRunner, READ_MODEL_ORM } from '@modeltrail/readmodel';
 import { MetricStore } from './metrics/metric.store';
 import { type ExperimentRow, ExperimentRowSchema, type ProjectRow, ProjectRowSchema, RunArtifactRowSchema } from './read-model/experiments.entities';
 import { RunReader } from './read-model/run.reader';
@@ -197,18 +197,4 @@ function experimentView(row: ExperimentRow): ExperimentView {
     createdBy: row.createdBy,
     revision: row.revision,
   };
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** Opaque to callers: the time and id of the last row seen. */
-function encodeTimeCursor(at: Date, id: string): string {
-  return Buffer.from(`${at.toISOString()}|${id}`, 'utf8').toString('base64url');
-}
-
-function decodeTimeCursor(cursor: string): { at: Date; id: string } {
-  const [time, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const at = new Date(time);
-  if (!id || !UUID.test(id) || Number.isNaN(at.getTime())) throw new ValidationError(`cursor "${cursor}" is not one this query returned`, { field: 'after' });
-  return { at, id };
 }

@@ -3,7 +3,7 @@ import { Payload } from '@nestjs/microservices';
 import type { FilterQuery, MikroORM } from '@mikro-orm/postgresql';
 import { NotFoundError, type QueueEntry, type RpcReply, schedulerRpc, ValidationError, type z } from '@modeltrail/contracts';
 import { RpcPattern } from '@modeltrail/messaging';
-import { READ_MODEL_ORM } from '@modeltrail/readmodel';
+import { decodeTimeCursor, encodeTimeCursor, READ_MODEL_ORM } from '@modeltrail/readmodel';
 import { CLOCK, type Clock } from './clock';
 import { decodeLogCursor, encodeLogCursor, JobLogStore } from './job/job-log.store';
 import { placeJobs } from './placement/placement';
@@ -123,17 +123,6 @@ export class SchedulerQueries {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-function encodeTimeCursor(at: Date, id: string): string {
-  return Buffer.from(`${at.toISOString()}|${id}`, 'utf8').toString('base64url');
-}
-
-function decodeTimeCursor(cursor: string): { at: Date; id: string } {
-  const [time, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const at = new Date(time);
-  if (!id || !UUID.test(id) || Number.isNaN(at.getTime())) throw new ValidationError(`cursor "${cursor}" is not one this query returned`, { field: 'after' });
-  return { at, id };
-}
 
 function encodePositionCursor(position: number): string {
   return Buffer.from(`queue|${position}`, 'utf8').toString('base64url');
