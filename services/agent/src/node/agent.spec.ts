@@ -208,6 +208,39 @@ describe('agent', () => {
       expect(scheduler.registrations.filter((r) => r.agentId === agent.agentId)).toEqual([expect.objectContaining({ sessionId: agent.sessionId, replaceSession: true })]);
     });
 
+    it('probes its GPUs again and tells the scheduler when one is taken by another process, or the driver stops answering', async () => {
+      // An nvidia-smi whose answer the test changes: two idle GPUs, then GPU 1 runs pid 1 (not the agent's), then it fails.
+      const bin = join(dir(), 'smi');
+      await mkdir(bin, { recursive: true });
+      const mode = join(bin, 'mode');
+      await writeFile(mode, 'idle');
+      await writeFile(
+        join(bin, 'nvidia-smi'),
+        `#!/bin/sh
+m=$(cat ${mode})
+[ "$m" = broken ] && { echo "Unable to determine the device handle: Unknown Error"; exit 9; }
+case "$*" in
+  *--query-gpu=*) echo "0, ${H100[0]}, NVIDIA H100 80GB HBM3, 81559, 0, 0"; echo "1, ${H100[1]}, NVIDIA H100 80GB HBM3, 81559, 0, 0" ;;
+  *--query-compute-apps=*) if [ "$m" = taken ]; then echo "${H100[1]}, 1, 4096"; fi ;;
+esac
+exit 0
+`,
+      );
+      await chmod(join(bin, 'nvidia-smi'), 0o755);
+      const agent = newAgent('h100-2x80gb', { env: { PATH: `${bin}:${process.env.PATH}` }, gpuProbeIntervalMs: 100 });
+      await agent.start();
+      const latest = () => scheduler.heartbeatsOf(agent.agentId).at(-1);
+      await eventually(() => expect(latest()?.gpuStatus).toEqual([]));
+      expect(scheduler.registrations.find((r) => r.agentId === agent.agentId)?.gpus.map((g) => g.status)).toEqual(['AVAILABLE', 'AVAILABLE']);
+      await writeFile(mode, 'taken');
+      await eventually(() => expect(latest()?.gpuStatus).toEqual([{ uuid: H100[1], status: 'BUSY_EXTERNAL' }]), { timeoutMs: 5_000 });
+      await writeFile(mode, 'broken');
+      await eventually(() => expect(latest()?.gpuStatus).toEqual([{ uuid: H100[0], status: 'UNKNOWN' }, { uuid: H100[1], status: 'UNKNOWN' }]), { timeoutMs: 5_000 });
+      await writeFile(mode, 'idle');
+      await eventually(() => expect(latest()?.gpuStatus).toEqual([]), { timeoutMs: 5_000 });
+      expect(logged.some((line) => line.includes(`GPU status ${H100[1]} BUSY_EXTERNAL`))).toBe(true);
+    });
+
     it('heartbeats at once when woken on mt.agent.<id>.wake', async () => {
       scheduler.heartbeatIntervalMs = 60_000;
       const agent = newAgent('h100-2x80gb');

@@ -6,6 +6,7 @@ import type { NatsConnection, Subscription } from 'nats';
 import { ArtifactStore } from '@modeltrail/artifacts';
 import {
   ConflictError,
+  type GpuStatus,
   type JobAssignment,
   type Labels,
   type MessageHeaders,
@@ -16,7 +17,8 @@ import {
   withNamespace,
 } from '@modeltrail/contracts';
 import { DEFAULT_JOB_TELEMETRY_PREFIX, defaultLogger, ensureTelemetryStream, type MessagingLogger, RpcClient, TELEMETRY_STREAM } from '@modeltrail/messaging';
-import { DEFAULT_PROBE_TIMEOUT_MS } from '../gpu/probe';
+import { DEFAULT_PROBE_TIMEOUT_MS, probeGpus } from '../gpu/probe';
+import { processGroupMembers } from '../process/procfs';
 import { stopProcessGroup } from '../process/group';
 import { JobStateFile, recordedJobState } from '../process/state-file';
 import type { JobUser } from '../process/user';
@@ -107,6 +109,12 @@ export interface AgentOptions {
   stopGraceMs?: number;
   /** Time between GPU samples of a job; 0 turns sampling off. Default 10,000 ms. */
   gpuSampleIntervalMs?: number;
+  /**
+   * Time between probes of the node's GPUs after registration (default 30,000 ms; 0: never).
+   * A GPU another process took, or a driver that stopped answering, reaches the scheduler in the
+   * next heartbeat, so nothing new lands on a GPU that is not really free.
+   */
+  gpuProbeIntervalMs?: number;
   /** Batching delays: job log lines (default 200 ms), live telemetry (50 ms), metric points (1000 ms). */
   logFlushMs?: number;
   telemetryFlushMs?: number;
@@ -142,6 +150,8 @@ export class AgentIdConflictError extends Error {
 export const AGENT_VERSION = '0.1.0';
 export const DEFAULT_STOP_GRACE_MS = 30_000;
 export const DEFAULT_GPU_SAMPLE_INTERVAL_MS = 10_000;
+/** How often the node's GPUs are probed again after registration. */
+export const DEFAULT_GPU_PROBE_INTERVAL_MS = 30_000;
 const MAX_REMEMBERED_ASSIGNMENTS = 10_000;
 
 type HeartbeatReply = RpcReply<typeof schedulerRpc.agentHeartbeat>;
@@ -178,6 +188,10 @@ export class Agent {
   private resolveClosed!: () => void;
   private rejectClosed!: (error: Error) => void;
   private heartbeatCount = 0;
+  /** GPUs whose status differs from the registration's, as the last probe found them. */
+  private gpuChanges: Array<{ uuid: string; status: GpuStatus }> = [];
+  private gpuProbeTimer: NodeJS.Timeout | null = null;
+  private probing = false;
 
   constructor(private readonly options: AgentOptions) {
     this.agentId = options.agentId;
@@ -236,6 +250,7 @@ export class Agent {
       if (this.stopping) throw new AgentStoppedError(`agent ${this.agentId} start`);
       this.loopStopped = false;
       this.schedule(this.intervalMs);
+      this.scheduleGpuProbe();
       return reply;
     } catch (error) {
       await this.release();
@@ -405,7 +420,47 @@ export class Agent {
     while (this.beating !== null) await this.beating;
   }
 
+  private scheduleGpuProbe(): void {
+    const interval = this.options.gpuProbeIntervalMs ?? DEFAULT_GPU_PROBE_INTERVAL_MS;
+    if (interval <= 0 || this.options.capacity || !this.capacityNow || this.capacityNow.gpus.length === 0 || this.loopStopped) return;
+    this.gpuProbeTimer = setTimeout(() => {
+      this.gpuProbeTimer = null;
+      void this.reprobeGpus().finally(() => this.scheduleGpuProbe());
+    }, interval);
+  }
+
+  /**
+   * Probes the GPUs again (the processes of this agent's jobs, children included, are its own)
+   * and keeps what differs from the registration; a change is sent at once. A probe that fails
+   * marks every GPU UNKNOWN until one succeeds: nothing is placed on a GPU nobody can see.
+   */
+  async reprobeGpus(): Promise<ReadonlyArray<{ uuid: string; status: GpuStatus }>> {
+    const registered = this.capacityNow?.gpus ?? [];
+    if (this.probing || registered.length === 0) return this.gpuChanges;
+    this.probing = true;
+    try {
+      const owned = this.runningJobs().flatMap((job) => (job.pid === null ? [] : [job.pid, ...processGroupMembers(job.pid)]));
+      const probe = await probeGpus({ program: this.options.nvidiaSmi, timeoutMs: this.options.nvidiaSmiTimeoutMs, env: this.options.env ?? process.env, ownedPids: owned });
+      const found = new Map(probe.gpus.map((gpu) => [gpu.uuid, gpu.status]));
+      const failed = probe.status === 'TIMEOUT' || probe.status === 'ERROR' || probe.status === 'ABSENT';
+      const changes = registered.flatMap((gpu) => {
+        const now: GpuStatus = failed ? 'UNKNOWN' : (found.get(gpu.uuid) ?? 'UNKNOWN');
+        return now === gpu.status ? [] : [{ uuid: gpu.uuid, status: now }];
+      });
+      if (JSON.stringify(changes) !== JSON.stringify(this.gpuChanges)) {
+        this.logger.log(`agent ${this.agentId}: GPU status ${changes.length ? changes.map((c) => `${c.uuid} ${c.status}`).join(', ') : 'as registered'}${failed ? ` (${probe.status}: ${probe.message})` : ''}`);
+        this.gpuChanges = changes;
+        this.heartbeatNow();
+      }
+      return changes;
+    } finally {
+      this.probing = false;
+    }
+  }
+
   private async stopLoop(): Promise<void> {
+    if (this.gpuProbeTimer !== null) clearTimeout(this.gpuProbeTimer);
+    this.gpuProbeTimer = null;
     this.loopStopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
@@ -418,7 +473,7 @@ export class Agent {
     try {
       reply = await this.rpc.request(
         schedulerRpc.agentHeartbeat,
-        { agentId: this.agentId, sessionId: this.currentSession, running: this.runningJobs(), acceptAssignments: !this.stopping },
+        { agentId: this.agentId, sessionId: this.currentSession, running: this.runningJobs(), gpuStatus: this.gpuChanges, acceptAssignments: !this.stopping },
         { headers: this.headers() },
       );
       this.trouble.clear('heartbeat');
