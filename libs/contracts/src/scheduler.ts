@@ -821,6 +821,8 @@ export const CancelSweepRequest = z.object({ sweepId: uuid, reason: Reason });
 
 export const DrainAgentRequest = z.object({ agentId: uuid, reason: z.string().trim().max(JOB_LIMITS.reasonChars).default('') });
 export const ResumeAgentRequest = z.object({ agentId: uuid });
+/** An agent stopping cleanly: its session ends now (STOPPED), instead of after its lease (LOST). */
+export const StopAgentRequest = z.object({ agentId: uuid, sessionId: uuid, reason: z.string().trim().max(JOB_LIMITS.reasonChars, `must be at most ${JOB_LIMITS.reasonChars} characters`).default('') });
 
 export const RegisterAgentRequest = z.object({
   agentId: uuid,
@@ -960,6 +962,8 @@ export const schedulerRpc = {
   /** Agent-facing: every report after registration carries the agent id and the job's fencing token. */
   registerAgent: defineRpc('mt.cmd.scheduler.RegisterAgent', RegisterAgentRequest, RegisterAgentReply),
   agentHeartbeat: defineRpc('mt.cmd.scheduler.AgentHeartbeat', AgentHeartbeatRequest, AgentHeartbeatReply),
+  /** The agent's last word when it stops cleanly; jobs it still held are requeued at once. */
+  stopAgent: defineRpc('mt.cmd.scheduler.StopAgent', StopAgentRequest, AgentView),
   reportJobStarted: defineRpc('mt.cmd.scheduler.ReportJobStarted', ReportJobStartedRequest, JobView),
   reportJobFinished: defineRpc('mt.cmd.scheduler.ReportJobFinished', ReportJobFinishedRequest, JobView),
   appendJobLogs: defineRpc('mt.cmd.scheduler.AppendJobLogs', AppendJobLogsRequest, AppendJobLogsReply),

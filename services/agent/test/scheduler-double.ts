@@ -3,6 +3,7 @@ import type { NatsConnection } from 'nats';
 import {
   type AgentView,
   ConflictError,
+  NotFoundError,
   type JobAssignment,
   type JobStatus,
   type JobView,
@@ -41,6 +42,8 @@ interface Session {
 
 export class SchedulerDouble {
   readonly registrations: Array<Req<'registerAgent'>> = [];
+  /** Clean stops the agents announced. */
+  readonly stops: Array<Req<'stopAgent'>> = [];
   readonly heartbeats: Array<Req<'agentHeartbeat'> & { receivedAt: number }> = [];
   readonly started: Array<Req<'reportJobStarted'>> = [];
   readonly finished: Array<Req<'reportJobFinished'>> = [];
@@ -70,6 +73,7 @@ export class SchedulerDouble {
       serveRpc(this.nc, schedulerRpc.reportJobStarted, (req) => this.reportStarted(req), options),
       serveRpc(this.nc, schedulerRpc.appendJobLogs, (req) => this.appendLogs(req), options),
       serveRpc(this.nc, schedulerRpc.reportJobFinished, (req) => this.reportFinished(req), options),
+      serveRpc(this.nc, schedulerRpc.stopAgent, (req) => this.stopAgent(req), options),
     ];
   }
 
@@ -155,6 +159,15 @@ export class SchedulerDouble {
     this.registrations.push(req);
     this.sessions.set(req.agentId, { sessionId: req.sessionId, hostname: req.hostname, lastSeenAt: now, registration: req });
     return { agent: this.agentView(req, now), leaseExpiresAt: new Date(now + this.leaseMs).toISOString(), heartbeatIntervalMs: this.heartbeatIntervalMs };
+  }
+
+  /** A session's clean end, as the real scheduler records it (STOPPED); unknown sessions are NOT_FOUND. */
+  private stopAgent(req: Req<'stopAgent'>): RpcReply<typeof schedulerRpc.stopAgent> {
+    const held = this.sessions.get(req.agentId);
+    if (!held) throw new NotFoundError(`agent ${req.agentId} does not exist`, { agentId: req.agentId });
+    this.stops.push(req);
+    if (held.sessionId === req.sessionId) this.sessions.delete(req.agentId);
+    return { ...this.agentView(held.registration, Date.now()), status: 'STOPPED' };
   }
 
   private heartbeat(req: Req<'agentHeartbeat'>): RpcReply<typeof schedulerRpc.agentHeartbeat> {

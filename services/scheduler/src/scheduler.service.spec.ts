@@ -419,6 +419,29 @@ describe('scheduler service over NATS', () => {
     await eventually(async () => expect(await run(lostJob.runId)).toMatchObject({ status: 'Completed' }));
   });
 
+  it('marks an agent that stops cleanly STOPPED and requeues the job it still held without waiting out the lease', async () => {
+    const labels = newPool();
+    const leaving = await agent({ labels, gpus: [16_384] });
+    const held = await submit(labels, { maxRetries: 2 });
+    await statusOf(held.jobId, 'RUNNING');
+    await leaving.beat();
+    const stoppedAt = Date.now();
+    expect(await leaving.stop('kernel upgrade')).toMatchObject({ agentId: leaving.agentId, status: 'STOPPED' });
+    const requeued = await eventually(
+      async () => {
+        const view = await job(held.jobId);
+        expect(view.attempt).toBe(2);
+        return view;
+      },
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+    // Within a liveness check (every 750 ms with this 3 s lease), not a lease.
+    expect(Date.now() - stoppedAt).toBeLessThan(3_000);
+    expect(requeued.reason).toMatch(/is no longer online/);
+    // A second stop of the same session, or of a session it no longer has, changes nothing.
+    expect(await leaving.stop()).toMatchObject({ status: 'STOPPED' });
+  });
+
   it('fails a job lost more often than its maxRetries, and fails its run naming the outcome', async () => {
     const labels = newPool();
     const z = await agent({ labels, gpus: [16_384] });

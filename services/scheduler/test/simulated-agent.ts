@@ -103,6 +103,12 @@ export class SimulatedAgent {
     await this.chain;
   }
 
+  /** Stops heartbeating and tells the scheduler its session is over (a clean stop). */
+  async stop(reason = 'maintenance') {
+    await this.die();
+    return this.rpc.request(schedulerRpc.stopAgent, { agentId: this.agentId, sessionId: this.sessionId, reason }, { headers: this.headers });
+  }
+
   /** One heartbeat now (after the one in flight); null when it failed. */
   beat(): Promise<HeartbeatReply | null> {
     const next = this.chain.then(() => this.heartbeat()).catch(() => null);

@@ -478,6 +478,8 @@ exit 0
     expect(scheduler.logLines(endless).at(-1)?.line).toMatch(/^\[modeltrail-agent\] stopped because the agent is stopping: not reported/);
     expect(scheduler.started.some((r) => r.jobId === late)).toBe(false);
     expect(await new JobStateFile(join(dir(), 'agent')).read()).toEqual([]);
+    // Its last word: the session is over (STOPPED now, rather than lost after the lease).
+    expect(scheduler.stops).toContainEqual({ agentId: agent.agentId, sessionId: agent.sessionId, reason: 'the agent is stopping' });
     await expect(agent.closed).resolves.toBeUndefined();
   });
 });

@@ -310,6 +310,7 @@ export class Agent {
     await this.stopLoop();
     for (const run of this.runs.values()) run.abandon(reason);
     await this.waitForRuns(10_000);
+    await this.signOff(reason);
     await this.release();
     this.logger.log(`agent ${this.agentId}: stopped`);
     this.resolveClosed();
@@ -603,6 +604,16 @@ export class Agent {
         this.logger.warn(`jobs run as ${user.name} (uid ${user.uid}), who cannot enter ${dir} (mode ${(info.mode & 0o777).toString(8)}): they will fail to start until it is searchable by others (chmod o+x) or AGENT_DATA_DIR lies elsewhere`);
         return;
       }
+    }
+  }
+
+  /** Tells the scheduler this session is over (STOPPED, not lost later); best effort, it knows anyway after the lease. */
+  private async signOff(reason: string): Promise<void> {
+    if (!this.currentSession || this.capacityNow === null) return;
+    try {
+      await this.rpc.request(schedulerRpc.stopAgent, { agentId: this.agentId, sessionId: this.currentSession, reason }, { headers: this.headers(), timeoutMs: 2_000 });
+    } catch (error) {
+      this.logger.warn(`agent ${this.agentId}: could not tell the scheduler it stops (${describeError(error)}); it will notice when the lease runs out`);
     }
   }
 

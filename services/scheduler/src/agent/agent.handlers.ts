@@ -119,6 +119,22 @@ export class AgentHandlers {
     return this.views.agent(req.agentId, result.position);
   }
 
+  /**
+   * An agent's session ends cleanly: STOPPED (a replaced or already lost session changes
+   * nothing). The liveness monitor then treats the jobs it still held as held by an agent no
+   * longer online, so they are requeued within a check instead of a lease.
+   */
+  @RpcPattern(schedulerRpc.stopAgent)
+  async stop(@Payload() req: Req<'stopAgent'>, @RpcHeaders() headers: MessageHeaders): Promise<AgentView> {
+    const result = await this.agents.handle(
+      agentStream(req.agentId),
+      { type: 'StopAgent', agentId: req.agentId, sessionId: req.sessionId, reason: req.reason || 'stopped by its operator', at: this.clock.now() },
+      commandContextOf(headers),
+    );
+    if (result.events.length > 0) this.signals.kickPlacement();
+    return this.views.agent(req.agentId, result.position);
+  }
+
   @RpcPattern(schedulerRpc.resumeAgent)
   async resume(@Payload() req: Req<'resumeAgent'>, @RpcHeaders() headers: MessageHeaders): Promise<AgentView> {
     const result = await this.agents.handle(agentStream(req.agentId), { type: 'ResumeAgent', agentId: req.agentId, at: this.clock.now() }, commandContextOf(headers));
