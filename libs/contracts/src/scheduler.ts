@@ -463,6 +463,10 @@ export const JobPriorityChangedV1 = z.object({ jobId: uuid, priority: JobPriorit
 export const StaleReport = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('STARTED'), pid: z.number().int().positive() }),
   z.object({ kind: z.literal('FINISHED'), outcome: JobOutcome, exitCode: z.number().int().nullable(), signal: z.string().nullable() }),
+  /** Log lines sent under the stale token (the first refused batch; the agent stops sending then). */
+  z.object({ kind: z.literal('LOGS'), lines: z.number().int().positive() }),
+  /** A heartbeat still listing the job under the stale token (recorded once per agent and token). */
+  z.object({ kind: z.literal('HEARTBEAT') }),
 ]);
 export type StaleReport = z.output<typeof StaleReport>;
 /**

@@ -411,9 +411,17 @@ describe('scheduler service over NATS', () => {
     const late = await failure(x.finish(lostJob.jobId, 'SUCCEEDED', { fencingToken: 1 }));
     expect(late).toBeInstanceOf(ConflictError);
     expect(late.message).toMatch(`report from agent ${x.agentId} on job ${lostJob.jobId} refused: token 1 is stale`);
+    // Its late log lines too; and its heartbeats listing the job again are recorded only once.
+    expect(await failure(x.logs(lostJob.jobId, [{ seq: 0, line: 'late line' }], 1))).toBeInstanceOf(ConflictError);
+    await x.beat();
     const refused = (await store.readStream(jobStream(lostJob.jobId))).filter((e) => e.type === 'scheduler.StaleReportRefused.v1');
-    expect(refused).toEqual([expect.objectContaining({ data: expect.objectContaining({ agentId: x.agentId, staleToken: 1, currentToken: 2, currentAgentId: y.agentId }) })]);
-    await eventually(async () => expect(await job(lostJob.jobId)).toMatchObject({ status: 'RUNNING', staleReportsRefused: 1 }));
+    const stale = { agentId: x.agentId, staleToken: 1, currentToken: 2, currentAgentId: y.agentId };
+    expect(refused.map((e) => e.data)).toEqual([
+      expect.objectContaining({ ...stale, reported: { kind: 'HEARTBEAT' } }),
+      expect.objectContaining({ ...stale, reported: expect.objectContaining({ kind: 'FINISHED', outcome: 'SUCCEEDED' }) }),
+      expect.objectContaining({ ...stale, reported: { kind: 'LOGS', lines: 1 } }),
+    ]);
+    await eventually(async () => expect(await job(lostJob.jobId)).toMatchObject({ status: 'RUNNING', staleReportsRefused: 3 }));
 
     await y.finish(lostJob.jobId);
     await eventually(async () => expect(await run(lostJob.runId)).toMatchObject({ status: 'Completed' }));

@@ -1,12 +1,12 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { APP_CONFIG, type AppConfig } from '@modeltrail/config';
-import { agentStream, type AgentView, type JobAssignment, type MessageHeaders, type RpcReply, schedulerRpc, type z } from '@modeltrail/contracts';
+import { agentStream, type AgentView, type JobAssignment, type MessageHeaders, ModelTrailError, type RpcReply, schedulerRpc, type z } from '@modeltrail/contracts';
 import { CommandHandler, commandContextOf } from '@modeltrail/decider';
 import { RpcHeaders, RpcPattern } from '@modeltrail/messaging';
 import { CLOCK, type Clock } from '../clock';
 import { JobCommands } from '../job/job.commands';
-import { agentInstruction } from '../job/job.decider';
+import { agentInstruction, checkFencing } from '../job/job.decider';
 import { SchedulerReader } from '../read-model/scheduler.reader';
 import { SchedulerViews } from '../read-model/scheduler.views';
 import { SchedulerSignals } from '../signals';
@@ -169,10 +169,35 @@ export class AgentHandlers {
     return Promise.all(
       running.map(async ({ jobId, fencingToken }) => {
         let instruction = agentInstruction(await this.jobs.stateAt(jobId, revisions.get(jobId) ?? 0), agentId, fencingToken);
-        if (instruction.kind !== 'KEEP') instruction = agentInstruction(await this.jobs.stateAt(jobId, 0, true), agentId, fencingToken);
+        if (instruction.kind !== 'KEEP') {
+          const current = await this.jobs.stateAt(jobId, 0, true);
+          instruction = agentInstruction(current, agentId, fencingToken);
+          if (instruction.kind === 'ABANDON' && checkFencing(current, agentId, fencingToken) !== null) await this.recordStaleHeartbeat(agentId, jobId, fencingToken);
+        }
         return { jobId, fencingToken, instruction };
       }),
     );
+  }
+
+  /** Stale holders whose heartbeat refusal this replica recorded already (bounded): once each, not once a heartbeat. */
+  private readonly staleHeartbeats = new Set<string>();
+
+  private async recordStaleHeartbeat(agentId: string, jobId: string, fencingToken: number): Promise<void> {
+    const key = `${agentId}/${jobId}/${fencingToken}`;
+    if (this.staleHeartbeats.has(key)) return;
+    this.staleHeartbeats.add(key);
+    if (this.staleHeartbeats.size > 10_000) this.staleHeartbeats.delete(this.staleHeartbeats.values().next().value as string);
+    try {
+      await this.jobs.handle(
+        jobId,
+        { type: 'RecordStaleReport', jobId, agentId, fencingToken, reported: { kind: 'HEARTBEAT' }, at: this.clock.now() },
+        { actor: `agent:${agentId}`, correlationId: jobId },
+      );
+    } catch (error) {
+      // The record is for the audit; the heartbeat's answer (abandon) stands without it.
+      this.staleHeartbeats.delete(key);
+      if (!(error instanceof ModelTrailError)) throw error;
+    }
   }
 
   private async loseJobsOf(agentId: string, reason: string, headers: MessageHeaders): Promise<void> {

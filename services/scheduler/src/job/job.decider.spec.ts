@@ -213,6 +213,22 @@ describe('Job decider', () => {
       expect(staleReportError(refused).message).toBe(`report from agent ${agentA} on job ${jobId} refused: token 1 is stale: job ${jobId} is held by agent ${agentB} with token 2`);
     });
 
+    it('records log lines and heartbeats under a stale token, and nothing for the holder', () => {
+      const notBefore = '2026-11-22T10:02:05.000Z';
+      const history = [queued, assigned(1), lost(1), requeued(2, notBefore), assigned(2, 2, t3, agentB), started(2, agentB)];
+      const record = (agentId: string, fencingToken: number, reported: { kind: 'LOGS'; lines: number } | { kind: 'HEARTBEAT' }): JobCommand => ({ type: 'RecordStaleReport', jobId, agentId, fencingToken, reported, at: t3 });
+      spec
+        .given(history)
+        .when(record(agentA, 1, { kind: 'LOGS', lines: 12 }))
+        .then([
+          {
+            type: 'scheduler.StaleReportRefused.v1',
+            data: { jobId, agentId: agentA, staleToken: 1, currentToken: 2, currentAgentId: agentB, reported: { kind: 'LOGS', lines: 12 }, reason: `token 1 is stale: job ${jobId} is held by agent ${agentB} with token 2`, refusedAt: t3 },
+          },
+        ]);
+      spec.given(history).when(record(agentB, 2, { kind: 'HEARTBEAT' })).thenNothingHappens();
+    });
+
     it('refuses a revoked token while the job waits to be placed again, a foreign agent, and a token never issued', () => {
       const notBefore = '2026-11-22T10:02:05.000Z';
       spec

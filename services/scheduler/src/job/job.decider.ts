@@ -99,6 +99,8 @@ export type JobCommand =
   | { type: 'CancelJob'; jobId: string; reason: string; at: string }
   /** From the service's liveness monitor: the agent holding the job under `fencingToken` is gone. */
   | { type: 'MarkJobLost'; jobId: string; agentId: string; fencingToken: number; reason: string; at: string }
+  /** A heartbeat or log batch under a token that is not the holder's: recorded, nothing else changes. */
+  | { type: 'RecordStaleReport'; jobId: string; agentId: string; fencingToken: number; reported: Extract<StaleReport, { kind: 'LOGS' | 'HEARTBEAT' }>; at: string }
   | { type: 'ChangeJobPriority'; jobId: string; priority: number; at: string };
 
 export type JobEvent = TypedEvent<
@@ -213,6 +215,11 @@ export const jobDecider: Decider<JobCommand, JobEvent, JobState> = {
         }
         if (job.status === 'CANCELLED') return [];
         throw new ConflictError(`job ${job.jobId} has already ended (${job.status}): it cannot be cancelled`, { jobId: job.jobId, status: job.status });
+      }
+      case 'RecordStaleReport': {
+        const job = requireJob(state, command.jobId);
+        const stale = checkFencing(job, command.agentId, command.fencingToken);
+        return stale ? [refusal(job, command.agentId, command.fencingToken, command.reported, stale, command.at)] : [];
       }
       case 'MarkJobLost': {
         const job = requireJob(state, command.jobId);

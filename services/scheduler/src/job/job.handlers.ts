@@ -110,14 +110,23 @@ export class JobHandlers {
     return this.agentReport(req, await this.jobs.handle(jobId, command, commandContextOf(headers)));
   }
 
-  /** Lines of the holder's attempt only: the token is checked against the job's stream. */
+  /**
+   * Lines of the holder's attempt only: the token is checked against the job's stream. Lines
+   * under a stale token are refused (CONFLICT) and the refusal recorded for the audit; the
+   * agent stops sending for that job at the first refusal.
+   */
   @RpcPattern(schedulerRpc.appendJobLogs)
-  async appendLogs(@Payload() req: Req<'appendJobLogs'>): Promise<RpcReply<typeof schedulerRpc.appendJobLogs>> {
+  async appendLogs(@Payload() req: Req<'appendJobLogs'>, @RpcHeaders() headers: MessageHeaders): Promise<RpcReply<typeof schedulerRpc.appendJobLogs>> {
     const revision = await this.store.streamRevision(jobStream(req.jobId));
     if (revision === 'no_stream') throw new NotFoundError(`job ${req.jobId} does not exist`, { jobId: req.jobId });
     const state = await this.jobs.stateAt(req.jobId, revision);
     const stale = checkFencing(state, req.agentId, req.fencingToken);
     if (stale || state.status === 'None') {
+      await this.jobs.handle(
+        req.jobId,
+        { type: 'RecordStaleReport', jobId: req.jobId, agentId: req.agentId, fencingToken: req.fencingToken, reported: { kind: 'LOGS', lines: req.lines.length }, at: this.clock.now() },
+        { ...commandContextOf(headers), commandId: undefined },
+      );
       throw new ConflictError(`log lines from agent ${req.agentId} for job ${req.jobId} refused: ${stale}`, { jobId: req.jobId, agentId: req.agentId, fencingToken: req.fencingToken });
     }
     const { accepted, lastSeq } = await this.logs.append(req.jobId, state.attempt, req.lines, this.config.scheduler.jobLogMaxBytes);
