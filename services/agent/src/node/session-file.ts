@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { writeJsonFile } from '../process/json-file';
 import { processAlive, processIdentity } from '../process/procfs';
 
 /**
@@ -71,20 +71,7 @@ export class AgentSessionFile {
   /** Records the session this process registers now. */
   async write(agentId: string, sessionId: string): Promise<void> {
     const record: AgentSessionRecord = { agentId, sessionId, pid: process.pid, identity: processIdentity(process.pid), startedAt: new Date().toISOString() };
-    await mkdir(this.dir, { recursive: true });
-    const tmp = join(this.dir, `.${FILE_NAME}.${randomUUID()}.tmp`);
-    try {
-      const file = await open(tmp, 'w', 0o600);
-      try {
-        await file.writeFile(`${JSON.stringify(record, null, 2)}\n`);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await rename(tmp, this.path);
-    } finally {
-      await rm(tmp, { force: true });
-    }
+    await writeJsonFile(this.dir, FILE_NAME, record);
   }
 
   /** Lets another agent of this process use the directory (the file stays: a later start reads it). */

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeJsonFile } from './json-file';
 import { processGroupAlive, processIdentity } from './procfs';
 
 /**
@@ -84,22 +84,8 @@ export class JobStateFile {
     return next;
   }
 
-  private async write(jobs: RunningJobRecord[]): Promise<void> {
-    await mkdir(this.dataDir, { recursive: true });
-    const tmp = join(this.dataDir, `.${FILE_NAME}.${randomUUID()}.tmp`);
-    try {
-      const file = await open(tmp, 'w', 0o600);
-      try {
-        await file.writeFile(`${JSON.stringify({ format: FORMAT, jobs }, null, 2)}\n`);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await rename(tmp, this.path);
-    } finally {
-      await rm(tmp, { force: true });
-    }
-    await syncDir(this.dataDir);
+  private write(jobs: RunningJobRecord[]): Promise<void> {
+    return writeJsonFile(this.dataDir, FILE_NAME, { format: FORMAT, jobs });
   }
 }
 
@@ -118,18 +104,6 @@ export function recordedJobState(record: RunningJobRecord): RecordedJobState {
   return { state: 'RUNNING', record };
 }
 
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Some file systems cannot fsync a directory; the rename is still atomic.
-  }
-}
 
 function checkRecord(value: unknown, where: string): RunningJobRecord {
   const r = value as Record<string, unknown>;
