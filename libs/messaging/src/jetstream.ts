@@ -1,4 +1,4 @@
-import { DiscardPolicy, nanos, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type PubAck, type StreamInfo } from 'nats';
+import { DiscardPolicy, nanos, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type PubAck, type StreamConfig, type StreamInfo } from 'nats';
 import { EVENTS_STREAM } from '@modeltrail/contracts';
 import type { RecordedEvent } from '@modeltrail/eventstore';
 import { encodeJson } from './rpc.envelope';
@@ -22,10 +22,25 @@ export interface EventsStreamOptions {
  * Creates the events stream when it is missing, or brings its subjects and duplicate window
  * in line when they differ. Safe when several processes start at once.
  */
-export async function ensureEventsStream(jsm: JetStreamManager, options: EventsStreamOptions = {}): Promise<StreamInfo> {
-  const name = options.streamName ?? EVENTS_STREAM;
-  const subjects = [`${options.subjectPrefix ?? DEFAULT_EVENT_SUBJECT_PREFIX}.>`];
-  const duplicateWindow = nanos(options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS);
+export function ensureEventsStream(jsm: JetStreamManager, options: EventsStreamOptions = {}): Promise<StreamInfo> {
+  return ensureStream(
+    jsm,
+    options.streamName ?? EVENTS_STREAM,
+    { subjects: [`${options.subjectPrefix ?? DEFAULT_EVENT_SUBJECT_PREFIX}.>`], duplicate_window: nanos(options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS) },
+    { createOnly: options.createOnly },
+  );
+}
+
+/** What the platform sets on a stream it owns; everything else is JetStream's default. */
+export type OwnedStreamConfig = { subjects: string[] } & Partial<Pick<StreamConfig, 'duplicate_window' | 'max_msgs_per_subject' | 'max_age' | 'max_bytes'>>;
+
+/**
+ * A stream the platform owns: created with `config` (file storage, limits retention, oldest
+ * dropped first, one replica) when missing, updated when any setting of `config` differs
+ * (unless `createOnly`), left alone otherwise. Safe when several processes start at once: one
+ * that loses the race to create it compares with what the winner created.
+ */
+export async function ensureStream(jsm: JetStreamManager, name: string, config: OwnedStreamConfig, options: { createOnly?: boolean } = {}): Promise<StreamInfo> {
   let existing: StreamInfo | undefined;
   try {
     existing = await jsm.streams.info(name);
@@ -33,20 +48,18 @@ export async function ensureEventsStream(jsm: JetStreamManager, options: EventsS
     if (!isJetStreamNotFound(error)) throw error;
   }
   if (!existing) {
-    return jsm.streams.add({
-      name,
-      subjects,
-      duplicate_window: duplicateWindow,
-      storage: StorageType.File,
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.Old,
-      num_replicas: 1,
-    });
+    try {
+      return await jsm.streams.add({ name, ...config, storage: StorageType.File, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old, num_replicas: 1 });
+    } catch (error) {
+      existing = await jsm.streams.info(name).catch(() => {
+        throw error;
+      });
+    }
   }
   if (options.createOnly) return existing;
-  const sameSubjects = existing.config.subjects?.length === 1 && existing.config.subjects[0] === subjects[0];
-  if (sameSubjects && existing.config.duplicate_window === duplicateWindow) return existing;
-  return jsm.streams.update(name, { ...existing.config, subjects, duplicate_window: duplicateWindow });
+  const current = existing.config as unknown as Record<string, unknown>;
+  const same = Object.entries(config).every(([key, value]) => JSON.stringify(current[key]) === JSON.stringify(value));
+  return same ? existing : jsm.streams.update(name, { ...existing.config, ...config });
 }
 
 /** `<prefix>.<event type>`; characters a subject token cannot hold become `_`. */

@@ -1,18 +1,6 @@
-import {
-  DeliverPolicy,
-  DiscardPolicy,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-  nanos,
-  type NatsConnection,
-  type PubAck,
-  RetentionPolicy,
-  StorageType,
-  type StreamInfo,
-} from 'nats';
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg, nanos, type NatsConnection, type PubAck, type StreamInfo } from 'nats';
 import { decodeJson, encodeJson } from './rpc.envelope';
-import { isJetStreamNotFound } from './jetstream';
+import { ensureStream } from './jetstream';
 
 /**
  * Live progress of training jobs (DESIGN §4): metrics, log lines and status changes published at
@@ -67,38 +55,13 @@ export function jobTelemetrySubject(prefix: string, jobId: string, kind: JobTele
  * Creates the telemetry stream when it is missing, or brings its subjects and limits in line.
  * Safe when several processes start at once.
  */
-export async function ensureTelemetryStream(jsm: JetStreamManager, options: TelemetryStreamOptions = {}): Promise<StreamInfo> {
-  const name = options.streamName ?? TELEMETRY_STREAM;
-  const config = {
+export function ensureTelemetryStream(jsm: JetStreamManager, options: TelemetryStreamOptions = {}): Promise<StreamInfo> {
+  return ensureStream(jsm, options.streamName ?? TELEMETRY_STREAM, {
     subjects: [`${options.subjectPrefix ?? DEFAULT_JOB_TELEMETRY_PREFIX}.>`],
     max_msgs_per_subject: options.maxMessagesPerSubject ?? 2_000,
     max_age: nanos(options.maxAgeMs ?? 7 * 24 * 3_600_000),
     max_bytes: options.maxBytes ?? 1024 ** 3,
-  };
-  let existing: StreamInfo | undefined;
-  try {
-    existing = await jsm.streams.info(name);
-  } catch (error) {
-    if (!isJetStreamNotFound(error)) throw error;
-  }
-  if (!existing) {
-    try {
-      return await jsm.streams.add({ name, ...config, storage: StorageType.File, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old, num_replicas: 1 });
-    } catch (error) {
-      // Another process created it in between: fall through to compare.
-      existing = await jsm.streams.info(name).catch(() => {
-        throw error;
-      });
-    }
-  }
-  const current = existing.config;
-  const same =
-    current.subjects?.length === 1 &&
-    current.subjects[0] === config.subjects[0] &&
-    current.max_msgs_per_subject === config.max_msgs_per_subject &&
-    current.max_age === config.max_age &&
-    current.max_bytes === config.max_bytes;
-  return same ? existing : jsm.streams.update(name, { ...current, ...config });
+  });
 }
 
 /** Publishes a batch of one job's items of one kind; resolves when JetStream stored it. */
