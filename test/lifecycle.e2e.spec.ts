@@ -55,6 +55,9 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
     await eventually(() => expect(output).toMatch(/datasets: serving/), { timeoutMs: 30_000, intervalMs: 100 });
     http = new GraphQLHttpClient(url, 'ada-token');
     await admin.connect();
+    // The local agent registers on its own schedule; wait for it, so that its event cannot land
+    // inside a check that counts the store's events.
+    await eventually(async () => expect((await http.data(`{ agents { nodes { id status } } }`)).agents.nodes).toHaveLength(1), { timeoutMs: 30_000, intervalMs: 200 });
   }, 120_000);
 
   afterAll(async () => {
