@@ -158,4 +158,52 @@ describe('PostgreSQL appends in one statement, positions from transaction ids', 
       await restored.drop();
     }
   });
+
+  it('appends one event after a known head in one plain statement, and lets append_events answer whatever that statement cannot', async () => {
+    const statements: string[] = [];
+    const query = db.pool.query.bind(db.pool);
+    const spy = jest.spyOn(db.pool, 'query').mockImplementation(((config: unknown, values?: unknown) => {
+      statements.push(typeof config === 'string' ? config : ((config as { name?: string }).name ?? 'unnamed'));
+      return query(config as never, values as never);
+    }) as never);
+    const other = new PostgresEventStore({ pool: db.pool, connectionString: db.url, schema: db.schema });
+    try {
+      const first = await store.append('fast-1', [ev(0)], { expectedRevision: 'no_stream' });
+      const second = await store.append('fast-1', [ev(1)], { expectedRevision: 0, head: { revision: 0, hash: first.recorded![0].metadata.hash } });
+      expect(statements.filter((s) => s.startsWith('mt_eventstore_'))).toEqual([expect.stringMatching(/^mt_eventstore_append_first_/), expect.stringMatching(/^mt_eventstore_append_one_/)]);
+      expect(second).toMatchObject({ nextExpectedRevision: 1, recorded: [{ revision: 1, metadata: { prevHash: first.recorded![0].metadata.hash } }] });
+      expect(second.recorded).toEqual(await store.readStream('fast-1', { fromRevision: 1 }));
+
+      // Another instance does not know the stream: its 'any' append finds the stream row taken,
+      // writes nothing in the fast statement, and is chained after the real head by append_events.
+      statements.length = 0;
+      await other.append('fast-1', [ev(2)]);
+      expect(statements.filter((s) => s.startsWith('mt_eventstore_'))).toEqual([expect.stringMatching(/^mt_eventstore_append_first_/), expect.stringMatching(/^mt_eventstore_append_/), expect.stringMatching(/^mt_eventstore_append_/)]);
+      // A wrong expectation from a stale head writes nothing either.
+      await expect(store.append('fast-1', [ev(9)], { expectedRevision: 1 })).rejects.toMatchObject({ expected: 1, actual: 2 });
+      expect((await store.readStream('fast-1')).map((e) => (e.data as { i: number }).i)).toEqual([0, 1, 2]);
+      expect(await store.verifyStream('fast-1')).toMatchObject({ ok: true, eventsChecked: 3 });
+    } finally {
+      spy.mockRestore();
+      await other.close();
+    }
+  });
+
+  it('refuses an append once positions would pass 2^53, on the one-statement path too, and writes nothing', async () => {
+    const exhausted = await createTestSchema('esfull');
+    const full = new PostgresEventStore({ pool: exhausted.pool, connectionString: exhausted.url, schema: exhausted.schema });
+    try {
+      await full.migrate();
+      const head = await full.append('full-1', [ev(0)], { expectedRevision: 'no_stream' });
+      await exhausted.pool.query(`UPDATE ${ident(exhausted.schema)}.position_clock SET xid_offset = $1`, [2 ** 37]);
+      await expect(full.append('full-1', [ev(1)], { expectedRevision: 0, head: { revision: 0, hash: head.recorded![0].metadata.hash } })).rejects.toThrow(/global positions exhausted/);
+      await expect(full.append('full-2', [ev(2)], { expectedRevision: 'no_stream' })).rejects.toThrow(/global positions exhausted/);
+      const { rows } = await exhausted.pool.query(`SELECT stream_id, revision FROM ${ident(exhausted.schema)}.streams ORDER BY stream_id`);
+      expect(rows).toEqual([{ stream_id: 'full-1', revision: '0' }]);
+      expect((await exhausted.pool.query(`SELECT count(*)::int AS n FROM ${ident(exhausted.schema)}.events`)).rows[0].n).toBe(1);
+    } finally {
+      await full.close();
+      await exhausted.drop();
+    }
+  });
 });
