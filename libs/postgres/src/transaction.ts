@@ -1,16 +1,23 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResult } from 'pg';
 
 /**
  * Runs `work` in a transaction on one pooled connection; rolls back if it throws. `begin` may
- * carry more statements with the BEGIN (a lock taken in the same round trip); it is sent as
- * plain text, so it must hold no values from outside.
+ * carry more statements with the BEGIN (a lock taken in the same round trip; `work` gets their
+ * results), and `commit` statements to run before the COMMIT in the same round trip (a
+ * checkpoint moved). Both are sent as plain text, so they must hold no values from outside:
+ * quote with `client.escapeLiteral`, or use only numbers the code computed.
  */
-export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>, options: { begin?: string } = {}): Promise<T> {
+export async function withTransaction<T>(
+  pool: Pool,
+  work: (client: PoolClient, begun: ReadonlyArray<QueryResult>) => Promise<T>,
+  options: { begin?: string; commit?: (result: T, client: PoolClient) => string | undefined } = {},
+): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query(options.begin ?? 'BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
+    const begun = await client.query(options.begin ?? 'BEGIN');
+    const result = await work(client, Array.isArray(begun) ? begun : [begun]);
+    const before = options.commit?.(result, client);
+    await client.query(before ? `${before}; COMMIT` : 'COMMIT');
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);

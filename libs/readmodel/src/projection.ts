@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import { escapeLiteral, type Pool, type PoolClient } from 'pg';
 import type { EventCatalog } from '@modeltrail/contracts';
 import { type AllSubscription, type EventStore, PositionWatch, type RecordedEvent, RetryPause } from '@modeltrail/eventstore';
 import { ident, type Migration, migrate, withTransaction } from '@modeltrail/postgres';
@@ -64,6 +64,8 @@ export interface ProjectionRunnerOptions {
  */
 export class ProjectionRunner {
   private readonly s: string;
+  /** The checkpoint's name as an SQL literal, for the statements sent with BEGIN and COMMIT. */
+  private readonly nameLiteral: string;
   private readonly tables: ReadonlyArray<{ projection: TableProjection<RecordedEvent, any, any>; sql: TableSql<any> }>;
   private subscription: AllSubscription | undefined;
   private running: Promise<void> | undefined;
@@ -75,6 +77,7 @@ export class ProjectionRunner {
 
   constructor(private readonly options: ProjectionRunnerOptions) {
     this.s = ident(options.schema);
+    this.nameLiteral = escapeLiteral(options.projection.name);
     this.tables = options.projection.tables.map((projection) => ({ projection, sql: new TableSql(projection.table, options.schema) }));
   }
 
@@ -179,32 +182,29 @@ export class ProjectionRunner {
       return;
     }
     this.skippedSinceCheckpoint = 0;
-    const reached = await withTransaction(this.options.pool, async (client) => {
-      const committed = await this.lockCheckpoint(client);
-      const fresh = batch.filter((event) => event.position > committed);
-      if (fresh.length === 0) return committed;
-      const events: RecordedEvent[] = [];
-      for (const stored of fresh) {
-        const event = catalog ? catalog.upcast(stored) : stored;
-        if (projection.handles.has(event.type)) events.push(event);
-      }
-      if (events.length > 0) await this.applyEvents(client, events);
-      const last = fresh[fresh.length - 1].position;
-      await client.query(`UPDATE ${this.s}.projection_checkpoints SET position = $2, updated_at = now() WHERE name = $1`, [this.name, last]);
-      return last;
-    });
-    this.applied.set(Math.max(reached, this.applied.current));
-  }
-
-  /** The committed checkpoint, with its row locked until the transaction ends (created at 0 if missing). */
-  private async lockCheckpoint(client: PoolClient): Promise<number> {
-    // One statement: the no-op update locks the row, and waits for a replica holding it.
-    const { rows } = await client.query<{ position: string }>(
-      `INSERT INTO ${this.s}.projection_checkpoints AS c (name, position) VALUES ($1, 0)
-       ON CONFLICT (name) DO UPDATE SET position = c.position RETURNING position`,
-      [this.name],
+    // Four round trips per batch: BEGIN with the checkpoint's row locked, one read and one
+    // write per touched table, and the checkpoint moved in the COMMIT's round trip. The lock
+    // (an upsert that changes nothing) waits for a replica holding the row.
+    const reached = await withTransaction(
+      this.options.pool,
+      async (client, begun) => {
+        const committed = Number(begun[1].rows[0].position);
+        const fresh = batch.filter((event) => event.position > committed);
+        if (fresh.length === 0) return { position: committed, moved: false };
+        const events: RecordedEvent[] = [];
+        for (const stored of fresh) {
+          const event = catalog ? catalog.upcast(stored) : stored;
+          if (projection.handles.has(event.type)) events.push(event);
+        }
+        if (events.length > 0) await this.applyEvents(client, events);
+        return { position: fresh[fresh.length - 1].position, moved: true };
+      },
+      {
+        begin: `BEGIN; INSERT INTO ${this.s}.projection_checkpoints AS c (name, position) VALUES (${this.nameLiteral}, 0) ON CONFLICT (name) DO UPDATE SET position = c.position RETURNING position`,
+        commit: ({ position, moved }) => (moved ? `UPDATE ${this.s}.projection_checkpoints SET position = ${Math.trunc(position)}, updated_at = now() WHERE name = ${this.nameLiteral}` : undefined),
+      },
     );
-    return Number(rows[0].position);
+    this.applied.set(Math.max(reached.position, this.applied.current));
   }
 
   /** One read per touched table, the fold in memory, then deletes (children first) and upserts (parents first). */
