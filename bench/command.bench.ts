@@ -3,7 +3,8 @@ import type { Pool } from 'pg';
 import { datasetsRpc, defineRpc, type MessageHeaders, withNamespace, z } from '@modeltrail/contracts';
 import { decodeJson, encodeJson, fromNatsHeaders, RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { type Benchmark, type BenchContext, type ConcurrentRun, cpuFigures, runConcurrent, summarize, summaryFigures } from './harness';
+import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
+import { type Benchmark, type BenchContext, type ConcurrentRun, cpuFigures, runConcurrent, summarize, summaryFigures, warmUpOps } from './harness';
 import { bootDatasets } from './services';
 
 const CONCURRENCY = 16;
@@ -43,12 +44,16 @@ export const commandBenchmark: Benchmark = {
       const request = (i: number, w: number) => ({ datasetId: datasets[(w + CONCURRENCY * (Math.floor(i / CONCURRENCY) % (DATASETS / CONCURRENCY))) % DATASETS], description: `description number ${i} of the benchmark` });
       const payloadBytes = encodeJson(request(total, 0)).length;
       const measure = async (op: (i: number, w: number) => Promise<void>): Promise<ConcurrentRun> => {
-        await runConcurrent(CONCURRENCY, CONCURRENCY * 4, op);
+        await runConcurrent(CONCURRENCY, warmUpOps(ctx, CONCURRENCY), op);
         return runConcurrent(CONCURRENCY, total, op);
       };
 
       const ours = await measure((i, w) => rpc.request(datasetsRpc.changeDatasetDescription, request(i, w), { headers }).then(() => undefined));
       const insert = await commandBaseline(ctx, schema, CONCURRENCY, total, request);
+      // Where the time goes: the same commands with the service's projection runners paused
+      // (the command path alone: decode, validate, decide, append, reply).
+      await Promise.all(service.get<ProjectionRunner[]>(PROJECTION_RUNNERS).map((runner) => runner.stop()));
+      const commandPathOnly = await measure((i, w) => rpc.request(datasetsRpc.changeDatasetDescription, request(i, w), { headers }).then(() => undefined));
 
       const echoSubject = withNamespace(schema, 'mt.bench.echo');
       const echo = ctx.nc.subscribe(echoSubject, { callback: (_error, msg) => msg.respond(msg.data) });
@@ -75,6 +80,8 @@ export const commandBenchmark: Benchmark = {
         figures: [
           ...summaryFigures('command', 'changeDatasetDescription', summarize(ours), summarize(insert)),
           ...cpuFigures('command', 'changeDatasetDescription', ours, insert),
+          ...summaryFigures('command', 'changeDatasetDescription', summarize(commandPathOnly), summarize(insert), { suffix: 'projections paused', percentiles: [99] }),
+          ...cpuFigures('command', 'changeDatasetDescription, projections paused,', commandPathOnly, insert).filter((f) => /, (PostgreSQL|this process|all)$/.test(f.measure)),
           ...summaryFigures('command', 'changeDatasetDescription', summarize(ours), summarize(bare), { suffix: 'vs bare NATS echo', percentiles: [50, 99] }),
         ],
       };
@@ -102,7 +109,7 @@ export async function commandBaseline(
     const rpc = new RpcClient(ctx.nc, { timeoutMs: 30_000, namespace: schema });
     const headers = { actor: 'bench@modeltrail.local', correlationId: `bench-${schema}` };
     const op = (i: number, w: number) => rpc.request(insertBaseline, request(i, w), { headers }).then(() => undefined);
-    await runConcurrent(concurrency, concurrency * 4, op);
+    await runConcurrent(concurrency, warmUpOps(ctx, concurrency), op);
     return await runConcurrent(concurrency, total, op);
   } finally {
     await stop();

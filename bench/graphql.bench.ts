@@ -3,7 +3,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { datasetsRpc } from '@modeltrail/contracts';
 import { RpcClient } from '@modeltrail/messaging';
 import { commandBaseline } from './command.bench';
-import { type Benchmark, type BenchContext, inSeries, runConcurrent, summarize, summaryFigures } from './harness';
+import { type Benchmark, type BenchContext, inSeries, runConcurrent, summarize, summaryFigures, warmUpOps } from './harness';
 import { BENCH_TOKEN, bootDatasets, bootGateway } from './services';
 
 const CONCURRENCY = 8;
@@ -58,9 +58,9 @@ export const graphqlBenchmark: Benchmark = {
       for (let i = 0; i < DATASETS; i++) datasets.push((await rpc.request(datasetsRpc.registerDataset, { name: `gql-${i}` }, { headers })).datasetId);
       const variables = (i: number, w: number) => ({ input: { datasetId: datasets[(w + CONCURRENCY * (Math.floor(i / CONCURRENCY) % (DATASETS / CONCURRENCY))) % DATASETS], description: `description number ${i} of the benchmark` } });
 
-      await runConcurrent(CONCURRENCY, CONCURRENCY * 4, (i, w) => post(gateway.url, variables(i, w)));
+      await runConcurrent(CONCURRENCY, warmUpOps(ctx, CONCURRENCY), (i, w) => post(gateway.url, variables(i, w)));
       const ours = summarize(await runConcurrent(CONCURRENCY, total, (i, w) => post(gateway.url, variables(i, w))));
-      await runConcurrent(CONCURRENCY, CONCURRENCY * 4, (i, w) => post(echoUrl, variables(i, w)));
+      await runConcurrent(CONCURRENCY, warmUpOps(ctx, CONCURRENCY), (i, w) => post(echoUrl, variables(i, w)));
       const apollo = summarize(await runConcurrent(CONCURRENCY, total, (i, w) => post(echoUrl, variables(i, w))));
       const command = summarize(await commandBaseline(ctx, schema, CONCURRENCY, total, (i, w) => variables(i, w).input));
       return {

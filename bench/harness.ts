@@ -74,6 +74,15 @@ export interface Benchmark {
   run(ctx: BenchContext): Promise<{ parameters: Record<string, unknown>; figures: Figure[] }>;
 }
 
+/**
+ * Operations run, untimed, before a measured run: a service is measured as it runs for days,
+ * with its code compiled by the JIT and its plans and connections made, not in its first second.
+ * The same count for ours and for the baseline.
+ */
+export function warmUpOps(ctx: Pick<BenchContext, 'quick' | 'n'>, concurrency: number): number {
+  return ctx.quick ? concurrency * 4 : ctx.n(1_000, concurrency * 4);
+}
+
 /** A run id usable as a schema name and a NATS token: bench_<time>_<random>. */
 export function newRunId(): string {
   const stamp = new Date().toISOString().replace(/[-:TZ.]/g, '').slice(0, 14);
