@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '@modeltrail/eventstore';
-import { foldTable, numberRows, type TableProjection, touchedKeys } from './set-projection';
+import { combineProjections, foldTable, numberRows, type Projection, type TableProjection, touchedKeys } from './set-projection';
 import { snakeCase, TableSql } from './table';
 
 /** The pure parts of a set-based projection: which rows a batch touches, the fold, the numbering. */
@@ -108,5 +108,30 @@ describe('set-based projection: table SQL', () => {
 
   it('refuses a key that is not a column', () => {
     expect(() => new TableSql({ name: 't', key: ['missing' as never], columns: { a: 'text' } }, 'rm')).toThrow(/key missing of table t is not one of its columns/);
+  });
+});
+
+describe('set-based projection: several kept as one', () => {
+  // A projection of the counters that reads only Added; another keeps the notes. The counters
+  // table would take a Reset too (its keyOf keys it): combined, it must not see one.
+  const adds: Projection<TestEvent> = { name: 'adds', handles: new Set(['test.Added.v1']), tables: [counters] };
+  const noted: Projection<TestEvent> = { name: 'noted', handles: new Set(['test.Noted.v1']), tables: [notes] };
+
+  it('reads the events of all and gives each table only the events of its own projection', () => {
+    const both = combineProjections('both', [adds, noted]);
+    expect(both.name).toBe('both');
+    expect([...both.handles].sort()).toEqual(['test.Added.v1', 'test.Noted.v1']);
+    expect(both.tables.map((t) => t.table.name)).toEqual(['counters', 'counter_notes']);
+    const events = [event('test.Added.v1', { counter: 'a', amount: 2 }), event('test.Reset.v1', { counter: 'a' }), event('test.Noted.v1', { counter: 'a', texts: ['x'] })];
+    const [counterKeys, noteKeys] = touchedKeys(both.tables, events, [keyOfCounter, keyOfNote]);
+    expect([...counterKeys.keys()]).toEqual(['a']);
+    expect([...noteKeys.keys()]).toHaveLength(1);
+    // The Reset is not the combined counters' to apply: the row stays.
+    expect(foldTable(both.tables[0], events, new Map(), keyOfCounter).upserts).toEqual([{ name: 'a', total: 2, events: 1 }]);
+    expect(foldTable(counters, events, new Map(), keyOfCounter).upserts).toEqual([]);
+  });
+
+  it('refuses two projections that keep the same table', () => {
+    expect(() => combineProjections('twice', [adds, { ...adds, name: 'adds-again' }])).toThrow('projection twice: table counters is kept by two of the combined projections');
   });
 });

@@ -41,6 +41,28 @@ export interface Projection<E extends RecordedEvent = RecordedEvent> {
   readonly tables: ReadonlyArray<TableProjection<E, any, any>>;
 }
 
+/**
+ * Several projections kept as one: one subscription and one transaction per batch for all
+ * their tables, instead of one each (every runner reads every event of the store, and a
+ * batch costs a few round trips whatever it holds). Each table still sees only the events of
+ * the projection it came from. Give the combination a name of its own: it has its own
+ * checkpoint, and builds from the start of the store unless its tables are emptied first.
+ */
+export function combineProjections(name: string, projections: ReadonlyArray<Projection<any>>): Projection {
+  const handles = new Set<string>();
+  for (const projection of projections) for (const type of projection.handles) handles.add(type);
+  const tables = projections.flatMap((projection) =>
+    projection.tables.map((table): TableProjection<RecordedEvent, any, any> => ({
+      ...table,
+      keyOf: (event) => (projection.handles.has(event.type) ? table.keyOf(event) : undefined),
+    })),
+  );
+  const names = tables.map((table) => table.table.name);
+  const twice = names.find((table, i) => names.indexOf(table) !== i);
+  if (twice) throw new Error(`projection ${name}: table ${twice} is kept by two of the combined projections`);
+  return { name, handles, tables };
+}
+
 /** Identity of a row within a table (see TableSql.keyOf). */
 export type KeyOf<Row> = (values: Partial<Row>) => string;
 

@@ -76,4 +76,18 @@ export const datasetsMigrations: Migration[] = [
       `);
     },
   },
+  {
+    // One projection keeps the four tables now (datasets.read-model.v2): they are emptied with
+    // the checkpoints of the two it replaced, and it builds them again from the store at start.
+    id: '0003_one_read_model_projection',
+    up: async (client, s) => {
+      await client.query(`
+        DELETE FROM ${s}.dataset_splits;
+        DELETE FROM ${s}.dataset_validations;
+        DELETE FROM ${s}.dataset_versions;
+        DELETE FROM ${s}.datasets;
+        DELETE FROM ${s}.projection_checkpoints WHERE name IN ('datasets.datasets.v1', 'datasets.dataset-versions.v1');
+      `);
+    },
+  },
 ];

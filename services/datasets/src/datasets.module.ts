@@ -7,11 +7,10 @@ import { ReadModelModule } from '@modeltrail/readmodel';
 import { CLOCK, type Clock, systemClock } from './clock';
 import { DatasetRowSchema } from './dataset/dataset.entity';
 import { DatasetHandlers } from './dataset/dataset.handlers';
-import { datasetProjection } from './dataset/dataset.projection';
+import { datasetsReadModel } from './datasets.read-model';
 import { ARTIFACT_STORE, DatasetPreparation } from './dataset-version/dataset-preparation.service';
 import { DatasetSplitRowSchema, DatasetValidationRowSchema, DatasetVersionRowSchema } from './dataset-version/dataset-version.entity';
 import { DatasetVersionHandlers } from './dataset-version/dataset-version.handlers';
-import { datasetVersionProjection } from './dataset-version/dataset-version.projection';
 import { DatasetVersionService, READABLE_ROOTS } from './dataset-version/dataset-version.service';
 import { ReadableRoots } from './dataset-version/location';
 import { datasetsMigrations } from './datasets.migrations';
@@ -31,7 +30,7 @@ export class DatasetsModule {
           component: 'datasets',
           migrations: datasetsMigrations,
           entities: [DatasetRowSchema, DatasetVersionRowSchema, DatasetValidationRowSchema, DatasetSplitRowSchema],
-          projections: [datasetProjection, datasetVersionProjection],
+          projections: [datasetsReadModel],
         }),
       ],
       controllers: [DatasetHandlers, DatasetVersionHandlers, DatasetsQueries],

@@ -25,7 +25,7 @@ import { checkColumns, validateTable } from '../data/validate';
 import { datasetDecider, datasetStream } from '../dataset/dataset.decider';
 import { type DatasetVersionCommand, type Derivation, type DatasetVersionState, datasetVersionDecider, datasetVersionStream, type OwningDataset, type VersionFacts } from './dataset-version.decider';
 import { DatasetValidationRowSchema, DatasetVersionRowSchema } from './dataset-version.entity';
-import { datasetVersionProjection } from './dataset-version.projection';
+import { datasetsReadModel } from '../datasets.read-model';
 import { validationReply, versionReply } from './dataset-version.reply';
 import { localPath, ReadableRoots, resolveLocation } from './location';
 
@@ -131,8 +131,8 @@ export class DatasetVersionService {
 
   /** Waits until the versions read model has applied `position` (or everything, when a command appended nothing). */
   async caughtUp(position: number | undefined): Promise<void> {
-    const runner = this.runners.find((r) => r.name === datasetVersionProjection.name);
-    if (!runner) throw new Error(`projection ${datasetVersionProjection.name} is not running`);
+    const runner = this.runners.find((r) => r.name === datasetsReadModel.name);
+    if (!runner) throw new Error(`projection ${datasetsReadModel.name} is not running`);
     await runner.waitFor(position ?? (await this.store.headPosition()), 30_000);
   }
 }
