@@ -127,7 +127,7 @@ describe('set-based projection: several kept as one', () => {
     expect([...counterKeys.keys()]).toEqual(['a']);
     expect([...noteKeys.keys()]).toHaveLength(1);
     // The Reset is not the combined counters' to apply: the row stays.
-    expect(foldTable(both.tables[0], events, new Map(), keyOfCounter).upserts).toEqual([{ name: 'a', total: 2, events: 1 }]);
+    expect(foldTable(both.tables[0] as TableProjection<TestEvent, Counter, 'name'>, events, new Map(), keyOfCounter).upserts).toEqual([{ name: 'a', total: 2, events: 1 }]);
     expect(foldTable(counters, events, new Map(), keyOfCounter).upserts).toEqual([]);
   });
 
