@@ -15,6 +15,7 @@ import {
   type RpcRequest,
   schedulerRpc,
   sweepStream,
+  SweepSpace,
   ValidationError,
   withNamespace,
 } from '@modeltrail/contracts';
@@ -28,6 +29,7 @@ import { LivenessMonitor } from './agent/liveness.monitor';
 import { SchedulerLeadership } from './leadership/scheduler.leadership';
 import { PlacementLoop } from './placement/placement.loop';
 import { SchedulerModule } from './scheduler.module';
+import { expandSpace } from './sweep/sweep-space';
 
 /**
  * The scheduler as it runs: a Nest app on the NATS transport over the real PostgreSQL and NATS,
@@ -558,6 +560,52 @@ describe('scheduler service over NATS', () => {
     const { items: jobs } = await rpc.request(schedulerRpc.listJobs, { filter: { sweepId: submitted.sweepId }, first: 10 }, { headers });
     expect(jobs.map((j) => j.trial).sort()).toEqual([0, 1, 2, 3]);
     for (const t of done.trials) await eventually(async () => expect(await run(t.runId)).toMatchObject({ status: 'Completed', params: done.trials[t.trial].params }));
+  });
+
+  it('runs a RANDOM sweep: seeded draws within their ranges, the same draws the space expands to anywhere, the best trial by the given objective', async () => {
+    const labels = newPool();
+    const { experimentId } = await newExperiment([{ metric: 'accuracy', threshold: 0.9, direction: 'MAXIMIZE' }]);
+    const s = await agent({ labels, gpus: [16_384, 16_384] }, { autoStart: false });
+    // The loss a trial reports is a function of its draws, so the best trial is known in advance.
+    const loss = (params: Record<string, unknown>) => Math.abs(Math.log10(params.lr as number) + 3) + (params.layers as number) / 100;
+    s.whenAssigned((assignment) => {
+      void (async () => {
+        await s.start(assignment.jobId);
+        const params = (await run(assignment.runId))!.params;
+        await rpc.request(experimentsRpc.logMetrics, { runId: assignment.runId, points: [{ key: 'val/loss', value: loss(params), step: 1 }] }, { headers: { ...s.headers, commandId: `m-${assignment.jobId}` } });
+        await s.finish(assignment.jobId);
+      })().catch(() => undefined);
+    });
+
+    const space = { lr: { range: { min: 1e-5, max: 1e-1, log: true } }, layers: { range: { min: 2, max: 8, int: true } }, optimizer: { values: ['adam', 'sgd'] } };
+    const submitted = await rpc.request(
+      schedulerRpc.submitSweep,
+      { experimentId, strategy: 'RANDOM', space, maxTrials: 5, maxConcurrent: 2, seed: 1234, objective: { metric: 'val/loss', direction: 'MINIMIZE' }, params: { epochs: 3 }, command: ['python', 'train.py'], resources: { gpus: 1, labels } },
+      { headers },
+    );
+    expect(submitted).toMatchObject({ strategy: 'RANDOM', seed: 1234, maxTrials: 5, objective: { metric: 'val/loss', direction: 'MINIMIZE' } });
+
+    const done = await eventually(
+      async () => {
+        const [view] = (await rpc.request(schedulerRpc.getSweeps, { sweepIds: [submitted.sweepId] }, { headers })).items;
+        expect(view.status).toBe('COMPLETED');
+        return view;
+      },
+      { timeoutMs: 30_000 },
+    );
+    const draws = done.trials.map((t) => t.params);
+    expect(draws).toEqual(expandSpace('RANDOM', SweepSpace.parse(space), 1234, 5));
+    for (const p of draws) {
+      expect(p.lr as number).toBeGreaterThanOrEqual(1e-5);
+      expect(p.lr as number).toBeLessThanOrEqual(1e-1);
+      expect(Number.isInteger(p.layers) && (p.layers as number) >= 2 && (p.layers as number) <= 8).toBe(true);
+      expect(['adam', 'sgd']).toContain(p.optimizer);
+    }
+    expect(new Set(draws.map((p) => p.lr)).size).toBe(5);
+    const best = done.trials.reduce((a, b) => (loss(b.params) < loss(a.params) ? b : a));
+    expect(done).toMatchObject({ trialsFinished: 5, best: { trial: best.trial, runId: best.runId, value: loss(best.params) } });
+    // Each run has the sweep's fixed params with the trial's draws laid over them.
+    for (const t of done.trials) await eventually(async () => expect(await run(t.runId)).toMatchObject({ status: 'Completed', params: { epochs: 3, ...t.params } }));
   });
 
   it('publishes STATUS telemetry for every state change and completes the run when the job succeeds', async () => {
