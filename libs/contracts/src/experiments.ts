@@ -215,6 +215,31 @@ function describeValue(value: unknown): string {
 /** `YYYY-MM-DDTHH:MM:SS.mmmZ`, the form Date#toISOString() writes (and most clients send). */
 const CANONICAL_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Two or four digits at `at` of a string CANONICAL_UTC matched, as a number. */
+function digits(value: string, at: number, count: 2 | 4): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) n = n * 10 + value.charCodeAt(i) - 48;
+  return n;
+}
+
+/**
+ * Whether a string in CANONICAL_UTC form names a real moment (month 1-12, a day the month has in
+ * the proleptic Gregorian calendar, hour below 24, minute and second below 60): exactly when
+ * `new Date(Date.parse(value)).toISOString() === value`, which a spec checks, without building two
+ * Dates per point (half the cost of checking a batch of 10,000).
+ */
+export function isCalendarTime(value: string): boolean {
+  const year = digits(value, 0, 4);
+  const month = digits(value, 5, 2);
+  const day = digits(value, 8, 2);
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1])) return false;
+  return digits(value, 11, 2) < 24 && digits(value, 14, 2) < 60 && digits(value, 17, 2) < 60;
+}
+
 /**
  * A point's timestamp in canonical UTC form, or null when it is not an ISO-8601 date-time.
  * A timestamp already in canonical form that reads back unchanged (which also proves a real
@@ -223,10 +248,7 @@ const CANONICAL_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
  */
 function canonicalTimestamp(value: unknown): string | null {
   if (typeof value !== 'string') return null;
-  if (CANONICAL_UTC.test(value)) {
-    const time = Date.parse(value);
-    if (!Number.isNaN(time) && new Date(time).toISOString() === value) return value;
-  }
+  if (CANONICAL_UTC.test(value) && isCalendarTime(value)) return value;
   if (!isoTime.safeParse(value).success) return null;
   const parsed = new Date(value);
   return Number.isNaN(parsed.getTime()) ? null : parsed.toISOString();
