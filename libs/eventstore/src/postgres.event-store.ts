@@ -444,7 +444,6 @@ const MAX_RECHAIN_ATTEMPTS = 20;
 const HELD_BACK_WAIT_MS = 10_000;
 const SUBSCRIPTION_HELD_BACK_WAIT_MS = 1_000;
 
-/** Where to chain from before anything is known from the server: the caller's head, or where the expectation says the stream is. */
 /** Highest base position append_events accepts: positions stay exact in a JavaScript number. */
 const MAX_BASE_POSITION = 9_007_199_254_675_456;
 
@@ -455,6 +454,7 @@ function fastPathApplies(expected: ExpectedRevision, from: StreamHead): boolean 
   return typeof expected !== 'number' || expected === from.revision;
 }
 
+/** Where to chain from before anything is known from the server: the caller's head, or where the expectation says the stream is. */
 function startingHead(expected: ExpectedRevision, known: StreamHead | undefined): StreamHead {
   if (expected === 'no_stream') return { revision: 'no_stream', hash: null };
   if (known && (typeof expected !== 'number' || known.revision === expected)) return known;

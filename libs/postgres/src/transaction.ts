@@ -5,7 +5,7 @@ import type { Pool, PoolClient, QueryResult } from 'pg';
  * carry more statements with the BEGIN (a lock taken in the same round trip; `work` gets their
  * results), and `commit` statements to run before the COMMIT in the same round trip (a
  * checkpoint moved). Both are sent as plain text, so they must hold no values from outside:
- * quote with `client.escapeLiteral`, or use only numbers the code computed.
+ * quote with `escapeLiteral` from pg, or use only numbers the code computed.
  */
 export async function withTransaction<T>(
   pool: Pool,
