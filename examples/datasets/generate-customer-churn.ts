@@ -4,8 +4,8 @@
  * (validation, cleaning, a split stratified by `churned`). Deterministic: the same seed always
  * writes the same bytes.
  *
- *   npx tsc examples/datasets/generate-customer-churn.ts --outDir /tmp/churn --module commonjs \
- *     --target es2022 --types node && node /tmp/churn/generate-customer-churn.js
+ *   npx tsc examples/datasets/generate-customer-churn.ts --outDir /tmp/churn --rootDir . --module commonjs \
+ *     --target es2022 --types node && node /tmp/churn/examples/datasets/generate-customer-churn.js
  *
  * Columns: customer_id (unique integer, except in the duplicated rows), age (integer, about 4%
  * missing), tenure_months (integer 0–72), monthly_charges (number, about 2% missing), contract
@@ -14,21 +14,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+// The platform's own seeded generator (a plain relative import: this script compiles on its own).
+import { mulberry32 } from '../../libs/contracts/src/random';
 
 const SEED = 20240917;
 const CUSTOMERS = 300;
 const DUPLICATES = 6;
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = mulberry32(SEED);
 const between = (low: number, high: number) => low + Math.floor(random() * (high - low + 1));
@@ -78,6 +69,7 @@ const copies = Array.from({ length: DUPLICATES }, () => [...rows[between(0, CUST
 for (const copy of copies) rows.splice(between(0, rows.length), 0, copy);
 
 const csv = [header, ...rows].map((row) => row.join(',')).join('\n') + '\n';
-const out = join(__dirname.endsWith(join('examples', 'datasets')) ? __dirname : join(process.cwd(), 'examples', 'datasets'), 'customer-churn.csv');
+// Run from the repository root (see above); the compiled script no longer sits in examples/datasets.
+const out = join(process.cwd(), 'examples', 'datasets', 'customer-churn.csv');
 writeFileSync(out, csv);
 console.log(`wrote ${out}: ${rows.length} rows`);
