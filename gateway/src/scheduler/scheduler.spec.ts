@@ -28,7 +28,7 @@ import {
 import { connectNats, DEFAULT_JOB_TELEMETRY_PREFIX, ensureTelemetryStream, type JobTelemetryKind, type ManagedNatsConnection, publishJobTelemetry, type RpcHandler, type RpcServer, serveRpc } from '@modeltrail/messaging';
 import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
 import { createPool, ident } from '@modeltrail/postgres';
-import { eventually, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { eventually, jobViewOf, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../../test/graphql-client';
 import { GATEWAY_NATS } from '../experiments/run-telemetry';
 import { GatewayModule, GRAPHQL_PATH } from '../gateway.module';
@@ -207,45 +207,7 @@ class SchedulerResponder {
   }
 
   job(fields: Partial<JobView> & { jobId: string }): JobView {
-    return {
-      status: 'QUEUED',
-      projectId: this.projectId,
-      experimentId: this.experimentId,
-      runId: jobRunId(fields.jobId),
-      startsRun: true,
-      sweepId: null,
-      trial: null,
-      command: ['python', 'train.py'],
-      env: {},
-      workingDir: null,
-      resources: { gpus: 1, gpuMemoryMb: 0, cpus: 1, memoryMb: 1_024, labels: {} },
-      priority: 0,
-      maxRetries: 2,
-      timeoutSeconds: null,
-      cancelGraceSeconds: 10,
-      attempt: 1,
-      lostCount: 0,
-      fencingToken: null,
-      agentId: null,
-      gpus: [],
-      leaseExpiresAt: null,
-      pid: null,
-      exitCode: null,
-      signal: null,
-      reason: null,
-      cancelRequestedAt: null,
-      cancelReason: null,
-      queuedAt: AT,
-      notBefore: null,
-      assignedAt: null,
-      startedAt: null,
-      endedAt: null,
-      durationMs: null,
-      staleReportsRefused: 0,
-      submittedBy: 'ada@example.com',
-      revision: 0,
-      ...fields,
-    };
+    return jobViewOf({ projectId: this.projectId, experimentId: this.experimentId, queuedAt: AT, ...fields });
   }
 
   run(runId: string, fields: Partial<RunView> = {}): RunView {

@@ -14,6 +14,7 @@ import {
   type z,
 } from '@modeltrail/contracts';
 import { type RpcServer, serveRpc } from '@modeltrail/messaging';
+import { jobViewOf } from '@modeltrail/testing';
 
 /**
  * A stand-in for the remote scheduler service in the agent's tests: it answers the agent-facing
@@ -255,45 +256,19 @@ export class SchedulerDouble {
 
 function jobView(jobId: string, status: JobStatus, fields: Partial<JobView>): JobView {
   const now = new Date().toISOString();
-  return {
+  return jobViewOf({
     jobId,
     status,
     projectId: randomUUID(),
     experimentId: randomUUID(),
     runId: randomUUID(),
-    startsRun: true,
-    sweepId: null,
-    trial: null,
     command: ['true'],
-    env: {},
-    workingDir: null,
     resources: { gpus: 0, gpuMemoryMb: 0, cpus: 1, memoryMb: 1024, labels: {} },
-    priority: 0,
-    maxRetries: 2,
-    timeoutSeconds: null,
-    cancelGraceSeconds: 10,
-    attempt: 1,
-    lostCount: 0,
-    fencingToken: null,
-    agentId: null,
-    gpus: [],
-    leaseExpiresAt: null,
-    pid: null,
-    exitCode: null,
-    signal: null,
-    reason: null,
-    cancelRequestedAt: null,
-    cancelReason: null,
     queuedAt: now,
-    notBefore: null,
     assignedAt: now,
     startedAt: now,
-    endedAt: null,
-    durationMs: null,
-    staleReportsRefused: 0,
-    submittedBy: 'ada@example.com',
     revision: 1,
     ...fields,
-  };
+  });
 }
 
