@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { schedulerRpc } from '@modeltrail/contracts';
 import { connectNats, type ManagedNatsConnection, RpcClient } from '@modeltrail/messaging';
-import { ident } from '@modeltrail/postgres';
-import { ensureBuilt, eventually, freePort, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { ensureBuilt, eventually, freePort, platformSandbox, TEST_NATS_URL } from '@modeltrail/testing';
 import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../gateway/test/graphql-client';
 
 /**
@@ -30,11 +29,8 @@ function alive(pid: number): boolean {
 describe('training jobs through GraphQL, on real agents', () => {
   const root = join(__dirname, '..');
   const fixtures = join(root, 'services/agent/test/fixtures/nvidia-smi');
-  const database = uniqueName('modeltrail_jobs');
-  const databaseUrl = Object.assign(new URL(TEST_DATABASE_URL), { pathname: `/${database}` }).toString();
-  const namespace = uniqueName('jobs');
-  const eventsStream = uniqueName('MT_EVENTS_JOBS');
-  const telemetryStream = uniqueName('MT_TELEMETRY_JOBS');
+  const sandbox = platformSandbox('jobs');
+  const { databaseUrl, namespace } = sandbox;
   const work = mkdtempSync(join(tmpdir(), 'mt-jobs-'));
   // Agents started as root run jobs as `nobody`, who must be able to reach the agents' data dirs.
   chmodSync(work, 0o755);
@@ -47,7 +43,6 @@ describe('training jobs through GraphQL, on real agents', () => {
   let url: string;
   let nats: ManagedNatsConnection;
   let env: NodeJS.ProcessEnv;
-  const admin = new Client({ connectionString: TEST_DATABASE_URL });
 
   function start(name: string, entry: string, extra: NodeJS.ProcessEnv = {}): ChildProcess {
     const child = spawn(process.execPath, [join(root, 'dist', entry)], { cwd: root, env: { ...env, SERVICE_NAME: name.replace(/-[ab]$/, ''), ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -66,11 +61,7 @@ describe('training jobs through GraphQL, on real agents', () => {
     url = `http://127.0.0.1:${port}/graphql`;
     env = {
       ...process.env,
-      DATABASE_URL: databaseUrl,
-      NATS_URL: TEST_NATS_URL,
-      NATS_NAMESPACE: namespace,
-      EVENTS_STREAM: eventsStream,
-      TELEMETRY_STREAM: telemetryStream,
+      ...sandbox.env,
       PORT: String(port),
       ARTIFACT_ROOT: join(work, 'artifacts'),
       API_TOKENS: 'ada-token=ada@example.com',
@@ -91,7 +82,6 @@ describe('training jobs through GraphQL, on real agents', () => {
     await eventually(() => expect(output('experiments')).toMatch(/experiments: serving/), { timeoutMs: 60_000, intervalMs: 100 });
     http = new GraphQLHttpClient(url, 'ada-token');
     nats = await connectNats({ url: TEST_NATS_URL, name: 'jobs-e2e' });
-    await admin.connect();
     await eventually(
       async () => {
         const { agents } = await http.data(`{ agents(first: 10) { nodes { id status gpus { uuid memoryMb } } } }`);
@@ -122,28 +112,20 @@ describe('training jobs through GraphQL, on real agents', () => {
         // already gone
       }
     }
-    if (nats) {
-      const jsm = await nats.nc.jetstreamManager();
-      await jsm.streams.delete(eventsStream).catch(() => undefined);
-      await jsm.streams.delete(telemetryStream).catch(() => undefined);
-      await nats.close();
-    }
-    await admin.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
+    await nats?.close();
+    await sandbox.remove();
     rmSync(work, { recursive: true, force: true });
   }, 60_000);
 
   async function storedEvents(): Promise<number> {
-    const { rows } = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${ident(database)}.eventstore.events`).catch(async () => {
-      const db = new Client({ connectionString: databaseUrl });
-      await db.connect();
-      try {
-        return await db.query<{ n: string }>('SELECT count(*) AS n FROM eventstore.events');
-      } finally {
-        await db.end();
-      }
-    });
-    return Number(rows[0].n);
+    const db = new Client({ connectionString: databaseUrl });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM eventstore.events');
+      return Number(rows[0].n);
+    } finally {
+      await db.end();
+    }
   }
 
   const JOB = 'id status attempt agentId exitCode signal reason fencingToken pid gpus { index uuid } staleReportsRefused runId';

@@ -3,9 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { connectNats } from '@modeltrail/messaging';
-import { ident } from '@modeltrail/postgres';
-import { ensureBuilt, eventually, freePort, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { ensureBuilt, eventually, freePort, platformSandbox } from '@modeltrail/testing';
 import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../gateway/test/graphql-client';
 
 /**
@@ -16,11 +14,8 @@ import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../gatewa
 describe('lifecycle through GraphQL: data preparation to compared runs', () => {
   const root = join(__dirname, '..');
   const csv = join(root, 'examples/datasets/customer-churn.csv');
-  const database = uniqueName('modeltrail_life');
-  const databaseUrl = Object.assign(new URL(TEST_DATABASE_URL), { pathname: `/${database}` }).toString();
-  const namespace = uniqueName('life');
-  const eventsStream = uniqueName('MT_EVENTS_LIFE');
-  const telemetryStream = uniqueName('MT_TELEMETRY_LIFE');
+  const sandbox = platformSandbox('life');
+  const { databaseUrl } = sandbox;
   const artifactRoot = mkdtempSync(join(tmpdir(), 'mt-life-'));
   // The local agent runs jobs as `nobody` when started as root: it must reach its data dir.
   chmodSync(artifactRoot, 0o755);
@@ -28,7 +23,6 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
   let output = '';
   let http: GraphQLHttpClient;
   let url: string;
-  const admin = new Client({ connectionString: TEST_DATABASE_URL });
 
   beforeAll(async () => {
     ensureBuilt(root);
@@ -36,11 +30,7 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
     url = `http://127.0.0.1:${port}/graphql`;
     const env = {
       ...process.env,
-      DATABASE_URL: databaseUrl,
-      NATS_URL: TEST_NATS_URL,
-      NATS_NAMESPACE: namespace,
-      EVENTS_STREAM: eventsStream,
-      TELEMETRY_STREAM: telemetryStream,
+      ...sandbox.env,
       PORT: String(port),
       ARTIFACT_ROOT: artifactRoot,
       AGENT_DATA_DIR: join(artifactRoot, 'agent'),
@@ -54,7 +44,6 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
     await eventually(() => expect(output).toMatch(/experiments: serving/), { timeoutMs: 30_000, intervalMs: 100 });
     await eventually(() => expect(output).toMatch(/datasets: serving/), { timeoutMs: 30_000, intervalMs: 100 });
     http = new GraphQLHttpClient(url, 'ada-token');
-    await admin.connect();
     // The local agent registers on its own schedule; wait for it, so that its event cannot land
     // inside a check that counts the store's events.
     await eventually(async () => expect((await http.data(`{ agents { nodes { id status } } }`)).agents.nodes).toHaveLength(1), { timeoutMs: 30_000, intervalMs: 200 });
@@ -65,12 +54,7 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
       platform.kill('SIGTERM');
       await new Promise((resolve) => platform.once('exit', resolve));
     }
-    const nats = await connectNats({ url: TEST_NATS_URL, name: 'life-cleanup' });
-    await (await nats.nc.jetstreamManager()).streams.delete(eventsStream).catch(() => undefined);
-    await (await nats.nc.jetstreamManager()).streams.delete(telemetryStream).catch(() => undefined);
-    await nats.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`);
-    await admin.end();
+    await sandbox.remove();
     rmSync(artifactRoot, { recursive: true, force: true });
   });
 

@@ -2,11 +2,9 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { datasetsRpc } from '@modeltrail/contracts';
 import { connectNats, type ManagedNatsConnection, RpcClient } from '@modeltrail/messaging';
-import { ident } from '@modeltrail/postgres';
-import { ensureBuilt, eventually, freePort, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { ensureBuilt, eventually, freePort, platformSandbox, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 
 /**
  * The README's start command, for real: the compiled platform started by infra/scripts/start.js
@@ -14,12 +12,9 @@ import { ensureBuilt, eventually, freePort, TEST_DATABASE_URL, TEST_NATS_URL, un
  */
 describe('npm start: the platform as separate processes', () => {
   const root = join(__dirname, '..');
-  const database = uniqueName('modeltrail_e2e');
-  const databaseUrl = Object.assign(new URL(TEST_DATABASE_URL), { pathname: `/${database}` }).toString();
-  const namespace = uniqueName('e2e');
-  const eventsStream = uniqueName('MT_EVENTS_E2E');
-  const telemetryStream = uniqueName('MT_TELEMETRY_E2E');
-  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: namespace, EVENTS_STREAM: eventsStream, TELEMETRY_STREAM: telemetryStream, NODE_ENV: 'development' };
+  const sandbox = platformSandbox('e2e');
+  const { namespace, eventsStream } = sandbox;
+  const env: NodeJS.ProcessEnv = { ...process.env, ...sandbox.env, NODE_ENV: 'development' };
   let platform: ChildProcess;
   let output = '';
   let nats: ManagedNatsConnection;
@@ -42,14 +37,8 @@ describe('npm start: the platform as separate processes', () => {
       platform.kill('SIGTERM');
       await new Promise((resolve) => platform.once('exit', resolve));
     }
-    const jsm = await nats.nc.jetstreamManager();
-    await jsm.streams.delete(eventsStream).catch(() => undefined);
-    await jsm.streams.delete(telemetryStream).catch(() => undefined);
     await nats.close();
-    const admin = new Client({ connectionString: TEST_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`);
-    await admin.end();
+    await sandbox.remove();
   });
 
   it('creates the database, serves commands and queries, and relays events to JetStream', async () => {

@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { EventCatalog } from '@modeltrail/contracts';
 import { PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, MESSAGING_SCHEMA } from '@modeltrail/messaging';
 import { createPool, ensureDatabase, ident } from '@modeltrail/postgres';
-import { ensureBuilt, eventually, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { ensureBuilt, eventually, platformSandbox, TEST_NATS_URL } from '@modeltrail/testing';
 
 /**
  * The relay process killed with SIGKILL part-way through (no shutdown code runs), then started
@@ -13,11 +12,9 @@ import { ensureBuilt, eventually, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName }
  */
 describe('relay process killed part-way', () => {
   const root = join(__dirname, '..');
-  const database = uniqueName('modeltrail_relaykill');
-  const databaseUrl = Object.assign(new URL(TEST_DATABASE_URL), { pathname: `/${database}` }).toString();
-  const namespace = uniqueName('relaykill');
-  const eventsStream = uniqueName('MT_EVENTS_KILL');
-  const env = { ...process.env, DATABASE_URL: databaseUrl, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: namespace, EVENTS_STREAM: eventsStream, SERVICE_NAME: 'relay' };
+  const sandbox = platformSandbox('relaykill');
+  const { databaseUrl, eventsStream } = sandbox;
+  const env = { ...process.env, ...sandbox.env, SERVICE_NAME: 'relay' };
   const pool = createPool(databaseUrl, { max: 4 });
   const store = new PostgresEventStore({ pool, connectionString: databaseUrl, schema: 'eventstore', catalog: new EventCatalog({}, { strict: false }) });
   let nats: ManagedNatsConnection;
@@ -40,14 +37,10 @@ describe('relay process killed part-way', () => {
 
   afterAll(async () => {
     for (const relay of relays) if (relay.exitCode === null) relay.kill('SIGKILL');
-    await (await nats.nc.jetstreamManager()).streams.delete(eventsStream).catch(() => undefined);
     await nats.close();
     await store.close();
     await pool.end();
-    const admin = new Client({ connectionString: TEST_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`);
-    await admin.end();
+    await sandbox.remove();
   });
 
   it('leaves every event in the stream exactly once after a SIGKILL and a restart', async () => {

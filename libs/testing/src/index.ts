@@ -80,6 +80,7 @@ export async function take<T>(iterable: AsyncIterable<T>, count: number, timeout
 export * from './nats-server';
 export * from './build';
 export * from './fixtures';
+export * from './sandbox';
 
 /** A TCP port free on 127.0.0.1 right now (for a process under test to listen on). */
 export function freePort(): Promise<number> {

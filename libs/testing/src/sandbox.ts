@@ -1,0 +1,52 @@
+import { connect } from 'nats';
+import { Client } from 'pg';
+import { ident } from '@modeltrail/postgres';
+import { TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from './index';
+
+/**
+ * Names of its own for one started platform in a test (a database that does not exist yet, a
+ * NATS namespace, its JetStream streams), so that runs on one machine cannot collide.
+ */
+export interface PlatformSandbox {
+  database: string;
+  databaseUrl: string;
+  namespace: string;
+  eventsStream: string;
+  telemetryStream: string;
+  /** DATABASE_URL, NATS_URL, NATS_NAMESPACE, EVENTS_STREAM and TELEMETRY_STREAM for the platform's processes. */
+  env: Record<string, string>;
+  /** Deletes the streams and drops the database, whatever of them exists (stop the processes first). */
+  remove(): Promise<void>;
+}
+
+export function platformSandbox(prefix: string): PlatformSandbox {
+  const database = uniqueName(`modeltrail_${prefix}`);
+  const databaseUrl = Object.assign(new URL(TEST_DATABASE_URL), { pathname: `/${database}` }).toString();
+  const namespace = uniqueName(prefix);
+  const eventsStream = uniqueName(`MT_EVENTS_${prefix.toUpperCase()}`);
+  const telemetryStream = uniqueName(`MT_TELEMETRY_${prefix.toUpperCase()}`);
+  return {
+    database,
+    databaseUrl,
+    namespace,
+    eventsStream,
+    telemetryStream,
+    env: { DATABASE_URL: databaseUrl, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: namespace, EVENTS_STREAM: eventsStream, TELEMETRY_STREAM: telemetryStream },
+    async remove() {
+      const nc = await connect({ servers: TEST_NATS_URL, name: `${prefix}-cleanup` });
+      try {
+        const jsm = await nc.jetstreamManager();
+        for (const stream of [eventsStream, telemetryStream]) await jsm.streams.delete(stream).catch(() => undefined);
+      } finally {
+        await nc.close();
+      }
+      const admin = new Client({ connectionString: TEST_DATABASE_URL });
+      await admin.connect();
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`);
+      } finally {
+        await admin.end();
+      }
+    },
+  };
+}
