@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { realpathSync, statSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MetricPointInput } from '@modeltrail/contracts';
@@ -11,6 +10,7 @@ import { startJobProcess, type OutputLine } from './process/job-process';
 import { jobUserFor } from './process/user';
 import { MetricBatcher } from './protocol/batcher';
 import { JobOutputReader, type ProtocolWarning } from './protocol/reader';
+import { pythonForAnyone } from '../test/python';
 
 /**
  * The example training script run end to end the way the agent runs a job: startJobProcess from
@@ -21,18 +21,6 @@ import { JobOutputReader, type ProtocolWarning } from './protocol/reader';
 const dir = tempDirs('training');
 // The jobs import sdk/python/modeltrail.py from the repository: no __pycache__ left there.
 const python = findOnPath('python3', process.env.PATH);
-
-/** A python3 on PATH that any user may run (every directory above it searchable by others): the one the job user can start. */
-function pythonForAnyone(): string | null {
-  for (const entry of (process.env.PATH ?? '').split(':')) {
-    const found = findOnPath('python3', entry);
-    if (found === null) continue;
-    const real = realpathSync(found);
-    const dirs = real.split('/').slice(1, -1).map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`);
-    if ((statSync(real).mode & 0o001) !== 0 && dirs.every((d) => (statSync(d).mode & 0o001) !== 0)) return found;
-  }
-  return null;
-}
 
 (python ? describe : describe.skip)('examples/training/train.py as a job (needs python3 on PATH)', () => {
   it('reports params, per-step metrics in order and its model, which is stored with its digest', async () => {

@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { realpathSync, statSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,12 +14,12 @@ import { eventually, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@model
 import { ExperimentsModule } from '../../../experiments/src/experiments.module';
 import { FIXTURES, isRoot, killQuietly, NODE, REPO_ROOT, tempDirs } from '../../test/helpers';
 import { SchedulerDouble } from '../../test/scheduler-double';
-import { findOnPath } from '../gpu/command';
 import { processAlive } from '../process/procfs';
 import { JobStateFile } from '../process/state-file';
 import { jobUserFor } from '../process/user';
 import { Agent, AgentIdConflictError, type AgentOptions } from './agent';
 import { AgentSessionFile } from './session-file';
+import { pythonForAnyone } from '../../test/python';
 
 /**
  * The agent against a scheduler on the real NATS (a test double of the remote scheduler service
@@ -34,18 +33,6 @@ const telemetryPrefix = withNamespace(namespace, DEFAULT_JOB_TELEMETRY_PREFIX);
 const H100 = ['GPU-5d0c1b2a-7f3e-4a51-9c1d-2b8e6f4a0001', 'GPU-5d0c1b2a-7f3e-4a51-9c1d-2b8e6f4a0002'];
 const python = pythonForAnyone();
 const headers = { actor: 'ada@example.com', correlationId: 'agent-spec' };
-
-/** A python3 on PATH that any user may run (the job user, when the tests run as root). */
-function pythonForAnyone(): string | null {
-  for (const entry of (process.env.PATH ?? '').split(':')) {
-    const found = findOnPath('python3', entry);
-    if (found === null) continue;
-    const real = realpathSync(found);
-    const dirs = real.split('/').slice(1, -1).map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`);
-    if ((statSync(real).mode & 0o001) !== 0 && dirs.every((d) => (statSync(d).mode & 0o001) !== 0)) return found;
-  }
-  return null;
-}
 
 /** Node as a job: a script given inline. */
 const nodeJob = (script: string) => [NODE, '-e', script];
