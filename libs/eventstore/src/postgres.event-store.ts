@@ -119,6 +119,7 @@ export class PostgresEventStore implements EventStore {
     this.appendFirstSql = namedStatement(
       'append_first',
       `WITH c AS ${position},
+      -- $2 and $4 (-1 and null here) keep the parameter list of append_one.
       h AS (INSERT INTO ${this.s}.streams (stream_id, revision, last_hash) SELECT $1, 0, $3 WHERE $2::bigint = -1 AND $4::text IS NULL AND EXISTS (SELECT 1 FROM c)
              ON CONFLICT (stream_id) DO NOTHING RETURNING revision)
       ${insertOne}`,

@@ -10,13 +10,13 @@ import type { Pool, PoolClient, QueryResult } from 'pg';
 export async function withTransaction<T>(
   pool: Pool,
   work: (client: PoolClient, begun: ReadonlyArray<QueryResult>) => Promise<T>,
-  options: { begin?: string; commit?: (result: T, client: PoolClient) => string | undefined } = {},
+  options: { begin?: string; commit?: (result: T) => string | undefined } = {},
 ): Promise<T> {
   const client = await pool.connect();
   try {
     const begun = await client.query(options.begin ?? 'BEGIN');
     const result = await work(client, Array.isArray(begun) ? begun : [begun]);
-    const before = options.commit?.(result, client);
+    const before = options.commit?.(result);
     await client.query(before ? `${before}; COMMIT` : 'COMMIT');
     return result;
   } catch (error) {
