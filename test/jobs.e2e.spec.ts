@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { schedulerRpc } from '@modeltrail/contracts';
 import { connectNats, type ManagedNatsConnection, RpcClient } from '@modeltrail/messaging';
 import { ensureBuilt, eventually, freePort, platformSandbox, TEST_NATS_URL } from '@modeltrail/testing';
@@ -30,7 +29,7 @@ describe('training jobs through GraphQL, on real agents', () => {
   const root = join(__dirname, '..');
   const fixtures = join(root, 'services/agent/test/fixtures/nvidia-smi');
   const sandbox = platformSandbox('jobs');
-  const { databaseUrl, namespace } = sandbox;
+  const { namespace } = sandbox;
   const work = mkdtempSync(join(tmpdir(), 'mt-jobs-'));
   // Agents started as root run jobs as `nobody`, who must be able to reach the agents' data dirs.
   chmodSync(work, 0o755);
@@ -117,16 +116,8 @@ describe('training jobs through GraphQL, on real agents', () => {
     rmSync(work, { recursive: true, force: true });
   }, 60_000);
 
-  async function storedEvents(): Promise<number> {
-    const db = new Client({ connectionString: databaseUrl });
-    await db.connect();
-    try {
-      const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM eventstore.events');
-      return Number(rows[0].n);
-    } finally {
-      await db.end();
-    }
-  }
+  // Events in the store: bad input must not add any.
+  const storedEvents = () => sandbox.storedEvents();
 
   const JOB = 'id status attempt agentId exitCode signal reason fencingToken pid gpus { index uuid } staleReportsRefused runId';
   const job = async (id: string) => (await http.data(`query($id: ID!) { job(id: $id) { ${JOB} } }`, { id })).job;

@@ -2,7 +2,6 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { ensureBuilt, eventually, freePort, platformSandbox } from '@modeltrail/testing';
 import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../gateway/test/graphql-client';
 
@@ -15,7 +14,6 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
   const root = join(__dirname, '..');
   const csv = join(root, 'examples/datasets/customer-churn.csv');
   const sandbox = platformSandbox('life');
-  const { databaseUrl } = sandbox;
   const artifactRoot = mkdtempSync(join(tmpdir(), 'mt-life-'));
   // The local agent runs jobs as `nobody` when started as root: it must reach its data dir.
   chmodSync(artifactRoot, 0o755);
@@ -58,17 +56,8 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
     rmSync(artifactRoot, { recursive: true, force: true });
   });
 
-  /** Events in the store: bad input must not add any. */
-  async function storedEvents(): Promise<number> {
-    const db = new Client({ connectionString: databaseUrl });
-    await db.connect();
-    try {
-      const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM eventstore.events');
-      return Number(rows[0].n);
-    } finally {
-      await db.end();
-    }
-  }
+  // Events in the store: bad input must not add any.
+  const storedEvents = () => sandbox.storedEvents();
 
   async function expectError(query: string, variables: Record<string, unknown>, code: string, message: RegExp): Promise<void> {
     const before = await storedEvents();

@@ -15,6 +15,8 @@ export interface PlatformSandbox {
   telemetryStream: string;
   /** DATABASE_URL, NATS_URL, NATS_NAMESPACE, EVENTS_STREAM and TELEMETRY_STREAM for the platform's processes. */
   env: Record<string, string>;
+  /** Events in the platform's store: a refused command must not add any. */
+  storedEvents(): Promise<number>;
   /** Deletes the streams and drops the database, whatever of them exists (stop the processes first). */
   remove(): Promise<void>;
 }
@@ -32,6 +34,16 @@ export function platformSandbox(prefix: string): PlatformSandbox {
     eventsStream,
     telemetryStream,
     env: { DATABASE_URL: databaseUrl, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: namespace, EVENTS_STREAM: eventsStream, TELEMETRY_STREAM: telemetryStream },
+    async storedEvents() {
+      const db = new Client({ connectionString: databaseUrl });
+      await db.connect();
+      try {
+        const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM eventstore.events');
+        return Number(rows[0].n);
+      } finally {
+        await db.end();
+      }
+    },
     async remove() {
       const nc = await connect({ servers: TEST_NATS_URL, name: `${prefix}-cleanup` });
       try {
