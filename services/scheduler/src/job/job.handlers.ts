@@ -3,7 +3,6 @@ import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { APP_CONFIG, type AppConfig } from '@modeltrail/config';
 import {
-  checkWorkingDir,
   commandScopedId,
   ConflictError,
   jobRunId,
@@ -22,6 +21,7 @@ import { CLOCK, type Clock } from '../clock';
 import { EXPERIMENTS_CLIENT, type ExperimentsClient } from '../experiments.client';
 import { SchedulerViews } from '../read-model/scheduler.views';
 import { JobLogStore } from './job-log.store';
+import { requestedJobSpec } from './job-spec';
 import { JobCommands } from './job.commands';
 import { checkFencing, type JobCommand, type JobRun, type JobState, staleReportError, type StaleReportRefused } from './job.decider';
 import { startJobRun } from './job-run';
@@ -50,7 +50,7 @@ export class JobHandlers {
    */
   @RpcPattern(schedulerRpc.submitJob)
   async submit(@Payload() req: Req<'submitJob'>, @RpcHeaders() headers: MessageHeaders): Promise<JobView> {
-    const workingDir = req.workingDir === null ? null : checkWorkingDir(req.workingDir, this.config.scheduler.workingDirRoots);
+    const spec = requestedJobSpec(req, this.config.scheduler.workingDirRoots);
     const jobId = req.jobId ?? (headers.commandId ? commandScopedId(headers.commandId, 'job') : randomUUID());
     const existing = await this.jobs.load(jobId);
     let run: JobRun;
@@ -70,14 +70,7 @@ export class JobHandlers {
       type: 'SubmitJob',
       jobId,
       run,
-      command: req.command,
-      env: req.env,
-      workingDir,
-      resources: req.resources,
-      priority: req.priority,
-      maxRetries: req.maxRetries,
-      timeoutSeconds: req.timeoutSeconds,
-      cancelGraceSeconds: req.cancelGraceSeconds,
+      ...spec,
       sweep: null,
       at: this.clock.now(),
     };

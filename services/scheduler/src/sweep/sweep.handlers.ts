@@ -2,12 +2,13 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { Controller, Inject, Logger } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { APP_CONFIG, type AppConfig } from '@modeltrail/config';
-import { checkWorkingDir, commandScopedId, type MessageHeaders, ModelTrailError, schedulerRpc, sweepStream, type SweepView, type z } from '@modeltrail/contracts';
+import { commandScopedId, type MessageHeaders, ModelTrailError, schedulerRpc, sweepStream, type SweepView, type z } from '@modeltrail/contracts';
 import { CommandHandler, commandContextOf } from '@modeltrail/decider';
 import { RpcHeaders, RpcPattern } from '@modeltrail/messaging';
 import { CLOCK, type Clock } from '../clock';
 import { EXPERIMENTS_CLIENT, type ExperimentsClient } from '../experiments.client';
 import { JobCommands } from '../job/job.commands';
+import { requestedJobSpec } from '../job/job-spec';
 import { SchedulerViews } from '../read-model/scheduler.views';
 import type { SweepCommand, SweepEvent, SweepState } from './sweep.decider';
 
@@ -37,7 +38,7 @@ export class SweepHandlers {
   /** The objective, when not given, is taken from the project's success criteria; the seed, when not given, is drawn and recorded. */
   @RpcPattern(schedulerRpc.submitSweep)
   async submit(@Payload() req: Req<'submitSweep'>, @RpcHeaders() headers: MessageHeaders): Promise<SweepView> {
-    const workingDir = req.workingDir === null ? null : checkWorkingDir(req.workingDir, this.config.scheduler.workingDirRoots);
+    const spec = requestedJobSpec(req, this.config.scheduler.workingDirRoots);
     const sweepId = req.sweepId ?? (headers.commandId ? commandScopedId(headers.commandId, 'sweep') : randomUUID());
     const { items: experiments } = await this.experiments.getExperiments({ experimentIds: [req.experimentId] }, headers);
     const experiment = experiments.find((e) => e.experimentId === req.experimentId);
@@ -53,18 +54,7 @@ export class SweepHandlers {
       maxConcurrent: req.maxConcurrent,
       seed: req.seed ?? randomInt(0, 2 ** 32),
       objective: req.objective ? { metric: req.objective.metric, direction: req.objective.direction ?? null } : null,
-      jobTemplate: {
-        command: req.command,
-        env: req.env,
-        workingDir,
-        resources: req.resources,
-        priority: req.priority,
-        maxRetries: req.maxRetries,
-        timeoutSeconds: req.timeoutSeconds,
-        cancelGraceSeconds: req.cancelGraceSeconds,
-        params: req.params,
-        datasetVersions: req.datasetVersions,
-      },
+      jobTemplate: { ...spec, params: req.params, datasetVersions: req.datasetVersions },
       trialLimit: this.config.scheduler.sweepTrialLimit,
       at: this.clock.now(),
     };
