@@ -35,30 +35,26 @@ export class JobTelemetry {
    * ones. The consumer exists when this resolves; `return()` stops it.
    */
   async follow(jobId: string, replayLast: number): Promise<AsyncIterableIterator<JobProgressItem> & BufferedIterator<JobProgressItem>> {
-    if (replayLast === 0) return this.liveFeed(jobId).subscribe();
+    if (replayLast === 0) return this.followLive(jobId);
     return new MappedStream(await this.consume(jobId, replayLast), ({ item }) => toProgressItem(jobId, item));
   }
 
   /** Live followers of a job share one consumer (a popular job's chart is one read, not one per viewer). */
   private readonly feeds = new Map<string, Promise<LiveFeed<JobProgressItem>>>();
 
-  private liveFeed(jobId: string): { subscribe: () => Promise<Follower<JobProgressItem>> } {
-    return {
-      subscribe: async () => {
-        for (;;) {
-          let feed = this.feeds.get(jobId);
-          if (!feed) {
-            feed = this.consume(jobId, 0).then((items) => new LiveFeed(new MappedStream(items, ({ item }) => toProgressItem(jobId, item)), () => this.feeds.delete(jobId)));
-            this.feeds.set(jobId, feed);
-            feed.catch(() => this.feeds.delete(jobId));
-          }
-          const follower = (await feed).follow();
-          // A feed whose last follower just left is closing: start a new one.
-          if (follower) return follower;
-          if (this.feeds.get(jobId) === feed) this.feeds.delete(jobId);
-        }
-      },
-    };
+  private async followLive(jobId: string): Promise<Follower<JobProgressItem>> {
+    for (;;) {
+      let feed = this.feeds.get(jobId);
+      if (!feed) {
+        feed = this.consume(jobId, 0).then((items) => new LiveFeed(new MappedStream(items, ({ item }) => toProgressItem(jobId, item)), () => this.feeds.delete(jobId)));
+        this.feeds.set(jobId, feed);
+        feed.catch(() => this.feeds.delete(jobId));
+      }
+      const follower = (await feed).follow();
+      // A feed whose last follower just left is closing: start a new one.
+      if (follower) return follower;
+      if (this.feeds.get(jobId) === feed) this.feeds.delete(jobId);
+    }
   }
 
   private async consume(jobId: string, replayLast: number): Promise<AsyncIterableIterator<{ seq: number; item: JobProgressContract }> & BufferedIterator<{ seq: number; item: JobProgressContract }>> {
