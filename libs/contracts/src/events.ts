@@ -2,6 +2,8 @@ import type { z } from 'zod';
 import { EventCatalog } from './catalog';
 import { datasetsEvents, datasetsRpc } from './datasets';
 import { experimentsEvents, experimentsRpc } from './experiments';
+import { monitoringEvents, monitoringRpc } from './monitoring';
+import { registryEvents, registryRpc } from './registry';
 import { schedulerEvents, schedulerRpc } from './scheduler';
 
 /**
@@ -12,6 +14,8 @@ export const eventSchemas = {
   ...datasetsEvents,
   ...experimentsEvents,
   ...schedulerEvents,
+  ...registryEvents,
+  ...monitoringEvents,
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -29,9 +33,11 @@ export const rpcDefinitions = {
   ...Object.fromEntries(Object.values(datasetsRpc).map((d) => [d.subject, d])),
   ...Object.fromEntries(Object.values(experimentsRpc).map((d) => [d.subject, d])),
   ...Object.fromEntries(Object.values(schedulerRpc).map((d) => [d.subject, d])),
+  ...Object.fromEntries(Object.values(registryRpc).map((d) => [d.subject, d])),
+  ...Object.fromEntries(Object.values(monitoringRpc).map((d) => [d.subject, d])),
 } as const;
 
 type RpcOf<T> = T[keyof T];
-type AllRpc = RpcOf<typeof datasetsRpc> | RpcOf<typeof experimentsRpc> | RpcOf<typeof schedulerRpc>;
+type AllRpc = RpcOf<typeof datasetsRpc> | RpcOf<typeof experimentsRpc> | RpcOf<typeof schedulerRpc> | RpcOf<typeof registryRpc> | RpcOf<typeof monitoringRpc>;
 export type SubjectMap = { [R in AllRpc as R['subject']]: { request: z.input<R['request']>; reply: z.output<R['reply']> } };
 export type RpcSubject = keyof SubjectMap;

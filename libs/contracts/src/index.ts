@@ -7,5 +7,7 @@ export * from './ids';
 export * from './datasets';
 export * from './experiments';
 export * from './scheduler';
+export * from './registry';
+export * from './monitoring';
 export * from './events';
 export * from './random';
