@@ -1,0 +1,1 @@
+export function throwNotImplemented(..._args: unknown[]): never { throw new Error('not implemented yet'); }
