@@ -13,7 +13,7 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
     // hyparquet and hyparquet-writer ship ES modules only: compile them to CommonJS for jest
-    // (plain Node loads them with import(); see services/datasets/src/data/parquet.ts).
+    // (plain Node loads them with import(); see libs/tabular/src/parquet.ts).
     '^.+/node_modules/hyparquet(-writer)?/.+\\.js$': [
       'ts-jest',
       { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', isolatedModules: true, sourceMap: false } },

@@ -20,8 +20,8 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { openTable } from '../services/datasets/src/data/open';
 import { mulberry32 } from '@modeltrail/contracts';
+import { openTable } from '@modeltrail/tabular';
 import { profileFile } from '../services/datasets/src/data/profile';
 
 const MB = 1024 * 1024;

@@ -4,6 +4,7 @@ import { APP_CONFIG, type AppConfig, ConfigModule } from '@modeltrail/config';
 import { EventStoreModule } from '@modeltrail/eventstore';
 import { PostgresModule } from '@modeltrail/postgres';
 import { ReadModelModule } from '@modeltrail/readmodel';
+import { ReadableRoots } from '@modeltrail/tabular';
 import { CLOCK, type Clock, systemClock } from './clock';
 import { DatasetRowSchema } from './dataset/dataset.entity';
 import { DatasetHandlers } from './dataset/dataset.handlers';
@@ -12,7 +13,6 @@ import { ARTIFACT_STORE, DatasetPreparation } from './dataset-version/dataset-pr
 import { DatasetSplitRowSchema, DatasetValidationRowSchema, DatasetVersionRowSchema } from './dataset-version/dataset-version.entity';
 import { DatasetVersionHandlers } from './dataset-version/dataset-version.handlers';
 import { DatasetVersionService, READABLE_ROOTS } from './dataset-version/dataset-version.service';
-import { ReadableRoots } from './dataset-version/location';
 import { datasetsMigrations } from './datasets.migrations';
 import { DatasetsQueries } from './datasets.queries';
 
@@ -38,7 +38,7 @@ export class DatasetsModule {
         { provide: CLOCK, useValue: clock },
         { provide: ARTIFACT_STORE, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new ArtifactStore(c.artifactRoot) },
         // Files it reads: DATA_ROOTS, and what it wrote itself into the artifact store.
-        { provide: READABLE_ROOTS, inject: [APP_CONFIG, ARTIFACT_STORE], useFactory: (c: AppConfig, a: ArtifactStore) => new ReadableRoots([...c.dataRoots, a.root]) },
+        { provide: READABLE_ROOTS, inject: [APP_CONFIG, ARTIFACT_STORE], useFactory: (c: AppConfig, a: ArtifactStore) => new ReadableRoots([...c.dataRoots, a.root], 'datasets') },
         DatasetVersionService,
         DatasetPreparation,
       ],

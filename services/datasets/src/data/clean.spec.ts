@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CleaningStep, type ColumnType, ValidationError } from '@modeltrail/contracts';
 import { ArtifactStore } from '@modeltrail/artifacts';
+import { openTable, type Cell, type Row, type Table } from '@modeltrail/tabular';
 import { cleanTable, Hash128Set, planCleaning } from './clean';
-import { openTable } from './open';
-import type { Cell, Row, Table } from './table';
 import { artifactSink, type RowSink } from './writer';
 
 /** An in-memory table that can be opened again and again (fresh row arrays each time), counting opens and full reads. */

@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { type CleaningStep, type ColumnType, ConflictError, ValidationError } from '@modeltrail/contracts';
-import { castCell, CastError, cellText, cellType, numericValue, widenType, type Cell, type Row, type Table } from './table';
+import { castCell, CastError, cellText, cellType, numericValue, widenType, type Cell, type Row, type Table } from '@modeltrail/tabular';
 import { checkColumns } from './validate';
 import type { RowSink } from './writer';
 

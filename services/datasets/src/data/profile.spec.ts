@@ -3,8 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ColumnSchema, DatasetProfile, mulberry32, Sha256Digest, type ColumnProfile } from '@modeltrail/contracts';
-import { openTable } from './open';
-import { writeParquet } from './parquet';
+import { openTable, writeParquet, type Cell, type Row, type Table } from '@modeltrail/tabular';
 import {
   AdaptiveHistogram,
   HyperLogLog,
@@ -15,7 +14,6 @@ import {
   SpaceSaving,
   type TableProfile,
 } from './profile';
-import type { Cell, Row, Table } from './table';
 
 const fixtures = join(__dirname, '../../test/fixtures');
 const churn = join(__dirname, '../../../../examples/datasets/customer-churn.csv');

@@ -8,10 +8,8 @@ import {
   type DatasetProfile,
 } from '@modeltrail/contracts';
 import { DigestTap, sha256File, type ByteDigest } from '@modeltrail/artifacts';
-import { ownedText } from './csv';
+import { cellType, openTable, ownedText, rowBatches, widenType, type Cell, type Table } from '@modeltrail/tabular';
 import { hash32 } from './digest';
-import { openTable, rowBatches } from './open';
-import { cellType, widenType, type Cell, type Table } from './table';
 
 /**
  * Schema inference and column profiles, in one streaming pass with bounded memory.

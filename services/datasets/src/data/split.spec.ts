@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValidationError } from '@modeltrail/contracts';
 import { ArtifactStore } from '@modeltrail/artifacts';
-import { openTable } from './open';
+import { openTable, type Cell, type Row, type Table } from '@modeltrail/tabular';
 import { splitSizes, splitTable, type SplitOptions, type SplitSinks, Xoshiro128 } from './split';
-import type { Cell, Row, Table } from './table';
 import { artifactSink, type RowSink } from './writer';
 
 function memory(columns: string[], rows: Cell[][]) {

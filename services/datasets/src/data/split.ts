@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type ColumnType, ConflictError, ValidationError } from '@modeltrail/contracts';
-import { cellText, type Cell, type Row, type Table } from './table';
+import { cellText, type Cell, type Row, type Table } from '@modeltrail/tabular';
 import { checkColumns } from './validate';
 import type { RowSink } from './writer';
 

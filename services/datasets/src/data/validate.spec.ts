@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { ValidationError, ValidationReport, type ValidationRule } from '@modeltrail/contracts';
-import { openTable } from './open';
-import type { Row, Table } from './table';
+import { openTable, type Row, type Table } from '@modeltrail/tabular';
 import { checkColumns, Hash64Set, validateTable } from './validate';
 
 const churn = join(__dirname, '../../../../examples/datasets/customer-churn.csv');

@@ -1,8 +1,6 @@
 import { ValidationError, type ValidationReport, type ValidationRule } from '@modeltrail/contracts';
-import { ownedText } from './csv';
+import { cellText, numericValue, ownedText, rowBatches, type Cell, type Table } from '@modeltrail/tabular';
 import { hash32 } from './digest';
-import { rowBatches } from './open';
-import { cellText, numericValue, type Cell, type Table } from './table';
 
 /**
  * Validation rules checked over a table in one streaming pass.

@@ -2,9 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArtifactStore } from '@modeltrail/artifacts';
-import { parseCsv } from './csv';
-import { openTable } from './open';
-import { numericValue, type Row } from './table';
+import { numericValue, openTable, parseCsv, type Row } from '@modeltrail/tabular';
 import { artifactSink, csvField, fileSink, writeTable } from './writer';
 
 let dir: string;

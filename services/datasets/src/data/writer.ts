@@ -2,8 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { ColumnType, DataFormat } from '@modeltrail/contracts';
 import type { ArtifactStore, StoredArtifact } from '@modeltrail/artifacts';
-import { writeParquet } from './parquet';
-import type { Cell, Row } from './table';
+import { writeParquet, type Cell, type Row } from '@modeltrail/tabular';
 
 /**
  * Streaming writers: a table's rows written to a file as they come, never held whole.

@@ -10,12 +10,11 @@ import {
 } from '@modeltrail/contracts';
 import type { CommandContext } from '@modeltrail/decider';
 import type { ArtifactStore, StoredArtifact } from '@modeltrail/artifacts';
+import { localPath, openTable } from '@modeltrail/tabular';
 import { cleanTable, planCleaning, type StepCounts } from '../data/clean';
-import { openTable } from '../data/open';
 import { checkSplitOptions, SPLIT_PARTS, type SplitPartName, splitTable } from '../data/split';
 import { artifactSink } from '../data/writer';
 import { DatasetVersionService, readFacts, verifyUnchanged } from './dataset-version.service';
-import { localPath } from './location';
 
 type Req<K extends keyof typeof datasetsRpc> = z.output<(typeof datasetsRpc)[K]['request']>;
 

@@ -17,9 +17,8 @@ import {
 import { type CommandContext, CommandHandler } from '@modeltrail/decider';
 import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
 import { PROJECTION_RUNNERS, type ProjectionRunner, READ_MODEL_ORM } from '@modeltrail/readmodel';
+import { localPath, openTable, ReadableRoots, resolveLocation, type Table } from '@modeltrail/tabular';
 import { CLOCK, type Clock } from '../clock';
-import { openTable } from '../data/open';
-import type { Table } from '../data/table';
 import { profileFile } from '../data/profile';
 import { checkColumns, validateTable } from '../data/validate';
 import { datasetDecider, datasetStream } from '../dataset/dataset.decider';
@@ -27,7 +26,6 @@ import { type DatasetVersionCommand, type Derivation, type DatasetVersionState, 
 import { DatasetValidationRowSchema, DatasetVersionRowSchema } from './dataset-version.entity';
 import { datasetsReadModel } from '../datasets.read-model';
 import { validationReply, versionReply } from './dataset-version.reply';
-import { localPath, ReadableRoots, resolveLocation } from './location';
 
 /** Injection token of the directories the service may read files from. */
 export const READABLE_ROOTS = Symbol('READABLE_ROOTS');

@@ -5,7 +5,7 @@ import { ValidationError, type DataFormat } from '@modeltrail/contracts';
 import { fileError, openTable, rowBatches } from './open';
 import type { Row, Table } from './table';
 
-const fixtures = join(__dirname, '../../test/fixtures');
+const fixtures = join(__dirname, '../test/fixtures');
 let dir: string;
 let files = 0;
 
@@ -171,12 +171,12 @@ describe('openTable: files that cannot be read', () => {
   (root ? it.skip : it)('refuses a file it may not read (skipped as root: root may read any file)', async () => {
     const path = file('a\n1\n');
     chmodSync(path, 0o000);
-    expect((await openError(path, 'CSV')).message).toBe(`${path} cannot be read: permission denied (the file must be readable by the datasets service)`);
+    expect((await openError(path, 'CSV')).message).toBe(`${path} cannot be read: permission denied (the file must be readable by the user the service runs as)`);
   });
 
   it('describes permission and other file-system errors for a person', () => {
     const denied = Object.assign(new Error("EACCES: permission denied, open '/data/x.csv'"), { code: 'EACCES' });
-    expect(fileError('/data/x.csv', denied).message).toBe('/data/x.csv cannot be read: permission denied (the file must be readable by the datasets service)');
+    expect(fileError('/data/x.csv', denied).message).toBe('/data/x.csv cannot be read: permission denied (the file must be readable by the user the service runs as)');
     const io = Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
     expect(fileError('/data/x.csv', io)).toBeInstanceOf(ValidationError);
     expect(fileError('/data/x.csv', io).message).toBe('/data/x.csv cannot be read: EIO: i/o error, read');

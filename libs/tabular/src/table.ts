@@ -1,8 +1,8 @@
 import type { ColumnType, DataFormat } from '@modeltrail/contracts';
 
 /**
- * The tabular model every data operation of the datasets service works on: a header of column
- * names and rows of cells aligned with it, streamed, never held whole in memory.
+ * The tabular model every data operation works on: a header of column names and rows of cells
+ * aligned with it, streamed, never held whole in memory.
  *
  * A cell is `null` when the value is missing (an empty CSV field, a JSON `null` or absent key,
  * a Parquet null). CSV cells are the raw strings; JSONL and Parquet keep their numbers and

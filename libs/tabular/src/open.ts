@@ -72,7 +72,7 @@ export function fileError(path: string, error: unknown): ValidationError {
       return new ValidationError(`${path} does not exist: check the path (it must be a file on the machine that reads it)`, { path });
     case 'EACCES':
     case 'EPERM':
-      return new ValidationError(`${path} cannot be read: permission denied (the file must be readable by the datasets service)`, { path });
+      return new ValidationError(`${path} cannot be read: permission denied (the file must be readable by the user the service runs as)`, { path });
     case 'EISDIR':
       return new ValidationError(`${path} is a directory, not a data file`, { path });
     case 'ELOOP':

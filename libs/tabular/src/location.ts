@@ -54,14 +54,18 @@ export function localPath(uri: string, action: string): string {
 }
 
 /**
- * The directories whose files the service may read (DATA_ROOTS plus its own ARTIFACT_ROOT).
- * Registering a path makes the service read it and publish its profile (top values included), so
- * a path outside these is refused: a caller must not be able to read the host's files through it.
+ * The directories whose files a service may read (DATA_ROOTS, plus ARTIFACT_ROOT for a service
+ * that reads the files it wrote). Handing a service a path makes it read the file and publish
+ * what it found (a profile, top values included), so a path outside these is refused: a caller
+ * must not be able to read the host's files through it. `service` names the reader in the refusal.
  */
 export class ReadableRoots {
   readonly roots: readonly string[];
 
-  constructor(roots: readonly string[]) {
+  constructor(
+    roots: readonly string[],
+    readonly service: string,
+  ) {
     this.roots = [...new Set(roots.map((root) => canonical(normalize(root))))];
   }
 
@@ -71,7 +75,7 @@ export class ReadableRoots {
     const real = await realpath(path).catch(() => normalize(path));
     if (this.roots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep))) return;
     const allowed = this.roots.length ? this.roots.join(', ') : 'none';
-    throw new ForbiddenError(`the datasets service may not read ${path}: it is outside the directories it reads from (DATA_ROOTS: ${allowed})`, { path });
+    throw new ForbiddenError(`the ${this.service} service may not read ${path}: it is outside the directories it reads from (DATA_ROOTS: ${allowed})`, { path });
   }
 }
 
