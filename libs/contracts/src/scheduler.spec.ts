@@ -171,4 +171,12 @@ describe('scheduler contracts', () => {
     expect(agentIdForHost(' GPU-node-1 ')).toBe(agentIdForHost('gpu-node-1'));
     expect([1, 2, 3, 4, 10].map(requeueBackoffMs)).toEqual([5_000, 10_000, 20_000, 40_000, 300_000]);
   });
+
+  it('lists jobs by the run they train into, and records a refused retraining job with the refusal code', () => {
+    expect(parseWith(schedulerRpc.listJobs.request, { filter: { runId } }, 'ListJobs').filter).toEqual({ runId });
+    expect(messageOf(() => parseWith(schedulerRpc.listJobs.request, { filter: { runId: 'run-1' } }, 'ListJobs'))).toContain('filter.runId');
+    const refused = { jobId, retrainId: runId, experimentId, code: 'NOT_FOUND', reason: 'experiment gone', refusedAt: '2026-12-01T00:00:00.000Z' };
+    expect(schedulerEvents['scheduler.RetrainJobRefused.v1'].parse(refused)).toEqual(refused);
+    expect(schedulerEvents['scheduler.RetrainJobRefused.v1'].safeParse({ ...refused, code: 'UNAVAILABLE' }).success).toBe(false);
+  });
 });

@@ -50,6 +50,8 @@ export function agentIdForHost(hostname: string): string {
 }
 
 export const jobStream = (jobId: string) => `job-${jobId}`;
+/** Where the scheduler records that it could not queue a requested job (`RetrainJobRefused`); one event at most. */
+export const jobRefusalStream = (jobId: string) => `job-refusal-${jobId}`;
 export const agentStream = (agentId: string) => `agent-${agentId}`;
 export const sweepStream = (sweepId: string) => `sweep-${sweepId}`;
 
@@ -546,6 +548,27 @@ export const SweepCancelledV1 = z.object({
   cancelledAt: z.iso.datetime(),
 });
 
+/** Why a refused request could not become a job: the error code of the refusal. */
+export const JOB_REFUSAL_CODES = ['VALIDATION', 'NOT_FOUND', 'CONFLICT', 'FORBIDDEN'] as const;
+export const JobRefusalCode = z.enum(JOB_REFUSAL_CODES);
+export type JobRefusalCode = z.output<typeof JobRefusalCode>;
+
+/**
+ * A retraining's job (`monitoring.RetrainRequested.v1`, its causation) that the scheduler
+ * cannot queue, for good: its experiment or a dataset version is gone, its working directory is
+ * outside the allowed roots, its template breaks a job rule. Recorded on
+ * `jobRefusalStream(jobId)` so that the retraining's outcome is in the store, not only in a log.
+ */
+export const RetrainJobRefusedV1 = z.object({
+  jobId: uuid,
+  retrainId: uuid,
+  experimentId: uuid,
+  code: JobRefusalCode,
+  reason: z.string().min(1),
+  refusedAt: z.iso.datetime(),
+});
+export type RetrainJobRefusedV1 = z.output<typeof RetrainJobRefusedV1>;
+
 export const schedulerEvents = {
   'scheduler.JobQueued.v1': JobQueuedV1,
   'scheduler.JobAssigned.v1': JobAssignedV1,
@@ -569,6 +592,7 @@ export const schedulerEvents = {
   'scheduler.SweepTrialFinished.v1': SweepTrialFinishedV1,
   'scheduler.SweepCompleted.v1': SweepCompletedV1,
   'scheduler.SweepCancelled.v1': SweepCancelledV1,
+  'scheduler.RetrainJobRefused.v1': RetrainJobRefusedV1,
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -933,6 +957,8 @@ export const JobFilter = z.object({
   experimentId: uuid.optional(),
   agentId: uuid.optional(),
   sweepId: uuid.optional(),
+  /** The job that trains (or trained) into this run: the job that started it, or jobs sent into it. */
+  runId: uuid.optional(),
 });
 export const ListJobsRequest = PageRequest.extend({ filter: JobFilter.default({}) });
 export const GetQueueRequest = PageRequest.extend({ projectId: uuid.optional() });

@@ -162,4 +162,11 @@ export const schedulerMigrations: Migration[] = [
       `);
     },
   },
+  {
+    // ListJobs by run (the job that trained a run), newest first as the listing orders them.
+    id: '0002_jobs_run_idx',
+    up: async (client, s) => {
+      await client.query(`CREATE INDEX jobs_run_idx ON ${s}.jobs (run_id, queued_at DESC, job_id)`);
+    },
+  },
 ];

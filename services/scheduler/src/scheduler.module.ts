@@ -114,7 +114,7 @@ export class SchedulerModule {
           inject: [EVENT_STORE, PG_POOL, APP_CONFIG, JobCommands, SWEEP_COMMANDS, EXPERIMENTS_CLIENT, CLOCK, PROJECTION_RUNNERS],
           // After PROJECTION_RUNNERS, whose module migrates the tables the reactor writes.
           useFactory: (store: EventStore, pool: Pool, app: AppConfig, jobs: JobCommands, sweeps: SweepCommands, experiments: ExperimentsClient, c: Clock) =>
-            new SchedulerReactor(store, pool, app.readModelSchema, jobs, sweeps, experiments, c, timings.reactorRetryMs),
+            new SchedulerReactor(store, pool, app.readModelSchema, jobs, sweeps, experiments, c, timings.reactorRetryMs, app.scheduler.workingDirRoots),
         },
         {
           provide: SchedulerLeadership,

@@ -45,12 +45,13 @@ export class SchedulerQueries {
   @RpcPattern(schedulerRpc.listJobs)
   async listJobs(@Payload() req: Req<'listJobs'>): Promise<Reply<'listJobs'>> {
     const where: FilterQuery<JobRow> = {};
-    const { status, projectId, experimentId, agentId, sweepId } = req.filter;
+    const { status, projectId, experimentId, agentId, sweepId, runId } = req.filter;
     if (status) where.status = status;
     if (projectId) where.projectId = projectId;
     if (experimentId) where.experimentId = experimentId;
     if (agentId) where.agentId = agentId;
     if (sweepId) where.sweepId = sweepId;
+    if (runId) where.runId = runId;
     if (req.after) {
       const { at, id } = decodeTimeCursor(req.after);
       where.$or = [{ queuedAt: { $lt: at } }, { queuedAt: at, jobId: { $gt: id } }];

@@ -6,12 +6,16 @@ import { loadConfig } from '@modeltrail/config';
 import {
   commandScopedId,
   ConflictError,
+  type DatasetVersionReply,
+  datasetsRpc,
   experimentsRpc,
+  jobRefusalStream,
   JobProgressItem,
   jobRunId,
   jobStream,
   type JobView,
   NotFoundError,
+  type RetrainRequestedV1,
   type RpcRequest,
   schedulerRpc,
   sweepStream,
@@ -20,14 +24,15 @@ import {
   withNamespace,
 } from '@modeltrail/contracts';
 import { PostgresEventStore } from '@modeltrail/eventstore';
-import { connectNats, DEFAULT_JOB_TELEMETRY_PREFIX, followJobTelemetry, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
+import { connectNats, DEFAULT_JOB_TELEMETRY_PREFIX, followJobTelemetry, type ManagedNatsConnection, NatsRpcTransport, RpcClient, type RpcServer, serveRpc } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
 import { eventually, TEST_DATABASE_URL, TEST_NATS_URL, take, uniqueName } from '@modeltrail/testing';
 import { ExperimentsModule } from '../../experiments/src/experiments.module';
 import { SimulatedAgent, type SimulatedAgentSpec } from '../test/simulated-agent';
 import { LivenessMonitor } from './agent/liveness.monitor';
 import { SchedulerLeadership } from './leadership/scheduler.leadership';
-import { PlacementLoop } from './placement/placement.loop';
+import { PlacementLoop, SCHEDULER_ACTOR } from './placement/placement.loop';
+import { SchedulerReactor } from './reactor/scheduler.reactor';
 import { SchedulerModule } from './scheduler.module';
 import { expandSpace } from './sweep/sweep-space';
 
@@ -65,6 +70,9 @@ describe('scheduler service over NATS', () => {
   let caller: ManagedNatsConnection;
   let rpc: RpcClient;
   const agents: SimulatedAgent[] = [];
+  /** Dataset versions the datasets context knows (version id -> dataset id), as its GetDatasetVersions answers. */
+  const knownVersions = new Map<string, string>();
+  let datasets: RpcServer | undefined;
 
   async function boot(module: ReturnType<typeof SchedulerModule.forRoot>, name: string): Promise<INestMicroservice> {
     const app = await NestFactory.createMicroservice(module, { strategy: new NatsRpcTransport({ nats: { url: TEST_NATS_URL, name }, namespace: schema }), logger: false });
@@ -81,12 +89,19 @@ describe('scheduler service over NATS', () => {
     await scheduler.get(SchedulerLeadership).whenLeader();
     caller = await connectNats({ url: TEST_NATS_URL, name: 'scheduler-test-caller' });
     rpc = new RpcClient(caller.nc, { timeoutMs: 15_000, namespace: schema });
+    datasets = serveRpc(
+      caller.nc,
+      datasetsRpc.getDatasetVersions,
+      (req) => ({ items: req.datasetVersionIds.filter((id) => knownVersions.has(id)).map((id) => versionReply(id, knownVersions.get(id)!)) }),
+      { namespace: schema },
+    );
   });
   afterAll(async () => {
     for (const agent of agents) await agent.die();
     await replica?.close();
     if (!schedulerClosed) await scheduler?.close();
     await experiments?.close();
+    await datasets?.stop();
     await (await caller?.nc.jetstreamManager())?.streams.delete(telemetryStream).catch(() => undefined);
     await caller?.close();
     await pool.query(`DROP SCHEMA IF EXISTS ${ident(schema)} CASCADE`);
@@ -151,6 +166,66 @@ describe('scheduler service over NATS', () => {
     );
     if (!outcome) throw new Error('expected the request to fail');
     return outcome;
+  }
+
+  function versionReply(datasetVersionId: string, datasetId: string): DatasetVersionReply {
+    return {
+      datasetVersionId,
+      datasetId,
+      version: 1,
+      uri: 'file:///data/churn.csv',
+      format: 'CSV',
+      digest: 'c'.repeat(64),
+      size: 10,
+      rows: 1,
+      schema: null,
+      profile: null,
+      profiled: false,
+      parentVersionIds: [],
+      transform: null,
+      registeredAt: '2026-11-01T00:00:00.000Z',
+      registeredBy: 'ada@example.com',
+    };
+  }
+
+  /** A RetrainRequested event as the monitoring service appends it, its job trained on `datasetVersions`. */
+  function retrainRequested(job: Partial<RetrainRequestedV1['job']> & Pick<RetrainRequestedV1['job'], 'experimentId'>): RetrainRequestedV1 {
+    return {
+      retrainId: randomUUID(),
+      monitorId: randomUUID(),
+      deploymentId: randomUUID(),
+      modelId: randomUUID(),
+      modelVersionId: randomUUID(),
+      alertId: randomUUID(),
+      policy: 'AUTO',
+      job: {
+        jobId: randomUUID(),
+        command: ['python', 'train.py'],
+        env: {},
+        workingDir: null,
+        resources: { gpus: 0, gpuMemoryMb: 0, cpus: 1, memoryMb: 1_024, labels: {} },
+        priority: 0,
+        maxRetries: 2,
+        timeoutSeconds: null,
+        cancelGraceSeconds: 10,
+        params: {},
+        datasetVersions: [],
+        ...job,
+      },
+      datasetChanges: [],
+      requestedAt: new Date().toISOString(),
+    };
+  }
+
+  /** Appends a RetrainRequested event (as monitoring would) and waits for the reactor to have reacted to it. */
+  async function requestRetrain(data: RetrainRequestedV1, id = randomUUID()): Promise<{ id: string; position: number }> {
+    const { position } = await store.append(
+      `monitor-${data.monitorId}`,
+      [{ id, type: 'monitoring.RetrainRequested.v1', data, metadata: { actor: 'grace@example.com', correlationId: `corr-retrain-${data.retrainId}` } }],
+      { expectedRevision: 'any' },
+    );
+    await scheduler.get(SchedulerReactor).waitFor(position);
+    return { id, position };
   }
 
   const run = async (runId: string) => (await rpc.request(experimentsRpc.getRuns, { runIds: [runId] }, { headers })).items[0];
@@ -682,6 +757,77 @@ describe('scheduler service over NATS', () => {
     const hostnames = listed.items.map((a) => a.hostname);
     expect(hostnames).toEqual([...hostnames].sort());
     expect(listed.items.every((a) => a.status === 'ACTIVE' && a.lastSeenAt !== null)).toBe(true);
+  });
+
+  it('queues the job of a RetrainRequested event once, in a new run with its params and dataset versions, with the request as its causation; a job it cannot queue is recorded as refused', async () => {
+    const { experimentId, projectId } = await experiment();
+    const datasetId = randomUUID();
+    const train = randomUUID();
+    const test = randomUUID();
+    knownVersions.set(train, datasetId).set(test, datasetId);
+    const labels = newPool();
+    const datasetVersions = [
+      { datasetVersionId: train, role: 'TRAIN' as const },
+      { datasetVersionId: test, role: 'TEST' as const },
+    ];
+    const request = retrainRequested({ experimentId, params: { lr: 0.01, epochs: 3 }, datasetVersions, workingDir: '/srv/jobs/churn', resources: { gpus: 1, gpuMemoryMb: 0, cpus: 2, memoryMb: 2_048, labels }, priority: 5 });
+    const jobId = request.job.jobId;
+    const requested = await requestRetrain(request);
+
+    const queued = await statusOf(jobId, 'QUEUED');
+    expect(queued).toMatchObject({ projectId, experimentId, runId: jobRunId(jobId), startsRun: true, workingDir: '/srv/jobs/churn', priority: 5, resources: { gpus: 1, cpus: 2, memoryMb: 2_048, labels }, submittedBy: 'grace@example.com' });
+    const events = await store.readStream(jobStream(jobId));
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: 'scheduler.JobQueued.v1',
+      data: { jobId, newRun: { params: { lr: 0.01, epochs: 3 }, datasetVersions } },
+      metadata: { actor: 'grace@example.com', correlationId: `corr-retrain-${request.retrainId}`, causationId: requested.id },
+    });
+    expect(await run(jobRunId(jobId))).toMatchObject({ status: 'Running', experimentId, params: { lr: 0.01, epochs: 3 }, datasetVersions: [{ datasetVersionId: train, datasetId, role: 'TRAIN' }, { datasetVersionId: test, datasetId, role: 'TEST' }] });
+    // The job that trained the run, found by the run.
+    const byRun = await rpc.request(schedulerRpc.listJobs, { filter: { runId: jobRunId(jobId) }, first: 10 }, { headers });
+    expect(byRun.items.map((j) => j.jobId)).toEqual([jobId]);
+
+    // Delivered again (the same request appended again under another id) and replayed (the
+    // reactor rewound to before it): nothing new is queued, the run is started once.
+    await requestRetrain(request);
+    const reactor = scheduler.get(SchedulerReactor);
+    await reactor.stop();
+    await pool.query(`UPDATE ${ident(schema)}.reactor_checkpoints SET position = $1 WHERE name = 'scheduler.reactor.v1'`, [requested.position - 1]);
+    await reactor.start();
+    await reactor.waitFor(await store.headPosition());
+    expect(await store.streamRevision(jobStream(jobId))).toBe(0);
+    expect(await store.streamRevision(`run-${jobRunId(jobId)}`)).toBe(0);
+    expect(await store.streamRevision(jobRefusalStream(jobId))).toBe('no_stream');
+
+    // Refused for good: recorded once with why, and the reactor goes on to the next request.
+    const outside = retrainRequested({ experimentId, workingDir: '/etc/cron.d' });
+    const gone = retrainRequested({ experimentId: randomUUID() });
+    const refused = await requestRetrain(outside);
+    await requestRetrain(gone);
+    const after = retrainRequested({ experimentId, resources: { gpus: 0, gpuMemoryMb: 0, cpus: 1, memoryMb: 1_024, labels } });
+    await requestRetrain(after);
+    await statusOf(after.job.jobId, 'QUEUED');
+    for (const [request, code, words] of [
+      [outside, 'VALIDATION', 'outside the allowed roots'],
+      [gone, 'NOT_FOUND', `experiment ${gone.job.experimentId}`],
+    ] as const) {
+      expect(await store.streamRevision(jobStream(request.job.jobId))).toBe('no_stream');
+      const [recorded, ...more] = await store.readStream(jobRefusalStream(request.job.jobId));
+      expect(more).toHaveLength(0);
+      expect(recorded).toMatchObject({
+        type: 'scheduler.RetrainJobRefused.v1',
+        data: { jobId: request.job.jobId, retrainId: request.retrainId, experimentId: request.job.experimentId, code },
+        metadata: { actor: SCHEDULER_ACTOR, correlationId: `corr-retrain-${request.retrainId}` },
+      });
+      expect((recorded.data as { reason: string }).reason).toContain(words);
+    }
+    // A refusal is made once: replayed, the request finds it and refuses nothing more.
+    await reactor.stop();
+    await pool.query(`UPDATE ${ident(schema)}.reactor_checkpoints SET position = $1 WHERE name = 'scheduler.reactor.v1'`, [refused.position - 1]);
+    await reactor.start();
+    await reactor.waitFor(await store.headPosition());
+    expect(await store.streamRevision(jobRefusalStream(outside.job.jobId))).toBe(0);
   });
 
   it('hands leadership to another replica when the leader stops, losing no live agent and no running job', async () => {

@@ -5,7 +5,6 @@ import { APP_CONFIG, type AppConfig } from '@modeltrail/config';
 import {
   commandScopedId,
   ConflictError,
-  jobRunId,
   jobStream,
   type JobView,
   type MessageHeaders,
@@ -21,10 +20,9 @@ import { CLOCK, type Clock } from '../clock';
 import { EXPERIMENTS_CLIENT, type ExperimentsClient } from '../experiments.client';
 import { SchedulerViews } from '../read-model/scheduler.views';
 import { JobLogStore } from './job-log.store';
-import { requestedJobSpec } from './job-spec';
+import { submitJob } from './job-submit';
 import { JobCommands } from './job.commands';
-import { checkFencing, type JobCommand, type JobRun, type JobState, staleReportError, type StaleReportRefused } from './job.decider';
-import { startJobRun } from './job-run';
+import { checkFencing, type JobCommand, type JobState, staleReportError, type StaleReportRefused } from './job.decider';
 
 type Req<K extends keyof typeof schedulerRpc> = z.output<(typeof schedulerRpc)[K]['request']>;
 
@@ -42,39 +40,14 @@ export class JobHandlers {
   ) {}
 
   /**
-   * The working directory is checked first, then the run: an existing one must be running
-   * (asked of the experiments service); for a new one the experiments service starts run
-   * `jobRunId(jobId)` before the job is queued, so an unknown experiment or dataset version is
-   * its NOT_FOUND and nothing is appended. The job id comes from the Mt-Command-Id when there
-   * is one, so a retried submit is the same job (and the same run).
+   * The job id comes from the Mt-Command-Id when there is one, so a retried submit is the same
+   * job (and the same run); `submitJob` says what is checked, and in which order.
    */
   @RpcPattern(schedulerRpc.submitJob)
   async submit(@Payload() req: Req<'submitJob'>, @RpcHeaders() headers: MessageHeaders): Promise<JobView> {
-    const spec = requestedJobSpec(req, this.config.scheduler.workingDirRoots);
     const jobId = req.jobId ?? (headers.commandId ? commandScopedId(headers.commandId, 'job') : randomUUID());
-    const existing = await this.jobs.load(jobId);
-    let run: JobRun;
-    if (existing.state.status !== 'None') {
-      // A retry of this submit returns the job; any other submit of the id is refused by the decider.
-      run = { kind: 'EXISTING', runId: existing.state.runId, found: null };
-    } else if (req.runId !== undefined) {
-      const { items } = await this.experiments.getRuns({ runIds: [req.runId] }, headers);
-      const found = items.find((r) => r.runId === req.runId);
-      run = { kind: 'EXISTING', runId: req.runId, found: found ? { experimentId: found.experimentId, projectId: found.projectId, status: found.status } : null };
-    } else {
-      const runId = jobRunId(jobId);
-      const started = await startJobRun(this.experiments, { jobId, runId, experimentId: req.experimentId!, params: req.params, datasetVersions: req.datasetVersions, sweepId: null }, headers);
-      run = { kind: 'NEW', runId, experimentId: req.experimentId!, experiment: { projectId: started.projectId }, params: req.params, datasetVersions: req.datasetVersions };
-    }
-    const command: JobCommand = {
-      type: 'SubmitJob',
-      jobId,
-      run,
-      ...spec,
-      sweep: null,
-      at: this.clock.now(),
-    };
-    return this.reply(jobId, await this.jobs.handle(jobId, command, commandContextOf(headers)));
+    const submitter = { jobs: this.jobs, experiments: this.experiments, workingDirRoots: this.config.scheduler.workingDirRoots };
+    return this.reply(jobId, await submitJob(submitter, jobId, req, headers, this.clock.now()));
   }
 
   @RpcPattern(schedulerRpc.cancelJob)

@@ -2,19 +2,26 @@ import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import {
   ConflictError,
+  jobRefusalStream,
   type JobOutcome,
+  type JobRefusalCode,
   type MessageHeaders,
   ModelTrailError,
   NotFoundError,
+  parseWith,
+  type RetrainRequestedV1,
+  schedulerRpc,
   sweepStream,
   ValidationError,
 } from '@modeltrail/contracts';
+import { deterministicEventId } from '@modeltrail/decider';
 import { type AllSubscription, type EventStore, PositionWatch, type RecordedEvent } from '@modeltrail/eventstore';
 import { ident } from '@modeltrail/postgres';
 import type { Clock } from '../clock';
 import type { ExperimentsClient } from '../experiments.client';
 import type { JobCommands } from '../job/job.commands';
 import { startJobRun } from '../job/job-run';
+import { submitJob } from '../job/job-submit';
 import { type LeaderDuty, mapConcurrent } from '../leadership/leader-duty';
 import { SCHEDULER_ACTOR } from '../placement/placement.loop';
 import type { SweepCommands } from '../sweep/sweep.handlers';
@@ -27,7 +34,8 @@ const END_EVENTS: Record<string, JobOutcome> = {
   'scheduler.JobCancelled.v1': 'CANCELLED',
   'scheduler.JobTimedOut.v1': 'TIMED_OUT',
 };
-const HANDLED = new Set([...Object.keys(END_EVENTS), 'scheduler.SweepTrialQueued.v1', 'scheduler.SweepCancelled.v1']);
+const RETRAIN_REQUESTED = 'monitoring.RetrainRequested.v1';
+const HANDLED = new Set([...Object.keys(END_EVENTS), 'scheduler.SweepTrialQueued.v1', 'scheduler.SweepCancelled.v1', RETRAIN_REQUESTED]);
 /** Events handled at once at most (different jobs and sweeps; one sweep's events go in order). */
 const CONCURRENCY = 8;
 const BATCH = 256;
@@ -42,7 +50,15 @@ const MAX_REASON = 4_000;
  *     sweep's trial, the trial is recorded with the objective read from the run's latest metrics
  *     (the sweep then queues the next trial, or completes with its best one);
  *   - a sweep queued a trial: the trial's job is submitted (its run started first);
- *   - a sweep was cancelled: its open trial jobs are cancelled.
+ *   - a sweep was cancelled: its open trial jobs are cancelled;
+ *   - monitoring requested a retraining: its job is submitted as SubmitJob would (a new run of
+ *     the template's experiment with its params and dataset versions), as the job id the
+ *     request names, under the request's actor (the approver, or monitoring's own actor for an
+ *     automatic retraining: the job says who asked for it, the causation says why), with the
+ *     request as the JobQueued event's causation. A job that cannot be queued for good (the
+ *     experiment or a dataset version is gone, the working directory is outside the allowed
+ *     roots) is recorded as RetrainJobRefused, so the retraining's outcome is in the store for
+ *     monitoring and the audit, and the reactor moves on.
  *
  * Every call carries an Mt-Command-Id derived from the event's id, so a reaction repeated
  * after a crash (the checkpoint moves after a batch is handled) changes nothing twice. A call
@@ -69,6 +85,7 @@ export class SchedulerReactor implements LeaderDuty {
     private readonly experiments: ExperimentsClient,
     private readonly clock: Clock,
     private readonly retryMs: number,
+    private readonly workingDirRoots: ReadonlyArray<string>,
   ) {
     this.s = ident(schema);
   }
@@ -174,6 +191,45 @@ export class SchedulerReactor implements LeaderDuty {
     if (outcome) return this.jobEnded(event as RecordedEvent<string, { jobId: string; reason?: string }>, outcome, headers);
     if (event.type === 'scheduler.SweepTrialQueued.v1') return this.trialQueued(event as RecordedEvent<string, { sweepId: string; trial: number; jobId: string; params: Record<string, string | number | boolean> }>, headers);
     if (event.type === 'scheduler.SweepCancelled.v1') return this.sweepCancelled(event as RecordedEvent<string, { sweepId: string; reason: string; openJobIds: string[] }>, headers);
+    if (event.type === RETRAIN_REQUESTED) return this.retrainRequested(event as RecordedEvent<string, RetrainRequestedV1>);
+  }
+
+  /**
+   * Queues a retraining's job once: a job that exists already (this request handled before a
+   * crash, or the id taken otherwise) or a refusal already recorded ends it here; the submit's
+   * command id comes from the request, so a repeat of it appends nothing either.
+   */
+  private async retrainRequested(event: RecordedEvent<string, RetrainRequestedV1>): Promise<void> {
+    const { retrainId, job } = event.data;
+    const existing = await this.jobs.load(job.jobId);
+    if (existing.state.status !== 'None') return;
+    if ((await this.store.streamRevision(jobRefusalStream(job.jobId))) !== 'no_stream') return;
+    const headers: MessageHeaders = { actor: event.metadata.actor, correlationId: event.metadata.correlationId, causationId: event.id, commandId: `${event.id}:retrain-job` };
+    const at = this.clock.now();
+    try {
+      const { jobId: _jobId, ...template } = job;
+      const request = parseWith(schedulerRpc.submitJob.request, template, `the job of retraining ${retrainId}`);
+      await submitJob({ jobs: this.jobs, experiments: this.experiments, workingDirRoots: this.workingDirRoots }, job.jobId, request, headers, at);
+    } catch (error) {
+      if (!isFinal(error)) throw error;
+      // Queued meanwhile by another request naming the same job (handled side by side): not refused.
+      if ((await this.jobs.load(job.jobId)).state.status !== 'None') return;
+      const reason = `the job of retraining ${retrainId} cannot be queued: ${(error as Error).message}`;
+      this.logger.warn(`${reason} (job ${job.jobId})`);
+      const stream = jobRefusalStream(job.jobId);
+      await this.store.append(
+        stream,
+        [
+          {
+            id: deterministicEventId(headers.commandId!, stream, 0),
+            type: 'scheduler.RetrainJobRefused.v1',
+            data: { jobId: job.jobId, retrainId, experimentId: job.experimentId, code: refusalCode(error), reason: clip(reason), refusedAt: at },
+            metadata: { actor: SCHEDULER_ACTOR, correlationId: headers.correlationId, causationId: event.id },
+          },
+        ],
+        { expectedRevision: 'no_stream' },
+      );
+    }
   }
 
   private async jobEnded(event: RecordedEvent<string, { jobId: string; reason?: string }>, outcome: JobOutcome, headers: (what: string) => MessageHeaders): Promise<void> {
@@ -184,7 +240,7 @@ export class SchedulerReactor implements LeaderDuty {
       if (outcome === 'SUCCEEDED') await this.experiments.completeRun({ runId: job.runId }, headers('complete-run'));
       else {
         const reason = `job ${job.jobId} ${outcome.replace('_', ' ').toLowerCase()}: ${event.data.reason ?? 'no reason given'}`;
-        await this.experiments.failRun({ runId: job.runId, reason: reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason }, headers('fail-run'));
+        await this.experiments.failRun({ runId: job.runId, reason: clip(reason) }, headers('fail-run'));
       }
     } catch (error) {
       // Already ended otherwise, or gone: the job's end is recorded all the same.
@@ -263,6 +319,17 @@ class Pauses {
 
 function context(headers: MessageHeaders) {
   return { actor: headers.actor, correlationId: headers.correlationId, causationId: headers.causationId ?? null, commandId: headers.commandId };
+}
+
+function refusalCode(error: unknown): JobRefusalCode {
+  if (error instanceof ValidationError) return 'VALIDATION';
+  if (error instanceof NotFoundError) return 'NOT_FOUND';
+  if (error instanceof ConflictError) return 'CONFLICT';
+  return 'FORBIDDEN';
+}
+
+function clip(reason: string): string {
+  return reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason;
 }
 
 /** A refusal that retrying cannot change. */
