@@ -5,6 +5,6 @@
  */
 export * from './types';
 export { buildReference, decodeReference, encodeReference } from './reference';
-export { ColumnCollector, type Cell } from './collector';
-export { measureDrift } from './drift';
-export { chiSquareTest, jensenShannonDistance, kolmogorovSurvival, ksTwoSample, psi, wassersteinDistance } from './statistics';
+export { compareCategories, measureDrift, MIN_STD, psiBand } from './drift';
+export { ColumnCollector, type Cell, type ColumnCollectorOptions } from './collector';
+export { chiSquareTest, jensenShannonDistance, kolmogorovSurvival, ksAndWasserstein, ksPValue, ksStatistic, ksTwoSample, psi, wassersteinDistance, ZERO_SHARE } from './statistics';
