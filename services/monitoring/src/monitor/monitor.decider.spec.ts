@@ -44,6 +44,11 @@ const template: RetrainTemplate = {
   params: { lr: 0.01 },
 };
 
+const baseline = [{ key: 'accuracy', last: 0.9, min: 0.5, max: 0.9, count: 10, lastStep: 9 }];
+const datasetVersions = [
+  { datasetVersionId: trainV1, datasetId: trainingDataset, role: 'TRAIN' as const },
+  { datasetVersionId: testV1, datasetId: trainingDataset, role: 'TEST' as const },
+];
 const created: MonitorEvent = {
   type: 'monitoring.MonitorCreated.v1',
   data: {
@@ -55,11 +60,8 @@ const created: MonitorEvent = {
     experimentId,
     runId,
     taskType: 'BINARY_CLASSIFICATION',
-    baseline: [{ key: 'accuracy', last: 0.9, min: 0.5, max: 0.9, count: 10, lastStep: 9 }],
-    datasetVersions: [
-      { datasetVersionId: trainV1, datasetId: trainingDataset, role: 'TRAIN' },
-      { datasetVersionId: testV1, datasetId: trainingDataset, role: 'TEST' },
-    ],
+    baseline,
+    datasetVersions,
     config: { ...DEFAULT_MONITOR_CONFIG },
     createdAt: t0,
   },
@@ -290,8 +292,8 @@ describe('Monitor decider: creation and configuration', () => {
     experimentId,
     runId,
     taskType: 'BINARY_CLASSIFICATION',
-    baseline: created.data.baseline as never,
-    datasetVersions: (created.data as { datasetVersions: never }).datasetVersions,
+    baseline,
+    datasetVersions,
     at: t0,
   };
 
