@@ -215,7 +215,7 @@ describe('gateway edge (no services running)', () => {
       const response = await http.request('query ($id: ID!) { history(entityId: $id) { stream } }', { id });
       expect(response.data).toBeNull();
       expect(response.errors?.[0]).toMatchObject({
-        message: `no entity has the id ${id} (looked for dataset-, dataset-version-, project-, experiment-, run- streams)`,
+        message: `no entity has the id ${id} (looked for dataset-, dataset-version-, project-, experiment-, run-, job-, agent-, sweep-, model-, model-version-, deployment-, monitor- streams)`,
         extensions: { code: 'NOT_FOUND', details: { entityId: id } },
       });
     });

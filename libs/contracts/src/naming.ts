@@ -64,5 +64,18 @@ export function streamId(aggregate: string, id: string): string {
  * The stream prefixes of every aggregate a person can look up by its id alone (history, audit):
  * the entity `<uuid>` is the stream `<prefix>-<uuid>` under exactly one of them.
  */
-export const ENTITY_STREAM_PREFIXES = ['dataset', 'dataset-version', 'project', 'experiment', 'run'] as const;
+export const ENTITY_STREAM_PREFIXES = [
+  'dataset',
+  'dataset-version',
+  'project',
+  'experiment',
+  'run',
+  'job',
+  'agent',
+  'sweep',
+  'model',
+  'model-version',
+  'deployment',
+  'monitor',
+] as const;
 export type EntityStreamPrefix = (typeof ENTITY_STREAM_PREFIXES)[number];
