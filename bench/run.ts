@@ -16,6 +16,7 @@ import { connectNats } from '@modeltrail/messaging';
 import { createPool, ensureDatabase, ident } from '@modeltrail/postgres';
 import { appendBenchmark } from './append.bench';
 import { commandBenchmark } from './command.bench';
+import { driftBenchmark } from './drift.bench';
 import { graphqlBenchmark } from './graphql.bench';
 import { type Benchmark, type BenchContext, type BenchmarkResult, type BenchResults, formatTable, machineInfo, newRunId, timed, writeResults } from './harness';
 import { metricsBenchmark } from './metrics.bench';
@@ -24,7 +25,7 @@ import { placementBenchmark } from './placement.bench';
 import { readReplayBenchmark } from './read-replay.bench';
 import { runSearchBenchmark } from './run-search.bench';
 
-export const BENCHMARKS: ReadonlyArray<Benchmark> = [appendBenchmark, readReplayBenchmark, commandBenchmark, graphqlBenchmark, metricsBenchmark, runSearchBenchmark, placementBenchmark, liveProgressBenchmark];
+export const BENCHMARKS: ReadonlyArray<Benchmark> = [appendBenchmark, readReplayBenchmark, commandBenchmark, graphqlBenchmark, metricsBenchmark, runSearchBenchmark, placementBenchmark, liveProgressBenchmark, driftBenchmark];
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/modeltrail_bench';
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
