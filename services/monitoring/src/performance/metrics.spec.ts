@@ -58,14 +58,19 @@ describe('classificationMetrics', () => {
     expectMetrics(result, [0.6363636363636364, 0.5208333333333333, 0.47916666666666663, 0.49702380952380953]);
   });
 
-  it('takes the number 1 and the string "1" for one class, and has nothing to divide by as 0', () => {
+  it('takes the number 1 and the string "1" for one class, true as the positive of booleans, and has nothing to divide by as 0', () => {
     expectMetrics(classificationMetrics(pairs(['1', '0', 1], [1, 0, '1'])), [1, 1, 1, 1]);
+    // The binary fixture above with true for 1.
+    const booleans = classificationMetrics(BINARY_ACTUAL.map((a, i) => ({ actual: a === 1, prediction: BINARY_PREDICTED[i] === 1 })));
+    expect(booleans).toMatchObject({ average: 'BINARY', positiveLabel: 'true' });
+    expectMetrics(booleans, [0.7, 0.8, 0.6666666666666666, 0.7272727272727272]);
     expectMetrics(classificationMetrics(pairs([0, 0], [0, 0])), [1, 0, 0, 0]);
   });
 
   it('refuses an empty window and values that are not labels', () => {
     expect(() => classificationMetrics([])).toThrow(ValidationError);
     expect(() => classificationMetrics([{ predictionId: 'p-7', prediction: Number.NaN, actual: 1 }])).toThrow(/p-7/);
+    expect(() => regressionMetrics([{ predictionId: 'p-8', prediction: true, actual: 1 }])).toThrow(/p-8/);
   });
 });
 
@@ -101,33 +106,48 @@ describe('comparePerformance', () => {
     { key: 'accuracy', last: 0.9, min: 0.5, max: 0.92, count: 10, lastStep: 9 },
     { key: 'val_f1', last: 0.8, min: 0.4, max: 0.8, count: 10, lastStep: 9 },
     { key: 'rmse', last: 1.5, min: 1.5, max: 4, count: 10, lastStep: 9 },
+    { key: 'mae', last: 0, min: 0, max: 1, count: 10, lastStep: 9 },
   ];
 
-  it('is degraded when worse than the baseline by more than the tolerance, by the metric direction', () => {
-    expect(comparePerformance({ accuracy: 0.85 }, snapshot, { metric: 'accuracy', tolerance: 0.05 })).toEqual([
-      { metric: 'accuracy', measured: 0.85, baselineKey: 'accuracy', baseline: 0.9, delta: 0.85 - 0.9, degraded: false },
-    ]);
-    expect(comparePerformance({ accuracy: 0.84 }, snapshot, { metric: 'accuracy', tolerance: 0.05 })[0].degraded).toBe(true);
-    expect(comparePerformance({ accuracy: 0.99 }, snapshot, { metric: 'accuracy', tolerance: 0 })[0].degraded).toBe(false);
-    // Lower is better for errors: a higher RMSE is the worse one.
-    const [rmse] = comparePerformance({ rmse: 1.8 }, snapshot, { metric: 'rmse', tolerance: 0.2 });
-    expect(rmse).toMatchObject({ baseline: 1.5, degraded: true });
-    expect(rmse.delta).toBeCloseTo(0.3, 12);
+  it('is degraded when worse than the baseline by more than a fraction of it, by the metric direction', () => {
+    // 5 % of 0.9 is 0.045: 0.855 is exactly that much worse (0.9 - 0.855 = 0.04500000000000004 in floating point), 0.85 more.
+    const [edge] = comparePerformance({ accuracy: 0.855 }, snapshot, { metric: 'accuracy', tolerance: 0.05 });
+    expect(edge).toMatchObject({ metric: 'accuracy', measured: 0.855, baselineKey: 'accuracy', baseline: 0.9, degraded: false });
+    expect(edge.delta).toBeCloseTo(-0.045, 12);
+    expect(edge.relativeChange).toBeCloseTo(0.05, 12);
+    const [worse] = comparePerformance({ accuracy: 0.85 }, snapshot, { metric: 'accuracy', tolerance: 0.05 });
+    expect(worse.degraded).toBe(true);
+    expect(worse.relativeChange).toBeCloseTo(0.05 / 0.9, 12);
+    expect(comparePerformance({ accuracy: 0.99 }, snapshot, { metric: 'accuracy', tolerance: 0 })[0]).toMatchObject({ degraded: false, relativeChange: expect.any(Number) });
+    expect(comparePerformance({ accuracy: 0.99 }, snapshot, { metric: 'accuracy', tolerance: 0 })[0].relativeChange).toBeCloseTo(-0.1, 12);
+    // Lower is better for errors: a higher RMSE is the worse one (20 % of 1.5 is 0.3).
+    expect(comparePerformance({ rmse: 1.8 }, snapshot, { metric: 'rmse', tolerance: 0.2 })[0]).toMatchObject({ baseline: 1.5, degraded: false });
+    const [rmse] = comparePerformance({ rmse: 1.81 }, snapshot, { metric: 'rmse', tolerance: 0.2 });
+    expect(rmse.degraded).toBe(true);
+    expect(rmse.delta).toBeCloseTo(0.31, 12);
     expect(comparePerformance({ rmse: 1.0 }, snapshot, { metric: 'rmse', tolerance: 0 })[0].degraded).toBe(false);
+    // A baseline of 0 has no fraction: any worsening is degraded.
+    expect(comparePerformance({ mae: 0.01 }, snapshot, { metric: 'mae', tolerance: 0.5 })[0]).toMatchObject({ baseline: 0, relativeChange: null, degraded: true });
+  });
+
+  it('takes an absolute tolerance in the metric units when asked', () => {
+    expect(comparePerformance({ accuracy: 0.85 }, snapshot, { metric: 'accuracy', tolerance: 0.05, toleranceKind: 'ABSOLUTE' })[0].degraded).toBe(false);
+    expect(comparePerformance({ accuracy: 0.84 }, snapshot, { metric: 'accuracy', tolerance: 0.05, toleranceKind: 'ABSOLUTE' })[0].degraded).toBe(true);
+    expect(comparePerformance({ mae: 0.01 }, snapshot, { metric: 'mae', tolerance: 0.05, toleranceKind: 'ABSOLUTE' })[0].degraded).toBe(false);
   });
 
   it('reads the baseline under another key, compares several metrics, and has no baseline for a metric the run did not log', () => {
     const result = comparePerformance({ f1: 0.7, accuracy: 0.9, precision: 0.5 }, snapshot, { metric: ['f1', 'accuracy', 'precision'], baselineKey: { f1: 'val_f1' }, tolerance: 0.05 });
     expect(result).toEqual([
-      { metric: 'f1', measured: 0.7, baselineKey: 'val_f1', baseline: 0.8, delta: 0.7 - 0.8, degraded: true },
-      { metric: 'accuracy', measured: 0.9, baselineKey: 'accuracy', baseline: 0.9, delta: 0, degraded: false },
-      { metric: 'precision', measured: 0.5, baselineKey: 'precision', baseline: null, delta: null, degraded: false },
+      { metric: 'f1', measured: 0.7, baselineKey: 'val_f1', baseline: 0.8, delta: 0.7 - 0.8, relativeChange: (0.8 - 0.7) / 0.8, degraded: true },
+      { metric: 'accuracy', measured: 0.9, baselineKey: 'accuracy', baseline: 0.9, delta: 0, relativeChange: 0, degraded: false },
+      { metric: 'precision', measured: 0.5, baselineKey: 'precision', baseline: null, delta: null, relativeChange: null, degraded: false },
     ]);
     expect(comparePerformance({ f1: 0.8 }, snapshot, { metric: 'f1', baselineKey: 'val_f1', tolerance: 0 })[0]).toMatchObject({ baseline: 0.8, degraded: false });
   });
 
   it('refuses a metric not measured, an unknown metric and a negative tolerance', () => {
-    expect(() => comparePerformance({ accuracy: 0.9 }, snapshot, { metric: 'rmse', tolerance: 0 })).toThrow(/rmse was not measured/);
+    expect(() => comparePerformance({ accuracy: 0.9, rmse: null }, snapshot, { metric: 'rmse', tolerance: 0 })).toThrow('rmse was not measured (measured: accuracy)');
     expect(() => comparePerformance({ accuracy: 0.9 }, snapshot, { metric: 'auc' as never, tolerance: 0 })).toThrow(ValidationError);
     expect(() => comparePerformance({ accuracy: 0.9 }, snapshot, { metric: 'accuracy', tolerance: -0.1 })).toThrow(ValidationError);
     expect(() => comparePerformance({ accuracy: 0.9, f1: 0.1 }, snapshot, { metric: ['accuracy', 'f1'], baselineKey: 'val_f1', tolerance: 0 })).toThrow(ValidationError);

@@ -1,7 +1,7 @@
-import { ValidationError } from '@modeltrail/contracts';
+import { type PerformanceMetric, ValidationError } from '@modeltrail/contracts';
 
-/** A model's output or a ground-truth value: a class label, or a number. */
-export type PredictionValue = number | string;
+/** A model's output or a ground-truth value, as monitoring ingests it: a class label, a number, or a boolean class. */
+export type PredictionValue = number | string | boolean;
 
 /** A prediction and its ground truth, as a window of labelled predictions holds them. */
 export interface LabelledPair {
@@ -11,12 +11,10 @@ export interface LabelledPair {
   predictionId?: string;
 }
 
-export const CLASSIFICATION_METRICS = ['accuracy', 'precision', 'recall', 'f1'] as const;
-export const REGRESSION_METRICS = ['rmse', 'mae'] as const;
+export const CLASSIFICATION_METRICS = ['accuracy', 'precision', 'recall', 'f1'] as const satisfies ReadonlyArray<PerformanceMetric>;
+export const REGRESSION_METRICS = ['rmse', 'mae'] as const satisfies ReadonlyArray<PerformanceMetric>;
 export type ClassificationMetric = (typeof CLASSIFICATION_METRICS)[number];
 export type RegressionMetric = (typeof REGRESSION_METRICS)[number];
-export type PerformanceMetric = ClassificationMetric | RegressionMetric;
-export const PERFORMANCE_METRICS: ReadonlyArray<PerformanceMetric> = [...CLASSIFICATION_METRICS, ...REGRESSION_METRICS];
 
 /** Whether a larger value of the metric is better: accuracy, precision, recall, F1 yes; RMSE, MAE no. */
 export function higherIsBetter(metric: PerformanceMetric): boolean {
@@ -51,12 +49,13 @@ const MAX_NAMED = 20;
  * Accuracy, precision, recall and F1 of classified predictions.
  *
  * Labels are compared by their text: the number 1 and the string "1" are one class (a model
- * answering 1 and ground truth read from a CSV as "1" agree).
+ * answering 1 and ground truth read from a CSV as "1" agree), and so are true and "true".
  *
  * - With `positiveLabel`, binary: precision = TP / (TP + FP), recall = TP / (TP + FN),
  *   F1 = 2PR / (P + R), of that class against all others.
  * - Without it, when every label is 0 or 1: binary with 1 as the positive class (scikit-learn's
- *   default, `average='binary', pos_label=1`).
+ *   default, `average='binary', pos_label=1`); when every label is true or false: binary with
+ *   true as the positive class.
  * - Otherwise multiclass, macro averages: precision, recall and F1 are computed per class over
  *   every class seen among the predictions and the actual values, then averaged unweighted
  *   (F1 is the mean of the per-class F1s, as scikit-learn's `average='macro'`, not the F1 of
@@ -68,8 +67,8 @@ const MAX_NAMED = 20;
 export function classificationMetrics(pairs: ReadonlyArray<LabelledPair>, options: { positiveLabel?: PredictionValue } = {}): ClassificationMetrics {
   if (pairs.length === 0) throw new ValidationError('classification metrics need at least one labelled prediction', { field: 'pairs' });
   const bad = pairs.flatMap((pair, index) => (isLabel(pair.prediction) && isLabel(pair.actual) ? [] : [describe(pair, index)]));
-  if (bad.length) throw new ValidationError(`labels must be strings or finite numbers: ${named(bad)}`, { field: 'pairs', predictions: bad.slice(0, MAX_NAMED) });
-  if (options.positiveLabel !== undefined && !isLabel(options.positiveLabel)) throw new ValidationError('positiveLabel must be a string or a finite number', { field: 'positiveLabel' });
+  if (bad.length) throw new ValidationError(`labels must be strings, finite numbers or booleans: ${named(bad)}`, { field: 'pairs', predictions: bad.slice(0, MAX_NAMED) });
+  if (options.positiveLabel !== undefined && !isLabel(options.positiveLabel)) throw new ValidationError('positiveLabel must be a string, a finite number or a boolean', { field: 'positiveLabel' });
 
   const predicted = pairs.map((p) => String(p.prediction));
   const actual = pairs.map((p) => String(p.actual));
@@ -77,7 +76,14 @@ export function classificationMetrics(pairs: ReadonlyArray<LabelledPair>, option
   const correct = predicted.filter((p, i) => p === actual[i]).length;
   const accuracy = correct / pairs.length;
 
-  const positive = options.positiveLabel !== undefined ? String(options.positiveLabel) : labels.every((l) => l === '0' || l === '1') ? '1' : null;
+  const positive =
+    options.positiveLabel !== undefined
+      ? String(options.positiveLabel)
+      : labels.every((l) => l === '0' || l === '1')
+        ? '1'
+        : labels.every((l) => l === 'false' || l === 'true')
+          ? 'true'
+          : null;
   if (positive !== null) {
     const { precision, recall, f1 } = classScores(predicted, actual, positive);
     return { count: pairs.length, accuracy, precision, recall, f1, average: 'BINARY', positiveLabel: positive, labels };
@@ -89,8 +95,8 @@ export function classificationMetrics(pairs: ReadonlyArray<LabelledPair>, option
 
 /**
  * Root mean squared error and mean absolute error of numeric predictions. A value must be a
- * finite number, or a string holding one ("3.5"); anything else is a ValidationError naming
- * the predictions (a classifier's labels sent to a regression monitor, say).
+ * finite number, or a string holding one ("3.5"); anything else (a boolean, a word) is a
+ * ValidationError naming the predictions (a classifier's labels sent to a regression monitor, say).
  */
 export function regressionMetrics(pairs: ReadonlyArray<LabelledPair>): RegressionMetrics {
   if (pairs.length === 0) throw new ValidationError('regression metrics need at least one labelled prediction', { field: 'pairs' });
@@ -130,7 +136,7 @@ function classScores(predicted: ReadonlyArray<string>, actual: ReadonlyArray<str
 }
 
 function isLabel(value: unknown): value is PredictionValue {
-  return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+  return typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
 }
 
 function numeric(value: unknown): number | null {

@@ -27,9 +27,12 @@ export interface WindowPair {
 }
 
 export interface PredictionWindow {
-  /** 0 for the first `windowSize` labels of the deployment, 1 for the next ... */
+  /** 1 for the first `windowSize` labels of the deployment, 2 for the next ... (as PerformanceMeasured numbers windows). */
   window: number;
   pairs: WindowPair[];
+  /** The earliest and latest time its predictions were made (`predictedAt`, else when they were recorded). */
+  firstPredictedAt: string;
+  lastPredictedAt: string;
   /** When the window's first and last labels arrived. */
   firstLabelledAt: string;
   lastLabelledAt: string;
@@ -47,8 +50,8 @@ const MAX_NAMED = 20;
  *
  * - `predictions`: one row per deployment and prediction id; `actual`, `label_seq` and
  *   `labelled_at` are set once, when its ground truth arrives. `label_seq` numbers a
- *   deployment's labels 1, 2, 3 ... in arrival order with no gaps, so window `w` of size `n`
- *   is the labels `n*w + 1 .. n*(w + 1)`.
+ *   deployment's labels 1, 2, 3 ... in arrival order with no gaps, so window `w` (from 1) of
+ *   size `n` is the labels `n*(w - 1) + 1 .. n*w`.
  * - `prediction_label_counts`: labels so far per deployment. Labelling locks the deployment's
  *   row until commit, so concurrent label calls number their labels one after the other
  *   (and a rolled-back call leaves no gap).
@@ -96,9 +99,11 @@ export class PredictionStore {
   /**
    * Records predictions. Idempotent: a prediction id recorded before with the same value is
    * passed over (its `predictedAt` is kept as first recorded); with another value it is a
-   * ConflictError naming the ids (up to 20). Returns how many were new.
+   * ConflictError naming the ids (up to 20). `recordedAt` (the service's clock; the
+   * transaction's time when absent) stands in for a missing `predictedAt` in windows. Returns
+   * how many were new and how many were stored before with the same value.
    */
-  async record(client: Queryable, deploymentId: string, predictions: ReadonlyArray<RecordedPrediction>): Promise<{ recorded: number }> {
+  async record(client: Queryable, deploymentId: string, predictions: ReadonlyArray<RecordedPrediction>, recordedAt?: string): Promise<{ recorded: number; alreadyStored: number }> {
     const unique = dedupe(
       predictions.map((p) => ({ predictionId: p.predictionId, value: p.prediction, predictedAt: p.predictedAt })),
       'prediction',
@@ -106,14 +111,15 @@ export class PredictionStore {
     for (const p of unique) {
       if (p.predictedAt !== undefined && Number.isNaN(Date.parse(p.predictedAt))) throw new ValidationError(`predictedAt of ${p.predictionId} must be an ISO-8601 date-time, got ${JSON.stringify(p.predictedAt)}`, { field: 'predictedAt', predictionId: p.predictionId });
     }
-    if (unique.length === 0) return { recorded: 0 };
+    if (recordedAt !== undefined && Number.isNaN(Date.parse(recordedAt))) throw new ValidationError(`recordedAt must be an ISO-8601 date-time, got ${JSON.stringify(recordedAt)}`, { field: 'recordedAt' });
+    if (unique.length === 0) return { recorded: 0, alreadyStored: 0 };
     const ids = unique.map((p) => p.predictionId);
     const { rows: inserted } = await client.query<{ prediction_id: string }>(
-      `INSERT INTO ${this.s}.predictions (deployment_id, prediction_id, prediction, predicted_at)
-       SELECT $1, t.id, t.value, t.at FROM unnest($2::text[], $3::jsonb[], $4::timestamptz[]) AS t(id, value, at)
+      `INSERT INTO ${this.s}.predictions (deployment_id, prediction_id, prediction, predicted_at, recorded_at)
+       SELECT $1, t.id, t.value, t.at, coalesce($5::timestamptz, now()) FROM unnest($2::text[], $3::jsonb[], $4::timestamptz[]) AS t(id, value, at)
        ON CONFLICT (deployment_id, prediction_id) DO NOTHING
        RETURNING prediction_id`,
-      [deploymentId, ids, unique.map((p) => JSON.stringify(p.value)), unique.map((p) => p.predictedAt ?? null)],
+      [deploymentId, ids, unique.map((p) => JSON.stringify(p.value)), unique.map((p) => p.predictedAt ?? null), recordedAt ?? null],
     );
     if (inserted.length < unique.length) {
       const fresh = new Set(inserted.map((r) => r.prediction_id));
@@ -131,7 +137,7 @@ export class PredictionStore {
         );
       }
     }
-    return { recorded: inserted.length };
+    return { recorded: inserted.length, alreadyStored: unique.length - inserted.length };
   }
 
   /**
@@ -189,8 +195,14 @@ export class PredictionStore {
     return { labelled: fresh.length };
   }
 
+  /** Labels the deployment has so far (windows measured or not): with the windows taken, what waits for a window to fill. */
+  async labelled(client: Queryable, deploymentId: string): Promise<number> {
+    const { rows } = await client.query<{ labelled: string }>(`SELECT labelled FROM ${this.s}.prediction_label_counts WHERE deployment_id = $1`, [deploymentId]);
+    return rows.length ? Number(rows[0].labelled) : 0;
+  }
+
   /**
-   * The complete windows of `windowSize` labelled predictions from window `nextWindow` on (0 is
+   * The complete windows of `windowSize` labelled predictions from window `nextWindow` on (1 is
    * the deployment's first `windowSize` labels), in label-arrival order, each with its pairs in
    * that order; a window not yet full is not returned. At most `maxWindows` windows (all by
    * default). The caller measures each window once and then asks from the window after the
@@ -199,27 +211,33 @@ export class PredictionStore {
    */
   async takeWindows(client: Queryable, deploymentId: string, windowSize: number, nextWindow: number, options: { maxWindows?: number } = {}): Promise<PredictionWindow[]> {
     if (!Number.isInteger(windowSize) || windowSize < 1) throw new ValidationError(`windowSize must be a whole number >= 1, got ${windowSize}`, { field: 'windowSize' });
-    if (!Number.isInteger(nextWindow) || nextWindow < 0) throw new ValidationError(`nextWindow must be a whole number >= 0, got ${nextWindow}`, { field: 'nextWindow' });
+    if (!Number.isInteger(nextWindow) || nextWindow < 1) throw new ValidationError(`nextWindow must be a whole number >= 1, got ${nextWindow}`, { field: 'nextWindow' });
     const maxWindows = options.maxWindows ?? Number.POSITIVE_INFINITY;
     if (!(maxWindows >= 1)) throw new ValidationError(`maxWindows must be at least 1, got ${maxWindows}`, { field: 'maxWindows' });
-    const { rows: counted } = await client.query<{ labelled: string }>(`SELECT labelled FROM ${this.s}.prediction_label_counts WHERE deployment_id = $1`, [deploymentId]);
-    const complete = counted.length ? Math.floor(Number(counted[0].labelled) / windowSize) : 0;
-    const end = Math.min(complete, nextWindow + maxWindows);
-    if (end <= nextWindow) return [];
-    const { rows } = await client.query<{ prediction_id: string; prediction: PredictionValue; actual: PredictionValue; label_seq: string; labelled_at: Date }>(
-      `SELECT prediction_id, prediction, actual, label_seq, labelled_at FROM ${this.s}.predictions
+    // Windows nextWindow .. last, all complete.
+    const last = Math.min(Math.floor((await this.labelled(client, deploymentId)) / windowSize), nextWindow - 1 + maxWindows);
+    if (last < nextWindow) return [];
+    const { rows } = await client.query<{ prediction_id: string; prediction: PredictionValue; actual: PredictionValue; predicted: Date; labelled_at: Date }>(
+      `SELECT prediction_id, prediction, actual, coalesce(predicted_at, recorded_at) AS predicted, labelled_at FROM ${this.s}.predictions
         WHERE deployment_id = $1 AND label_seq > $2 AND label_seq <= $3 ORDER BY label_seq`,
-      [deploymentId, nextWindow * windowSize, end * windowSize],
+      [deploymentId, (nextWindow - 1) * windowSize, last * windowSize],
     );
     const windows: PredictionWindow[] = [];
-    for (let w = nextWindow; w < end; w++) {
+    for (let w = nextWindow; w <= last; w++) {
       const slice = rows.slice((w - nextWindow) * windowSize, (w - nextWindow + 1) * windowSize);
-      windows.push({
-        window: w,
-        pairs: slice.map((r) => ({ predictionId: r.prediction_id, prediction: r.prediction, actual: r.actual })),
-        firstLabelledAt: slice[0].labelled_at.toISOString(),
-        lastLabelledAt: slice.reduce((latest, r) => (r.labelled_at > latest ? r.labelled_at : latest), slice[0].labelled_at).toISOString(),
-      });
+      const times = (pick: (r: (typeof slice)[number]) => Date) => {
+        let min = Number.POSITIVE_INFINITY;
+        let max = Number.NEGATIVE_INFINITY;
+        for (const r of slice) {
+          const ms = pick(r).getTime();
+          if (ms < min) min = ms;
+          if (ms > max) max = ms;
+        }
+        return [new Date(min).toISOString(), new Date(max).toISOString()];
+      };
+      const [firstPredictedAt, lastPredictedAt] = times((r) => r.predicted);
+      const [firstLabelledAt, lastLabelledAt] = times((r) => r.labelled_at);
+      windows.push({ window: w, pairs: slice.map((r) => ({ predictionId: r.prediction_id, prediction: r.prediction, actual: r.actual })), firstPredictedAt, lastPredictedAt, firstLabelledAt, lastLabelledAt });
     }
     return windows;
   }
@@ -237,9 +255,9 @@ function dedupe<T extends { predictionId: string; value: unknown }>(entries: Rea
       continue;
     }
     const value = entry.value;
-    const valid = (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value.length <= PREDICTION_LIMITS.labelChars);
+    const valid = (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean' || (typeof value === 'string' && value.length <= PREDICTION_LIMITS.labelChars);
     if (!valid) {
-      bad.push(`${id} (${what} must be a finite number or a string of at most ${PREDICTION_LIMITS.labelChars} characters, got ${JSON.stringify(value) ?? String(value)})`);
+      bad.push(`${id} (${what} must be a finite number, a boolean or a string of at most ${PREDICTION_LIMITS.labelChars} characters, got ${JSON.stringify(value) ?? String(value)})`);
       continue;
     }
     const earlier = seen.get(id);
