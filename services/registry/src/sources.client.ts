@@ -1,4 +1,5 @@
-import { datasetsRpc, experimentsRpc, type MessageHeaders, type RpcReply, type RpcRequest } from '@modeltrail/contracts';
+import { datasetsRpc, experimentsRpc, type MessageHeaders, type RpcReply, type RpcRequest, streamId } from '@modeltrail/contracts';
+import type { EventStore } from '@modeltrail/eventstore';
 import type { RpcClient } from '@modeltrail/messaging';
 
 /** Injection token of the SourcesClient. */
@@ -31,4 +32,25 @@ export class NatsSourcesClient implements SourcesClient {
 function withoutCommandId(headers: MessageHeaders): MessageHeaders {
   const { commandId: _commandId, ...rest } = headers;
   return rest;
+}
+
+export type RunView = RpcReply<typeof experimentsRpc.getRuns>['items'][number];
+
+/** How long a read of a run waits at most for the experiments read model to show the run's latest event. */
+const RUN_CATCH_UP_MS = 5_000;
+
+/**
+ * The run as of its latest event. The experiments service answers from its read model, which
+ * may not show a change its caller made a moment ago (a run completed just before its version
+ * is created). The run's stream revision in the store says how far that view must be, so a view
+ * behind it is asked for again, with a growing pause, a few seconds at most. Undefined: no such run.
+ */
+export async function currentRun(sources: SourcesClient, store: Pick<EventStore, 'streamRevision'>, runId: string, headers: MessageHeaders): Promise<RunView | undefined> {
+  const head = await store.streamRevision(streamId('run', runId));
+  const deadline = Date.now() + RUN_CATCH_UP_MS;
+  for (let pause = 10; ; pause = Math.min(pause * 2, 250)) {
+    const run = (await sources.getRuns({ runIds: [runId] }, headers)).items.find((r) => r.runId === runId);
+    if (head === 'no_stream' || (run && run.revision >= head) || Date.now() >= deadline) return run;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
 }

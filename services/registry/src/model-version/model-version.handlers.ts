@@ -7,7 +7,7 @@ import { RpcHeaders, RpcPattern } from '@modeltrail/messaging';
 import { CLOCK, type Clock } from '../clock';
 import { RegistryViews } from '../read-model/registry.views';
 import { MODEL_COMMANDS, MODEL_VERSION_COMMANDS, type ModelCommands, type ModelVersionCommands } from '../registry.commands';
-import { SOURCES_CLIENT, type SourcesClient } from '../sources.client';
+import { currentRun, SOURCES_CLIENT, type SourcesClient } from '../sources.client';
 import { type ModelVersionCommand, type RunFacts, VERSION_TAKEN } from './model-version.decider';
 
 type Req<K extends keyof typeof registryRpc> = z.output<(typeof registryRpc)[K]['request']>;
@@ -35,8 +35,9 @@ export class ModelVersionHandlers {
   @RpcPattern(registryRpc.createModelVersion)
   async create(@Payload() req: Req<'createModelVersion'>, @RpcHeaders() headers: MessageHeaders): Promise<ModelVersionView> {
     const { state: model } = await this.models.load(modelStream(req.modelId));
-    const [{ items: runs }, { items: artifacts }] = await Promise.all([this.sources.getRuns({ runIds: [req.runId] }, headers), this.sources.listRunArtifacts({ runIds: [req.runId] }, headers)]);
-    const run = runs.find((r) => r.runId === req.runId);
+    const run = await currentRun(this.sources, this.store, req.runId, headers);
+    // Read after the run: a view of the run as of its latest event has every artifact logged before it.
+    const { items: artifacts } = run ? await this.sources.listRunArtifacts({ runIds: [req.runId] }, headers) : { items: [] };
     const runFacts: RunFacts | null = run
       ? { runId: run.runId, experimentId: run.experimentId, projectId: run.projectId, status: run.status, params: run.params, codeRef: run.codeRef, datasetVersions: run.datasetVersions, summary: run.summary }
       : null;

@@ -16,11 +16,12 @@ import {
   type z,
 } from '@modeltrail/contracts';
 import { commandContextOf } from '@modeltrail/decider';
+import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
 import { RpcHeaders, RpcPattern } from '@modeltrail/messaging';
 import { CLOCK, type Clock } from '../clock';
 import { promotionGates } from '../promotion/promotion-gates';
 import { RegistryViews } from '../read-model/registry.views';
-import { SOURCES_CLIENT, type SourcesClient } from '../sources.client';
+import { currentRun, SOURCES_CLIENT, type SourcesClient } from '../sources.client';
 import { MODEL_COMMANDS, MODEL_VERSION_COMMANDS, type ModelCommands, type ModelVersionCommands } from '../registry.commands';
 import type { ModelCommand, VersionRef } from './model.decider';
 
@@ -31,6 +32,7 @@ type Req<K extends keyof typeof registryRpc> = z.output<(typeof registryRpc)[K][
 export class ModelHandlers {
   constructor(
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(MODEL_COMMANDS) private readonly models: ModelCommands,
     @Inject(MODEL_VERSION_COMMANDS) private readonly versions: ModelVersionCommands,
     @Inject(SOURCES_CLIENT) private readonly sources: SourcesClient,
@@ -66,13 +68,13 @@ export class ModelHandlers {
     const [version] = await this.views.versions([req.modelVersionId]);
     if (!version) throw new NotFoundError(`model version ${req.modelVersionId} does not exist`, { modelVersionId: req.modelVersionId });
     const ids = version.datasetVersions.map((d) => d.datasetVersionId);
-    const [{ items: runs }, { items: projects }, { items: validations }] = await Promise.all([
-      this.sources.getRuns({ runIds: [version.runId] }, headers),
+    const [run, { items: projects }, { items: validations }] = await Promise.all([
+      currentRun(this.sources, this.store, version.runId, headers),
       this.sources.getProjects({ projectIds: [version.projectId] }, headers),
       ids.length > 0 ? this.sources.listValidations({ datasetVersionIds: ids }, headers) : Promise.resolve({ items: [] }),
     ]);
     const gates = promotionGates({
-      runStatus: runs.find((r) => r.runId === version.runId)?.status ?? null,
+      runStatus: run?.status ?? null,
       successCriteria: projects.find((p) => p.projectId === version.projectId)?.successCriteria ?? [],
       metrics: version.metrics,
       datasetVersions: version.datasetVersions,
