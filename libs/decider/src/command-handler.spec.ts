@@ -88,3 +88,33 @@ describe('CommandHandler keeps folded states between commands, and never answers
     expect(reads.filter((s) => s === 'thing-5').length).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe('CommandHandler records a cause decided in the same decision', () => {
+  type Chain = { type: 'test.Measured.v1'; data: { n: number }; causedBy?: number } | { type: 'test.Alerted.v1'; data: { n: number }; causedBy?: number };
+  const chain = (causedBy: number): Decider<{ n: number }, Chain, null> => ({
+    initialState: () => null,
+    evolve: (state) => state,
+    decide: (command) => [
+      { type: 'test.Measured.v1', data: { n: command.n } },
+      { type: 'test.Alerted.v1', data: { n: command.n }, causedBy },
+    ],
+  });
+
+  it.each([
+    ['without a command id (ids drawn for the decision)', undefined],
+    ['with a command id (ids derived from it)', 'cmd-7'],
+  ])('an event caused by an earlier one names its id as causationId; the others keep the command cause, %s', async (_, commandId) => {
+    const store = new InMemoryEventStore();
+    const handler = new CommandHandler(store, chain(0));
+    const { events } = await handler.handle('thing-9', { n: 1 }, { ...context, causationId: 'upstream-1', commandId });
+    expect(events.map((e) => e.metadata.causationId)).toEqual(['upstream-1', events[0].id]);
+    expect(events.map((e) => e.metadata.correlationId)).toEqual(['c-1', 'c-1']);
+  });
+
+  it('refuses a cause that is not an earlier event of the decision, appending nothing', async () => {
+    const store = new InMemoryEventStore();
+    const handler = new CommandHandler(store, chain(1));
+    await expect(handler.handle('thing-10', { n: 1 }, context)).rejects.toThrow(/event 1 \(test.Alerted.v1\) names event 1 as its cause/);
+    expect(await store.readStream('thing-10')).toEqual([]);
+  });
+});

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { AppendResult, EventStore, ExpectedRevision, RecordedEvent, StreamHead, StreamRevision } from '@modeltrail/eventstore';
 import { StreamCache, WrongExpectedRevisionError } from '@modeltrail/eventstore';
 import type { MessageHeaders } from '@modeltrail/contracts';
@@ -127,16 +127,7 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
       const expectedRevision: ExpectedRevision = revision === 'no_stream' ? 'no_stream' : revision;
       let appended: AppendResult;
       try {
-        appended = await this.store.append(
-          stream,
-          decided.map((event, index) => ({
-            id: context.commandId ? deterministicEventId(context.commandId, stream, index) : undefined,
-            type: event.type,
-            data: event.data,
-            metadata: { actor: context.actor, correlationId: context.correlationId, causationId: context.causationId ?? null },
-          })),
-          { expectedRevision, head },
-        );
+        appended = await this.store.append(stream, newEvents(decided, stream, context), { expectedRevision, head });
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
         this.folded.delete(stream);
@@ -160,6 +151,26 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
       return { state: nextState, events, revision: appended.nextExpectedRevision, position: appended.position };
     }
   }
+}
+
+/**
+ * The events of one decision as the store appends them. Ids come from the command id when there
+ * is one (a retry appends the same ids); an event caused by an earlier one of the same decision
+ * (`causedBy`) needs that event's id before the append, so the decision's ids are then drawn here.
+ */
+function newEvents(decided: ReadonlyArray<DomainEvent>, stream: string, context: CommandContext) {
+  const chained = decided.some((event) => event.causedBy !== undefined);
+  const ids = decided.map((_, index) => (context.commandId ? deterministicEventId(context.commandId, stream, index) : chained ? randomUUID() : undefined));
+  return decided.map((event, index) => {
+    let causationId = context.causationId ?? null;
+    if (event.causedBy !== undefined) {
+      if (!Number.isInteger(event.causedBy) || event.causedBy < 0 || event.causedBy >= index) {
+        throw new Error(`event ${index} (${event.type}) names event ${event.causedBy} as its cause: it must be an earlier event of the same decision`);
+      }
+      causationId = ids[event.causedBy]!;
+    }
+    return { id: ids[index], type: event.type, data: event.data, metadata: { actor: context.actor, correlationId: context.correlationId, causationId } };
+  });
 }
 
 /** A UUID (v8 layout) derived from the command id, stream and index: stable across retries. */

@@ -5,6 +5,13 @@
 export interface DomainEvent<Type extends string = string, Data = unknown> {
   type: Type;
   data: Data;
+  /**
+   * The index, in the same decision, of an earlier event that caused this one (a drift window
+   * that raised an alert, an alert that requested a retraining). The command loop records that
+   * event's id as this one's `causationId`, instead of the command's cause, so history can walk
+   * a chain of consequences decided together. Absent: the command's cause.
+   */
+  causedBy?: number;
 }
 
 export interface Decider<Command, Event extends DomainEvent, State> {
