@@ -19,7 +19,7 @@ import {
   UNSEEN_CATEGORIES_LISTED,
 } from './types';
 
-/** Wasserstein is divided by the reference std, floored at this (as Evidently), so a constant reference does not divide by 0. */
+/** Wasserstein is divided by the reference std, floored at this (as Evidently's wasserstein_distance_norm), so a constant reference does not divide by 0. */
 export const MIN_STD = 0.001;
 
 /** Every statistic of one feature, before the decision. */
@@ -30,10 +30,15 @@ interface Measured {
 }
 
 /**
- * Compares a batch with the reference, feature by feature, and decides drift (see README.md):
- * every statistic that applies is reported, and the one of the chosen method decides. A batch
- * lacking a feature column, with a column of the wrong type, or with no present value in a
- * feature is a ValidationError.
+ * Compares a batch with the reference, feature by feature, and decides drift (README.md has
+ * the details): every statistic that applies is reported, and the one of the chosen method
+ * decides. AUTO, as Evidently: with at most 1,000 reference values KS (numeric) or chi-square
+ * (categorical), p < 0.05; above, Wasserstein divided by the reference std (floored at 0.001)
+ * ≥ 0.1 or Jensen–Shannon ≥ 0.1; a numeric feature with at most 5 distinct values (reference and
+ * batch together) is compared as categories. Bonferroni divides the p-value thresholds by the
+ * number of features decided by a p-value. The dataset drifts when the drifted share ≥
+ * driftShare. A batch lacking a feature column, with a column of the wrong type, or with no
+ * present value in a feature is a ValidationError.
  */
 export function measureDrift(reference: ReferenceProfile, current: CurrentColumns, options: Partial<DriftOptions> = {}): DatasetDrift {
   const settings: DriftOptions = { ...DEFAULT_DRIFT_OPTIONS, ...options };

@@ -4,7 +4,7 @@
  */
 import chisquareCdf from '@stdlib/stats-base-dists-chisquare-cdf';
 
-/** A share of 0 counts as this in PSI (as Evidently), and as the reference share of a bin the reference never saw in chi-square. */
+/** A share of 0 counts as this in PSI (Evidently's usual floor), and as the reference share of a bin the reference never saw in chi-square. */
 export const ZERO_SHARE = 0.0001;
 
 /** Below this λ, Q(λ) is summed by the series that converges fast for small λ. */
@@ -106,7 +106,7 @@ export function ksAndWasserstein(a: Float64Array, b: Float64Array): { ks: number
 
 /**
  * Population stability index Σ (cur − ref)·ln(cur / ref) over aligned bin shares, a share of 0
- * counting as 0.0001 (ZERO_SHARE, as Evidently; the shares are not renormalised).
+ * counting as 0.0001 (ZERO_SHARE, Evidently's usual floor; the shares are not renormalised).
  */
 export function psi(refShares: ArrayLike<number>, curShares: ArrayLike<number>): number {
   sameLength(refShares, curShares, 'psi');
