@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULTS, DEVELOPMENT_API_TOKEN, isLoopbackHost, loadConfig, requireApiTokens, requireSafeListenAddress } from './config';
+import { ConfigError, DEFAULTS, DEVELOPMENT_API_TOKEN, DEVELOPMENT_REVIEWER_TOKEN, isLoopbackHost, loadConfig, requireApiTokens, requireSafeListenAddress } from './config';
 
 describe('loadConfig', () => {
   it('gives a developer machine working defaults', () => {
@@ -67,10 +67,11 @@ describe('loadConfig', () => {
       expect(requireApiTokens(config)).toBe(config.apiTokens);
     });
 
-    it('defaults to the development token and a depth of 12 outside production only', () => {
+    it('defaults to the development tokens (a developer and a reviewer) and a depth of 12 outside production only', () => {
       const development = loadConfig({ SERVICE_NAME: 'gateway' });
-      expect(development.apiTokens).toEqual([DEVELOPMENT_API_TOKEN]);
+      expect(development.apiTokens).toEqual([DEVELOPMENT_API_TOKEN, DEVELOPMENT_REVIEWER_TOKEN]);
       expect(DEVELOPMENT_API_TOKEN).toEqual({ token: 'dev-token', user: 'developer@modeltrail.local' });
+      expect(DEVELOPMENT_REVIEWER_TOKEN).toEqual({ token: 'reviewer-token', user: 'reviewer@modeltrail.local' });
       expect(development.graphqlMaxDepth).toBe(12);
 
       const production = loadConfig({ NODE_ENV: 'production', SERVICE_NAME: 'gateway', DATABASE_URL: 'postgres://db/mt', NATS_URL: 'nats://nats:4222' });
@@ -110,6 +111,7 @@ describe('loadConfig', () => {
       expect(() => requireSafeListenAddress(open)).toThrow(/HOST: is 0.0.0.0, which is reachable from other machines, while the development token "dev-token" is accepted: set API_TOKENS/);
       // Listing the development token explicitly is the same hole.
       expect(() => requireSafeListenAddress(loadConfig({ SERVICE_NAME: 'gateway', HOST: '::', API_TOKENS: 'dev-token=dev@example.com' }))).toThrow(/HOST: is ::/);
+      expect(() => requireSafeListenAddress(loadConfig({ SERVICE_NAME: 'gateway', HOST: '0.0.0.0', API_TOKENS: 'reviewer-token=rev@example.com' }))).toThrow(/"reviewer-token" is accepted/);
       expect(requireSafeListenAddress(loadConfig({ SERVICE_NAME: 'gateway', HOST: '0.0.0.0', API_TOKENS: 's3cr3t=ada@example.com' }))).toBe('0.0.0.0');
       expect(requireSafeListenAddress(loadConfig({ SERVICE_NAME: 'gateway' }))).toBe('127.0.0.1');
       expect(requireSafeListenAddress(loadConfig({ SERVICE_NAME: 'gateway', HOST: 'localhost' }))).toBe('localhost');

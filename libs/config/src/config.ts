@@ -98,6 +98,12 @@ export interface ApiToken {
 
 /** The token a developer machine accepts when API_TOKENS is unset; never accepted in production. */
 export const DEVELOPMENT_API_TOKEN: ApiToken = { token: 'dev-token', user: 'developer@modeltrail.local' };
+/**
+ * A second person on a developer machine, for what one person may not do alone (approving one's
+ * own promotion request): accepted, like the first, only when API_TOKENS is unset outside production.
+ */
+export const DEVELOPMENT_REVIEWER_TOKEN: ApiToken = { token: 'reviewer-token', user: 'reviewer@modeltrail.local' };
+const DEVELOPMENT_TOKENS: ReadonlyArray<ApiToken> = [DEVELOPMENT_API_TOKEN, DEVELOPMENT_REVIEWER_TOKEN];
 
 export const DEFAULTS = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/modeltrail',
@@ -266,7 +272,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
     artifactRoot: e.ARTIFACT_ROOT,
     dataRoots: (e.DATA_ROOTS ?? (e.NODE_ENV === 'production' ? [] : [process.cwd()])).map((root) => resolve(root)),
     logLevel: e.LOG_LEVEL,
-    apiTokens: e.API_TOKENS ?? (e.NODE_ENV === 'production' ? [] : [DEVELOPMENT_API_TOKEN]),
+    apiTokens: e.API_TOKENS ?? (e.NODE_ENV === 'production' ? [] : [...DEVELOPMENT_TOKENS]),
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     telemetryStream: e.TELEMETRY_STREAM,
     scheduler: {
@@ -314,12 +320,12 @@ export function isLoopbackHost(host: string): boolean {
  * jobs, which run code on agents): that is refused, naming both settings.
  */
 export function requireSafeListenAddress(config: Pick<AppConfig, 'host' | 'apiTokens'>): string {
-  const development = config.apiTokens.some((t) => t.token === DEVELOPMENT_API_TOKEN.token);
+  const development = config.apiTokens.find((t) => DEVELOPMENT_TOKENS.some((d) => d.token === t.token));
   if (development && !isLoopbackHost(config.host)) {
     throw new ConfigError([
       {
         variable: 'HOST',
-        problem: `is ${config.host}, which is reachable from other machines, while the development token "${DEVELOPMENT_API_TOKEN.token}" is accepted: set API_TOKENS to your own token=user pairs, or listen on 127.0.0.1`,
+        problem: `is ${config.host}, which is reachable from other machines, while the development token "${development.token}" is accepted: set API_TOKENS to your own token=user pairs, or listen on 127.0.0.1`,
       },
     ]);
   }
