@@ -383,8 +383,17 @@ export const PerformanceMeasuredV1 = z.object({
   taskType: TaskType,
   /** Labelled predictions in the window. */
   predictions: z.number().int().min(1),
+  /**
+   * The deployment's labels the window holds, numbered 1, 2, ... in the order they arrived: a
+   * window is `windowSize` consecutive labels, and each label is measured in one window (after a
+   * change of the window size, the first window may also hold labels measured before).
+   */
+  firstLabel: z.number().int().min(1),
+  lastLabel: z.number().int().min(1),
   firstPredictedAt: z.iso.datetime(),
   lastPredictedAt: z.iso.datetime(),
+  firstLabelledAt: z.iso.datetime(),
+  lastLabelledAt: z.iso.datetime(),
   metrics: PerformanceValues,
   comparisons: z.array(PerformanceComparison),
   tolerance: z.number(),

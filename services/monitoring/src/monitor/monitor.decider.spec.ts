@@ -187,8 +187,12 @@ describe('Monitor decider: alert hysteresis', () => {
     const perf = (n: number, degraded: boolean): PerformanceWindow => ({
       measurementId: measurement(100 + n),
       predictions: 10,
+      firstLabel: 10 * n - 9,
+      lastLabel: 10 * n,
       firstPredictedAt: t0,
       lastPredictedAt: t0,
+      firstLabelledAt: t0,
+      lastLabelledAt: t0,
       metrics: { accuracy: degraded ? 0.6 : 0.9, precision: 0.9, recall: 0.9, f1: 0.9, rmse: null, mae: null },
       comparisons: [{ metric: 'accuracy', value: degraded ? 0.6 : 0.9, baseline: 0.9, relativeChange: degraded ? 0.3333 : 0, degraded }],
       degraded,
@@ -199,6 +203,11 @@ describe('Monitor decider: alert hysteresis', () => {
     expect(events[1].data).toMatchObject({ kind: 'PERFORMANCE', windows: [1], measurementIds: [measurement(101)], summary: expect.stringMatching(/degraded window; in the last, accuracy 0.6 vs 0.9/) });
     expect(events[3].data).toMatchObject({ kind: 'PERFORMANCE', alertId: alertIdFor(monitorId, 'PERFORMANCE', 1), windows: [2] });
     for (const event of events) expect(() => platformEventCatalog().validate(event.type, event.data)).not.toThrow();
+    // The same windows again (a retry, or windows taken from a lagging read model) are passed over.
+    const after = events.reduce(monitorDecider.evolve, state.reduce(monitorDecider.evolve, monitorDecider.initialState()));
+    expect(monitorDecider.decide({ type: 'RecordPerformance', monitorId, windows: [perf(2, false), perf(3, false)], newestDatasets: null, at: at(6) }, after).map((e) => e.data)).toEqual([
+      expect.objectContaining({ window: 3, firstLabel: 21, lastLabel: 30 }),
+    ]);
   });
 });
 

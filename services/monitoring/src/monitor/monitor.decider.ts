@@ -64,8 +64,13 @@ export interface DriftWindow {
 export interface PerformanceWindow {
   measurementId: string;
   predictions: number;
+  /** The deployment's labels the window holds, in arrival order (1-based, inclusive). */
+  firstLabel: number;
+  lastLabel: number;
   firstPredictedAt: string;
   lastPredictedAt: string;
+  firstLabelledAt: string;
+  lastLabelledAt: string;
   metrics: PerformanceValues;
   comparisons: PerformanceComparison[];
   degraded: boolean;
@@ -148,6 +153,8 @@ export interface MonitorFacts {
   config: MonitorConfig;
   drift: WindowTrack;
   performance: WindowTrack;
+  /** The highest label measured in a performance window (0: none yet). */
+  labelsMeasured: number;
   retrains: Readonly<Record<string, RetrainFacts>>;
 }
 
@@ -223,8 +230,10 @@ export const monitorDecider: Decider<MonitorCommand, MonitorEvent, MonitorState>
       }
       case 'RecordPerformance': {
         const monitor = requireMonitor(state, command.monitorId);
-        if (command.windows.length === 0) return [];
-        const measured = command.windows.map(
+        // Windows measured before (a retry, or a caller that read a lagging read model) are passed over.
+        const fresh = command.windows.filter((w) => w.lastLabel > monitor.labelsMeasured);
+        if (fresh.length === 0) return [];
+        const measured = fresh.map(
           (w, i): MonitorEvent => ({
             type: 'monitoring.PerformanceMeasured.v1',
             data: {
@@ -234,8 +243,12 @@ export const monitorDecider: Decider<MonitorCommand, MonitorEvent, MonitorState>
               window: monitor.performance.windows + 1 + i,
               taskType: monitor.taskType,
               predictions: w.predictions,
+              firstLabel: w.firstLabel,
+              lastLabel: w.lastLabel,
               firstPredictedAt: w.firstPredictedAt,
               lastPredictedAt: w.lastPredictedAt,
+              firstLabelledAt: w.firstLabelledAt,
+              lastLabelledAt: w.lastLabelledAt,
               metrics: w.metrics,
               comparisons: w.comparisons,
               tolerance: monitor.config.performanceTolerance,
@@ -277,7 +290,7 @@ export const monitorDecider: Decider<MonitorCommand, MonitorEvent, MonitorState>
   evolve(state, event) {
     if (event.type === 'monitoring.MonitorCreated.v1') {
       const { config, createdAt: _createdAt, ...facts } = event.data;
-      return { status: 'Active', ...facts, config, drift: emptyTrack(), performance: emptyTrack(), retrains: {} };
+      return { status: 'Active', ...facts, config, drift: emptyTrack(), performance: emptyTrack(), labelsMeasured: 0, retrains: {} };
     }
     if (state.status !== 'Active') return state;
     switch (event.type) {
@@ -286,7 +299,11 @@ export const monitorDecider: Decider<MonitorCommand, MonitorEvent, MonitorState>
       case 'monitoring.DriftMeasured.v1':
         return { ...state, drift: measuredWindow(state.drift, { window: event.data.window, measurementId: event.data.measurementId }, event.data.drifted) };
       case 'monitoring.PerformanceMeasured.v1':
-        return { ...state, performance: measuredWindow(state.performance, { window: event.data.window, measurementId: event.data.measurementId }, event.data.degraded) };
+        return {
+          ...state,
+          performance: measuredWindow(state.performance, { window: event.data.window, measurementId: event.data.measurementId }, event.data.degraded),
+          labelsMeasured: Math.max(state.labelsMeasured, event.data.lastLabel),
+        };
       case 'monitoring.AlertRaised.v1':
         return withTrack(state, event.data.kind, (track) => ({ ...track, openAlertId: event.data.alertId }));
       case 'monitoring.AlertResolved.v1':
