@@ -38,7 +38,7 @@ function columnsOf(seed: number, rows: number, shift: (feature: number) => numbe
  * Peak resident set size of the whole process while `work` runs, sampled every 5 ms by a worker
  * thread (the work itself is synchronous and cannot sample), above the RSS just before it.
  */
-async function peakRssAbove<T>(work: () => T): Promise<{ value: T; seconds: number; peakMb: number }> {
+async function peakRssAbove<T>(work: () => T): Promise<{ value: T; seconds: number; cpuSeconds: number; peakMb: number }> {
   const shared = new SharedArrayBuffer(16);
   const cells = new BigInt64Array(shared); // [0] peak RSS, [1] stop flag
   const sampler = new Worker(
@@ -53,16 +53,18 @@ async function peakRssAbove<T>(work: () => T): Promise<{ value: T; seconds: numb
   await message();
   const before = process.memoryUsage.rss();
   Atomics.store(cells, 0, BigInt(before));
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const value = work();
   const seconds = (performance.now() - started) / 1000;
+  const spent = process.cpuUsage(cpu);
   const after = BigInt(process.memoryUsage.rss());
   const done = message();
   Atomics.store(cells, 1, 1n);
   await done;
   await sampler.terminate();
   const peak = Atomics.load(cells, 0) > after ? Atomics.load(cells, 0) : after;
-  return { value, seconds, peakMb: Number(peak - BigInt(before)) / MB };
+  return { value, seconds, cpuSeconds: (spent.user + spent.system) / 1e6, peakMb: Number(peak - BigInt(before)) / MB };
 }
 
 /** Sorts a copy of each column: the floor under any exact two-sample statistic. */
@@ -80,10 +82,22 @@ function median(values: number[]): number {
   return sorted[sorted.length >>> 1];
 }
 
+/** One call measured: wall seconds, CPU seconds of the process (GC threads included), peak RSS above start. */
+interface Run {
+  seconds: number;
+  cpuSeconds: number;
+  peakMb: number;
+}
+
+interface Side {
+  ours: Run;
+  baseline: Run;
+}
+
 interface Measured {
   parameters: Record<string, unknown>;
-  build: { ours: number; baseline: number; oursMb: number; baselineMb: number };
-  drift: { ours: number; baseline: number; oursMb: number; baselineMb: number };
+  build: Side;
+  drift: Side;
 }
 
 /** Everything measured, in this process: medians of REPEATS runs, ours and the baseline alternating. */
@@ -97,43 +111,35 @@ async function measure(rows: number): Promise<Measured> {
   measureDrift(buildReference(specs, slice(referenceData, 10_000)), slice(batch, 10_000));
   sortCopies(slice(batch, 10_000));
 
-  const runs = { build: [] as Array<[number, number, number, number]>, drift: [] as Array<[number, number, number, number]> };
+  const runs = { build: { ours: [] as Run[], baseline: [] as Run[] }, drift: { ours: [] as Run[], baseline: [] as Run[] } };
   let reference = buildReference(specs, referenceData);
   let driftedFeatures = 0;
   for (let r = 0; r < REPEATS; r++) {
-    const oursFirst = r % 2 === 0;
-    const build = [0, 0, 0, 0] as [number, number, number, number];
-    const drift = [0, 0, 0, 0] as [number, number, number, number];
-    for (const turn of oursFirst ? ['ours', 'baseline'] : ['baseline', 'ours']) {
+    const turns = r % 2 === 0 ? (['ours', 'baseline'] as const) : (['baseline', 'ours'] as const);
+    for (const turn of turns) {
       if (turn === 'ours') {
         const built = await peakRssAbove(() => buildReference(specs, referenceData));
         reference = built.value;
-        [build[0], build[2]] = [built.seconds, built.peakMb];
+        runs.build.ours.push(built);
       } else {
-        const sorted = await peakRssAbove(() => sortCopies(referenceData));
-        [build[1], build[3]] = [sorted.seconds, sorted.peakMb];
+        runs.build.baseline.push(await peakRssAbove(() => sortCopies(referenceData)));
       }
     }
-    for (const turn of oursFirst ? ['ours', 'baseline'] : ['baseline', 'ours']) {
+    for (const turn of turns) {
       if (turn === 'ours') {
         const measured = await peakRssAbove(() => measureDrift(reference, batch));
         driftedFeatures = measured.value.driftedFeatures;
-        [drift[0], drift[2]] = [measured.seconds, measured.peakMb];
+        runs.drift.ours.push(measured);
       } else {
-        const sorted = await peakRssAbove(() => sortCopies(batch));
-        [drift[1], drift[3]] = [sorted.seconds, sorted.peakMb];
+        runs.drift.baseline.push(await peakRssAbove(() => sortCopies(batch)));
       }
     }
-    runs.build.push(build);
-    runs.drift.push(drift);
   }
   const encodeStarted = performance.now();
   const profileBytes = encodeReference(reference).length;
   const encodeSeconds = (performance.now() - encodeStarted) / 1000;
-  const medians = (list: Array<[number, number, number, number]>) => {
-    const at = (k: number) => median(list.map((x) => x[k]));
-    return { ours: at(0), baseline: at(1), oursMb: at(2), baselineMb: at(3) };
-  };
+  const medians = (list: Run[]): Run => ({ seconds: median(list.map((x) => x.seconds)), cpuSeconds: median(list.map((x) => x.cpuSeconds)), peakMb: median(list.map((x) => x.peakMb)) });
+  const sides = (side: { ours: Run[]; baseline: Run[] }): Side => ({ ours: medians(side.ours), baseline: medians(side.baseline) });
   return {
     parameters: {
       rows,
@@ -146,8 +152,8 @@ async function measure(rows: number): Promise<Measured> {
       profileBytes,
       encodeSeconds: Number(encodeSeconds.toFixed(3)),
     },
-    build: medians(runs.build),
-    drift: medians(runs.drift),
+    build: sides(runs.build),
+    drift: sides(runs.drift),
   };
 }
 
@@ -182,9 +188,10 @@ if (require.main === module && process.argv[2] === CHILD_FLAG) {
  * decile PSI each), next to sorting copies of the same 20 columns with Float64Array's sort: the
  * sort is what any exact two-sample statistic must do, so the ratio shows what the statistics
  * add on top. Building the reference (sorted values, deciles, moments) is measured the same way
- * against sorting the reference's columns. Times are the median of 3 runs, ours and the baseline
- * alternating; memory is the peak RSS above the RSS before the call (see peakRssAbove), in a
- * process of its own (see measureApart).
+ * against sorting the reference's columns. Times, wall and the process's CPU time (which a busy
+ * machine disturbs less), are the median of 3 runs, ours and the baseline alternating; memory is
+ * the peak RSS above the RSS before the call (see peakRssAbove), in a process of its own (see
+ * measureApart).
  */
 export const driftBenchmark: Benchmark = {
   name: 'drift',
@@ -201,10 +208,12 @@ export const driftBenchmark: Benchmark = {
         memory: `peak process RSS above the RSS before the call, sampled every ${SAMPLE_MS} ms by a worker thread, median of ${REPEATS}${apart ? ', in a child process with MALLOC_MMAP_THRESHOLD_=131072' : ' (in the test process: allocator reuse hides part of it)'}`,
       },
       figures: [
-        figure('drift', `measureDrift, ${label}`, 's', drift.ours, drift.baseline, 'lower'),
-        figure('drift', 'measureDrift peak RSS above start (vs sorting copies)', 'MiB', mb(drift.oursMb), mb(drift.baselineMb), 'lower'),
-        figure('drift', `buildReference, ${label}`, 's', build.ours, build.baseline, 'lower'),
-        figure('drift', 'buildReference peak RSS above start (vs sorting copies)', 'MiB', mb(build.oursMb), mb(build.baselineMb), 'lower'),
+        figure('drift', `measureDrift, ${label}`, 's', drift.ours.seconds, drift.baseline.seconds, 'lower'),
+        figure('drift', 'measureDrift CPU time (vs sorting copies)', 's', drift.ours.cpuSeconds, drift.baseline.cpuSeconds, 'lower'),
+        figure('drift', 'measureDrift peak RSS above start (vs sorting copies)', 'MiB', mb(drift.ours.peakMb), mb(drift.baseline.peakMb), 'lower'),
+        figure('drift', `buildReference, ${label}`, 's', build.ours.seconds, build.baseline.seconds, 'lower'),
+        figure('drift', 'buildReference CPU time (vs sorting copies)', 's', build.ours.cpuSeconds, build.baseline.cpuSeconds, 'lower'),
+        figure('drift', 'buildReference peak RSS above start (vs sorting copies)', 'MiB', mb(build.ours.peakMb), mb(build.baseline.peakMb), 'lower'),
       ],
     };
   },
