@@ -111,6 +111,17 @@ describe('measureDrift', () => {
     expect(js).toMatchObject({ method: 'JENSEN_SHANNON', threshold: 0.1, drifted: false });
   });
 
+  it('measures against a sketched reference within the sketch bound, its p-value from the full count', () => {
+    const data = batch(5_000, { x: normal(6, 5_000, 0) });
+    const current = batch(2_000, { x: normal(7, 2_000, 0.1) });
+    const exact = measureDrift(buildReference([specs[0]], data), current, { numericMethod: 'KS' }).features[0];
+    const sketched = measureDrift(buildReference([specs[0]], data, { exactLimit: 1_000, sketchPoints: 1_001 }), current, { numericMethod: 'KS' }).features[0];
+    expect(sketched.referenceCount).toBe(5_000);
+    expect(Math.abs(sketched.ks!.statistic - exact.ks!.statistic)).toBeLessThanOrEqual(1 / 1_000 + 1 / 5_000);
+    expect(sketched.psi).toBe(exact.psi);
+    expect(sketched.drifted).toBe(exact.drifted);
+  });
+
   it('compares a numeric feature with at most 5 distinct values as categories, as Evidently', () => {
     const flags = Float64Array.from([...Array<number>(50).fill(0), ...Array<number>(50).fill(1)]);
     const reference = buildReference([specs[0]], batch(100, { x: flags }));
