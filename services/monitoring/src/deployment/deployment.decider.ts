@@ -35,7 +35,7 @@ export type DeploymentState =
 export { deploymentStream };
 
 /** Refuses a version that cannot be deployed: unknown (NOT_FOUND) or archived (CONFLICT). Checked before the training data is read, and again by the decider. */
-export function checkDeployable(modelVersionId: string, version: DeployedVersion | null): DeployedVersion {
+export function checkDeployable<V extends DeployedVersion>(modelVersionId: string, version: V | null): V {
   if (!version) throw new NotFoundError(`model version ${modelVersionId} does not exist`, { modelVersionId });
   if (version.status === 'ARCHIVED') throw new ConflictError(`model version ${modelVersionId} (version ${version.version}) is archived: an archived version cannot be deployed`, { modelVersionId });
   return version;
