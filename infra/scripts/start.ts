@@ -21,12 +21,14 @@ export const PROCESSES: ProcessSpec[] = [
   { name: 'datasets', entry: 'services/datasets/src/main.js' },
   { name: 'experiments', entry: 'services/experiments/src/main.js' },
   { name: 'scheduler', entry: 'services/scheduler/src/main.js' },
+  { name: 'registry', entry: 'services/registry/src/main.js' },
+  { name: 'monitoring', entry: 'services/monitoring/src/main.js' },
   { name: 'gateway', entry: 'gateway/src/main.js' },
   // One local agent: its GPUs from nvidia-smi, or the machine's CPUs and memory when there is none.
   { name: 'agent', entry: 'services/agent/src/main.js' },
 ];
 
-const COLORS = [36, 33, 35, 32, 34, 31];
+const COLORS = [36, 33, 35, 32, 34, 31, 96, 93];
 const distRoot = join(__dirname, '..', '..');
 
 async function main(): Promise<void> {
