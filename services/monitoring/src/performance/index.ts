@@ -29,7 +29,7 @@
  *   labelled(client, deploymentId) -> number of labels so far
  *       pending (IngestGroundTruthReply) = labelled - windowSize * (windows measured).
  *   takeWindows(client, deploymentId, windowSize, nextWindow, { maxWindows? })
- *       -> [{ window, pairs: [{ predictionId, prediction, actual }], firstPredictedAt, lastPredictedAt, firstLabelledAt, lastLabelledAt }]
+ *       -> [{ window, firstLabel, lastLabel, pairs: [{ predictionId, prediction, actual }], firstPredictedAt, lastPredictedAt, firstLabelledAt, lastLabelledAt }]
  *       the complete windows from `nextWindow` (1-based, as PerformanceMeasured.window) on;
  *       measure each once (one PerformanceMeasured per window), then ask again from the
  *       window after the last. firstPredictedAt/lastPredictedAt fall back to the time a

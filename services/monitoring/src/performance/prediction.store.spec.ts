@@ -83,6 +83,7 @@ describe('PredictionStore', () => {
       [1, ['q-0', 'q-1', 'q-2']],
       [2, ['q-3', 'q-4', 'q-5']],
     ]);
+    expect(all[1]).toMatchObject({ firstLabel: 4, lastLabel: 6 });
     expect(all[0]).toMatchObject({ firstPredictedAt: '2026-12-01T10:00:00.000Z', lastPredictedAt: recordedAt, firstLabelledAt: labelledAt, lastLabelledAt: labelledAt });
     expect(all[1]).toMatchObject({ firstPredictedAt: recordedAt, lastPredictedAt: recordedAt });
     expect(await tx((c) => store.takeWindows(c, deployment, 3, 3))).toEqual([]);

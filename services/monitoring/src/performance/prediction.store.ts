@@ -29,6 +29,9 @@ export interface WindowPair {
 export interface PredictionWindow {
   /** 1 for the first `windowSize` labels of the deployment, 2 for the next ... (as PerformanceMeasured numbers windows). */
   window: number;
+  /** The deployment's labels it holds, numbered 1, 2, ... in arrival order: `windowSize * (window - 1) + 1` to `windowSize * window`. */
+  firstLabel: number;
+  lastLabel: number;
   pairs: WindowPair[];
   /** The earliest and latest time its predictions were made (`predictedAt`, else when they were recorded). */
   firstPredictedAt: string;
@@ -237,7 +240,7 @@ export class PredictionStore {
       };
       const [firstPredictedAt, lastPredictedAt] = times((r) => r.predicted);
       const [firstLabelledAt, lastLabelledAt] = times((r) => r.labelled_at);
-      windows.push({ window: w, pairs: slice.map((r) => ({ predictionId: r.prediction_id, prediction: r.prediction, actual: r.actual })), firstPredictedAt, lastPredictedAt, firstLabelledAt, lastLabelledAt });
+      windows.push({ window: w, firstLabel: (w - 1) * windowSize + 1, lastLabel: w * windowSize, pairs: slice.map((r) => ({ predictionId: r.prediction_id, prediction: r.prediction, actual: r.actual })), firstPredictedAt, lastPredictedAt, firstLabelledAt, lastLabelledAt });
     }
     return windows;
   }
