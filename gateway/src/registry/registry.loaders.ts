@@ -10,6 +10,8 @@ export interface RegistryLoaders {
   models: DataLoader<string, ModelView>;
   modelVersions: DataLoader<string, ModelVersionView>;
   promotionRequests: DataLoader<string, PromotionRequestView>;
+  /** Versions made from each run, oldest first. */
+  runModelVersions: DataLoader<string, ModelVersionView[]>;
 }
 
 /** Keyed by the operation's loaders: a new operation (or a cleared subscription context) gets new ones. */
@@ -34,10 +36,22 @@ export function registryLoaders(ctx: GatewayContext): RegistryLoaders {
         (r) => r.requestId,
         (id) => `promotion request ${id} does not exist`,
       ),
+      runModelVersions: grouped(async (runIds) => (await ctx.rpc.query(registryRpc.listRunModelVersions, { runIds })).items, (v) => v.runId),
     };
     made.set(ctx.loaders, loaders);
   }
   return loaders;
+}
+
+function grouped<T>(fetch: (ids: string[]) => Promise<T[]>, ownerOf: (item: T) => string): DataLoader<string, T[]> {
+  return new DataLoader<string, T[]>(
+    async (ids) => {
+      const byOwner = new Map<string, T[]>(ids.map((id) => [id, []]));
+      for (const item of await fetch([...ids])) byOwner.get(ownerOf(item))?.push(item);
+      return ids.map((id) => byOwner.get(id)!);
+    },
+    { maxBatchSize: MAX_BATCH },
+  );
 }
 
 function byId<T>(fetch: (ids: string[]) => Promise<T[]>, idOf: (item: T) => string, missing: (id: string) => string): DataLoader<string, T> {

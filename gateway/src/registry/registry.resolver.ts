@@ -256,6 +256,14 @@ export class AliasAssignmentResolver {
   }
 }
 
+@Resolver(() => Run)
+export class RunModelVersionsResolver {
+  @ResolveField(() => [ModelVersion], { description: 'The model versions made from this run, oldest first.' })
+  async modelVersions(@Parent() run: Run, @Context() ctx: GatewayContext): Promise<ModelVersion[]> {
+    return (await registryLoaders(ctx).runModelVersions.load(run.id)).map(toModelVersion);
+  }
+}
+
 @Resolver(() => AliasHolder)
 export class AliasHolderResolver {
   @ResolveField(() => ModelVersion)
@@ -265,4 +273,4 @@ export class AliasHolderResolver {
 }
 
 /** The registry's resolvers, in the order the API lists them. */
-export const REGISTRY_RESOLVERS = [ModelResolver, ModelVersionResolver, PromotionRequestResolver, AliasAssignmentResolver, AliasHolderResolver] as const;
+export const REGISTRY_RESOLVERS = [ModelResolver, ModelVersionResolver, PromotionRequestResolver, AliasAssignmentResolver, AliasHolderResolver, RunModelVersionsResolver] as const;

@@ -129,6 +129,9 @@ describe('GraphQL gateway with the registry', () => {
       promotionRequests: { nodes: [{ id: request.id }] },
     });
 
+    const { run } = await http.data('query ($id: ID!) { run(id: $id) { modelVersions { id version model { id } } } }', { id: source.runId });
+    expect(run).toEqual({ modelVersions: [{ id: v1.id, version: 1, model: { id: model.id } }] });
+
     const { aliasHistory } = await http.data('query ($m: ID!) { aliasHistory(modelId: $m, alias: "champion") { version approvedBy model { id } } }', { m: model.id });
     expect(aliasHistory).toEqual([{ version: 1, approvedBy: 'bob@example.com', model: { id: model.id } }]);
     const { modelVersion } = await http.data('query ($id: ID!) { modelVersion(id: $id) { aliases signature { inputs { name type } } modelCard { caveats } project { id } experiment { id } } }', { id: v1.id });

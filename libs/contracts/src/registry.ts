@@ -402,6 +402,12 @@ export const registryRpc = {
   getModels: defineRpc('mt.qry.registry.GetModels', z.object({ modelIds: batchOf('modelIds') }), z.object({ items: z.array(ModelView) })),
   getModelVersions: defineRpc('mt.qry.registry.GetModelVersions', z.object({ modelVersionIds: batchOf('modelVersionIds') }), z.object({ items: z.array(ModelVersionView) })),
   getPromotionRequests: defineRpc('mt.qry.registry.GetPromotionRequests', z.object({ requestIds: batchOf('requestIds') }), z.object({ items: z.array(PromotionRequestView) })),
+  /** Versions made from the runs asked for (a batch, for the gateway's DataLoader), oldest first; runs without any have none. */
+  listRunModelVersions: defineRpc(
+    'mt.qry.registry.ListRunModelVersions',
+    z.object({ runIds: z.array(uuid).min(1, 'must name at least one run').max(500, 'must name at most 500 runs') }),
+    z.object({ items: z.array(ModelVersionView) }),
+  ),
   /** Oldest first. */
   listModels: defineRpc('mt.qry.registry.ListModels', ListModelsRequest, z.object({ items: z.array(ModelView), pageInfo: PageInfo })),
   /** Newest version first. */

@@ -29,6 +29,11 @@ export class RegistryQueries {
     return { items: await this.views.requests(req.requestIds) };
   }
 
+  @RpcPattern(registryRpc.listRunModelVersions)
+  async listRunModelVersions(@Payload() req: Req<'listRunModelVersions'>): Promise<Reply<'listRunModelVersions'>> {
+    return { items: await this.views.reader.versionsOfRuns(req.runIds) };
+  }
+
   /** Oldest first (registration time, then model id). */
   @RpcPattern(registryRpc.listModels)
   async listModels(@Payload() req: Req<'listModels'>): Promise<Reply<'listModels'>> {

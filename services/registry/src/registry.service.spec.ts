@@ -254,6 +254,11 @@ describe('registry service over NATS', () => {
     expect(rest).toMatchObject({ items: [{ version: 1 }], pageInfo: { hasNextPage: false } });
     const requests = await rpc.request(registryRpc.listPromotionRequests, { filter: { modelId: model.modelId } }, { headers: ada });
     expect(requests.items.map((r) => r.requestId)).toEqual([request2.requestId, request1.requestId]);
+    const byRun = await rpc.request(registryRpc.listRunModelVersions, { runIds: [first.runId, second.runId, randomUUID()] }, { headers: ada });
+    expect(byRun.items.map((v) => [v.runId, v.version])).toEqual([
+      [first.runId, 1],
+      [second.runId, 2],
+    ]);
     const models = await rpc.request(registryRpc.listModels, { projectId: p.projectId }, { headers: ada });
     expect(models.items.map((m) => m.modelId)).toEqual([model.modelId]);
 

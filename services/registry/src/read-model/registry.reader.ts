@@ -50,6 +50,13 @@ export class RegistryReader {
     return this.versionViews(rows.map(this.versionRow));
   }
 
+  /** Versions made from the given runs, oldest first. */
+  async versionsOfRuns(runIds: ReadonlyArray<string>): Promise<ModelVersionView[]> {
+    if (runIds.length === 0) return [];
+    const { rows } = await this.pool.query(`SELECT * FROM ${this.s}.model_versions WHERE run_id = ANY($1::uuid[]) ORDER BY created_at, model_version_id`, [runIds]);
+    return this.versionViews(rows.map(this.versionRow));
+  }
+
   /** A model's versions, newest (highest number) first, optionally of one status, below a version number. */
   async versionPage(modelId: string, status: ModelVersionStatus | undefined, belowVersion: number | null, limit: number): Promise<ModelVersionView[]> {
     const params: unknown[] = [modelId];
