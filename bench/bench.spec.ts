@@ -14,7 +14,7 @@ describe('benchmark suite (quick mode)', () => {
     const lines: string[] = [];
     const results = await runBenchmarks({ quick: true, scale: 0.25, resultsDir: dir, log: (line) => lines.push(line) });
 
-    expect(results.benchmarks.map((b) => b.name)).toEqual(['append', 'read-replay', 'command', 'graphql', 'metrics', 'run-search', 'placement', 'live-progress']);
+    expect(results.benchmarks.map((b) => b.name)).toEqual(['append', 'read-replay', 'command', 'graphql', 'metrics', 'run-search', 'placement', 'live-progress', 'drift']);
     for (const benchmark of results.benchmarks) {
       expect(benchmark.figures.length).toBeGreaterThan(0);
       expect(Object.keys(benchmark.parameters).length).toBeGreaterThan(0);
@@ -46,6 +46,8 @@ describe('benchmark suite (quick mode)', () => {
         'run-search: tag (ablation-n) p95',
         'placement: placement decisions/s while draining (service: read model, place, append JobAssigned, wake)',
         expect.stringMatching(/^live-progress: point latency, child → subscriber, p99/),
+        expect.stringMatching(/^drift: measureDrift, /),
+        'drift: measureDrift peak RSS above start (vs sorting copies)',
       ]),
     );
 
