@@ -303,6 +303,11 @@ describe('registry service over NATS', () => {
     expect(neverRequest.gates.find((g) => g.gate === 'DATASET_VALIDATION')).toMatchObject({ passed: false, detail: `TRAIN dataset version ${never.datasetVersionId} was never validated` });
     await refused(() => approve(neverRequest.requestId), ConflictError, /gate DATASET_VALIDATION did not pass/);
 
+    // Validated now, and asked at once: the request sees the validation just made.
+    const validation = await rpc.request(datasetsRpc.validateDatasetVersion, { datasetVersionId: never.datasetVersionId, rules: [{ type: 'NOT_NULL', column: 'age' }] }, { headers: ada });
+    const validatedRequest = await requestPromotion(neverVersion.modelVersionId, 'staging');
+    expect(validatedRequest.gates.find((g) => g.gate === 'DATASET_VALIDATION')).toMatchObject({ passed: true, datasets: [expect.objectContaining({ validationId: validation.validationId, passed: true })] });
+
     const failing = await newProject({ validate: 'failing' });
     const failingModel = await register(failing.projectId);
     const low = await createVersion(failingModel.modelId, (await trainedRun(failing, 0.7)).runId);

@@ -36,8 +36,8 @@ function withoutCommandId(headers: MessageHeaders): MessageHeaders {
 
 export type RunView = RpcReply<typeof experimentsRpc.getRuns>['items'][number];
 
-/** How long a read of a run waits at most for the experiments read model to show the run's latest event. */
-const RUN_CATCH_UP_MS = 5_000;
+/** How long a read waits at most for another service's read model to show what the store holds. */
+const CATCH_UP_MS = 5_000;
 
 /**
  * The run as of its latest event. The experiments service answers from its read model, which
@@ -47,10 +47,36 @@ const RUN_CATCH_UP_MS = 5_000;
  */
 export async function currentRun(sources: SourcesClient, store: Pick<EventStore, 'streamRevision'>, runId: string, headers: MessageHeaders): Promise<RunView | undefined> {
   const head = await store.streamRevision(streamId('run', runId));
-  const deadline = Date.now() + RUN_CATCH_UP_MS;
+  const deadline = Date.now() + CATCH_UP_MS;
   for (let pause = 10; ; pause = Math.min(pause * 2, 250)) {
     const run = (await sources.getRuns({ runIds: [runId] }, headers)).items.find((r) => r.runId === runId);
     if (head === 'no_stream' || (run && run.revision >= head) || Date.now() >= deadline) return run;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
+
+export type ValidationView = RpcReply<typeof datasetsRpc.listValidations>['items'][number];
+
+/**
+ * Every validation of the dataset versions, as the datasets service reports them, once its read
+ * model shows each validation their streams hold (a validation made a moment before a
+ * promotion request counts). The store says which validation ids exist; a reply missing one is
+ * asked for again, with a growing pause, a few seconds at most.
+ */
+export async function currentValidations(
+  sources: SourcesClient,
+  store: Pick<EventStore, 'readStream'>,
+  datasetVersionIds: ReadonlyArray<string>,
+  headers: MessageHeaders,
+): Promise<ValidationView[]> {
+  if (datasetVersionIds.length === 0) return [];
+  const streams = await Promise.all(datasetVersionIds.map((id) => store.readStream(streamId('dataset-version', id))));
+  const expected = streams.flat().flatMap((event) => (event.type === 'datasets.DatasetValidated.v1' ? [(event.data as { validationId: string }).validationId] : []));
+  const deadline = Date.now() + CATCH_UP_MS;
+  for (let pause = 10; ; pause = Math.min(pause * 2, 250)) {
+    const { items } = await sources.listValidations({ datasetVersionIds: [...datasetVersionIds] }, headers);
+    const seen = new Set(items.map((v) => v.validationId));
+    if (expected.every((id) => seen.has(id)) || Date.now() >= deadline) return items;
     await new Promise((resolve) => setTimeout(resolve, pause));
   }
 }

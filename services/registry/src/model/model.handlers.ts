@@ -21,7 +21,7 @@ import { RpcHeaders, RpcPattern } from '@modeltrail/messaging';
 import { CLOCK, type Clock } from '../clock';
 import { promotionGates } from '../promotion/promotion-gates';
 import { RegistryViews } from '../read-model/registry.views';
-import { currentRun, SOURCES_CLIENT, type SourcesClient } from '../sources.client';
+import { currentRun, currentValidations, SOURCES_CLIENT, type SourcesClient } from '../sources.client';
 import { MODEL_COMMANDS, MODEL_VERSION_COMMANDS, type ModelCommands, type ModelVersionCommands } from '../registry.commands';
 import type { ModelCommand, VersionRef } from './model.decider';
 
@@ -68,10 +68,10 @@ export class ModelHandlers {
     const [version] = await this.views.versions([req.modelVersionId]);
     if (!version) throw new NotFoundError(`model version ${req.modelVersionId} does not exist`, { modelVersionId: req.modelVersionId });
     const ids = version.datasetVersions.map((d) => d.datasetVersionId);
-    const [run, { items: projects }, { items: validations }] = await Promise.all([
+    const [run, { items: projects }, validations] = await Promise.all([
       currentRun(this.sources, this.store, version.runId, headers),
       this.sources.getProjects({ projectIds: [version.projectId] }, headers),
-      ids.length > 0 ? this.sources.listValidations({ datasetVersionIds: ids }, headers) : Promise.resolve({ items: [] }),
+      currentValidations(this.sources, this.store, ids, headers),
     ]);
     const gates = promotionGates({
       runStatus: run?.status ?? null,
