@@ -75,7 +75,7 @@ export class PredictionHandlers {
       const windows = await this.predictions.takeWindows(client, deployment.deploymentId, windowSize, Math.floor(measuredBefore / windowSize) + 1, { maxWindows: MAX_WINDOWS_PER_CALL });
       return { labelled, windows, total: await this.predictions.labelled(client, deployment.deploymentId) };
     });
-    const measuredNow = windows.length ? windows[windows.length - 1].window * windowSize : measuredBefore;
+    const measuredNow = windows.length ? windows[windows.length - 1].lastLabel : measuredBefore;
     const pending = Math.max(0, total - Math.max(measuredBefore, measuredNow));
     if (windows.length === 0) {
       const [view] = await this.views.monitors([deployment.deploymentId]);
@@ -84,7 +84,7 @@ export class PredictionHandlers {
 
     const version = await this.clients.modelVersion(deployment.modelVersionId, headers);
     if (!version) throw new NotFoundError(`model version ${deployment.modelVersionId} of deployment ${deployment.deploymentId} is not in the registry`, { modelVersionId: deployment.modelVersionId });
-    const measured = windows.map((w) => measureWindow(w, windowSize, metrics, version.metrics, monitor.config.performanceTolerance, headers.commandId));
+    const measured = windows.map((w) => measureWindow(w, metrics, version.metrics, monitor.config.performanceTolerance, headers.commandId));
     const result = await handleWithNewestDatasets(
       this.monitors,
       this.clients,
@@ -122,7 +122,6 @@ export function metricsOf(taskType: TaskType): ReadonlyArray<PerformanceMetric> 
 /** One complete window measured and compared with the deployed version's metrics snapshot. */
 export function measureWindow(
   window: PredictionWindow,
-  windowSize: number,
   metrics: ReadonlyArray<PerformanceMetric>,
   baseline: Parameters<typeof comparePerformance>[1],
   tolerance: number,
@@ -147,8 +146,8 @@ export function measureWindow(
   return {
     measurementId: commandId ? commandScopedId(commandId, `performance-window/${window.window}`) : randomUUID(),
     predictions: window.pairs.length,
-    firstLabel: (window.window - 1) * windowSize + 1,
-    lastLabel: window.window * windowSize,
+    firstLabel: window.firstLabel,
+    lastLabel: window.lastLabel,
     firstPredictedAt: window.firstPredictedAt,
     lastPredictedAt: window.lastPredictedAt,
     firstLabelledAt: window.firstLabelledAt,
