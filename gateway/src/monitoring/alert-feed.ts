@@ -1,0 +1,158 @@
+import { Logger } from '@nestjs/common';
+import { UnavailableError } from '@modeltrail/contracts';
+import type { AllSubscription, EventStore, RecordedEvent } from '@modeltrail/eventstore';
+import type { AlertEvent } from './monitoring.types';
+
+const ALERT_EVENTS: Record<string, AlertEvent['status']> = { 'monitoring.AlertRaised.v1': 'OPEN', 'monitoring.AlertResolved.v1': 'RESOLVED' };
+/** Alert events a subscriber may leave unread before it is ended (it subscribes again). */
+const MAX_BACKLOG = 1_000;
+
+interface AlertEventData {
+  alertId: string;
+  deploymentId: string;
+  kind: string;
+  windows: number[];
+  raisedAt?: string;
+  resolvedAt?: string;
+}
+
+/**
+ * Alerts raised and resolved, live, from the event store: one subscription of the store (from
+ * its head when the first subscriber came) shared by every subscriber of this gateway, closed
+ * when the last one leaves.
+ */
+export class AlertFeed {
+  private readonly logger = new Logger(AlertFeed.name);
+  private readonly followers = new Set<AlertFollower>();
+  private subscription: AllSubscription | null = null;
+
+  constructor(private readonly store: EventStore) {}
+
+  /** Subscribers present now (tests). */
+  get size(): number {
+    return this.followers.size;
+  }
+
+  /** The alert events of one deployment (or of all) from now on. */
+  async follow(deploymentId: string | null): Promise<AsyncIterableIterator<AlertEvent>> {
+    const follower = new AlertFollower(deploymentId, () => this.leave(follower));
+    this.followers.add(follower);
+    if (!this.subscription) {
+      const from = await this.store.headPosition();
+      // Another subscriber may have started it while the head was read.
+      if (!this.subscription) {
+        const subscription = this.store.subscribeToAll({ fromPosition: from });
+        this.subscription = subscription;
+        void this.pump(subscription);
+      }
+    }
+    return follower;
+  }
+
+  private leave(follower: AlertFollower): void {
+    this.followers.delete(follower);
+    if (this.followers.size === 0 && this.subscription) {
+      const subscription = this.subscription;
+      this.subscription = null;
+      void subscription.close();
+    }
+  }
+
+  private async pump(subscription: AllSubscription): Promise<void> {
+    try {
+      for await (const batch of subscription.batches()) {
+        for (const event of batch) {
+          const status = ALERT_EVENTS[event.type];
+          if (status) this.deliver(toAlertEvent(event as RecordedEvent<string, AlertEventData>, status));
+        }
+      }
+    } catch (error) {
+      if (this.subscription !== subscription) return;
+      this.logger.warn(`alert feed failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.subscription = null;
+      for (const follower of [...this.followers]) follower.fail(new UnavailableError('the alert feed of the event store was interrupted; subscribe again', {}));
+    }
+  }
+
+  private deliver(event: AlertEvent): void {
+    for (const follower of this.followers) {
+      if (follower.deploymentId !== null && follower.deploymentId !== event.deploymentId) continue;
+      if (follower.backlog >= MAX_BACKLOG) follower.fail(new UnavailableError(`this subscriber fell ${MAX_BACKLOG} alert events behind; subscribe again`, {}));
+      else follower.push(event);
+    }
+  }
+}
+
+function toAlertEvent(event: RecordedEvent<string, AlertEventData>, status: AlertEvent['status']): AlertEvent {
+  const d = event.data;
+  return { status, alertId: d.alertId, deploymentId: d.deploymentId, kind: d.kind, windows: d.windows, at: (status === 'OPEN' ? d.raisedAt : d.resolvedAt) ?? event.metadata.occurredAt, position: event.position };
+}
+
+/** One subscriber's queue of alert events. */
+class AlertFollower implements AsyncIterableIterator<AlertEvent> {
+  private readonly items: AlertEvent[] = [];
+  private waiting: { resolve: (result: IteratorResult<AlertEvent>) => void; reject: (error: unknown) => void } | null = null;
+  private error: unknown = undefined;
+  private done = false;
+
+  constructor(
+    readonly deploymentId: string | null,
+    private readonly onLeave: () => void,
+  ) {}
+
+  get backlog(): number {
+    return this.items.length;
+  }
+
+  push(event: AlertEvent): void {
+    if (this.done) return;
+    if (this.waiting) {
+      const { resolve } = this.waiting;
+      this.waiting = null;
+      resolve({ done: false, value: event });
+    } else this.items.push(event);
+  }
+
+  fail(error: unknown): void {
+    if (this.done) return;
+    this.error = error;
+    this.finish();
+    if (this.waiting) {
+      const { reject } = this.waiting;
+      this.waiting = null;
+      reject(error);
+    }
+  }
+
+  next(): Promise<IteratorResult<AlertEvent>> {
+    if (this.items.length) return Promise.resolve({ done: false, value: this.items.shift()! });
+    if (this.error !== undefined) {
+      const error = this.error;
+      this.error = undefined;
+      return Promise.reject(error);
+    }
+    if (this.done) return Promise.resolve({ done: true, value: undefined });
+    return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+  }
+
+  return(): Promise<IteratorResult<AlertEvent>> {
+    this.finish();
+    this.items.length = 0;
+    if (this.waiting) {
+      const { resolve } = this.waiting;
+      this.waiting = null;
+      resolve({ done: true, value: undefined });
+    }
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<AlertEvent> {
+    return this;
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.onLeave();
+  }
+}
