@@ -13,7 +13,6 @@ import { ReferenceStore } from './batch/reference.store';
 import { CLOCK, type Clock, systemClock } from './clock';
 import { deploymentDecider } from './deployment/deployment.decider';
 import { DEPLOYMENT_COMMANDS, type DeploymentCommands, DeploymentHandlers } from './deployment/deployment.handlers';
-import { CausationLinkingStore } from './monitor/causation';
 import { MONITOR_COMMANDS, type MonitorCommands } from './monitor/monitor.commands';
 import { monitorDecider } from './monitor/monitor.decider';
 import { MonitorHandlers } from './monitor/monitor.handlers';
@@ -63,8 +62,8 @@ export class MonitoringModule {
         { provide: PredictionStore, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new PredictionStore(c.readModelSchema) },
         { provide: PLATFORM_CLIENTS, inject: [RpcClient], useFactory: (rpc: RpcClient): PlatformClients => new NatsPlatformClients(rpc) },
         { provide: DEPLOYMENT_COMMANDS, inject: [EVENT_STORE], useFactory: (store: EventStore): DeploymentCommands => new CommandHandler(store, deploymentDecider) },
-        // Inside a monitor's append, the alert names its window and the retraining its alert as their cause.
-        { provide: MONITOR_COMMANDS, inject: [EVENT_STORE], useFactory: (store: EventStore): MonitorCommands => new CommandHandler(new CausationLinkingStore(store), monitorDecider) },
+        // Inside a monitor's append, the alert names its window and the retraining its alert as their cause (the decider's causedBy).
+        { provide: MONITOR_COMMANDS, inject: [EVENT_STORE], useFactory: (store: EventStore): MonitorCommands => new CommandHandler(store, monitorDecider) },
         { provide: MonitoringReader, inject: [PG_POOL, APP_CONFIG], useFactory: (pool: Pool, c: AppConfig) => new MonitoringReader(pool, c.readModelSchema) },
         {
           provide: MonitoringViews,

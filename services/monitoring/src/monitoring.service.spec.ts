@@ -326,7 +326,7 @@ describe('monitoring service over NATS', () => {
     expect(twice.monitor.drift.openAlertId).toBeNull();
   });
 
-  it('under APPROVAL, an alert proposes the retraining and an approval requests it, caused by the proposal', async () => {
+  it('under APPROVAL, an alert proposes the retraining and an approval of the proposal requests it', async () => {
     const second = await deploy(trained.modelVersionId, 'staging');
     await rpc.request(
       monitoringRpc.configureMonitor,
@@ -340,8 +340,11 @@ describe('monitoring service over NATS', () => {
     expect(approved).toMatchObject({ status: 'REQUESTED', policy: 'APPROVAL', decidedBy: 'bob@example.com', decisionNote: 'data of November looks right' });
     const events = await store.readStream(monitorStream(monitorIdFor(second.deploymentId)));
     const proposed = events.find((e) => e.type === 'monitoring.RetrainProposed.v1')!;
+    const approval = events.find((e) => e.type === 'monitoring.RetrainApproved.v1')!;
     const requested = events.find((e) => e.type === 'monitoring.RetrainRequested.v1')!;
-    expect(requested.metadata).toMatchObject({ actor: 'bob@example.com', causationId: proposed.id });
+    // proposal → approval → request: the approval answers the proposal, and requests the retraining.
+    expect(approval.metadata).toMatchObject({ actor: 'bob@example.com', causationId: proposed.id });
+    expect(requested.metadata).toMatchObject({ actor: 'bob@example.com', causationId: approval.id });
     // Approving again is nothing new; declining it now is a conflict.
     expect((await rpc.request(monitoringRpc.approveRetrain, { retrainId: proposal.retrainId, comment: '' }, { headers: bob })).status).toBe('REQUESTED');
     await refused(() => rpc.request(monitoringRpc.declineRetrain, { retrainId: proposal.retrainId, reason: 'too late' }, { headers: bob }), ConflictError, /already requested/);

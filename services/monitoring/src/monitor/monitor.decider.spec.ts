@@ -135,10 +135,13 @@ const raised = (windows: number[], summary: RegExp | string = expect.any(String)
     summary: summary as string,
     raisedAt: at(windows[windows.length - 1]),
   },
+  // Decided with the window that tipped it, which comes first in the decision.
+  causedBy: 0,
 });
 const resolved = (alertWindow: number, windows: number[]): MonitorEvent => ({
   type: 'monitoring.AlertResolved.v1',
   data: { alertId: alertIdFor(monitorId, 'DRIFT', alertWindow), monitorId, deploymentId, kind: 'DRIFT', windows, measurementIds: windows.map(measurement), resolvedAt: at(windows[windows.length - 1]) },
+  causedBy: 0,
 });
 
 const spec = deciderSpec(monitorDecider);
@@ -200,6 +203,8 @@ describe('Monitor decider: alert hysteresis', () => {
     const state = [created, configured({ raiseAfter: 1, resolveAfter: 1 }), measured(1, true), raised([1])];
     const events = monitorDecider.decide({ type: 'RecordPerformance', monitorId, windows: [perf(1, true), perf(2, false)], newestDatasets: null, at: at(5) }, state.reduce(monitorDecider.evolve, monitorDecider.initialState()));
     expect(events.map((e) => e.type)).toEqual(['monitoring.PerformanceMeasured.v1', 'monitoring.AlertRaised.v1', 'monitoring.PerformanceMeasured.v1', 'monitoring.AlertResolved.v1']);
+    // Each alert names the window of the same decision that raised or resolved it.
+    expect(events.map((e) => e.causedBy)).toEqual([undefined, 0, undefined, 2]);
     expect(events[1].data).toMatchObject({ kind: 'PERFORMANCE', windows: [1], measurementIds: [measurement(101)], summary: expect.stringMatching(/degraded window; in the last, accuracy 0.6 vs 0.9/) });
     expect(events[3].data).toMatchObject({ kind: 'PERFORMANCE', alertId: alertIdFor(monitorId, 'PERFORMANCE', 1), windows: [2] });
     for (const event of events) expect(() => platformEventCatalog().validate(event.type, event.data)).not.toThrow();
@@ -238,10 +243,13 @@ describe('Monitor decider: retraining', () => {
   const requested = (policy: 'AUTO' | 'APPROVAL', requestedAt: string): MonitorEvent => ({
     type: 'monitoring.RetrainRequested.v1',
     data: { retrainId, monitorId, deploymentId, modelId, modelVersionId, alertId, policy, job, datasetChanges, requestedAt },
+    // AUTO: caused by the alert (after its window); APPROVAL: by the approval, first in its decision.
+    causedBy: policy === 'AUTO' ? 1 : 0,
   });
   const proposed: MonitorEvent = {
     type: 'monitoring.RetrainProposed.v1',
     data: { retrainId, monitorId, deploymentId, modelId, modelVersionId, alertId, job, datasetChanges, proposedAt: at(1) },
+    causedBy: 1,
   };
 
   it('OFF: an alert leads to no retraining', () => {

@@ -102,6 +102,10 @@ export type MonitorCommand =
   | { type: 'ApproveRetrain'; monitorId: string; retrainId: string; approvedBy: string; comment: string; newestDatasets: NewestDatasets | null; at: string }
   | { type: 'DeclineRetrain'; monitorId: string; retrainId: string; declinedBy: string; reason: string; at: string };
 
+/**
+ * `causedBy` (see DomainEvent) chains the events of one decision: the window measured → the
+ * alert it raised or resolved → the retraining that alert requested or proposed.
+ */
 export type MonitorEvent = TypedEvent<
   | 'monitoring.MonitorCreated.v1'
   | 'monitoring.MonitorConfigured.v1'
@@ -113,7 +117,7 @@ export type MonitorEvent = TypedEvent<
   | 'monitoring.RetrainRequested.v1'
   | 'monitoring.RetrainApproved.v1'
   | 'monitoring.RetrainDeclined.v1'
->;
+> & { causedBy?: number };
 
 /** A window in a run of equal verdicts. */
 export interface WindowRef {
@@ -270,6 +274,8 @@ export const monitorDecider: Decider<MonitorCommand, MonitorEvent, MonitorState>
           {
             type: 'monitoring.RetrainRequested.v1',
             data: { ...retrainOf(monitor), retrainId: retrain.retrainId, alertId: retrain.alertId, policy: 'APPROVAL', ...plan, requestedAt: command.at },
+            // The approval requested it (the approval's own cause is the proposal: the command's causation).
+            causedBy: 0,
           },
         ];
       }
@@ -358,19 +364,21 @@ function withRetrain(state: Active, retrain: RetrainFacts): Active {
 function decideWindows(monitor: Active, measured: MonitorEvent[], newest: NewestDatasets | null, at: string): MonitorEvent[] {
   const events: MonitorEvent[] = [];
   let state: Active = monitor;
-  const push = (event: MonitorEvent) => {
+  /** Appends an event to the decision and returns its index there (what `causedBy` names). */
+  const push = (event: MonitorEvent): number => {
     events.push(event);
     state = monitorDecider.evolve(state, event) as Active;
+    return events.length - 1;
   };
   for (const event of measured) {
-    push(event);
+    const window = push(event);
     const kind: AlertKind = event.type === 'monitoring.DriftMeasured.v1' ? 'DRIFT' : 'PERFORMANCE';
     const track = kind === 'DRIFT' ? state.drift : state.performance;
     const { raiseAfter, resolveAfter } = state.config;
     if (track.openAlertId === null && track.badCount >= raiseAfter) {
       const last = track.badRun[track.badRun.length - 1];
       const alertId = alertIdFor(state.monitorId, kind, last.window);
-      push({
+      const raised = push({
         type: 'monitoring.AlertRaised.v1',
         data: {
           alertId,
@@ -382,9 +390,10 @@ function decideWindows(monitor: Active, measured: MonitorEvent[], newest: Newest
           summary: alertSummary(kind, event, track.badCount),
           raisedAt: at,
         },
+        causedBy: window,
       });
       const retrain = retrainFor(state, alertId, newest, at);
-      if (retrain) push(retrain);
+      if (retrain) push({ ...retrain, causedBy: raised });
     } else if (track.openAlertId !== null && track.healthyCount >= resolveAfter) {
       push({
         type: 'monitoring.AlertResolved.v1',
@@ -397,6 +406,7 @@ function decideWindows(monitor: Active, measured: MonitorEvent[], newest: Newest
           measurementIds: track.healthyRun.map((w) => w.measurementId),
           resolvedAt: at,
         },
+        causedBy: window,
       });
     }
   }
