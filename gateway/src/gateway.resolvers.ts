@@ -3,6 +3,8 @@ import { DatasetSplitResolver, DatasetVersionResolver, ValidationReportResolver 
 import { ExperimentResolver, ProjectResolver } from './experiments/project.resolver';
 import { ArtifactResolver, RunDatasetVersionResolver, RunParamValueResolver, RunResolver, RunSeriesResolver } from './experiments/run.resolver';
 import { HistoryResolver } from './history/history.resolver';
+import { MONITORING_RESOLVERS } from './monitoring/monitoring.resolvers';
+import { REGISTRY_RESOLVERS } from './registry/registry.resolver';
 import { AgentGpuResolver, AgentResolver } from './scheduler/agent.resolver';
 import { JobResolver, JobStatusChangeResolver, QueueEntryResolver } from './scheduler/job.resolver';
 import { SweepBestResolver, SweepResolver, SweepTrialResolver } from './scheduler/sweep.resolver';
@@ -29,4 +31,6 @@ export const GATEWAY_RESOLVERS = [
   SweepResolver,
   SweepTrialResolver,
   SweepBestResolver,
+  ...REGISTRY_RESOLVERS,
+  ...MONITORING_RESOLVERS,
 ] as const;

@@ -167,6 +167,9 @@ export class JobFilter {
 
   @Field(() => ID, { nullable: true })
   sweepId?: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'The job that trained this run (a retraining queues a job into a new run).' })
+  runId?: string | null;
 }
 
 @InputType({ description: 'Which state changes jobUpdates delivers; every condition given must hold.' })
