@@ -18,7 +18,9 @@ export function tempDirs(prefix: string): () => string {
     dir = await mkdtemp(join(tmpdir(), `modeltrail-agent-${prefix}-`));
   });
   afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    // A job's process group may still be writing its last files as it dies: retry a directory
+    // that fills again while it is being removed (ENOTEMPTY) instead of failing the test.
+    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
   return () => dir;
 }
