@@ -264,7 +264,7 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
     expect(script).toBeDefined();
     const out = execFileSync('bash', ['-c', `set -euo pipefail\n${script}\necho "RUN=$RUN"`], {
       cwd: root,
-      env: { ...process.env, MODELTRAIL_URL: url, MODELTRAIL_TOKEN: 'bob-token' },
+      env: { ...process.env, MODELTRAIL_URL: url, MODELTRAIL_TOKEN: 'bob-token', MODELTRAIL_REVIEWER_TOKEN: 'ada-token' },
       encoding: 'utf8',
       timeout: 120_000,
     });
@@ -275,5 +275,13 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
     // Step 7: the example trained on the platform's own agent, into a completed run with its model.
     expect(out).toMatch(/job [0-9a-f-]{36}: SUCCEEDED\n/);
     expect(out).toMatch(/"name": "model"/);
+    // Steps 8 and 9: the trained run became a version, promoted by a second person through passed gates.
+    expect(out).toMatch(/"gatesPassed": true/);
+    expect(out).toMatch(/"status": "APPROVED",\s*"decidedBy": "ada@example.com"/);
+    expect(out).toMatch(/"aliases": \[\s*\{\s*"alias": "champion",\s*"version": 1/);
+    expect(out).toMatch(/"requestedBy": "bob@example.com",\s*"approvedBy": "ada@example.com"/);
+    // Step 10: the batch drifted, raised an alert and queued a retraining job.
+    expect(out).toMatch(/"drifted": true,\s*"driftedShare": 1/);
+    expect(out).toMatch(/"retrainRequests": \[\s*\{\s*"job": \{\s*"jobId": "[0-9a-f-]{36}"/);
   }, 150_000);
 });
