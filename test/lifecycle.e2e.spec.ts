@@ -283,5 +283,9 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
     // Step 10: the batch drifted, raised an alert and queued a retraining job.
     expect(out).toMatch(/"drifted": true,\s*"driftedShare": 1/);
     expect(out).toMatch(/"retrainRequests": \[\s*\{\s*"job": \{\s*"jobId": "[0-9a-f-]{36}"/);
+    // Each split the model used is the newest of its part (the test split, registered last, replaces neither).
+    const changes = [...out.matchAll(/"fromDatasetVersionId": "([0-9a-f-]{36})",\s*"toDatasetVersionId": "([0-9a-f-]{36})"/g)];
+    expect(changes).toHaveLength(2);
+    for (const [, from, to] of changes) expect(to).toBe(from);
   }, 150_000);
 });

@@ -25,8 +25,12 @@ export interface PlatformClients {
   modelVersion(modelVersionId: string, headers: MessageHeaders): Promise<ModelVersionView | null>;
   project(projectId: string, headers: MessageHeaders): Promise<ProjectView | null>;
   datasetVersion(datasetVersionId: string, headers: MessageHeaders): Promise<DatasetVersionReply | null>;
-  /** The newest version (highest `version`) of each dataset, by dataset id; datasets without a version are absent. */
-  newestDatasetVersions(datasetIds: ReadonlyArray<string>, headers: MessageHeaders): Promise<Record<string, string>>;
+  /**
+   * For each of the dataset versions (by id), the newest version of its dataset in the same part:
+   * the newest train split for a train split, the newest version that is no split part for any
+   * other; the version itself when nothing newer plays its part. Unknown versions are absent.
+   */
+  newestDatasetVersions(datasetVersionIds: ReadonlyArray<string>, headers: MessageHeaders): Promise<Record<string, string>>;
   /** The scheduler job that trained `runId` (of `experimentId`), or null when no job did. */
   trainingJob(experimentId: string, runId: string, headers: MessageHeaders): Promise<JobView | null>;
 }
@@ -53,18 +57,26 @@ export class NatsPlatformClients implements PlatformClients {
     return items.find((v) => v.datasetVersionId === datasetVersionId) ?? null;
   }
 
-  async newestDatasetVersions(datasetIds: ReadonlyArray<string>, headers: MessageHeaders): Promise<Record<string, string>> {
-    const newest: Record<string, string> = {};
-    for (const datasetId of new Set(datasetIds)) {
-      let best: { version: number; id: string } | null = null;
+  async newestDatasetVersions(datasetVersionIds: ReadonlyArray<string>, headers: MessageHeaders): Promise<Record<string, string>> {
+    const { items: trained } = await this.rpc.request(datasetsRpc.getDatasetVersions, { datasetVersionIds: [...new Set(datasetVersionIds)] }, { headers: query(headers) });
+    const versionsOf = new Map<string, DatasetVersionReply[]>();
+    for (const datasetId of new Set(trained.map((v) => v.datasetId))) {
+      const versions: DatasetVersionReply[] = [];
       let after: string | undefined;
       for (let page = 0; page < MAX_PAGES; page++) {
         const reply = await this.rpc.request(datasetsRpc.listDatasetVersions, { datasetId, first: 200, ...(after ? { after } : {}) }, { headers: query(headers) });
-        for (const v of reply.items) if (!best || v.version > best.version) best = { version: v.version, id: v.datasetVersionId };
+        versions.push(...reply.items);
         if (!reply.pageInfo.hasNextPage || !reply.pageInfo.endCursor) break;
         after = reply.pageInfo.endCursor;
       }
-      if (best) newest[datasetId] = best.id;
+      versionsOf.set(datasetId, versions);
+    }
+    const newest: Record<string, string> = {};
+    for (const version of trained) {
+      const part = datasetPart(version);
+      let best = version;
+      for (const candidate of versionsOf.get(version.datasetId) ?? []) if (datasetPart(candidate) === part && candidate.version > best.version) best = candidate;
+      newest[version.datasetVersionId] = best.datasetVersionId;
     }
     return newest;
   }
@@ -90,3 +102,8 @@ function query(headers: MessageHeaders): MessageHeaders {
 }
 
 export type { RunDatasetVersion };
+
+/** The part a dataset version plays in its dataset: one part of a split, or the data as a whole. */
+function datasetPart(version: Pick<DatasetVersionReply, 'transform'>): string {
+  return version.transform?.kind === 'SPLIT' ? `split:${version.transform.part}` : 'whole';
+}

@@ -25,7 +25,7 @@ export async function handleWithNewestDatasets(
     return await monitors.handle(stream, command(null), context);
   } catch (error) {
     if (!(error instanceof NewestDatasetsNeeded)) throw error;
-    const newest = await clients.newestDatasetVersions(error.datasetIds, headers);
+    const newest = await clients.newestDatasetVersions(error.datasetVersionIds, headers);
     return monitors.handle(stream, command(newest), context);
   }
 }

@@ -217,7 +217,8 @@ describe('Monitor decider: alert hysteresis', () => {
 });
 
 describe('Monitor decider: retraining', () => {
-  const newest = { [trainingDataset]: trainV3 };
+  // Both parts the model used map to one newer version here (whatever the datasets service answers is taken as given).
+  const newest = { [trainV1]: trainV3, [testV1]: trainV3 };
   const alertId = alertIdFor(monitorId, 'DRIFT', 1);
   const retrainId = retrainIdFor(alertId);
   const job = {
@@ -261,7 +262,7 @@ describe('Monitor decider: retraining', () => {
   });
 
   it('AUTO: without the newest dataset versions the command asks for them, and decides nothing', () => {
-    spec.given([created, withPolicy('AUTO')]).when(record(1, true, null)).thenThrows(NewestDatasetsNeeded, new RegExp(trainingDataset));
+    spec.given([created, withPolicy('AUTO')]).when(record(1, true, null)).thenThrows(NewestDatasetsNeeded, new RegExp(`${trainV1}, ${testV1}`));
     // A window that raises nothing needs no datasets.
     spec.given([created, configured({ raiseAfter: 2, retrainPolicy: 'AUTO', retrainJob: template })]).when(record(1, true, null)).then([measured(1, true)]);
   });

@@ -38,15 +38,21 @@ import type { Decider } from '@modeltrail/decider';
  * - Retraining, when an alert is raised: AUTO requests it (RetrainRequested) in the same append;
  *   APPROVAL proposes it (RetrainProposed), and a person's approval requests it later; OFF does
  *   nothing. The job is the configured retraining template with each of the deployed version's
- *   dataset versions replaced by the newest version of its dataset. Which version is newest is
- *   I/O: the command carries it, and a command that needs it and lacks it is refused with
+ *   dataset versions replaced by the newest version of its dataset that plays the same part (the
+ *   newest train split for a train split; see NewestDatasets). Which version that is, is I/O: the
+ *   command carries it, and a command that needs it and lacks it is refused with
  *   `NewestDatasetsNeeded`, so the service asks only when a retraining is due and decides again.
  *
  * Alert ids come from the monitor, the kind and the raising window, retraining ids from the
  * alert, job ids from the retraining: deciding the same thing twice names the same things.
  */
 
-/** The newest dataset version of each dataset, by dataset id (from the datasets service). */
+/**
+ * For each dataset version the deployed model trained on (by its id), the newest version of the
+ * same dataset in the same part: a split's train (validation, test) part is replaced by the
+ * newest train (validation, test) part of that dataset, any other version by the newest version
+ * that is not a split part. The datasets service answers it (PlatformClients).
+ */
 export type NewestDatasets = Readonly<Record<string, string>>;
 
 export interface DriftWindow {
@@ -173,8 +179,8 @@ export const RUN_KEPT = 100;
  * service looks them up (datasets) and sends the command again with them. Nothing is appended.
  */
 export class NewestDatasetsNeeded extends Error {
-  constructor(readonly datasetIds: string[]) {
-    super(`the newest versions of datasets ${datasetIds.join(', ')} are needed to decide the retraining`);
+  constructor(readonly datasetVersionIds: string[]) {
+    super(`the newest counterparts of dataset versions ${datasetVersionIds.join(', ')} are needed to decide the retraining`);
     this.name = 'NewestDatasetsNeeded';
   }
 }
@@ -452,18 +458,20 @@ function retrainOf(monitor: Active) {
 export function retrainPlan(monitor: MonitorFacts, retrainId: string, newest: NewestDatasets | null): { job: RetrainJob; datasetChanges: RetrainDatasetChange[] } {
   const template = monitor.config.retrainJob;
   if (template === null) throw new ValidationError(`the monitor of deployment ${monitor.deploymentId} has no retraining job`, { field: 'retrainJob' });
-  const datasetIds = [...new Set(monitor.datasetVersions.map((v) => v.datasetId))];
-  if (datasetIds.length > 0 && newest === null) throw new NewestDatasetsNeeded(datasetIds);
-  const missing = datasetIds.filter((id) => newest?.[id] === undefined);
-  if (missing.length) throw new NotFoundError(`no version of datasets ${missing.join(', ')} was found to retrain on`, { datasetIds: missing });
+  const versionIds = [...new Set(monitor.datasetVersions.map((v) => v.datasetVersionId))];
+  if (versionIds.length > 0 && newest === null) throw new NewestDatasetsNeeded(versionIds);
+  const missing = monitor.datasetVersions.filter((v) => newest?.[v.datasetVersionId] === undefined);
+  if (missing.length) {
+    throw new NotFoundError(`no version of datasets ${[...new Set(missing.map((v) => v.datasetId))].join(', ')} was found to retrain on`, { datasetIds: missing.map((v) => v.datasetId) });
+  }
   const order = { TRAIN: 0, VALIDATION: 1, TEST: 2 } as const;
   const byRole = [...monitor.datasetVersions].sort((a, b) => order[a.role] - order[b.role]);
   const datasetVersions: RetrainJob['datasetVersions'] = [];
   for (const v of byRole) {
-    const to = newest![v.datasetId];
+    const to = newest![v.datasetVersionId];
     if (!datasetVersions.some((d) => d.datasetVersionId === to)) datasetVersions.push({ datasetVersionId: to, role: v.role });
   }
-  const datasetChanges = monitor.datasetVersions.map((v) => ({ datasetId: v.datasetId, fromDatasetVersionId: v.datasetVersionId, toDatasetVersionId: newest![v.datasetId] }));
+  const datasetChanges = monitor.datasetVersions.map((v) => ({ datasetId: v.datasetId, fromDatasetVersionId: v.datasetVersionId, toDatasetVersionId: newest![v.datasetVersionId] }));
   const { source: _source, sourceJobId: _sourceJobId, ...spec } = template;
   return { job: { ...spec, jobId: retrainJobId(retrainId), datasetVersions }, datasetChanges };
 }
