@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { buildClientSchema, buildSchema, getIntrospectionQuery, type IntrospectionQuery, lexicographicSortSchema, printSchema } from 'graphql';
 import { ConfigError, loadConfig } from '@modeltrail/config';
 import { withNamespace } from '@modeltrail/contracts';
@@ -12,6 +11,7 @@ import { connectNats, encodeJson, type ManagedNatsConnection } from '@modeltrail
 import { createPool, ident } from '@modeltrail/postgres';
 import { TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { type Closed, GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../test/graphql-client';
+import { createGatewayApp } from './gateway.app';
 import { GatewayModule, GRAPHQL_PATH, WS_UNAUTHENTICATED } from './gateway.module';
 import { SCHEMA_FILE } from './gateway.schema';
 
@@ -39,7 +39,7 @@ describe('gateway edge (no services running)', () => {
   const pool = createPool(TEST_DATABASE_URL, { max: 1 });
 
   beforeAll(async () => {
-    app = await NestFactory.create(GatewayModule.forRoot(config), { logger: false });
+    app = await createGatewayApp(config, { logger: false });
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as AddressInfo;
     http = new GraphQLHttpClient(`http://127.0.0.1:${port}${GRAPHQL_PATH}`, 'ada-token');
@@ -106,6 +106,34 @@ describe('gateway edge (no services running)', () => {
   });
 
   describe('requests GraphQL itself refuses', () => {
+    const post = (body: string) =>
+      fetch(http.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ada-token' }, body }).then(async (r) => ({ status: r.status, type: r.headers.get('content-type'), text: await r.text() }));
+
+    it('answers a body that is not JSON, or too large to read, as a GraphQL error with its code, not an HTML page with a stack', async () => {
+      const broken = await post('{"query": ');
+      expect(broken).toMatchObject({ status: 400, type: expect.stringMatching(/^application\/json/) });
+      expect(JSON.parse(broken.text)).toEqual({ errors: [{ message: expect.stringMatching(/^the request body is not valid JSON: /), extensions: { code: 'BAD_USER_INPUT' } }] });
+      expect(broken.text).not.toMatch(NO_STACK);
+
+      const huge = await post(JSON.stringify({ query: '{ __typename }', variables: { padding: 'x'.repeat(5 * 1024 * 1024) } }));
+      expect(huge).toMatchObject({ status: 413, type: expect.stringMatching(/^application\/json/) });
+      expect(JSON.parse(huge.text)).toEqual({ errors: [{ message: expect.stringMatching(/^the request body is larger than the 4mb the gateway accepts: send fewer items per call/), extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    });
+
+    it('reads a batch of 10,000 metric points (far over 100 kB of JSON), and refuses a command too large for one NATS message by name', async () => {
+      const log = 'mutation($input: LogMetricsInput!) { logMetrics(input: $input) { accepted } }';
+      const points = (key: string) => Array.from({ length: 10_000 }, (_, step) => ({ key, value: 0.123456789, step }));
+      // Read and sent: no experiments service runs here, so it is the service that is missing.
+      const sent = await http.request(log, { input: { runId: randomUUID(), points: points('loss') } });
+      expect(sent.errors?.[0]).toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE' } });
+      // 10,000 points with 200-character keys are over 2 MB: more than one NATS message carries.
+      const tooLarge = await http.request(log, { input: { runId: randomUUID(), points: points('k'.repeat(200)) } });
+      expect(tooLarge.errors?.[0]).toMatchObject({
+        message: expect.stringMatching(/^request to mt\.cmd\.experiments\.LogMetrics is [\d,]+ KiB, more than the [\d,]+ KiB one message may carry \(the NATS server's max_payload\)/),
+        extensions: { code: 'BAD_USER_INPUT' },
+      });
+    });
+
     it('reports a query that does not validate, with its code and no stack trace', async () => {
       const response = await http.request('{ dataset(id: "x") { nope } }');
       expect(response.status).toBe(400);

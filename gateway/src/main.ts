@@ -1,18 +1,15 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadConfig, requireSafeListenAddress } from '@modeltrail/config';
-import { GatewayModule, GRAPHQL_PATH } from './gateway.module';
+import { createGatewayApp } from './gateway.app';
+import { GRAPHQL_PATH } from './gateway.module';
 
 /** Boots the GraphQL gateway: HTTP and graphql-ws on PORT at /graphql. */
 async function bootstrap(): Promise<void> {
   const config = loadConfig(process.env, { serviceName: 'gateway' });
   // Before anything connects: a gateway open to the network with the development token is refused.
   const host = requireSafeListenAddress(config);
-  const app = await NestFactory.create(GatewayModule.forRoot(config), {
-    logger: config.logLevel === 'debug' ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn', 'log'],
-  });
+  const app = await createGatewayApp(config, { logger: config.logLevel === 'debug' ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn', 'log'] });
   app.enableShutdownHooks();
-  app.getHttpAdapter().getInstance().disable('x-powered-by');
   await app.listen(config.port, host);
   const shown = host.includes(':') ? `[${host}]` : host;
   console.log(`gateway: GraphQL on http://${shown}:${config.port}${GRAPHQL_PATH} (HTTP and graphql-ws), NATS ${config.natsUrl}`);

@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { Catch, Injectable, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, HttpException, Injectable, Logger } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
 import type { GqlExceptionFilter } from '@nestjs/graphql';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { type ErrorCode, ModelTrailError, UnauthenticatedError } from '@modeltrail/contracts';
@@ -143,10 +144,32 @@ export function rootCause(error: unknown): unknown {
 /**
  * Lets resolver errors through Nest's exception layer untouched: they are formatted once, at
  * the edge, by ErrorFormatter (Nest's default would log every NOT_FOUND as a crash).
+ *
+ * An HTTP request refused before GraphQL sees it (a body that is not JSON, or larger than the
+ * gateway takes) is answered here, in the shape of a GraphQL error with its code, instead of by
+ * Express's default page (HTML, with a stack trace outside production).
  */
 @Catch()
 export class PassErrorsToGraphQL implements GqlExceptionFilter {
-  catch(exception: unknown): never {
-    throw exception;
+  catch(exception: unknown, host?: ArgumentsHost): void {
+    if (host?.getType() !== 'http') throw exception;
+    const response = host.switchToHttp().getResponse<ServerResponse>();
+    // Nest's own exceptions, or body-parser's errors (which carry an HTTP `status`).
+    const carried = (exception as { status?: unknown } | null)?.status;
+    const status = exception instanceof HttpException ? exception.getStatus() : typeof carried === 'number' && carried >= 400 && carried < 600 ? carried : 500;
+    const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_USER_INPUT';
+    const message =
+      status === 413
+        ? `the request body is larger than the ${HTTP_BODY_LIMIT} the gateway accepts: send fewer items per call, or large data as a file (a uri or a dataset version)`
+        : status >= 500
+          ? 'internal error'
+          : `the request body is not valid JSON: ${exception instanceof Error ? exception.message : 'unreadable'}`;
+    if (response.headersSent) return;
+    response.statusCode = status;
+    response.setHeader('content-type', 'application/json; charset=utf-8');
+    response.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
   }
 }
+
+/** The largest HTTP body the gateway reads (a command must also fit in one NATS message, which RpcClient checks). */
+export const HTTP_BODY_LIMIT = '4mb';

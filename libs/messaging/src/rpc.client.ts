@@ -27,6 +27,10 @@ export interface RpcClientOptions {
   namespace?: string;
 }
 
+
+/** Room left in a message for its headers (actor, correlation and command ids, reply subject). */
+const HEADER_ALLOWANCE = 4_096;
+const kib = (bytes: number) => Math.ceil(bytes / 1024).toLocaleString('en-US');
 /**
  * The requesting side of a command or query (DESIGN §4). The payload goes out as JSON without
  * checks (the responder validates it); the reply is parsed with the definition's reply schema,
@@ -54,6 +58,14 @@ export class RpcClient {
       body = encodeJson(payload);
     } catch (error) {
       throw new ValidationError(`request to ${def.subject} cannot be serialised as JSON: ${(error as Error).message}`);
+    }
+    // The server refuses a message over its max_payload; say so in the caller's terms, before sending.
+    const maxPayload = this.nc.info?.max_payload;
+    if (maxPayload !== undefined && body.length + HEADER_ALLOWANCE > maxPayload) {
+      throw new ValidationError(
+        `request to ${def.subject} is ${kib(body.length)} KiB, more than the ${kib(maxPayload - HEADER_ALLOWANCE)} KiB one message may carry (the NATS server's max_payload): send fewer items per call, or large data as a file`,
+        { size: body.length, maxPayload },
+      );
     }
     let raw: Uint8Array;
     try {

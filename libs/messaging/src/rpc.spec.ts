@@ -123,6 +123,14 @@ describe('typed request/reply over NATS', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  it('refuses a request larger than one NATS message may carry with a ValidationError naming both sizes, sending nothing', async () => {
+    const max = client.nc.info!.max_payload;
+    const error = await caught(rpc.request(CreateThing, { name: 'x'.repeat(max), count: 1 }, { headers: who }), ValidationError);
+
+    expect(error.message).toMatch(new RegExp(`^request to ${CreateThing.subject.replace(/\./g, '\\.')} is [\\d,]+ KiB, more than the [\\d,]+ KiB one message may carry \\(the NATS server's max_payload\\): send fewer items per call`));
+    expect(received).toEqual([]);
+  });
+
   it('rejects a reply that does not match the reply schema as INTERNAL', async () => {
     const error = await caught(rpc.request(BadReply, {}, { headers: who }), InternalError);
 
