@@ -11,6 +11,7 @@ import {
   retrainJobId,
   ValidationError,
 } from '@modeltrail/contracts';
+import { DEFAULT_DRIFT_OPTIONS } from '@modeltrail/drift';
 import { deciderSpec } from '@modeltrail/testing';
 import { type DriftWindow, type MonitorCommand, monitorDecider, type MonitorEvent, NewestDatasetsNeeded, type PerformanceWindow } from './monitor.decider';
 
@@ -327,5 +328,11 @@ describe('Monitor decider: creation and configuration', () => {
 
   it('a monitor that does not exist is not found', () => {
     spec.given([]).when(record(1, true)).thenThrows(NotFoundError, /does not exist/);
+  });
+});
+
+describe('Monitor defaults', () => {
+  it('a new monitor decides drift with the drift library defaults (the contracts cannot import the library, so this keeps them one)', () => {
+    expect(DEFAULT_MONITOR_CONFIG).toEqual(expect.objectContaining({ ...DEFAULT_DRIFT_OPTIONS }));
   });
 });
