@@ -259,7 +259,9 @@ describe('monitoring service over NATS', () => {
     const newer = await rpc.request(datasetsRpc.registerDatasetVersion, { datasetId: project.datasetId, uri: newerCsv, format: 'CSV' }, { headers: ada });
     project.newerVersionId = newer.datasetVersionId;
 
-    const { measurement, alertsRaised, retrains, monitor } = await ingestRows(deploymentId, shiftedRows);
+    const once = { ...ada, commandId: 'shifted-batch-1' };
+    const reply = await ingestRows(deploymentId, shiftedRows, undefined, once);
+    const { measurement, alertsRaised, retrains, monitor } = reply;
     expect(measurement).toMatchObject({ window: 2, rows: 300, drifted: true, driftedFeatures: 3, source: { kind: 'INLINE', datasetVersionId: null, uri: null } });
     const plan = measurement.features.find((f) => f.feature === 'plan')!;
     expect(plan).toMatchObject({ drifted: true, unseenCategories: ['enterprise'], unseenCategoryCount: 1 });
@@ -279,6 +281,10 @@ describe('monitoring service over NATS', () => {
       }),
     ]);
     expect(monitor.drift).toMatchObject({ windows: 2, consecutiveBad: 1, openAlertId: alertId });
+    // The same call again (a client's retry with its command id) records nothing and says the same.
+    const stored = await sandbox.storedEvents();
+    expect(await ingestRows(deploymentId, shiftedRows, undefined, once)).toEqual(reply);
+    expect(await sandbox.storedEvents()).toBe(stored);
 
     // One append: the window, the alert it raised, the request the alert led to, each caused by the one before.
     const events = (await store.readStream(monitorStream(monitorIdFor(deploymentId)))).slice(-3);

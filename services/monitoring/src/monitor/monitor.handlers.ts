@@ -118,7 +118,7 @@ export class MonitorHandlers {
     await this.views.caughtUp(result.position);
     const [measurement] = await this.views.driftMeasurements([measurementId]);
     if (!measurement) throw new UnavailableError(`the measurement was recorded but the read model does not show it yet: list the deployment's drift measurements shortly`, { measurementId });
-    return { measurement, ...(await consequences(this.views, deployment, result)) };
+    return { measurement, ...(await consequences(this.views, deployment, result, headers)) };
   }
 
   /** The approver is the actor; the RetrainRequested it appends names the proposal as its cause. */
@@ -196,9 +196,14 @@ export function driftWindow(measurementId: string, source: BatchSource, referenc
   };
 }
 
-/** What an append led to, as views: the monitor now, the alerts it raised and resolved, the retrainings. */
-export async function consequences(views: MonitoringViews, deployment: DeploymentRow, result: HandleResult<MonitorState>) {
-  const events = result.events as unknown as MonitorEvent[];
+/**
+ * What an append led to, as views: the monitor now, the alerts it raised and resolved, the
+ * retrainings. A retried command (its events already there) answers with what it did the first time.
+ */
+export async function consequences(views: MonitoringViews, deployment: DeploymentRow, result: HandleResult<MonitorState>, headers: MessageHeaders) {
+  const stream = monitorStream(deployment.monitorId);
+  const recorded = result.events.length === 0 && headers.commandId ? await views.eventsOfCommand(stream, headers.commandId) : result.events;
+  const events = recorded as unknown as MonitorEvent[];
   const ids = (type: MonitorEvent['type'], field: 'alertId' | 'retrainId') => events.filter((e) => e.type === type).map((e) => (e.data as Record<string, string>)[field]);
   const [monitor] = await views.monitors([deployment.deploymentId]);
   return {

@@ -95,7 +95,7 @@ export class PredictionHandlers {
     );
     await this.views.caughtUp(result.position);
     const recorded = result.events.filter((e) => e.type === 'monitoring.PerformanceMeasured.v1').map((e) => (e.data as { measurementId: string }).measurementId);
-    return { deploymentId: deployment.deploymentId, accepted: labelled, pending, measurements: await this.views.performanceMeasurements(recorded), ...(await consequences(this.views, deployment, result)) };
+    return { deploymentId: deployment.deploymentId, accepted: labelled, pending, measurements: await this.views.performanceMeasurements(recorded), ...(await consequences(this.views, deployment, result, headers)) };
   }
 }
 

@@ -11,7 +11,8 @@ import {
   type RetrainView,
   UnavailableError,
 } from '@modeltrail/contracts';
-import type { EventStore } from '@modeltrail/eventstore';
+import { deterministicEventId } from '@modeltrail/decider';
+import type { EventStore, RecordedEvent } from '@modeltrail/eventstore';
 import { findCaughtUp, type ProjectionRunner } from '@modeltrail/readmodel';
 import { alertView, deploymentView, type MonitoringReader, monitorView, retrainView } from './monitoring.reader';
 import type { DeploymentRow, MonitorRow, RetrainRow } from './monitoring.tables';
@@ -30,6 +31,20 @@ export class MonitoringViews {
     private readonly store: EventStore,
     private readonly runners: ReadonlyArray<ProjectionRunner>,
   ) {}
+
+  /**
+   * The events a command appended to `stream` (their ids derive from its command id): what a
+   * retried command had done, so that its reply says the same as the first one.
+   */
+  async eventsOfCommand(stream: string, commandId: string): Promise<RecordedEvent[]> {
+    const byId = new Map((await this.store.readStream(stream)).map((event) => [event.id, event]));
+    const events: RecordedEvent[] = [];
+    for (let index = 0; ; index++) {
+      const event = byId.get(deterministicEventId(commandId, stream, index));
+      if (!event) return events;
+      events.push(event);
+    }
+  }
 
   /** Resolves once the read model reflects `position` (UNAVAILABLE when it does not in time). */
   async caughtUp(position: number | undefined): Promise<void> {
