@@ -115,9 +115,9 @@ describe('gateway edge (no services running)', () => {
       expect(JSON.parse(broken.text)).toEqual({ errors: [{ message: expect.stringMatching(/^the request body is not valid JSON: /), extensions: { code: 'BAD_USER_INPUT' } }] });
       expect(broken.text).not.toMatch(NO_STACK);
 
-      const huge = await post(JSON.stringify({ query: '{ __typename }', variables: { padding: 'x'.repeat(5 * 1024 * 1024) } }));
+      const huge = await post(JSON.stringify({ query: '{ __typename }', variables: { padding: 'x'.repeat(10 * 1024 * 1024) } }));
       expect(huge).toMatchObject({ status: 413, type: expect.stringMatching(/^application\/json/) });
-      expect(JSON.parse(huge.text)).toEqual({ errors: [{ message: expect.stringMatching(/^the request body is larger than the 4mb the gateway accepts: send fewer items per call/), extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+      expect(JSON.parse(huge.text)).toEqual({ errors: [{ message: expect.stringMatching(/^the request body is larger than the 9mb the gateway accepts: send fewer items per call/), extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
     });
 
     it('reads a batch of 10,000 metric points (far over 100 kB of JSON), and refuses a command too large for one NATS message by name', async () => {

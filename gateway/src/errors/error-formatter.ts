@@ -171,5 +171,5 @@ export class PassErrorsToGraphQL implements GqlExceptionFilter {
   }
 }
 
-/** The largest HTTP body the gateway reads (a command must also fit in one NATS message, which RpcClient checks). */
-export const HTTP_BODY_LIMIT = '4mb';
+/** The largest HTTP body the gateway reads: a little over the 8 MB NATS message of infra/nats (a command must also fit the server's max_payload, which RpcClient checks). */
+export const HTTP_BODY_LIMIT = '9mb';
