@@ -527,7 +527,11 @@ export class PerformanceComparison {
   @Field(() => Float)
   value!: number;
 
-  @Field(() => Float, { nullable: true, description: 'Null when the run did not log the metric.' })
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      "The training run's last value of the metric: under its own name (accuracy), else the first of val/, val_, validation/, validation_, eval/, eval_, test/, test_ before it (val/accuracy). Null when the run logged none of them.",
+  })
   baseline!: number | null;
 
   @Field(() => Float, { nullable: true, description: 'Worse than the baseline by this fraction of it (negative: better; lower is worse for accuracy, precision, recall and F1, higher for RMSE and MAE).' })

@@ -19,7 +19,7 @@ import { commandContextOf } from '@modeltrail/decider';
 import { RpcHeaders, RpcPattern } from '@modeltrail/messaging';
 import { PG_POOL, withTransaction } from '@modeltrail/postgres';
 import { CLOCK, type Clock } from '../clock';
-import { CLASSIFICATION_METRICS, classificationMetrics, comparePerformance, type PredictionWindow, PredictionStore, REGRESSION_METRICS, regressionMetrics } from '../performance';
+import { baselineKeys, CLASSIFICATION_METRICS, classificationMetrics, comparePerformance, type PredictionWindow, PredictionStore, REGRESSION_METRICS, regressionMetrics } from '../performance';
 import { PLATFORM_CLIENTS, type PlatformClients } from '../platform.clients';
 import { MonitoringViews } from '../read-model/monitoring.views';
 import { consequences } from './monitor.handlers';
@@ -136,7 +136,7 @@ export function measureWindow(
     const m = regressionMetrics(window.pairs);
     Object.assign(values, { rmse: m.rmse, mae: m.mae });
   }
-  const comparisons = comparePerformance(values, baseline, { metric: metrics, tolerance }).map((c) => ({
+  const comparisons = comparePerformance(values, baseline, { metric: metrics, tolerance, baselineKey: baselineKeys(baseline, metrics) }).map((c) => ({
     metric: c.metric,
     value: c.measured,
     baseline: c.baseline,

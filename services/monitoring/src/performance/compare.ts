@@ -37,6 +37,25 @@ export interface CompareOptions {
   toleranceKind?: 'RELATIVE' | 'ABSOLUTE';
 }
 
+/** Where a training script usually logs the held-out value of a metric, in the order looked for. */
+const BASELINE_KEY_FORMS = ['{m}', 'val/{m}', 'val_{m}', 'validation/{m}', 'validation_{m}', 'eval/{m}', 'eval_{m}', 'test/{m}', 'test_{m}'] as const;
+
+/**
+ * The snapshot key that holds each metric's baseline: the metric's own name (`accuracy`) when the
+ * run logged it, else its held-out forms in this order: `val/`, `val_`, `validation/`,
+ * `validation_`, `eval/`, `eval_`, `test/`, `test_` (so `val/accuracy` for accuracy). Metrics
+ * with none of them are left out (and compared with nothing).
+ */
+export function baselineKeys(snapshot: ReadonlyArray<MetricSummary>, metrics: ReadonlyArray<PerformanceMetric>): Partial<Record<PerformanceMetric, string>> {
+  const logged = new Set(snapshot.map((m) => m.key));
+  const keys: Partial<Record<PerformanceMetric, string>> = {};
+  for (const metric of metrics) {
+    const key = BASELINE_KEY_FORMS.map((form) => form.replace('{m}', metric)).find((candidate) => logged.has(candidate));
+    if (key !== undefined) keys[metric] = key;
+  }
+  return keys;
+}
+
 /**
  * Compares measured metrics with the training-time snapshot of the deployed model's run
  * (`MetricSummary[]`, each metric's `last` value as the baseline). A metric is degraded when it

@@ -38,7 +38,7 @@
  * predictionStoreMigration(id) is the store's tables as a migration: append it to the
  * monitoring service's migrations under the next free id (e.g. `0002_predictions`).
  */
-export { comparePerformance, type CompareOptions, type MetricComparison } from './compare';
+export { baselineKeys, comparePerformance, type CompareOptions, type MetricComparison } from './compare';
 export {
   CLASSIFICATION_METRICS,
   type ClassificationMetric,

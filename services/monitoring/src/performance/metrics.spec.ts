@@ -1,5 +1,5 @@
 import { ValidationError } from '@modeltrail/contracts';
-import { comparePerformance } from './compare';
+import { baselineKeys, comparePerformance } from './compare';
 import { classificationMetrics, type LabelledPair, regressionMetrics } from './metrics';
 
 /*
@@ -151,5 +151,21 @@ describe('comparePerformance', () => {
     expect(() => comparePerformance({ accuracy: 0.9 }, snapshot, { metric: 'auc' as never, tolerance: 0 })).toThrow(ValidationError);
     expect(() => comparePerformance({ accuracy: 0.9 }, snapshot, { metric: 'accuracy', tolerance: -0.1 })).toThrow(ValidationError);
     expect(() => comparePerformance({ accuracy: 0.9, f1: 0.1 }, snapshot, { metric: ['accuracy', 'f1'], baselineKey: 'val_f1', tolerance: 0 })).toThrow(ValidationError);
+  });
+});
+
+describe('baselineKeys', () => {
+  const summary = (key: string) => ({ key, last: 0.9, min: 0.5, max: 0.95, count: 10, lastStep: 9 });
+
+  it("takes the metric's own name first, then its held-out forms (val/ before val_ before test/), and leaves out what the run never logged", () => {
+    expect(baselineKeys([summary('train/accuracy'), summary('val/accuracy'), summary('test/accuracy')], ['accuracy', 'precision'])).toEqual({ accuracy: 'val/accuracy' });
+    expect(baselineKeys([summary('val/f1'), summary('f1'), summary('val_recall'), summary('eval/precision')], ['f1', 'recall', 'precision'])).toEqual({ f1: 'f1', recall: 'val_recall', precision: 'eval/precision' });
+    expect(baselineKeys([summary('train/rmse')], ['rmse', 'mae'])).toEqual({});
+  });
+
+  it('lets comparePerformance judge a window against the held-out value of the training run', () => {
+    const snapshot = [summary('val/accuracy')];
+    const [compared] = comparePerformance({ accuracy: 0.7 }, snapshot, { metric: ['accuracy'], tolerance: 0.05, baselineKey: baselineKeys(snapshot, ['accuracy']) });
+    expect(compared).toMatchObject({ metric: 'accuracy', baselineKey: 'val/accuracy', baseline: 0.9, degraded: true });
   });
 });
