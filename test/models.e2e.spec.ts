@@ -12,7 +12,9 @@ import { GraphQLHttpClient } from '../gateway/test/graphql-client';
  *   gates are recorded → approval by a second person → the alias moves;
  *   a deployment with a frozen reference → a drifting batch → an alert → a retraining job on the
  *   newest version of the training data → it runs on the local agent → a new completed run;
- * with every step in `history`, each caused step naming its cause.
+ *   then predictions whose labels arrive later fill a performance window, compared with the run's
+ * held-out accuracy, and raise a performance alert; with every step in `history`, each caused
+ * step naming its cause.
  */
 describe('models through GraphQL: registry, deployment, drift and retraining', () => {
   const root = join(__dirname, '..');
@@ -271,6 +273,22 @@ describe('models through GraphQL: registry, deployment, drift and retraining', (
     const runHistory = await history(retrained.run.id);
     expect(runHistory.events[0].type).toBe('experiments.RunStarted.v1');
     expect(runHistory.events[0].data.datasetVersions).toEqual([expect.objectContaining({ datasetVersionId: state.v2.id, role: 'TRAIN' })]);
+
+    // Predictions now, labels later: a window of 4 labels half wrong is far below the run's val/accuracy, a PERFORMANCE alert.
+    await ada.data(`mutation($d: ID!) { configureMonitor(input: { deploymentId: $d, retrainPolicy: OFF, windowSize: 4 }) { config { windowSize } } }`, { d: state.deploymentId });
+    const predictions = ['p1', 'p2', 'p3', 'p4'].map((predictionId, i) => ({ predictionId, prediction: i % 2 === 0 ? 'yes' : 'no' }));
+    expect((await ada.data(`mutation($input: IngestPredictionsInput!) { ingestPredictions(input: $input) { accepted } }`, { input: { deploymentId: state.deploymentId, predictions } })).ingestPredictions.accepted).toBe(4);
+    const label = `mutation($input: IngestGroundTruthInput!) { ingestGroundTruth(input: $input) {
+        accepted pending measurements { window predictions degraded metrics { accuracy } comparisons { metric value baseline degraded } } alertsRaised { kind } } }`;
+    await expectError(ada, label, { input: { deploymentId: state.deploymentId, labels: [{ predictionId: 'p9', actual: 'yes' }] } }, 'NOT_FOUND', /p9/);
+    const labelled = (await ada.data(label, { input: { deploymentId: state.deploymentId, labels: ['yes', 'yes', 'no', 'no'].map((actual, i) => ({ predictionId: `p${i + 1}`, actual })) } })).ingestGroundTruth;
+    expect(labelled).toMatchObject({ accepted: 4, pending: 0 });
+    const [performance] = labelled.measurements;
+    expect(performance).toMatchObject({ window: 1, predictions: 4, degraded: true, metrics: { accuracy: 0.5 } });
+    const accuracy = performance.comparisons.find((c: any) => c.metric === 'ACCURACY');
+    expect(accuracy.baseline).toBeGreaterThan(0.6);
+    expect(accuracy.degraded).toBe(true);
+    expect(labelled.alertsRaised).toEqual([{ kind: 'PERFORMANCE' }]);
   }, 150_000);
 
   async function monitorId(deploymentId: string): Promise<string> {
