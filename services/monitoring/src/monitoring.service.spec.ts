@@ -379,7 +379,8 @@ describe('monitoring service over NATS', () => {
       { predictionId: 'req-4', actual: 'no' },
       { predictionId: 'req-5', actual: 'no' },
     ];
-    const full = await rpc.request(monitoringRpc.ingestGroundTruth, { deploymentId: third.deploymentId, labels }, { headers: ada });
+    const once = { ...ada, commandId: 'labels-req-2-to-5' };
+    const full = await rpc.request(monitoringRpc.ingestGroundTruth, { deploymentId: third.deploymentId, labels }, { headers: once });
     expect(full).toMatchObject({ accepted: 4, pending: 1 });
     expect(full.measurements).toEqual([
       expect.objectContaining({ window: 1, predictions: 4, firstLabel: 1, lastLabel: 4, taskType: 'BINARY_CLASSIFICATION', degraded: true, metrics: expect.objectContaining({ accuracy: 0.5, rmse: null }) }),
@@ -387,6 +388,11 @@ describe('monitoring service over NATS', () => {
     expect(full.measurements[0].comparisons.find((c) => c.metric === 'accuracy')).toMatchObject({ value: 0.5, baseline: 0.9, degraded: true });
     expect(full.alertsRaised).toEqual([expect.objectContaining({ kind: 'PERFORMANCE', windows: [1] })]);
     expect(full.monitor.performance).toMatchObject({ windows: 1, consecutiveBad: 1 });
+    // The same call again (a client's retry): nothing stored or appended, and the same window and alert in the answer.
+    const stored = await sandbox.storedEvents();
+    const retried = await rpc.request(monitoringRpc.ingestGroundTruth, { deploymentId: third.deploymentId, labels }, { headers: once });
+    expect(retried).toEqual({ ...full, accepted: 0 });
+    expect(await sandbox.storedEvents()).toBe(stored);
     const listed = await rpc.request(monitoringRpc.listPerformanceMeasurements, { deploymentId: third.deploymentId }, { headers: ada });
     expect(listed.items.map((m) => m.window)).toEqual([1]);
   });

@@ -200,7 +200,7 @@ export function driftWindow(measurementId: string, source: BatchSource, referenc
  * What an append led to, as views: the monitor now, the alerts it raised and resolved, the
  * retrainings. A retried command (its events already there) answers with what it did the first time.
  */
-export async function consequences(views: MonitoringViews, deployment: DeploymentRow, result: HandleResult<MonitorState>, headers: MessageHeaders) {
+export async function consequences(views: MonitoringViews, deployment: DeploymentRow, result: Pick<HandleResult<MonitorState>, 'events'>, headers: MessageHeaders) {
   const stream = monitorStream(deployment.monitorId);
   const recorded = result.events.length === 0 && headers.commandId ? await views.eventsOfCommand(stream, headers.commandId) : result.events;
   const events = recorded as unknown as MonitorEvent[];

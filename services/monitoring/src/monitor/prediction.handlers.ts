@@ -16,6 +16,7 @@ import {
   type z,
 } from '@modeltrail/contracts';
 import { commandContextOf } from '@modeltrail/decider';
+import type { RecordedEvent } from '@modeltrail/eventstore';
 import { RpcHeaders, RpcPattern } from '@modeltrail/messaging';
 import { PG_POOL, withTransaction } from '@modeltrail/postgres';
 import { CLOCK, type Clock } from '../clock';
@@ -78,6 +79,12 @@ export class PredictionHandlers {
     const measuredNow = windows.length ? windows[windows.length - 1].lastLabel : measuredBefore;
     const pending = Math.max(0, total - Math.max(measuredBefore, measuredNow));
     if (windows.length === 0) {
+      // A retried call (its command id already recorded windows) answers as the first one did.
+      const earlier = headers.commandId ? await this.views.eventsOfCommand(monitorStream(monitor.monitorId), headers.commandId) : [];
+      if (earlier.length) {
+        const measurements = await this.views.performanceMeasurements(performanceMeasurementIds(earlier));
+        return { deploymentId: deployment.deploymentId, accepted: labelled, pending, measurements, ...(await consequences(this.views, deployment, { events: earlier }, headers)) };
+      }
       const [view] = await this.views.monitors([deployment.deploymentId]);
       return { deploymentId: deployment.deploymentId, accepted: labelled, pending, measurements: [], monitor: view, alertsRaised: [], alertsResolved: [], retrains: [] };
     }
@@ -94,8 +101,8 @@ export class PredictionHandlers {
       headers,
     );
     await this.views.caughtUp(result.position);
-    const recorded = result.events.filter((e) => e.type === 'monitoring.PerformanceMeasured.v1').map((e) => (e.data as { measurementId: string }).measurementId);
-    return { deploymentId: deployment.deploymentId, accepted: labelled, pending, measurements: await this.views.performanceMeasurements(recorded), ...(await consequences(this.views, deployment, result, headers)) };
+    const measurements = await this.views.performanceMeasurements(performanceMeasurementIds(result.events));
+    return { deploymentId: deployment.deploymentId, accepted: labelled, pending, measurements, ...(await consequences(this.views, deployment, result, headers)) };
   }
 }
 
@@ -156,4 +163,9 @@ export function measureWindow(
     comparisons,
     degraded: comparisons.some((c) => c.degraded),
   };
+}
+
+/** The measurements among recorded monitor events, in their order. */
+function performanceMeasurementIds(events: ReadonlyArray<RecordedEvent>): string[] {
+  return events.filter((e) => e.type === 'monitoring.PerformanceMeasured.v1').map((e) => (e.data as { measurementId: string }).measurementId);
 }
