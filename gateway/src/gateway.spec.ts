@@ -17,7 +17,8 @@ import { eventually, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@model
 import { DatasetsModule } from '../../services/datasets/src/datasets.module';
 import { ExperimentsModule } from '../../services/experiments/src/experiments.module';
 import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../test/graphql-client';
-import { GatewayModule, GRAPHQL_PATH } from './gateway.module';
+import { createGatewayApp } from './gateway.app';
+import { GRAPHQL_PATH } from './gateway.module';
 
 const NO_STACK = /stacktrace|\bat [^"]*\.(ts|js):\d+/;
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -73,7 +74,7 @@ describe('GraphQL gateway with the datasets and experiments services', () => {
       services.push(service);
     }
     const config = loadConfig({ ...environment, SERVICE_NAME: 'gateway', READ_MODEL_SCHEMA: schema, API_TOKENS: 'ada-token=ada@example.com,bob-token=bob@example.com', RPC_TIMEOUT_MS: '20000' });
-    gateway = await NestFactory.create(GatewayModule.forRoot(config), { logger: false });
+    gateway = await createGatewayApp(config, { logger: false });
     await gateway.listen(0, '127.0.0.1');
     http = new GraphQLHttpClient(`http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}${GRAPHQL_PATH}`, 'ada-token');
     nats = await connectNats({ url: TEST_NATS_URL, name: 'gateway-test-observer' });

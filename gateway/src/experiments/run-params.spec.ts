@@ -14,7 +14,8 @@ import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel
 import { TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { ExperimentsModule } from '../../../services/experiments/src/experiments.module';
 import { GraphQLHttpClient } from '../../test/graphql-client';
-import { GatewayModule, GRAPHQL_PATH } from '../gateway.module';
+import { createGatewayApp } from '../gateway.app';
+import { GRAPHQL_PATH } from '../gateway.module';
 
 /**
  * The logParams mutation through the gateway, with the real experiments service behind it over
@@ -47,7 +48,7 @@ describe('GraphQL logParams', () => {
     });
     await service.listen();
     const config = loadConfig({ ...environment, SERVICE_NAME: 'gateway', READ_MODEL_SCHEMA: schema, API_TOKENS: 'ada-token=ada@example.com,bob-token=bob@example.com', RPC_TIMEOUT_MS: '20000' });
-    gateway = await NestFactory.create(GatewayModule.forRoot(config), { logger: false });
+    gateway = await createGatewayApp(config, { logger: false });
     await gateway.listen(0, '127.0.0.1');
     http = new GraphQLHttpClient(`http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}${GRAPHQL_PATH}`, 'ada-token');
 

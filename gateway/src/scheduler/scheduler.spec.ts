@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import type { JetStreamClient, NatsConnection } from 'nats';
 import { loadConfig } from '@modeltrail/config';
 import {
@@ -31,7 +30,8 @@ import { createPool, ident } from '@modeltrail/postgres';
 import { eventually, jobViewOf, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../../test/graphql-client';
 import { GATEWAY_NATS } from '../experiments/run-telemetry';
-import { GatewayModule, GRAPHQL_PATH } from '../gateway.module';
+import { createGatewayApp } from '../gateway.app';
+import { GRAPHQL_PATH } from '../gateway.module';
 
 const AT = '2026-11-22T12:00:00.000Z';
 const LATER = '2026-11-22T12:05:00.000Z';
@@ -318,7 +318,7 @@ describe('GraphQL gateway: training jobs, agents and sweeps (scheduler responder
       TELEMETRY_STREAM: telemetryStream,
       API_TOKENS: 'ada-token=ada@example.com,bob-token=bob@example.com',
     });
-    gateway = await NestFactory.create(GatewayModule.forRoot(config), { logger: false });
+    gateway = await createGatewayApp(config, { logger: false });
     await gateway.listen(0, '127.0.0.1');
     gatewayNats = gateway.get<NatsConnection>(GATEWAY_NATS);
     http = new GraphQLHttpClient(`http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}${GRAPHQL_PATH}`, 'ada-token');

@@ -27,10 +27,10 @@ export interface RpcClientOptions {
   namespace?: string;
 }
 
-
 /** Room left in a message for its headers (actor, correlation and command ids, reply subject). */
 const HEADER_ALLOWANCE = 4_096;
 const kib = (bytes: number) => Math.ceil(bytes / 1024).toLocaleString('en-US');
+
 /**
  * The requesting side of a command or query (DESIGN §4). The payload goes out as JSON without
  * checks (the responder validates it); the reply is parsed with the definition's reply schema,
