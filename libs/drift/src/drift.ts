@@ -1,6 +1,6 @@
 import { ValidationError } from '@modeltrail/contracts';
 import { checkFinite, countCategories, describe, sortedEntries } from './reference';
-import { decileShares, lowerBound, sortedPresent } from './sorted';
+import { decileShares, distinctValues, sortedPresent } from './sorted';
 import { chiSquareTest, jensenShannonDistance, ksAndWasserstein, ksPValue, psi } from './statistics';
 import {
   type CategoricalReference,
@@ -149,29 +149,13 @@ function measureNumeric(reference: NumericReference, column: Float64Array | stri
  */
 function fewValues(reference: NumericReference, sorted: Float64Array): { reference: Map<string, number>; current: Map<string, number> } | null {
   if (!reference.distinct) return null;
+  const batch = distinctValues(sorted, FEW_VALUES_LIMIT);
+  if (!batch) return null;
   const known = new Set(reference.distinct.values);
-  const current = new Map<string, number>();
-  let union = known.size;
-  let i = 0;
-  while (i < sorted.length) {
-    const x = sorted[i];
-    if (!known.has(x) && ++union > FEW_VALUES_LIMIT) return null;
-    // The run of x: everything below the next larger value.
-    const end = x === sorted[sorted.length - 1] ? sorted.length : lowerBound(sorted, nextUp(x));
-    current.set(String(x), end - i);
-    i = end;
-  }
+  if (known.size + batch.values.filter((x) => !known.has(x)).length > FEW_VALUES_LIMIT) return null;
+  const current = new Map(batch.values.map((v, k) => [String(v), batch.counts[k]] as [string, number]));
   const referenceCounts = new Map(reference.distinct.values.map((v, k) => [String(v), reference.distinct!.counts[k]] as [string, number]));
   return { reference: referenceCounts, current };
-}
-
-/** The smallest double above x (x finite). */
-function nextUp(x: number): number {
-  if (x === 0) return Number.MIN_VALUE;
-  const buffer = new Float64Array([x]);
-  const bits = new BigInt64Array(buffer.buffer);
-  bits[0] += x > 0 ? 1n : -1n;
-  return buffer[0];
 }
 
 function measureCategorical(reference: CategoricalReference, column: Float64Array | string[], missing: number): Measured {
