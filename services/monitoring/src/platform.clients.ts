@@ -7,7 +7,6 @@ import {
   type ModelVersionView,
   type ProjectView,
   registryRpc,
-  type RunDatasetVersion,
   schedulerRpc,
 } from '@modeltrail/contracts';
 import type { RpcClient } from '@modeltrail/messaging';
@@ -100,8 +99,6 @@ function query(headers: MessageHeaders): MessageHeaders {
   const { commandId: _commandId, ...rest } = headers;
   return rest;
 }
-
-export type { RunDatasetVersion };
 
 /** The part a dataset version plays in its dataset: one part of a split, or the data as a whole. */
 function datasetPart(version: Pick<DatasetVersionReply, 'transform'>): string {

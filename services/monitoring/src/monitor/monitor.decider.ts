@@ -7,7 +7,6 @@ import {
   type FeatureDriftRecord,
   type MetricSummary,
   type MonitorConfig,
-  monitorStream,
   NotFoundError,
   type PerformanceComparison,
   type PerformanceValues,
@@ -184,8 +183,6 @@ export class NewestDatasetsNeeded extends Error {
     this.name = 'NewestDatasetsNeeded';
   }
 }
-
-export { monitorStream };
 
 const emptyTrack = (): WindowTrack => ({ windows: 0, badRun: [], badCount: 0, healthyRun: [], healthyCount: 0, openAlertId: null });
 const kept = (run: WindowRef[], next: WindowRef): WindowRef[] => [...run, next].slice(-RUN_KEPT);

@@ -25,7 +25,7 @@ import { ReferenceStore } from '../batch/reference.store';
 import { CLOCK, type Clock } from '../clock';
 import { PLATFORM_CLIENTS, type PlatformClients } from '../platform.clients';
 import { MonitoringViews } from '../read-model/monitoring.views';
-import type { DeploymentRow, MonitorRow } from '../read-model/monitoring.tables';
+import type { DeploymentRow } from '../read-model/monitoring.tables';
 import { handleWithNewestDatasets, MONITOR_COMMANDS, type MonitorCommands } from './monitor.commands';
 import type { DriftSettings, DriftWindow, MonitorEvent, MonitorState } from './monitor.decider';
 import { configuredTemplate, trainingJobTemplate } from './retrain-template';
@@ -218,5 +218,3 @@ function monitorOrFail(monitor: MonitorView | undefined, deployment: DeploymentR
   if (!monitor) throw new NotFoundError(`deployment ${deployment.deploymentId} has no monitor`, { deploymentId: deployment.deploymentId });
   return monitor;
 }
-
-export type { MonitorRow };

@@ -4,9 +4,7 @@ import {
   type AlertStatus,
   type AlertView,
   type DeploymentView,
-  type DriftMeasurementView,
   type MonitorView,
-  type PerformanceMeasurementView,
   type RetrainStatus,
   type RetrainView,
   ValidationError,
@@ -229,8 +227,6 @@ export function retrainView(row: RetrainRow): RetrainView {
     decisionNote: row.decisionNote,
   };
 }
-
-export type { DriftMeasurementView, PerformanceMeasurementView };
 
 /** The cursor of a page ordered by a number (a window, a store position), opaque to callers. */
 function encodeNumberCursor(value: number): string {
