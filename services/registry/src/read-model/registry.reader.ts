@@ -7,6 +7,9 @@ import { type ModelRow, modelsTable, type ModelVersionRow, modelVersionsTable, t
 /** A moment to answer an alias for: a time, a global position, or now. */
 export type AsOf = { at: Date } | { position: number } | null;
 
+/** The version holding an alias now. */
+type Holder = { modelVersionId: string; version: number };
+
 /**
  * Reads the registry's read model with plain SQL. Which version holds an alias is found from
  * the assignments (the latest one of each alias), and when an assignment ended from the next
@@ -127,19 +130,21 @@ export class RegistryReader {
     return rows[0]?.model_id ?? null;
   }
 
-  /** Alias holders now of the given models: model id -> alias -> version id. */
-  private async holders(modelIds: ReadonlyArray<string>): Promise<Map<string, Map<string, string>>> {
-    const out = new Map<string, Map<string, string>>();
+  /** Alias holders now of the given models, with their version numbers: model id -> alias -> holder. */
+  private async holders(modelIds: ReadonlyArray<string>): Promise<Map<string, Map<string, Holder>>> {
+    const out = new Map<string, Map<string, Holder>>();
     if (modelIds.length === 0) return out;
-    const { rows } = await this.pool.query<{ model_id: string; alias: string; model_version_id: string }>(
-      `SELECT DISTINCT ON (model_id, alias) model_id, alias, model_version_id
-         FROM ${this.s}.alias_assignments WHERE model_id = ANY($1::uuid[])
-        ORDER BY model_id, alias, valid_from_position DESC`,
+    const { rows } = await this.pool.query<{ model_id: string; alias: string; model_version_id: string; version: number }>(
+      `SELECT h.model_id, h.alias, h.model_version_id, coalesce(v.version, 0) AS version
+         FROM (SELECT DISTINCT ON (model_id, alias) model_id, alias, model_version_id
+                 FROM ${this.s}.alias_assignments WHERE model_id = ANY($1::uuid[])
+                ORDER BY model_id, alias, valid_from_position DESC) h
+    LEFT JOIN ${this.s}.model_versions v ON v.model_version_id = h.model_version_id`,
       [[...new Set(modelIds)]],
     );
     for (const r of rows) {
       if (!out.has(r.model_id)) out.set(r.model_id, new Map());
-      out.get(r.model_id)!.set(r.alias, r.model_version_id);
+      out.get(r.model_id)!.set(r.alias, { modelVersionId: r.model_version_id, version: r.version });
     }
     return out;
   }
@@ -147,24 +152,13 @@ export class RegistryReader {
   private async modelViews(rows: ReadonlyArray<ModelRow>): Promise<ModelView[]> {
     if (rows.length === 0) return [];
     const holders = await this.holders(rows.map((r) => r.modelId));
-    const versionIds = [...holders.values()].flatMap((m) => [...m.values()]);
-    const numbers = new Map<string, number>();
-    if (versionIds.length > 0) {
-      const { rows: found } = await this.pool.query<{ model_version_id: string; version: number }>(
-        `SELECT model_version_id, version FROM ${this.s}.model_versions WHERE model_version_id = ANY($1::uuid[])`,
-        [versionIds],
-      );
-      for (const r of found) numbers.set(r.model_version_id, r.version);
-    }
     return rows.map((row) => ({
       modelId: row.modelId,
       projectId: row.projectId,
       name: row.name,
       description: row.description,
       latestVersion: row.latestVersion,
-      aliases: [...(holders.get(row.modelId) ?? new Map<string, string>()).entries()]
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([alias, modelVersionId]) => ({ alias, modelVersionId, version: numbers.get(modelVersionId) ?? 0 })),
+      aliases: [...(holders.get(row.modelId) ?? new Map<string, Holder>()).entries()].sort(([a], [b]) => a.localeCompare(b)).map(([alias, holder]) => ({ alias, ...holder })),
       registeredAt: row.registeredAt.toISOString(),
       registeredBy: row.registeredBy,
       revision: row.revision,
@@ -189,8 +183,8 @@ export class RegistryReader {
       datasetVersions: row.datasetVersions,
       signature: row.signature,
       modelCard: row.modelCard,
-      aliases: [...(holders.get(row.modelId) ?? new Map<string, string>()).entries()]
-        .filter(([, holder]) => holder === row.modelVersionId)
+      aliases: [...(holders.get(row.modelId) ?? new Map<string, Holder>()).entries()]
+        .filter(([, holder]) => holder.modelVersionId === row.modelVersionId)
         .map(([alias]) => alias)
         .sort(),
       createdAt: row.createdAt.toISOString(),
