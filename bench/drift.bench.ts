@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { mulberry32 } from '@modeltrail/contracts';
 import { buildReference, type CurrentColumns, encodeReference, type FeatureSpec, measureDrift } from '@modeltrail/drift';
-import { type Benchmark, type BenchContext, figure } from './harness';
+import { type Benchmark, type BenchContext, figure, percentile } from './harness';
 
 const FEATURES = 20;
 /** Features from this index on are shifted in the batch (by 0.25 of their std), the others drawn anew from the same distribution. */
@@ -77,11 +77,6 @@ function sortCopies(columns: CurrentColumns): number {
   return checksum;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >>> 1];
-}
-
 /** One call measured: wall seconds, CPU seconds of the process (GC threads included), peak RSS above start. */
 interface Run {
   seconds: number;
@@ -138,6 +133,7 @@ async function measure(rows: number): Promise<Measured> {
   const encodeStarted = performance.now();
   const profileBytes = encodeReference(reference).length;
   const encodeSeconds = (performance.now() - encodeStarted) / 1000;
+  const median = (values: number[]) => percentile(values, 50);
   const medians = (list: Run[]): Run => ({ seconds: median(list.map((x) => x.seconds)), cpuSeconds: median(list.map((x) => x.cpuSeconds)), peakMb: median(list.map((x) => x.peakMb)) });
   const sides = (side: { ours: Run[]; baseline: Run[] }): Side => ({ ours: medians(side.ours), baseline: medians(side.baseline) });
   return {
