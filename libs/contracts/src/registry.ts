@@ -44,8 +44,6 @@ export function modelVersionIdFor(modelId: string, version: number): string {
 
 export const modelStream = (modelId: string) => `model-${modelId}`;
 export const modelVersionStream = (modelVersionId: string) => `model-version-${modelVersionId}`;
-/** The stream prefixes of the registry's aggregates (for lookups by id alone). */
-export const REGISTRY_STREAM_PREFIXES = ['model', 'model-version'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Vocabulary
