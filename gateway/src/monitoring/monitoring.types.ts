@@ -12,6 +12,8 @@ import {
   PSI_BAND_NAMES,
   RETRAIN_POLICIES,
   RETRAIN_STATUSES,
+  RETRAIN_TEMPLATE_SOURCES,
+  SKIPPED_COLUMN_REASONS,
   type AlertView,
   type DeploymentView,
   type DriftMeasurementView,
@@ -64,9 +66,9 @@ registerEnumType(BatchSourceKindEnum, { name: 'BatchSourceKind' });
 /** Metric names are lower case in the contracts (they are run metric keys); the enum's names are their upper-case form. */
 export const PerformanceMetricEnum = enumOf(PERFORMANCE_METRICS);
 registerEnumType(PerformanceMetricEnum, { name: 'PerformanceMetric', description: 'ACCURACY, PRECISION, RECALL, F1 for classification; RMSE, MAE for regression.' });
-export const SkippedColumnReasonEnum = enumOf(['TARGET', 'DATETIME', 'NOT_CHOSEN'] as const);
+export const SkippedColumnReasonEnum = enumOf(SKIPPED_COLUMN_REASONS);
 registerEnumType(SkippedColumnReasonEnum, { name: 'SkippedColumnReason' });
-export const RetrainTemplateSourceEnum = enumOf(['CONFIGURED', 'TRAINING_JOB'] as const);
+export const RetrainTemplateSourceEnum = enumOf(RETRAIN_TEMPLATE_SOURCES);
 registerEnumType(RetrainTemplateSourceEnum, { name: 'RetrainTemplateSource', description: 'CONFIGURED with configureMonitor, or TRAINING_JOB: copied from the scheduler job that trained the deployed version.' });
 export const JobRefusalCodeEnum = enumOf(JOB_REFUSAL_CODES);
 registerEnumType(JobRefusalCodeEnum, { name: 'JobRefusalCode' });

@@ -99,6 +99,11 @@ export const PsiBandName = z.enum(PSI_BAND_NAMES);
 export const BATCH_SOURCE_KINDS = ['DATASET_VERSION', 'URI', 'INLINE'] as const;
 export const BatchSourceKind = z.enum(BATCH_SOURCE_KINDS);
 
+/** Why a column of the training data is not a feature. */
+export const SKIPPED_COLUMN_REASONS = ['TARGET', 'DATETIME', 'NOT_CHOSEN'] as const;
+/** Where a monitor's retraining template came from. */
+export const RETRAIN_TEMPLATE_SOURCES = ['CONFIGURED', 'TRAINING_JOB'] as const;
+
 /** Metrics a performance window measures: the first four for classification, the last two for regression. */
 export const PERFORMANCE_METRICS = ['accuracy', 'precision', 'recall', 'f1', 'rmse', 'mae'] as const;
 export const PerformanceMetric = z.enum(PERFORMANCE_METRICS);
@@ -131,7 +136,7 @@ export const MONITORING_LIMITS = {
  */
 export const RetrainTemplate = z.object({
   /** CONFIGURED: given with configureMonitor; TRAINING_JOB: copied from `sourceJobId`. */
-  source: z.enum(['CONFIGURED', 'TRAINING_JOB']),
+  source: z.enum(RETRAIN_TEMPLATE_SOURCES),
   sourceJobId: uuid.nullable(),
   /** The experiment the retraining's new run belongs to. */
   experimentId: uuid,
@@ -222,7 +227,7 @@ export const DEFAULT_MONITOR_CONFIG: Readonly<MonitorConfig> = Object.freeze({
 export const ReferenceFeature = z.object({ name: z.string(), kind: FeatureKind, columnType: ColumnType });
 export type ReferenceFeature = z.output<typeof ReferenceFeature>;
 /** A column of the training data that is not a feature, and why (the target, a DATETIME column, not chosen). */
-export const SkippedColumn = z.object({ name: z.string(), reason: z.enum(['TARGET', 'DATETIME', 'NOT_CHOSEN']) });
+export const SkippedColumn = z.object({ name: z.string(), reason: z.enum(SKIPPED_COLUMN_REASONS) });
 export type SkippedColumn = z.output<typeof SkippedColumn>;
 
 /** Where a measured batch came from. */
