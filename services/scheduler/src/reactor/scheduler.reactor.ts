@@ -217,13 +217,15 @@ export class SchedulerReactor implements LeaderDuty {
       const reason = `the job of retraining ${retrainId} cannot be queued: ${(error as Error).message}`;
       this.logger.warn(`${reason} (job ${job.jobId})`);
       const stream = jobRefusalStream(job.jobId);
+      // A final error carries one of the refusal codes (see isFinal).
+      const code = (error as ModelTrailError).code as JobRefusalCode;
       await this.store.append(
         stream,
         [
           {
             id: deterministicEventId(headers.commandId!, stream, 0),
             type: 'scheduler.RetrainJobRefused.v1',
-            data: { jobId: job.jobId, retrainId, experimentId: job.experimentId, code: refusalCode(error), reason: clip(reason), refusedAt: at },
+            data: { jobId: job.jobId, retrainId, experimentId: job.experimentId, code, reason: clip(reason), refusedAt: at },
             metadata: { actor: SCHEDULER_ACTOR, correlationId: headers.correlationId, causationId: event.id },
           },
         ],
@@ -319,13 +321,6 @@ class Pauses {
 
 function context(headers: MessageHeaders) {
   return { actor: headers.actor, correlationId: headers.correlationId, causationId: headers.causationId ?? null, commandId: headers.commandId };
-}
-
-function refusalCode(error: unknown): JobRefusalCode {
-  if (error instanceof ValidationError) return 'VALIDATION';
-  if (error instanceof NotFoundError) return 'NOT_FOUND';
-  if (error instanceof ConflictError) return 'CONFLICT';
-  return 'FORBIDDEN';
 }
 
 function clip(reason: string): string {
