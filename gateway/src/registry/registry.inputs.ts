@@ -1,4 +1,5 @@
 import { Field, ID, InputType } from '@nestjs/graphql';
+import { present } from '../common/input';
 import { PromotionStatusEnum } from './registry.types';
 
 type Values<E> = E[keyof E];
@@ -138,5 +139,5 @@ export class PromotionRequestFilter {
 /** A card input with the fields the client left out as absent (the contract fills them empty). */
 export function toModelCard(input: ModelCardInput | null | undefined): Record<string, string> | undefined {
   if (!input) return undefined;
-  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null && value !== undefined)) as Record<string, string>;
+  return present(input) as Record<string, string>;
 }
