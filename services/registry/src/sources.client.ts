@@ -1,4 +1,4 @@
-import { datasetsRpc, experimentsRpc, type MessageHeaders, type RpcReply, type RpcRequest, streamId } from '@modeltrail/contracts';
+import { datasetsRpc, experimentsRpc, type MessageHeaders, type RpcReply, type RpcRequest, type RunView, streamId, type ValidationReply } from '@modeltrail/contracts';
 import type { EventStore } from '@modeltrail/eventstore';
 import type { RpcClient } from '@modeltrail/messaging';
 
@@ -34,8 +34,6 @@ function withoutCommandId(headers: MessageHeaders): MessageHeaders {
   return rest;
 }
 
-export type RunView = RpcReply<typeof experimentsRpc.getRuns>['items'][number];
-
 /** How long a read waits at most for another service's read model to show what the store holds. */
 const CATCH_UP_MS = 5_000;
 
@@ -55,8 +53,6 @@ export async function currentRun(sources: SourcesClient, store: Pick<EventStore,
   }
 }
 
-export type ValidationView = RpcReply<typeof datasetsRpc.listValidations>['items'][number];
-
 /**
  * Every validation of the dataset versions, as the datasets service reports them, once its read
  * model shows each validation their streams hold (a validation made a moment before a
@@ -68,7 +64,7 @@ export async function currentValidations(
   store: Pick<EventStore, 'readStream'>,
   datasetVersionIds: ReadonlyArray<string>,
   headers: MessageHeaders,
-): Promise<ValidationView[]> {
+): Promise<ValidationReply[]> {
   if (datasetVersionIds.length === 0) return [];
   const streams = await Promise.all(datasetVersionIds.map((id) => store.readStream(streamId('dataset-version', id))));
   const expected = streams.flat().flatMap((event) => (event.type === 'datasets.DatasetValidated.v1' ? [(event.data as { validationId: string }).validationId] : []));
