@@ -1,8 +1,8 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBuilt, eventually, freePort, platformSandbox } from '@modeltrail/testing';
+import { ensureBuilt, eventually, freePort, platformSandbox, type StartedPlatform, startPlatform } from '@modeltrail/testing';
 import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../gateway/test/graphql-client';
 
 /**
@@ -17,8 +17,7 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
   const artifactRoot = mkdtempSync(join(tmpdir(), 'mt-life-'));
   // The local agent runs jobs as `nobody` when started as root: it must reach its data dir.
   chmodSync(artifactRoot, 0o755);
-  let platform: ChildProcess;
-  let output = '';
+  let platform: StartedPlatform;
   let http: GraphQLHttpClient;
   let url: string;
 
@@ -35,12 +34,8 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
       API_TOKENS: 'ada-token=ada@example.com,bob-token=bob@example.com',
       NODE_ENV: 'development',
     };
-    platform = spawn(process.execPath, [join(root, 'dist/infra/scripts/start.js')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    platform.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    platform.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await eventually(() => expect(output).toMatch(/gateway: GraphQL on/), { timeoutMs: 60_000, intervalMs: 100 });
-    await eventually(() => expect(output).toMatch(/experiments: serving/), { timeoutMs: 30_000, intervalMs: 100 });
-    await eventually(() => expect(output).toMatch(/datasets: serving/), { timeoutMs: 30_000, intervalMs: 100 });
+    platform = startPlatform(root, env);
+    await platform.waitFor([/gateway: GraphQL on/, /experiments: serving/, /datasets: serving/]);
     http = new GraphQLHttpClient(url, 'ada-token');
     // The local agent registers on its own schedule; wait for it, so that its event cannot land
     // inside a check that counts the store's events.
@@ -48,10 +43,7 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (platform && platform.exitCode === null) {
-      platform.kill('SIGTERM');
-      await new Promise((resolve) => platform.once('exit', resolve));
-    }
+    await platform?.stop();
     await sandbox.remove();
     rmSync(artifactRoot, { recursive: true, force: true });
   });

@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBuilt, eventually, freePort, platformSandbox } from '@modeltrail/testing';
+import { ensureBuilt, eventually, freePort, platformSandbox, type StartedPlatform, startPlatform } from '@modeltrail/testing';
 import { GraphQLHttpClient } from '../gateway/test/graphql-client';
 
 /**
@@ -23,8 +22,7 @@ describe('models through GraphQL: registry, deployment, drift and retraining', (
   const work = mkdtempSync(join(tmpdir(), 'mt-models-'));
   // The local agent runs jobs as `nobody` when started as root: it must reach its data dir.
   chmodSync(work, 0o755);
-  let platform: ChildProcess;
-  let output = '';
+  let platform: StartedPlatform;
   let ada: GraphQLHttpClient;
   let bob: GraphQLHttpClient;
 
@@ -42,12 +40,8 @@ describe('models through GraphQL: registry, deployment, drift and retraining', (
       API_TOKENS: 'ada-token=ada@example.com,bob-token=bob@example.com',
       NODE_ENV: 'development',
     };
-    platform = spawn(process.execPath, [join(root, 'dist/infra/scripts/start.js')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    platform.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    platform.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    for (const service of ['gateway: GraphQL on', 'datasets: serving', 'experiments: serving', 'scheduler: serving', 'registry: serving', 'monitoring: serving']) {
-      await eventually(() => expect(output).toMatch(new RegExp(service)), { timeoutMs: 60_000, intervalMs: 100 });
-    }
+    platform = startPlatform(root, env);
+    await platform.waitFor(['gateway: GraphQL on', 'datasets: serving', 'experiments: serving', 'scheduler: serving', 'registry: serving', 'monitoring: serving'].map((line) => new RegExp(line)));
     ada = new GraphQLHttpClient(url, 'ada-token');
     bob = new GraphQLHttpClient(url, 'bob-token');
     // The local agent registers on its own schedule: wait, so its event cannot land inside a check that counts events.
@@ -55,10 +49,7 @@ describe('models through GraphQL: registry, deployment, drift and retraining', (
   }, 120_000);
 
   afterAll(async () => {
-    if (platform && platform.exitCode === null) {
-      platform.kill('SIGTERM');
-      await new Promise((resolve) => platform.once('exit', resolve));
-    }
+    await platform?.stop();
     await sandbox.remove();
     rmSync(work, { recursive: true, force: true });
   });
@@ -78,7 +69,7 @@ describe('models through GraphQL: registry, deployment, drift and retraining', (
     await eventually(
       async () => {
         last = await job(id);
-        if (last?.status !== 'SUCCEEDED' || last.run?.status !== 'COMPLETED') throw new Error(`job ${id} is ${JSON.stringify(last)}; waiting for SUCCEEDED and a completed run\n${output.slice(-3_000)}`);
+        if (last?.status !== 'SUCCEEDED' || last.run?.status !== 'COMPLETED') throw new Error(`job ${id} is ${JSON.stringify(last)}; waiting for SUCCEEDED and a completed run\n${platform.output().slice(-3_000)}`);
       },
       { timeoutMs: 90_000, intervalMs: 250 },
     );

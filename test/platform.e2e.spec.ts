@@ -1,10 +1,10 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datasetsRpc } from '@modeltrail/contracts';
 import { connectNats, type ManagedNatsConnection, RpcClient } from '@modeltrail/messaging';
-import { ensureBuilt, eventually, freePort, platformSandbox, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { ensureBuilt, eventually, freePort, platformSandbox, type StartedPlatform, startPlatform, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 
 /**
  * The README's start command, for real: the compiled platform started by infra/scripts/start.js
@@ -15,8 +15,7 @@ describe('npm start: the platform as separate processes', () => {
   const sandbox = platformSandbox('e2e');
   const { namespace, eventsStream } = sandbox;
   const env: NodeJS.ProcessEnv = { ...process.env, ...sandbox.env, NODE_ENV: 'development' };
-  let platform: ChildProcess;
-  let output = '';
+  let platform: StartedPlatform;
   let nats: ManagedNatsConnection;
 
   beforeAll(async () => {
@@ -25,18 +24,13 @@ describe('npm start: the platform as separate processes', () => {
     env.ARTIFACT_ROOT = join(tmpdir(), uniqueName('mt-platform-artifacts'));
     // The local agent's state and job directories, apart from any other platform on this machine.
     env.AGENT_DATA_DIR = join(tmpdir(), uniqueName('mt-platform-agent'));
-    platform = spawn(process.execPath, [join(root, 'dist/infra/scripts/start.js')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    platform.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    platform.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    platform = startPlatform(root, env);
     nats = await connectNats({ url: TEST_NATS_URL, name: 'e2e-caller' });
-    await eventually(() => expect(output).toMatch(/datasets: serving/), { timeoutMs: 30_000, intervalMs: 100 });
+    await platform.waitFor([/datasets: serving/], 30_000);
   }, 90_000);
 
   afterAll(async () => {
-    if (platform.exitCode === null) {
-      platform.kill('SIGTERM');
-      await new Promise((resolve) => platform.once('exit', resolve));
-    }
+    await platform.stop();
     await nats.close();
     await sandbox.remove();
   });
@@ -61,15 +55,13 @@ describe('npm start: the platform as separate processes', () => {
   });
 
   it('serves on 127.0.0.1 only, by default', async () => {
-    await eventually(() => expect(output).toMatch(new RegExp(`gateway: GraphQL on http://127\\.0\\.0\\.1:${env.PORT}/graphql`)), { timeoutMs: 30_000, intervalMs: 100 });
+    await platform.waitFor([new RegExp(`gateway: GraphQL on http://127\\.0\\.0\\.1:${env.PORT}/graphql`)], 30_000);
   });
 
   it('stops every process on SIGTERM and exits cleanly', async () => {
-    const exited = new Promise<number | null>((resolve) => platform.once('exit', resolve));
-    platform.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(output).toMatch(/ModelTrail: stopping relay, datasets/);
-    expect(output).not.toMatch(/exited \(\d+\); stopping the platform/);
+    expect(await platform.stop()).toBe(0);
+    expect(platform.output()).toMatch(/ModelTrail: stopping relay, datasets/);
+    expect(platform.output()).not.toMatch(/exited \(\d+\); stopping the platform/);
   });
 
   it('refuses to start a service with bad configuration, naming the variable', () => {

@@ -81,6 +81,7 @@ export * from './nats-server';
 export * from './build';
 export * from './fixtures';
 export * from './sandbox';
+export * from './platform';
 
 /** A TCP port free on 127.0.0.1 right now (for a process under test to listen on). */
 export function freePort(): Promise<number> {
