@@ -27,6 +27,8 @@ const MAX_BATCH = 500;
  */
 export class Loaders {
   private made: Partial<Record<keyof Loaders, DataLoader<string, unknown>>> = {};
+  /** Loaders other modules define (`registry.models`, `monitoring.alerts`), by key. */
+  private contributed = new Map<string, DataLoader<string, unknown>>();
 
   constructor(
     private readonly rpc: RequestRpc,
@@ -156,6 +158,17 @@ export class Loaders {
    */
   clearAll(): void {
     this.made = {};
+    this.contributed.clear();
+  }
+
+  /**
+   * A loader another module of the gateway defines (the registry's models, monitoring's alerts),
+   * made on first use for this operation under `key` and dropped by clearAll like the others.
+   */
+  loader<V>(key: string, make: () => DataLoader<string, V>): DataLoader<string, V> {
+    let loader = this.contributed.get(key);
+    if (!loader) this.contributed.set(key, (loader = make() as DataLoader<string, unknown>));
+    return loader as DataLoader<string, V>;
   }
 
   private once<V>(name: keyof Loaders, make: () => DataLoader<string, V>): DataLoader<string, V> {
@@ -164,7 +177,7 @@ export class Loaders {
 }
 
 /** A loader of the items belonging to each id (validations of a version, artifacts of a run), in the order served. */
-function grouped<T>(fetch: (ids: string[]) => Promise<T[]>, ownerOf: (item: T) => string): DataLoader<string, T[]> {
+export function grouped<T>(fetch: (ids: string[]) => Promise<T[]>, ownerOf: (item: T) => string): DataLoader<string, T[]> {
   return new DataLoader<string, T[]>(
     async (ids) => {
       const byOwner = new Map<string, T[]>(ids.map((id) => [id, []]));
@@ -175,7 +188,8 @@ function grouped<T>(fetch: (ids: string[]) => Promise<T[]>, ownerOf: (item: T) =
   );
 }
 
-function byId<T>(fetch: (ids: string[]) => Promise<T[]>, idOf: (item: T) => string, missing: (id: string) => string): DataLoader<string, T> {
+/** A loader of one item per id; an id the service does not know is a NOT_FOUND naming it (`missing`). */
+export function byId<T>(fetch: (ids: string[]) => Promise<T[]>, idOf: (item: T) => string, missing: (id: string) => string): DataLoader<string, T> {
   return new DataLoader<string, T>(
     async (ids) => {
       const found = new Map((await fetch([...ids])).map((item) => [idOf(item), item]));

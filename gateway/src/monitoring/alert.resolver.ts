@@ -45,7 +45,6 @@ export class AlertResolver {
     resolve: (event: AlertEvent, _args: unknown, ctx: GatewayContext) => {
       // The subscription's context outlives every event: each is resolved with fresh lookups.
       ctx.loaders.clearAll();
-      monitoringLoaders(ctx).clearAll();
       return event;
     },
   })

@@ -1,9 +1,7 @@
 import DataLoader from 'dataloader';
-import { type AlertView, type DeploymentView, jobRefusalStream, type MonitorView, monitoringRpc, NotFoundError, type RetrainJobRefusedV1, type RetrainView } from '@modeltrail/contracts';
+import { type AlertView, type DeploymentView, jobRefusalStream, type MonitorView, monitoringRpc, type RetrainJobRefusedV1, type RetrainView } from '@modeltrail/contracts';
 import type { GatewayContext } from '../context/gateway-context';
-
-/** The services' batch lookups take at most 500 ids. */
-const MAX_BATCH = 500;
+import { byId } from '../context/loaders';
 
 /**
  * The monitoring service's batch lookups, one DataLoader per kind made for each GraphQL
@@ -11,9 +9,7 @@ const MAX_BATCH = 500;
  * request, and an entity asked for twice is fetched once. Keys are canonical UUIDs.
  */
 export class MonitoringLoaders {
-  private made: Partial<Record<'deployments' | 'monitors' | 'alerts' | 'retrains' | 'jobRefusals', DataLoader<string, unknown>>> = {};
-
-  constructor(private readonly ctx: Pick<GatewayContext, 'rpc' | 'store'>) {}
+  constructor(private readonly ctx: Pick<GatewayContext, 'loaders' | 'rpc' | 'store'>) {}
 
   get deployments(): DataLoader<string, DeploymentView> {
     return this.once('deployments', () =>
@@ -72,31 +68,13 @@ export class MonitoringLoaders {
     );
   }
 
-  /** Drops what was cached (a subscription resolves each event with fresh lookups). */
-  clearAll(): void {
-    this.made = {};
-  }
-
-  private once<V>(name: keyof MonitoringLoaders['made'], make: () => DataLoader<string, V>): DataLoader<string, V> {
-    return (this.made[name] ??= make() as DataLoader<string, unknown>) as DataLoader<string, V>;
+  /** Kept with the operation's other loaders: a subscription that clears them resolves each event with fresh lookups. */
+  private once<V>(name: string, make: () => DataLoader<string, V>): DataLoader<string, V> {
+    return this.ctx.loaders.loader(`monitoring.${name}`, make);
   }
 }
 
-const ofContext = new WeakMap<object, MonitoringLoaders>();
-
-/** The monitoring loaders of the operation `ctx` belongs to (made on first use). */
+/** The monitoring loaders of the operation `ctx` belongs to. */
 export function monitoringLoaders(ctx: GatewayContext): MonitoringLoaders {
-  let loaders = ofContext.get(ctx.loaders);
-  if (!loaders) ofContext.set(ctx.loaders, (loaders = new MonitoringLoaders(ctx)));
-  return loaders;
-}
-
-function byId<T>(fetch: (ids: string[]) => Promise<T[]>, idOf: (item: T) => string, missing: (id: string) => string): DataLoader<string, T> {
-  return new DataLoader<string, T>(
-    async (ids) => {
-      const found = new Map((await fetch([...ids])).map((item) => [idOf(item), item]));
-      return ids.map((id) => found.get(id) ?? new NotFoundError(missing(id), { id }));
-    },
-    { maxBatchSize: MAX_BATCH },
-  );
+  return new MonitoringLoaders(ctx);
 }
