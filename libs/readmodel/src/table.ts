@@ -50,11 +50,7 @@ export class TableSql<Row> {
     schema: string,
   ) {
     this.table = `${ident(schema)}.${ident(spec.name)}`;
-    this.columns = Object.entries(spec.columns as Record<string, ColumnSpec>).map(([property, column]) => {
-      const type = typeof column === 'string' ? column : column.type;
-      const name = typeof column === 'string' ? snakeCase(property) : column.column;
-      return { property, name, type, sql: ident(name) };
-    });
+    this.columns = columnsOf(spec);
     if (spec.key.length === 0) throw new Error(`table ${spec.name} names no key`);
     this.keyColumns = spec.key.map((key) => {
       const column = this.columns.find((c) => c.property === key);
@@ -131,10 +127,31 @@ export class TableSql<Row> {
   }
 
   private decode(raw: Record<string, unknown>): Row {
-    const row: Record<string, unknown> = {};
-    for (const c of this.columns) row[c.property] = decode(c, raw[c.name]);
-    return row as Row;
+    return decodeRow<Row>(this.columns, raw);
   }
+}
+
+function columnsOf(spec: TableSpec<any, any>): Column[] {
+  return Object.entries(spec.columns as Record<string, ColumnSpec>).map(([property, column]) => {
+    const type = typeof column === 'string' ? column : column.type;
+    const name = typeof column === 'string' ? snakeCase(property) : column.column;
+    return { property, name, type, sql: ident(name) };
+  });
+}
+
+function decodeRow<Row>(columns: ReadonlyArray<Column>, raw: Record<string, unknown>): Row {
+  const row: Record<string, unknown> = {};
+  for (const c of columns) row[c.property] = decode(c, raw[c.name]);
+  return row as Row;
+}
+
+/**
+ * Reads the rows node-postgres returns for a table (`SELECT *`) as its projection writes them
+ * (`bigint` as a number, NULL as null, properties by name): for the readers of a read model.
+ */
+export function rowDecoder<Row>(spec: TableSpec<Row, any>): (raw: Record<string, unknown>) => Row {
+  const columns = columnsOf(spec);
+  return (raw) => decodeRow<Row>(columns, raw);
 }
 
 /** A value as an element of the array parameter that `unnest` reads. */

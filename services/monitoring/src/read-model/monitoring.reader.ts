@@ -10,7 +10,7 @@ import {
   ValidationError,
 } from '@modeltrail/contracts';
 import { ident } from '@modeltrail/postgres';
-import { decodeTimeCursor, encodeTimeCursor, snakeCase, type TableSpec } from '@modeltrail/readmodel';
+import { decodeTimeCursor, encodeTimeCursor, rowDecoder, type TableSpec } from '@modeltrail/readmodel';
 import {
   type AlertRow,
   alertsTable,
@@ -32,11 +32,11 @@ export interface Page<T> {
 /** Reads the monitoring read model with plain SQL, one statement per query. */
 export class MonitoringReader {
   private readonly s: string;
-  private readonly deploymentRow = decoder(deploymentsTable);
-  private readonly monitorRow = decoder(monitorsTable);
-  private readonly measurementRow = decoder(driftMeasurementsTable as TableSpec<MeasurementRow<unknown>, 'measurementId'>);
-  private readonly alertRow = decoder(alertsTable);
-  private readonly retrainRow = decoder(retrainsTable);
+  private readonly deploymentRow = rowDecoder(deploymentsTable);
+  private readonly monitorRow = rowDecoder(monitorsTable);
+  private readonly measurementRow = rowDecoder(driftMeasurementsTable as TableSpec<MeasurementRow<unknown>, 'measurementId'>);
+  private readonly alertRow = rowDecoder(alertsTable);
+  private readonly retrainRow = rowDecoder(retrainsTable);
 
   constructor(
     private readonly pool: Pool,
@@ -239,19 +239,3 @@ function decodeNumberCursor(cursor: string): number {
   return Number(match[1]);
 }
 
-/** Rows as the tables' specs name their columns: `bigint` as a number, timestamps as Dates. */
-function decoder<Row>(spec: TableSpec<Row, any>): (raw: Record<string, unknown>) => Row {
-  const columns = Object.entries(spec.columns as Record<string, string | { type: string; column: string }>).map(([property, column]) => ({
-    property,
-    name: typeof column === 'string' ? snakeCase(property) : column.column,
-    bigint: (typeof column === 'string' ? column : column.type) === 'bigint',
-  }));
-  return (raw) => {
-    const row: Record<string, unknown> = {};
-    for (const c of columns) {
-      const value = raw[c.name];
-      row[c.property] = value === null || value === undefined ? null : c.bigint ? Number(value) : value;
-    }
-    return row as Row;
-  };
-}

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { AliasAssignmentView, ModelVersionStatus, ModelVersionView, ModelView, PromotionRequestView, PromotionStatus } from '@modeltrail/contracts';
 import { ident } from '@modeltrail/postgres';
-import { snakeCase, type TableSpec } from '@modeltrail/readmodel';
+import { rowDecoder } from '@modeltrail/readmodel';
 import { type ModelRow, modelsTable, type ModelVersionRow, modelVersionsTable, type PromotionRequestRow, promotionRequestsTable } from './registry.entities';
 
 /** A moment to answer an alias for: a time, a global position, or now. */
@@ -17,9 +17,9 @@ type Holder = { modelVersionId: string; version: number };
  */
 export class RegistryReader {
   private readonly s: string;
-  private readonly modelRow = decoder(modelsTable);
-  private readonly versionRow = decoder(modelVersionsTable);
-  private readonly requestRow = decoder(promotionRequestsTable);
+  private readonly modelRow = rowDecoder(modelsTable);
+  private readonly versionRow = rowDecoder(modelVersionsTable);
+  private readonly requestRow = rowDecoder(promotionRequestsTable);
 
   constructor(
     private readonly pool: Pool,
@@ -233,19 +233,3 @@ function assignmentView(r: Record<string, any>): AliasAssignmentView {
   };
 }
 
-/** Decodes a `SELECT *` row of a projection table into its row type (bigint columns as numbers). */
-function decoder<Row>(spec: TableSpec<Row, any>): (raw: Record<string, unknown>) => Row {
-  const columns = Object.entries(spec.columns as Record<string, string | { type: string; column: string }>).map(([property, column]) => ({
-    property,
-    name: typeof column === 'string' ? snakeCase(property) : column.column,
-    bigint: (typeof column === 'string' ? column : column.type) === 'bigint',
-  }));
-  return (raw) => {
-    const row: Record<string, unknown> = {};
-    for (const c of columns) {
-      const value = raw[c.name];
-      row[c.property] = value === null || value === undefined ? null : c.bigint ? Number(value) : value;
-    }
-    return row as Row;
-  };
-}

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { AgentGpu, AgentStatus, AgentView, GpuStatus, JobView, SweepView } from '@modeltrail/contracts';
 import { ident } from '@modeltrail/postgres';
-import { snakeCase, type TableSpec } from '@modeltrail/readmodel';
+import { rowDecoder } from '@modeltrail/readmodel';
 import type { PendingJob } from '../placement/placement';
 import type { AgentSnapshot, HeldJob } from '../placement/placement.input';
 import { type AgentRow, agentsTable, type JobRow, jobsTable, type SweepRow, sweepsTable, type SweepTrialRow, sweepTrialsTable } from './scheduler.entities';
@@ -31,10 +31,10 @@ export interface HeldJobLease {
  */
 export class SchedulerReader {
   private readonly s: string;
-  private readonly jobRow = decoder(jobsTable);
-  private readonly agentRow = decoder(agentsTable);
-  private readonly sweepRow = decoder(sweepsTable);
-  private readonly trialRow = decoder(sweepTrialsTable);
+  private readonly jobRow = rowDecoder(jobsTable);
+  private readonly agentRow = rowDecoder(agentsTable);
+  private readonly sweepRow = rowDecoder(sweepsTable);
+  private readonly trialRow = rowDecoder(sweepTrialsTable);
 
   constructor(
     private readonly pool: Pool,
@@ -297,19 +297,3 @@ export function jobView(row: JobRow): JobView {
   };
 }
 
-/** Decodes a `SELECT *` row of a projection table into its row type (bigint columns as numbers). */
-function decoder<Row>(spec: TableSpec<Row, any>): (raw: Record<string, unknown>) => Row {
-  const columns = Object.entries(spec.columns as Record<string, string | { type: string; column: string }>).map(([property, column]) => ({
-    property,
-    name: typeof column === 'string' ? snakeCase(property) : column.column,
-    bigint: (typeof column === 'string' ? column : column.type) === 'bigint',
-  }));
-  return (raw) => {
-    const row: Record<string, unknown> = {};
-    for (const c of columns) {
-      const value = raw[c.name];
-      row[c.property] = value === null || value === undefined ? null : c.bigint ? Number(value) : value;
-    }
-    return row as Row;
-  };
-}
