@@ -17,3 +17,18 @@ export function decodeTimeCursor(cursor: string): { at: Date; id: string } {
   if (!id || !UUID.test(id) || Number.isNaN(at.getTime())) throw new ValidationError(`cursor "${cursor}" is not one this query returned`, { field: 'after' });
   return { at, id };
 }
+
+/**
+ * The cursor of a keyset page ordered by a whole number (a version, a window, a store position):
+ * opaque to callers, it holds the number of the last row seen.
+ */
+export function encodeNumberCursor(value: number): string {
+  return Buffer.from(`n:${value}`, 'utf8').toString('base64url');
+}
+
+/** The number an `encodeNumberCursor` cursor holds; anything else is a BAD_USER_INPUT naming `after`. */
+export function decodeNumberCursor(cursor: string): number {
+  const match = /^n:(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) throw new ValidationError(`cursor "${cursor}" is not one this query returned`, { field: 'after' });
+  return Number(match[1]);
+}

@@ -1,8 +1,8 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { NotFoundError, registryRpc, type RpcReply, ValidationError, type z } from '@modeltrail/contracts';
+import { NotFoundError, registryRpc, type RpcReply, type z } from '@modeltrail/contracts';
 import { RpcPattern } from '@modeltrail/messaging';
-import { decodeTimeCursor, encodeTimeCursor } from '@modeltrail/readmodel';
+import { decodeNumberCursor, decodeTimeCursor, encodeNumberCursor, encodeTimeCursor } from '@modeltrail/readmodel';
 import type { AsOf } from './read-model/registry.reader';
 import { RegistryViews } from './read-model/registry.views';
 
@@ -46,10 +46,10 @@ export class RegistryQueries {
   /** Newest version first. */
   @RpcPattern(registryRpc.listModelVersions)
   async listModelVersions(@Payload() req: Req<'listModelVersions'>): Promise<Reply<'listModelVersions'>> {
-    const rows = await this.views.reader.versionPage(req.modelId, req.status, req.after ? decodeVersionCursor(req.after) : null, req.first + 1);
+    const rows = await this.views.reader.versionPage(req.modelId, req.status, req.after ? decodeNumberCursor(req.after) : null, req.first + 1);
     const page = rows.slice(0, req.first);
     const last = page[page.length - 1];
-    return { items: page, pageInfo: { endCursor: last ? encodeVersionCursor(last.version) : null, hasNextPage: rows.length > req.first } };
+    return { items: page, pageInfo: { endCursor: last ? encodeNumberCursor(last.version) : null, hasNextPage: rows.length > req.first } };
   }
 
   /** Newest first (request time, then request id). */
@@ -82,14 +82,4 @@ export class RegistryQueries {
     const [model] = await this.views.models([modelId]);
     if (!model) throw new NotFoundError(`model ${modelId} does not exist`, { modelId });
   }
-}
-
-function encodeVersionCursor(version: number): string {
-  return Buffer.from(`version|${version}`, 'utf8').toString('base64url');
-}
-
-function decodeVersionCursor(cursor: string): number {
-  const [tag, version] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (tag !== 'version' || !/^\d+$/.test(version ?? '')) throw new ValidationError(`cursor "${cursor}" is not one this query returned`, { field: 'after' });
-  return Number(version);
 }

@@ -7,10 +7,9 @@ import {
   type MonitorView,
   type RetrainStatus,
   type RetrainView,
-  ValidationError,
 } from '@modeltrail/contracts';
 import { ident } from '@modeltrail/postgres';
-import { decodeTimeCursor, encodeTimeCursor, rowDecoder, type TableSpec } from '@modeltrail/readmodel';
+import { decodeNumberCursor, decodeTimeCursor, encodeNumberCursor, encodeTimeCursor, rowDecoder, type TableSpec } from '@modeltrail/readmodel';
 import {
   type AlertRow,
   alertsTable,
@@ -226,16 +225,5 @@ export function retrainView(row: RetrainRow): RetrainView {
     decidedAt: row.decidedAt?.toISOString() ?? null,
     decisionNote: row.decisionNote,
   };
-}
-
-/** The cursor of a page ordered by a number (a window, a store position), opaque to callers. */
-function encodeNumberCursor(value: number): string {
-  return Buffer.from(`n:${value}`, 'utf8').toString('base64url');
-}
-
-function decodeNumberCursor(cursor: string): number {
-  const match = /^n:(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw new ValidationError(`cursor "${cursor}" is not one this query returned`, { field: 'after' });
-  return Number(match[1]);
 }
 
