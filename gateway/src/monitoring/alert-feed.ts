@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { UnavailableError } from '@modeltrail/contracts';
 import type { AllSubscription, EventStore, RecordedEvent } from '@modeltrail/eventstore';
+import { Follower } from '../common/follower';
 import type { AlertEvent } from './monitoring.types';
 
 const ALERT_EVENTS: Record<string, AlertEvent['status']> = { 'monitoring.AlertRaised.v1': 'OPEN', 'monitoring.AlertResolved.v1': 'RESOLVED' };
@@ -23,7 +24,8 @@ interface AlertEventData {
  */
 export class AlertFeed {
   private readonly logger = new Logger(AlertFeed.name);
-  private readonly followers = new Set<AlertFollower>();
+  /** Each follower, with the deployment it follows (null: every deployment). */
+  private readonly followers = new Map<Follower<AlertEvent>, string | null>();
   private subscription: AllSubscription | null = null;
 
   constructor(private readonly store: EventStore) {}
@@ -35,8 +37,8 @@ export class AlertFeed {
 
   /** The alert events of one deployment (or of all) from now on. */
   async follow(deploymentId: string | null): Promise<AsyncIterableIterator<AlertEvent>> {
-    const follower = new AlertFollower(deploymentId, () => this.leave(follower));
-    this.followers.add(follower);
+    const follower: Follower<AlertEvent> = new Follower<AlertEvent>(() => this.leave(follower));
+    this.followers.set(follower, deploymentId);
     if (!this.subscription) {
       const from = await this.store.headPosition();
       // Another subscriber may have started it while the head was read.
@@ -49,7 +51,7 @@ export class AlertFeed {
     return follower;
   }
 
-  private leave(follower: AlertFollower): void {
+  private leave(follower: Follower<AlertEvent>): void {
     this.followers.delete(follower);
     if (this.followers.size === 0 && this.subscription) {
       const subscription = this.subscription;
@@ -70,13 +72,13 @@ export class AlertFeed {
       if (this.subscription !== subscription) return;
       this.logger.warn(`alert feed failed: ${error instanceof Error ? error.message : String(error)}`);
       this.subscription = null;
-      for (const follower of [...this.followers]) follower.fail(new UnavailableError('the alert feed of the event store was interrupted; subscribe again', {}));
+      for (const follower of [...this.followers.keys()]) follower.fail(new UnavailableError('the alert feed of the event store was interrupted; subscribe again', {}));
     }
   }
 
   private deliver(event: AlertEvent): void {
-    for (const follower of this.followers) {
-      if (follower.deploymentId !== null && follower.deploymentId !== event.deploymentId) continue;
+    for (const [follower, deploymentId] of this.followers) {
+      if (deploymentId !== null && deploymentId !== event.deploymentId) continue;
       if (follower.backlog >= MAX_BACKLOG) follower.fail(new UnavailableError(`this subscriber fell ${MAX_BACKLOG} alert events behind; subscribe again`, {}));
       else follower.push(event);
     }
@@ -86,73 +88,4 @@ export class AlertFeed {
 function toAlertEvent(event: RecordedEvent<string, AlertEventData>, status: AlertEvent['status']): AlertEvent {
   const d = event.data;
   return { status, alertId: d.alertId, deploymentId: d.deploymentId, kind: d.kind, windows: d.windows, at: (status === 'OPEN' ? d.raisedAt : d.resolvedAt) ?? event.metadata.occurredAt, position: event.position };
-}
-
-/** One subscriber's queue of alert events. */
-class AlertFollower implements AsyncIterableIterator<AlertEvent> {
-  private readonly items: AlertEvent[] = [];
-  private waiting: { resolve: (result: IteratorResult<AlertEvent>) => void; reject: (error: unknown) => void } | null = null;
-  private error: unknown = undefined;
-  private done = false;
-
-  constructor(
-    readonly deploymentId: string | null,
-    private readonly onLeave: () => void,
-  ) {}
-
-  get backlog(): number {
-    return this.items.length;
-  }
-
-  push(event: AlertEvent): void {
-    if (this.done) return;
-    if (this.waiting) {
-      const { resolve } = this.waiting;
-      this.waiting = null;
-      resolve({ done: false, value: event });
-    } else this.items.push(event);
-  }
-
-  fail(error: unknown): void {
-    if (this.done) return;
-    this.error = error;
-    this.finish();
-    if (this.waiting) {
-      const { reject } = this.waiting;
-      this.waiting = null;
-      reject(error);
-    }
-  }
-
-  next(): Promise<IteratorResult<AlertEvent>> {
-    if (this.items.length) return Promise.resolve({ done: false, value: this.items.shift()! });
-    if (this.error !== undefined) {
-      const error = this.error;
-      this.error = undefined;
-      return Promise.reject(error);
-    }
-    if (this.done) return Promise.resolve({ done: true, value: undefined });
-    return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
-  }
-
-  return(): Promise<IteratorResult<AlertEvent>> {
-    this.finish();
-    this.items.length = 0;
-    if (this.waiting) {
-      const { resolve } = this.waiting;
-      this.waiting = null;
-      resolve({ done: true, value: undefined });
-    }
-    return Promise.resolve({ done: true, value: undefined });
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<AlertEvent> {
-    return this;
-  }
-
-  private finish(): void {
-    if (this.done) return;
-    this.done = true;
-    this.onLeave();
-  }
 }
