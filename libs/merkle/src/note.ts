@@ -117,9 +117,12 @@ export function verifierKey(keyName: string, publicKey: Buffer | string | KeyObj
 
 /** Parses and checks a verifier key (its key hash must match its name and key). Throws an Error naming the problem. */
 export function parseVerifierKey(vkey: string): NoteVerifier {
-  const parts = vkey.trim().split('+');
-  if (parts.length !== 3) throw new Error(`a verifier key is <name>+<hash>+<key>, got ${parts.length} part(s) separated by +`);
-  const [keyName, hashHex, keyB64] = parts;
+  // the name and the hash have no +; the base64 key may
+  const trimmed = vkey.trim();
+  const first = trimmed.indexOf('+');
+  const second = first < 0 ? -1 : trimmed.indexOf('+', first + 1);
+  if (second < 0) throw new Error('a verifier key is <name>+<hash>+<key>: it has fewer than two +');
+  const [keyName, hashHex, keyB64] = [trimmed.slice(0, first), trimmed.slice(first + 1, second), trimmed.slice(second + 1)];
   checkKeyName(keyName);
   if (!/^[0-9a-f]{8}$/.test(hashHex)) throw new Error(`the key hash of verifier key ${keyName} must be 8 lower-case hex digits, got ${JSON.stringify(hashHex)}`);
   const typed = strictBase64(keyB64);
