@@ -129,5 +129,6 @@ describe('checkpoints', () => {
     expect(() => signCheckpoint({ ...checkpoint, size: 1.5 }, signer)).toThrow(RangeError);
     expect(() => signCheckpoint({ ...checkpoint, root: ROOT.subarray(1) }, signer)).toThrow('the checkpoint root must be a 32-byte hash');
     expect(() => signCheckpoint({ ...checkpoint, time: new Date(NaN) }, signer)).toThrow('the checkpoint time must be a valid Date');
+    expect(() => signCheckpoint({ ...checkpoint, time: new Date(Date.UTC(10000, 0, 1)) }, signer)).toThrow('the checkpoint time +010000-01-01T00:00:00.000Z is outside the years RFC 3339 can write');
   });
 });

@@ -34,7 +34,10 @@ export function checkpointBody(checkpoint: Checkpoint): string {
   if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`the checkpoint size must be an integer in [0, ${MAX_SIZE}], got ${size}`);
   if (!Buffer.isBuffer(root) || root.length !== HASH_SIZE) throw new RangeError(`the checkpoint root must be a ${HASH_SIZE}-byte hash`);
   if (!(time instanceof Date) || Number.isNaN(time.getTime())) throw new RangeError('the checkpoint time must be a valid Date');
-  return `${origin}\n${size}\n${root.toString('base64')}\n${TIME_PREFIX}${time.toISOString()}\n`;
+  const stamp = time.toISOString();
+  // years outside 0000–9999 come out as ±YYYYYY, which RFC 3339 (and so openCheckpoint) refuses
+  if (!RFC3339_UTC.test(stamp)) throw new RangeError(`the checkpoint time ${stamp} is outside the years RFC 3339 can write`);
+  return `${origin}\n${size}\n${root.toString('base64')}\n${TIME_PREFIX}${stamp}\n`;
 }
 
 /** The signed note of the checkpoint: body, blank line, the signer's signature line. */
