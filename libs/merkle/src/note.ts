@@ -191,7 +191,6 @@ function parseSignatureLine(line: string, n: number): { keyName: string; keyHash
 
 function checkNoteText(text: string): void {
   if (text.length === 0 || !text.endsWith('\n')) throw new Error('malformed note: the text must be non-empty and end with a newline');
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0009\u000b-\u001f\u007f]/.test(text)) throw new Error('malformed note: the text has a control character other than newline');
   if (text.includes('\n\n')) throw new Error('malformed note: the text has a blank line');
 }
