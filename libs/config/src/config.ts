@@ -54,7 +54,33 @@ export interface AppConfig {
   /** Training jobs: the scheduler's and the agents' settings. */
   scheduler: SchedulerConfig;
   agent: AgentConfig;
+  /** The lineage service: its Merkle log's checkpoints and the OpenLineage export. */
+  lineage: LineageConfig;
 }
+
+export interface LineageConfig {
+  /**
+   * The Ed25519 key that signs the log's checkpoints (LOG_SIGNING_KEY): a PEM PKCS#8 private
+   * key, or a base64 32-byte seed. Outside production the well-known development key when
+   * unset; in production it must be set (see requireLogSigningKey).
+   */
+  logSigningKey: string | undefined;
+  /** The log's name in its checkpoints and the signing key's name (LOG_ORIGIN, default modeltrail.local/log). */
+  logOrigin: string;
+  /** How often a signed checkpoint is published when the log grew (LOG_CHECKPOINT_INTERVAL_MS, default 60 s). */
+  checkpointIntervalMs: number;
+  /** Where OpenLineage RunEvents go: an HTTP endpoint (OPENLINEAGE_URL) or a JSONL file (OPENLINEAGE_FILE); neither: not sent. */
+  openLineageUrl?: string;
+  openLineageFile?: string;
+  /** The OpenLineage job namespace (OPENLINEAGE_NAMESPACE, default modeltrail). */
+  openLineageNamespace: string;
+}
+
+/**
+ * The development key that signs checkpoints when LOG_SIGNING_KEY is unset outside production.
+ * It is public (it is in the source): checkpoints it signs prove nothing to anyone else.
+ */
+export const DEVELOPMENT_LOG_SIGNING_KEY = 'bW9kZWx0cmFpbC1kZXZlbG9wbWVudC1sb2cta2V5ISE=';
 
 export interface SchedulerConfig {
   /** How often an agent heartbeats (AGENT_HEARTBEAT_MS, default 3 s). */
@@ -224,6 +250,15 @@ const schema = z.object({
   AGENT_JOB_USER: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a user name such as nobody').default('nobody'),
   NVIDIA_SMI: z.string().min(1).default('nvidia-smi'),
   NVIDIA_SMI_TIMEOUT_MS: integer(100, 120_000).default(5_000),
+  LOG_SIGNING_KEY: z
+    .string()
+    .refine((v) => v.includes('-----BEGIN PRIVATE KEY-----') || /^[A-Za-z0-9+/]{43}=$/.test(v.trim()), 'must be a PEM PKCS#8 Ed25519 private key or a base64 32-byte seed')
+    .optional(),
+  LOG_ORIGIN: z.string().regex(/^[A-Za-z0-9._\/:-]{1,200}$/, 'must be a log name without spaces, e.g. modeltrail.example.com/log').default('modeltrail.local/log'),
+  LOG_CHECKPOINT_INTERVAL_MS: integer(1_000, 86_400_000).default(60_000),
+  OPENLINEAGE_URL: url(['http:', 'https:'], 'http://marquez:5000/api/v1/lineage').optional(),
+  OPENLINEAGE_FILE: z.string().min(1).optional(),
+  OPENLINEAGE_NAMESPACE: z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/, 'must be a namespace without spaces, e.g. modeltrail').default('modeltrail'),
 });
 
 export class ConfigError extends Error {
@@ -292,7 +327,23 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
       nvidiaSmi: e.NVIDIA_SMI,
       nvidiaSmiTimeoutMs: e.NVIDIA_SMI_TIMEOUT_MS,
     },
+    lineage: {
+      logSigningKey: e.LOG_SIGNING_KEY ?? (e.NODE_ENV === 'production' ? undefined : DEVELOPMENT_LOG_SIGNING_KEY),
+      logOrigin: e.LOG_ORIGIN,
+      checkpointIntervalMs: e.LOG_CHECKPOINT_INTERVAL_MS,
+      openLineageUrl: e.OPENLINEAGE_URL,
+      openLineageFile: e.OPENLINEAGE_FILE,
+      openLineageNamespace: e.OPENLINEAGE_NAMESPACE,
+    },
   };
+}
+
+/** The checkpoint signing key of the lineage service: in production LOG_SIGNING_KEY must be set. */
+export function requireLogSigningKey(config: Pick<AppConfig, 'env' | 'lineage'>): string {
+  if (!config.lineage.logSigningKey) {
+    throw new ConfigError([{ variable: 'LOG_SIGNING_KEY', problem: 'is required when NODE_ENV=production: an Ed25519 private key (PEM PKCS#8) or a base64 32-byte seed that signs the log checkpoints' }]);
+  }
+  return config.lineage.logSigningKey;
 }
 
 /**

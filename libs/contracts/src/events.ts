@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { EventCatalog } from './catalog';
 import { datasetsEvents, datasetsRpc } from './datasets';
 import { experimentsEvents, experimentsRpc } from './experiments';
+import { lineageRpc } from './lineage';
 import { monitoringEvents, monitoringRpc } from './monitoring';
 import { registryEvents, registryRpc } from './registry';
 import { schedulerEvents, schedulerRpc } from './scheduler';
@@ -35,9 +36,10 @@ export const rpcDefinitions = {
   ...Object.fromEntries(Object.values(schedulerRpc).map((d) => [d.subject, d])),
   ...Object.fromEntries(Object.values(registryRpc).map((d) => [d.subject, d])),
   ...Object.fromEntries(Object.values(monitoringRpc).map((d) => [d.subject, d])),
+  ...Object.fromEntries(Object.values(lineageRpc).map((d) => [d.subject, d])),
 } as const;
 
 type RpcOf<T> = T[keyof T];
-type AllRpc = RpcOf<typeof datasetsRpc> | RpcOf<typeof experimentsRpc> | RpcOf<typeof schedulerRpc> | RpcOf<typeof registryRpc> | RpcOf<typeof monitoringRpc>;
+type AllRpc = RpcOf<typeof datasetsRpc> | RpcOf<typeof experimentsRpc> | RpcOf<typeof schedulerRpc> | RpcOf<typeof registryRpc> | RpcOf<typeof monitoringRpc> | RpcOf<typeof lineageRpc>;
 export type SubjectMap = { [R in AllRpc as R['subject']]: { request: z.input<R['request']>; reply: z.output<R['reply']> } };
 export type RpcSubject = keyof SubjectMap;

@@ -9,5 +9,6 @@ export * from './experiments';
 export * from './scheduler';
 export * from './registry';
 export * from './monitoring';
+export * from './lineage';
 export * from './events';
 export * from './random';

@@ -1,0 +1,29 @@
+import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { lineageRpc, type RpcReply, type z } from '@modeltrail/contracts';
+import { RpcPattern } from '@modeltrail/messaging';
+import { LineageViews } from './graph/lineage.views';
+
+type Req<K extends keyof typeof lineageRpc> = z.output<(typeof lineageRpc)[K]['request']>;
+type Reply<K extends keyof typeof lineageRpc> = RpcReply<(typeof lineageRpc)[K]>;
+
+/** Request/reply queries answered from the lineage graph. */
+@Controller()
+export class LineageQueries {
+  constructor(private readonly views: LineageViews) {}
+
+  @RpcPattern(lineageRpc.lineage)
+  lineage(@Payload() req: Req<'lineage'>): Promise<Reply<'lineage'>> {
+    return this.views.lineage(req);
+  }
+
+  @RpcPattern(lineageRpc.timeline)
+  timeline(@Payload() req: Req<'timeline'>): Promise<Reply<'timeline'>> {
+    return this.views.timeline(req);
+  }
+
+  @RpcPattern(lineageRpc.explain)
+  explain(@Payload() req: Req<'explain'>): Promise<Reply<'explain'>> {
+    return this.views.explain(req);
+  }
+}

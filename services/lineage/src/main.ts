@@ -1,0 +1,22 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, loadConfig } from '@modeltrail/config';
+import { NatsRpcTransport } from '@modeltrail/messaging';
+import { LineageModule } from './lineage.module';
+
+/** Boots the lineage service as a NestJS app on the NATS transport (any number of replicas). */
+async function bootstrap(): Promise<void> {
+  const config = loadConfig(process.env, { serviceName: 'lineage' });
+  const app = await NestFactory.createMicroservice(LineageModule.forRoot(config), {
+    strategy: new NatsRpcTransport({ nats: { url: config.natsUrl, name: config.serviceName, user: config.natsUser, pass: config.natsPassword }, queue: config.serviceName, namespace: config.natsNamespace }),
+    logger: config.logLevel === 'debug' ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn', 'log'],
+  });
+  app.enableShutdownHooks();
+  await app.listen();
+  console.log(`lineage: serving mt.qry.lineage.* on ${config.natsUrl}`);
+}
+
+bootstrap().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : `lineage failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
