@@ -63,7 +63,7 @@ const silentLogger: OpenLineageDeliveryLogger = { log: () => undefined, warn: ()
  *    cursor row is locked meanwhile, so replicas take turns. A projection rebuild refills the
  *    read model at positions at or below the cursor, and its emissions keep their ids: nothing
  *    delivered is copied or sent again.
- * 2. **Send**: in one transaction, the due heads (per run, the lowest position not delivered,
+ * 2. **Send**: in one transaction, the due heads (per run, the lowest `seq` not delivered,
  *    whose next attempt time has come) are locked `FOR UPDATE SKIP LOCKED`, so replicas never
  *    send the same event at once; a run's later events wait until its head is delivered, so
  *    each run's RunEvents arrive in order. A 2xx (or a synced append) marks the event
@@ -123,7 +123,7 @@ export class OpenLineageDelivery {
         );
         if (rows.length === 0) break;
         // Emissions at or below `from` were copied by an earlier pass (their rows had moved past it then).
-        const fresh = rows.flatMap((r) => r.emissions.filter((e) => e.position > from));
+        const fresh = rows.flatMap((r) => r.emissions.map((emission, seq) => ({ emission, seq })).filter(({ emission }) => emission.position > from));
         inserted += await this.insert(client, fresh);
         cursor = Number(rows[rows.length - 1].position);
         if (rows.length < ENQUEUE_PAGE) break;
@@ -133,16 +133,18 @@ export class OpenLineageDelivery {
     });
   }
 
-  private async insert(client: PoolClient, emissions: ReadonlyArray<Emission>): Promise<number> {
-    if (emissions.length === 0) return 0;
+  private async insert(client: PoolClient, fresh: ReadonlyArray<{ emission: Emission; seq: number }>): Promise<number> {
+    if (fresh.length === 0) return 0;
+    const emissions = fresh.map((f) => f.emission);
     const documents = await buildRunEvents(client, this.options.schema, emissions, this.options.naming);
     const result = await client.query(
-      `INSERT INTO ${this.s}.openlineage_outbox (emission_id, run_id, position, event_type, document)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::json[])
-       ON CONFLICT (emission_id) DO NOTHING`,
+      `INSERT INTO ${this.s}.openlineage_outbox (emission_id, run_id, seq, position, event_type, document)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::integer[], $4::bigint[], $5::text[], $6::json[])
+       ON CONFLICT DO NOTHING`,
       [
         emissions.map((e) => e.id),
         emissions.map((e) => (e.subject === 'run' ? e.runId : e.jobId)),
+        fresh.map((f) => f.seq),
         emissions.map((e) => e.position),
         emissions.map((e) => e.eventType),
         documents.map((d) => JSON.stringify(d)),
@@ -158,8 +160,8 @@ export class OpenLineageDelivery {
         `SELECT o.emission_id, o.run_id, o.position, o.document
            FROM ${this.s}.openlineage_outbox o
           WHERE o.delivered_at IS NULL AND o.parked_at IS NULL AND o.next_attempt_at <= clock_timestamp()
-            AND NOT EXISTS (SELECT 1 FROM ${this.s}.openlineage_outbox p WHERE p.run_id = o.run_id AND p.delivered_at IS NULL AND p.position < o.position)
-          ORDER BY o.position
+            AND NOT EXISTS (SELECT 1 FROM ${this.s}.openlineage_outbox p WHERE p.run_id = o.run_id AND p.delivered_at IS NULL AND p.seq < o.seq)
+          ORDER BY o.position, o.seq
           LIMIT $1
           FOR UPDATE OF o SKIP LOCKED`,
         [this.options.batchSize ?? 100],

@@ -21,6 +21,7 @@ const ids = {
   run: '9a1c1f5e-2d7a-4a53-9a51-0c2b0b8e9d11',
   jobRun: '9b2d2f6e-3e8b-4b64-8b62-1d3c1c9f0e22',
   job: '1b2c3d4e-5f60-4718-8a9b-0c1d2e3f4a5b',
+  cancelledJob: '3d4e5f60-7182-4394-a5b6-c7d8e9f0a1b2',
   agent: '2c2c2c2c-1111-4222-8333-444444444444',
   model: '6a000000-0000-4000-8000-000000000001',
   modelVersion: '7b000000-0000-4000-8000-000000000001',
@@ -128,7 +129,38 @@ const LIFECYCLE: Append[] = [
   e(`job-${ids.job}`, 'scheduler.JobStarted.v1', { jobId: ids.job, agentId: ids.agent, fencingToken: 1, pid: 4242, startedAt: t(21) }),
   e(`job-${ids.job}`, 'scheduler.JobFailed.v1', { jobId: ids.job, agentId: ids.agent, fencingToken: 1, exitCode: 1, signal: null, durationMs: 60_000, reason: 'exit code 1: CUDA out of memory', endedAt: t(22) }),
   e(`run-${ids.jobRun}`, 'experiments.RunFailed.v1', { runId: ids.jobRun, reason: 'the job failed: exit code 1', failedAt: t(22) }),
+  // A job of the first run (it trains into that run), cancelled before it started.
+  e(`job-${ids.cancelledJob}`, 'scheduler.JobQueued.v1', {
+    jobId: ids.cancelledJob,
+    projectId: ids.project,
+    experimentId: ids.experiment,
+    runId: ids.run,
+    newRun: null,
+    command: ['python', 'evaluate.py'],
+    env: {},
+    workingDir: null,
+    resources: { gpus: 0, gpuMemoryMb: 0, cpus: 1, memoryMb: 1024, labels: {} },
+    priority: 0,
+    maxRetries: 0,
+    timeoutSeconds: null,
+    cancelGraceSeconds: 10,
+    sweep: null,
+    queuedAt: t(30),
+  }),
+  e(`job-${ids.cancelledJob}`, 'scheduler.JobCancelled.v1', {
+    jobId: ids.cancelledJob,
+    agentId: null,
+    fencingToken: null,
+    exitCode: null,
+    signal: null,
+    durationMs: null,
+    reason: 'not needed any more',
+    neverStarted: true,
+    endedAt: t(31),
+  }),
 ];
+const ALL_RUNS = [ids.run, ids.jobRun, ids.job, ids.cancelledJob];
+const EVENT_COUNT = 9;
 
 /** A schema with the store, the read model and a caught-up projection over LIFECYCLE. */
 interface World {
@@ -289,6 +321,18 @@ describe('OpenLineage export over the real store', () => {
       expect(run[1].run.facets!.errorMessage).toMatchObject({ message: 'the job failed: exit code 1' });
     });
 
+    it('gives a job that trains into an existing run that run as parent; a job cancelled while queued gets START and ABORT', async () => {
+      const events = (await w.reader.runEvents(ids.cancelledJob))!;
+      expect(events.map((x) => [x.eventType, x.eventTime])).toEqual([
+        ['START', t(31)],
+        ['ABORT', t(31)],
+      ]);
+      for (const event of events) expect(validateRunEvent(event)).toEqual([]);
+      expect(events[1].run.facets).toMatchObject({ parent: { run: { runId: ids.run }, job: { namespace: 'modeltrail', name: 'Churn.gbm' } }, modeltrail_job: { outcome: { status: 'CANCELLED', reason: 'not needed any more' } } });
+      expect(events[1].run.facets!.errorMessage).toBeUndefined();
+      expect(events[1].inputs).toEqual([]);
+    });
+
     it('answers null for an unknown run', async () => {
       expect(await w.reader.runEvents('00000000-0000-4000-8000-000000000000')).toBeNull();
       expect(await w.reader.runEvents('not-a-uuid')).toBeNull();
@@ -321,9 +365,9 @@ describe('OpenLineage export over the real store', () => {
     });
 
     it('delivers every RunEvent once accepted, in order per run, retrying failures after their backoff', async () => {
-      const delivery = w.delivery({ sink: { kind: 'http', url: server.url }, baseDelayMs: 150, concurrency: 1 });
+      const delivery = w.delivery({ sink: { kind: 'http', url: server.url }, baseDelayMs: 300, concurrency: 1 });
       const first = await delivery.deliverOnce();
-      expect(first).toEqual({ delivered: 1, failed: 2 }); // the heads of the three runs: two refused, one accepted
+      expect(first).toEqual({ delivered: 2, failed: 2 }); // the heads of the four runs: two refused, two accepted
       // Not due yet: the refused ones are not tried again at once.
       const before = server.received.length;
       await delivery.deliverOnce();
@@ -332,22 +376,23 @@ describe('OpenLineage export over the real store', () => {
 
       expect(new Set(server.received.map((r) => r.request))).toEqual(new Set(['POST application/json']));
       const accepted = server.received.filter((r) => r.status === 200).map((r) => r.body);
-      const expected = [...(await w.reader.runEvents(ids.run))!, ...(await w.reader.runEvents(ids.jobRun))!, ...(await w.reader.runEvents(ids.job))!];
+      const expected = (await Promise.all(ALL_RUNS.map((id) => w.reader.runEvents(id)))).flatMap((events) => events!);
+      expect(expected).toHaveLength(EVENT_COUNT);
       expect(accepted.map(label).sort()).toEqual(expected.map(label).sort());
       expect(new Set(accepted.map(label)).size).toBe(accepted.length); // each once
-      for (const runId of [ids.run, ids.jobRun, ids.job]) {
+      for (const runId of ALL_RUNS) {
         expect(accepted.filter((b) => b.run.runId === runId)).toEqual(expected.filter((b) => b.run.runId === runId));
       }
       // The two refused requests were retried no sooner than the backoff.
       for (const refused of server.received.filter((r) => r.status === 500)) {
         const retry = server.received.find((r) => r.status === 200 && label(r.body) === label(refused.body))!;
-        expect(retry.at - refused.at).toBeGreaterThanOrEqual(150 - 5);
+        expect(retry.at - refused.at).toBeGreaterThanOrEqual(300 - 5);
       }
       const { rows } = await w.db.pool.query(`SELECT event_type, attempts, last_error, delivered_at FROM "${w.db.schema}".openlineage_outbox ORDER BY position, event_type`);
-      expect(rows).toHaveLength(7);
+      expect(rows).toHaveLength(EVENT_COUNT);
       expect(rows.every((r) => r.delivered_at instanceof Date)).toBe(true);
       expect(rows.filter((r) => r.attempts === 2).map((r) => r.last_error)).toEqual([expect.stringMatching(/^HTTP 500: backend unavailable/), expect.stringMatching(/^HTTP 500/)]);
-      expect(rows.filter((r) => r.attempts === 1)).toHaveLength(5);
+      expect(rows.filter((r) => r.attempts === 1)).toHaveLength(EVENT_COUNT - 2);
     });
 
     it('sends nothing again after a projection rebuild', async () => {
@@ -358,7 +403,7 @@ describe('OpenLineage export over the real store', () => {
       expect(await delivery.deliverOnce()).toEqual({ delivered: 0, failed: 0 });
       expect(server.received).toHaveLength(sent);
       const { rows } = await w.db.pool.query(`SELECT count(*)::int AS n FROM "${w.db.schema}".openlineage_outbox`);
-      expect(rows[0].n).toBe(7);
+      expect(rows[0].n).toBe(EVENT_COUNT);
     });
 
     it('delivers what happens after, in the background', async () => {
@@ -395,7 +440,7 @@ describe('OpenLineage export over the real store', () => {
     });
 
     it('doubles the delay after each failure, parks after maxAttempts, and keeps the run\'s later events behind the parked one', async () => {
-      const delivery = w.delivery({ sink: { kind: 'http', url: server.url }, baseDelayMs: 100, maxAttempts: 3, batchSize: 1 });
+      const delivery = w.delivery({ sink: { kind: 'http', url: server.url }, baseDelayMs: 400, maxAttempts: 3, batchSize: 1 });
       const head = async () =>
         (
           await w.db.pool.query(
@@ -403,26 +448,36 @@ describe('OpenLineage export over the real store', () => {
             [ids.run],
           )
         ).rows[0];
+      const attemptsOfRun = () => server.received.filter((r) => r.body.run.runId === ids.run);
+      /** Passes until the run's START has been tried `n` times. */
+      const untilAttempt = async (n: number) => {
+        const deadline = Date.now() + 5_000;
+        while (attemptsOfRun().length < n) {
+          if (Date.now() > deadline) throw new Error(`attempt ${n} did not come`);
+          await delivery.deliverOnce();
+          await sleep(10);
+        }
+      };
       expect(await delivery.deliverOnce()).toEqual({ delivered: 0, failed: 1 });
       expect(await head()).toMatchObject({ attempts: 1, parked_at: null });
-      expect(Number((await head()).delay)).toBeCloseTo(100, -1);
+      expect(Number((await head()).delay)).toBeCloseTo(400, -1);
       // batchSize 1: the next pass takes the next due head (another run), not the one backing off.
-      for (let i = 0; i < 2; i++) await delivery.deliverOnce();
-      expect(server.received.filter((r) => r.body.run.runId === ids.run)).toHaveLength(1);
-      await sleep(110);
       await delivery.deliverOnce();
-      expect(await head()).toMatchObject({ attempts: 2 });
-      expect(Number((await head()).delay)).toBeCloseTo(200, -1);
-      await sleep(210);
-      await delivery.deliverOnce();
+      expect(server.received.map((r) => r.body.run.runId)).toEqual([ids.run, ids.jobRun]);
+
+      await untilAttempt(2);
+      expect(await head()).toMatchObject({ attempts: 2, parked_at: null });
+      expect(Number((await head()).delay)).toBeCloseTo(800, -1);
+      await untilAttempt(3);
       expect((await head()).attempts).toBe(3);
       expect((await head()).parked_at).toBeInstanceOf(Date);
+      const [first, second, third] = attemptsOfRun().map((r) => r.at);
+      expect(second - first).toBeGreaterThanOrEqual(400 - 5);
+      expect(third - second).toBeGreaterThanOrEqual(800 - 5);
+
       // Parked: never tried again, and the run's COMPLETE is never sent before it.
-      await sleep(450);
-      await delivery.deliverOnce();
-      await delivery.deliverOnce();
-      const forRun = server.received.filter((r) => r.body.run.runId === ids.run).map((r) => r.body.eventType);
-      expect(forRun).toEqual(['START', 'START', 'START']);
+      for (let i = 0; i < 10; i++) await delivery.deliverOnce();
+      expect(attemptsOfRun().map((r) => r.body.eventType)).toEqual(['START', 'START', 'START']);
     });
   });
 
@@ -446,7 +501,7 @@ describe('OpenLineage export over the real store', () => {
       const lines = (await readFile(path, 'utf8')).split('\n');
       expect(lines.pop()).toBe('');
       const events = lines.map((line) => JSON.parse(line) as RunEvent);
-      expect(events).toHaveLength(7);
+      expect(events).toHaveLength(EVENT_COUNT);
       for (const event of events) expect(validateRunEvent(event)).toEqual([]);
       expect(events.filter((x) => x.run.runId === ids.run).map((x) => x.eventType)).toEqual(['START', 'COMPLETE', 'OTHER']);
       expect(events.filter((x) => x.run.runId === ids.job).map((x) => x.eventType)).toEqual(['START', 'FAIL']);
@@ -454,7 +509,7 @@ describe('OpenLineage export over the real store', () => {
       await w.runner.rebuild();
       await w.caughtUp();
       expect(await delivery.deliverOnce()).toEqual({ delivered: 0, failed: 0 });
-      expect((await readFile(path, 'utf8')).split('\n')).toHaveLength(8);
+      expect((await readFile(path, 'utf8')).split('\n')).toHaveLength(EVENT_COUNT + 1);
 
       const torn = w.delivery({ sink: { kind: 'file', path: join(dir, 'torn.jsonl') } });
       await w.db.pool.query(`UPDATE "${w.db.schema}".openlineage_outbox SET delivered_at = NULL WHERE run_id = $1`, [ids.job]);
@@ -485,9 +540,10 @@ describe('OpenLineage export over the real store', () => {
       const b = w.delivery({ sink: { kind: 'http', url: server.url } });
       await Promise.all([deliverAll(a, w.db), deliverAll(b, w.db)]);
       const labels = server.received.map((r) => label(r.body));
-      expect(labels).toHaveLength(7);
-      expect(new Set(labels).size).toBe(7);
+      expect(labels).toHaveLength(EVENT_COUNT);
+      expect(new Set(labels).size).toBe(EVENT_COUNT);
       expect(server.received.filter((r) => r.body.run.runId === ids.run).map((r) => r.body.eventType)).toEqual(['START', 'COMPLETE', 'OTHER']);
+      expect(server.received.filter((r) => r.body.run.runId === ids.cancelledJob).map((r) => r.body.eventType)).toEqual(['START', 'ABORT']);
     });
   });
 });

@@ -62,6 +62,8 @@ export const openLineageMigrations: Migration[] = [
         CREATE TABLE ${s}.openlineage_outbox (
           emission_id      uuid PRIMARY KEY,
           run_id           uuid NOT NULL,
+          -- The emission's index among its run's RunEvents: the order they are sent in.
+          seq              integer NOT NULL,
           position         bigint NOT NULL,
           event_type       text NOT NULL,
           document         jsonb NOT NULL,
@@ -73,8 +75,9 @@ export const openLineageMigrations: Migration[] = [
           delivered_at     timestamptz,
           parked_at        timestamptz
         );
-        -- Pending events: the head of each run (lowest position not delivered), due ones first.
-        CREATE INDEX openlineage_outbox_pending_run_idx ON ${s}.openlineage_outbox (run_id, position) WHERE delivered_at IS NULL;
+        -- Pending events: the head of each run (lowest seq not delivered), due ones first.
+        CREATE UNIQUE INDEX openlineage_outbox_run_seq_idx ON ${s}.openlineage_outbox (run_id, seq);
+        CREATE INDEX openlineage_outbox_pending_run_idx ON ${s}.openlineage_outbox (run_id, seq) WHERE delivered_at IS NULL;
         CREATE INDEX openlineage_outbox_due_idx ON ${s}.openlineage_outbox (next_attempt_at, position) WHERE delivered_at IS NULL AND parked_at IS NULL;
 
         CREATE TABLE ${s}.openlineage_outbox_cursor (
