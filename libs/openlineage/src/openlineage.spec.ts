@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   buildRunEvent,
+  CUSTOM_FACETS,
   customFacetSchemaUrl,
   datasetNameOfUri,
   type DatasetVersionInfo,
@@ -260,5 +263,42 @@ describe('validateRunEvent', () => {
     expect(validateRunEvent(doc)).toEqual([]);
     expect(validateRunEvent(doc, { customPrefix: 'modeltrail' })).toEqual(['$.run.facets.acme_training: a custom facet\'s name must start with the producer\'s prefix "modeltrail_"']);
     expect(customFacetSchemaUrl('https://x.org/', 'modeltrail_placement')).toBe('https://x.org/spec/openlineage/1-0-0/ModeltrailFacets.json#/$defs/ModeltrailPlacementRunFacet');
+  });
+});
+
+describe('custom facet schemas (spec/ModeltrailFacets.json)', () => {
+  const schema = JSON.parse(readFileSync(join(__dirname, '..', 'spec', 'ModeltrailFacets.json'), 'utf8')) as { $id: string; $defs: Record<string, { allOf: [unknown, { required: string[] }] }> };
+
+  it('defines every custom facet at the URL its _schemaURL names', () => {
+    for (const [key, definition] of Object.entries(CUSTOM_FACETS)) {
+      expect(schema.$defs[definition]).toBeDefined();
+      expect(customFacetSchemaUrl(MODELTRAIL_PRODUCER, key as keyof typeof CUSTOM_FACETS)).toBe(`${schema.$id}#/$defs/${definition}`);
+    }
+  });
+
+  it('is matched by the facets the builders write: every required field is there', () => {
+    const events = [
+      buildRunEvent(runEmission(), lookup),
+      buildRunEvent(runEmission({ eventType: 'OTHER', training: null, artifacts: [], modelVersions: [{ modelVersionId: datasetVersionId, modelId, version: 3, artifact: { name: 'm', uri: 's3://m/m', digest, size: 1 }, createdAt: '2026-11-22T14:00:00.000Z' }] }), lookup),
+      buildRunEvent(jobEmission(), lookup),
+    ];
+    const seen = new Set<string>();
+    const check = (facets: Record<string, Record<string, unknown>> | undefined) => {
+      for (const [key, facet] of Object.entries(facets ?? {})) {
+        const definition = CUSTOM_FACETS[key as keyof typeof CUSTOM_FACETS];
+        if (!definition) continue;
+        seen.add(key);
+        for (const field of schema.$defs[definition].allOf[1].required) expect([key, field, facet[field] !== undefined]).toEqual([key, field, true]);
+      }
+    };
+    for (const event of events) {
+      check(event.run.facets);
+      for (const input of event.inputs ?? []) check(input.inputFacets);
+      for (const output of event.outputs ?? []) {
+        check(output.facets);
+        check(output.outputFacets);
+      }
+    }
+    expect([...seen].sort()).toEqual(Object.keys(CUSTOM_FACETS).sort());
   });
 });
