@@ -104,7 +104,9 @@ export class LineageReader {
    * Every edge a walk crosses, in one recursive query. Without a depth limit the walk keeps one
    * row per node (UNION drops a node seen before), so it ends on any graph and costs one index
    * probe per node; with a limit it keeps (node, depth) pairs up to that depth. Depths are then
-   * assigned in memory by a breadth-first pass over the edges found.
+   * assigned in memory by a breadth-first pass over the edges found. The edges of the reached
+   * nodes are read by `= ANY (ARRAY(...))`, an index probe per node: as a join with the CTE
+   * (whose size the planner cannot know) PostgreSQL chose a scan of every edge per walk.
    */
   private async walk(query: TraversalQuery, walk: 'UPSTREAM' | 'DOWNSTREAM'): Promise<WalkEdge[]> {
     const [near, far] = walk === 'UPSTREAM' ? ['to_id', 'from_id'] : ['from_id', 'to_id'];
@@ -116,13 +118,13 @@ export class LineageReader {
              UNION
              SELECT e.${far} FROM reached r JOIN ${this.s}.lineage_edges e ON e.${near} = r.id WHERE ${holds}
            )
-           SELECT e.* FROM reached r JOIN ${this.s}.lineage_edges e ON e.${near} = r.id WHERE ${holds}`
+           SELECT e.* FROM ${this.s}.lineage_edges e WHERE e.${near} = ANY (ARRAY(SELECT id FROM reached)) AND ${holds}`
         : `WITH RECURSIVE reached(id, depth) AS (
              SELECT $1::text, 0
              UNION
              SELECT e.${far}, r.depth + 1 FROM reached r JOIN ${this.s}.lineage_edges e ON e.${near} = r.id WHERE r.depth < $3 AND ${holds}
            )
-           SELECT DISTINCT ON (e.from_id, e.type, e.to_id) e.* FROM reached r JOIN ${this.s}.lineage_edges e ON e.${near} = r.id WHERE r.depth < $3 AND ${holds}`;
+           SELECT e.* FROM ${this.s}.lineage_edges e WHERE e.${near} = ANY (ARRAY(SELECT DISTINCT id FROM reached WHERE depth < $3)) AND ${holds}`;
     const params = query.depth === null ? [query.rootId, query.position] : [query.rootId, query.position, query.depth];
     const { rows } = await this.pool.query(sql, params);
     return rows.map((raw) => ({ ...asOfEdge(decodeEdge(raw), query.position), walk }));
