@@ -31,6 +31,8 @@ export interface OpenLineageDeliveryOptions {
   baseDelayMs?: number;
   /** ...up to this (default 300000 ms). */
   maxDelayMs?: number;
+  /** Rows of openlineage_runs copied into the outbox per transaction (default 500). */
+  copyBatchSize?: number;
   /** Pause after a pass with nothing to send (default 1000 ms). */
   pollIntervalMs?: number;
   /** HTTP requests in flight at once, for different runs (default 8). */
@@ -49,8 +51,6 @@ interface Due {
 
 /** The single row of `openlineage_outbox_cursor`. */
 const CURSOR = 'outbox';
-/** Rows of `openlineage_runs` read per page when copying emissions into the outbox. */
-const ENQUEUE_PAGE = 500;
 
 const silentLogger: OpenLineageDeliveryLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -58,9 +58,9 @@ const silentLogger: OpenLineageDeliveryLogger = { log: () => undefined, warn: ()
  * Sends the RunEvents the projection emits, from an outbox in PostgreSQL:
  *
  * 1. **Copy** (`enqueue`): the emissions of `openlineage_runs` rows changed after the outbox
- *    cursor are built into documents and inserted into `openlineage_outbox`, keyed by emission
- *    id (`ON CONFLICT DO NOTHING`); the cursor moves to the highest row position read. The
- *    cursor row is locked meanwhile, so replicas take turns. A projection rebuild refills the
+ *    cursor that the outbox does not hold yet are built into documents and inserted into
+ *    `openlineage_outbox`, keyed by emission id; the cursor moves to the highest row position
+ *    read. The cursor row is locked meanwhile, so replicas take turns. A projection rebuild refills the
  *    read model at positions at or below the cursor, and its emissions keep their ids: nothing
  *    delivered is copied or sent again.
  * 2. **Send**: in one transaction, the due heads (per run, the lowest `seq` not delivered,
@@ -108,29 +108,35 @@ export class OpenLineageDelivery {
     return this.sendDue();
   }
 
-  /** Copies the emissions after the cursor into the outbox; returns how many were new to it. */
+  /**
+   * Copies into the outbox the emissions of the rows changed after the cursor, a page of rows
+   * per transaction (the cursor row locked, so replicas take turns); returns how many were new.
+   * Invariant: every emission of a row at or below the cursor is in the outbox. Rows only move
+   * up, and a row above the cursor has all its emissions copied (those already there are
+   * skipped by id), so no emission is missed whichever replica or crash interrupts a pass.
+   */
   async enqueue(): Promise<number> {
-    return withTransaction(this.options.pool, async (client) => {
-      await client.query(`INSERT INTO ${this.s}.openlineage_outbox_cursor (name, position) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING`, [CURSOR]);
-      const { rows: locked } = await client.query<{ position: string }>(`SELECT position FROM ${this.s}.openlineage_outbox_cursor WHERE name = $1 FOR UPDATE`, [CURSOR]);
-      const from = Number(locked[0].position);
-      let cursor = from;
-      let inserted = 0;
-      for (;;) {
+    await this.options.pool.query(`INSERT INTO ${this.s}.openlineage_outbox_cursor (name, position) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING`, [CURSOR]);
+    const pageSize = this.options.copyBatchSize ?? 500;
+    let inserted = 0;
+    for (;;) {
+      const page = await withTransaction(this.options.pool, async (client) => {
+        const { rows: locked } = await client.query<{ position: string }>(`SELECT position FROM ${this.s}.openlineage_outbox_cursor WHERE name = $1 FOR UPDATE`, [CURSOR]);
         const { rows } = await client.query<{ emissions: Emission[]; position: string }>(
-          `SELECT emissions, position FROM ${this.s}.openlineage_runs WHERE position > $1 ORDER BY position LIMIT ${ENQUEUE_PAGE}`,
-          [cursor],
+          `SELECT emissions, position FROM ${this.s}.openlineage_runs WHERE position > $1 ORDER BY position LIMIT $2`,
+          [locked[0].position, pageSize],
         );
-        if (rows.length === 0) break;
-        // Emissions at or below `from` were copied by an earlier pass (their rows had moved past it then).
-        const fresh = rows.flatMap((r) => r.emissions.map((emission, seq) => ({ emission, seq })).filter(({ emission }) => emission.position > from));
-        inserted += await this.insert(client, fresh);
-        cursor = Number(rows[rows.length - 1].position);
-        if (rows.length < ENQUEUE_PAGE) break;
-      }
-      if (cursor !== from) await client.query(`UPDATE ${this.s}.openlineage_outbox_cursor SET position = $2, updated_at = now() WHERE name = $1`, [CURSOR, cursor]);
-      return inserted;
-    });
+        if (rows.length === 0) return { rows: 0, inserted: 0 };
+        const all = rows.flatMap((r) => r.emissions.map((emission, seq) => ({ emission, seq })));
+        const { rows: present } = await client.query<{ emission_id: string }>(`SELECT emission_id FROM ${this.s}.openlineage_outbox WHERE emission_id = ANY($1::uuid[])`, [all.map((x) => x.emission.id)]);
+        const known = new Set(present.map((r) => r.emission_id));
+        const count = await this.insert(client, all.filter((x) => !known.has(x.emission.id.toLowerCase())));
+        await client.query(`UPDATE ${this.s}.openlineage_outbox_cursor SET position = $2, updated_at = now() WHERE name = $1`, [CURSOR, rows[rows.length - 1].position]);
+        return { rows: rows.length, inserted: count };
+      });
+      inserted += page.inserted;
+      if (page.rows < pageSize) return inserted;
+    }
   }
 
   private async insert(client: PoolClient, fresh: ReadonlyArray<{ emission: Emission; seq: number }>): Promise<number> {

@@ -536,8 +536,9 @@ describe('OpenLineage export over the real store', () => {
     });
 
     it('never send the same RunEvent twice at once (SKIP LOCKED), and keep each run in order', async () => {
-      const a = w.delivery({ sink: { kind: 'http', url: server.url } });
-      const b = w.delivery({ sink: { kind: 'http', url: server.url } });
+      // Small copy pages, so that the two take turns copying as well as sending.
+      const a = w.delivery({ sink: { kind: 'http', url: server.url }, copyBatchSize: 1 });
+      const b = w.delivery({ sink: { kind: 'http', url: server.url }, copyBatchSize: 2 });
       await Promise.all([deliverAll(a, w.db), deliverAll(b, w.db)]);
       const labels = server.received.map((r) => label(r.body));
       expect(labels).toHaveLength(EVENT_COUNT);
