@@ -15,13 +15,17 @@ function verifyCommand(report: AuditReport): string {
 
 // ---- Markdown ----
 
-/** Escapes text for Markdown: HTML-significant characters become entities, Markdown syntax is backslash-escaped. */
+/**
+ * Escapes text for Markdown: HTML-significant characters become entities, inline Markdown syntax
+ * (emphasis, code, links, table cells, strikethrough) is backslash-escaped. Text is only ever
+ * written after a list marker or heading, so line-start syntax (#, -, 1.) needs no escape.
+ */
 export function escapeMarkdown(text: string): string {
   return text
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/([\\`*_{}[\]()#+\-.!|~])/g, '\\$1')
+    .replace(/([\\`*_[\]|~])/g, '\\$1')
     .replace(/\r?\n/g, ' ');
 }
 

@@ -198,7 +198,8 @@ class Facts {
     const monitors = new Set(steps.filter((e) => e.type === 'monitoring.MonitorCreated.v1').map((e) => (e.data as { monitorId: string }).monitorId));
     const extra = streams.filter((e) => {
       const d = e.data as Record<string, unknown>;
-      if (e.type === 'datasets.DatasetValidated.v1' || e.type === 'datasets.DatasetSplitCreated.v1') return dvs.has(d.datasetVersionId as string);
+      // (a derivation is about no node of the graph: it draws edges only)
+      if (e.type === 'datasets.DatasetValidated.v1' || e.type === 'datasets.DatasetSplitCreated.v1' || e.type === 'datasets.DatasetVersionDerived.v1') return dvs.has(d.datasetVersionId as string);
       return false;
     });
     const ids = new Set(steps.map((e) => e.id));
@@ -296,6 +297,7 @@ class SectionBuilder {
     const mv = this.mv;
     if (this.used.length === 0) this.gap('data', `Model version ${mv.data.version} records no dataset versions: its training and evaluation data are unknown.`, mv);
     const seen = new Set<string>();
+    const splits = new Set<string>();
     const describe = (dvId: string, role: string | null, depth: number): void => {
       if (seen.has(dvId) || depth > 10) return;
       seen.add(dvId);
@@ -320,7 +322,8 @@ class SectionBuilder {
         this.claim('data', `Version ${dvId} was ${how} from ${derived.data.parentVersionIds.join(', ')}.`, derived);
         for (const parent of derived.data.parentVersionIds) describe(parent, null, depth + 1);
       }
-      for (const split of this.f.of('datasets.DatasetSplitCreated.v1', (x) => Object.values(x.parts).some((p) => p.datasetVersionId === dvId))) {
+      for (const split of this.f.of('datasets.DatasetSplitCreated.v1', (x) => !splits.has(x.splitId) && Object.values(x.parts).some((p) => p.datasetVersionId === dvId))) {
+        splits.add(split.data.splitId);
         const parts = split.data.parts;
         this.claim('data', `Split ${split.data.splitId} of version ${split.data.datasetVersionId} (seed ${split.data.seed}${split.data.stratifyBy ? `, stratified by ${split.data.stratifyBy}` : ''}): train ${parts.train.datasetVersionId} (${parts.train.rows} rows), validation ${parts.validation.datasetVersionId} (${parts.validation.rows} rows), test ${parts.test.datasetVersionId} (${parts.test.rows} rows).`, split);
       }
