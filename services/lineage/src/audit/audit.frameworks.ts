@@ -52,3 +52,6 @@ export const ANNEX_IV_POINTS = {
   '9': 'A detailed description of the system in place to evaluate the system performance in the post-market phase in accordance with Article 72, including the post-market monitoring plan',
 } as const;
 export type AnnexIvPoint = keyof typeof ANNEX_IV_POINTS;
+
+/** The points in the order of the Annex (an object lists integer-like keys such as '3' first). */
+export const ANNEX_IV_ORDER: ReadonlyArray<AnnexIvPoint> = ['1(a)', '1(b)', '1(c)', '1(d)', '1(e)', '1(f)', '1(g)', '1(h)', '2(a)', '2(b)', '2(c)', '2(d)', '2(e)', '2(f)', '2(g)', '2(h)', '3', '4', '5', '6', '7', '8', '9'];

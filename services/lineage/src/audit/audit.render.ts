@@ -74,7 +74,7 @@ export function renderMarkdown(report: AuditReport): string {
   lines.push(`The event store holds no evidence for these; they need documents of their own.`);
   lines.push('');
   lines.push(`- Model card: ${report.notCovered.modelCard.map(escapeMarkdown).join(', ') || 'none'}`);
-  lines.push(`- EU AI Act Annex IV: ${report.notCovered.annexIV.map((p) => `${escapeMarkdown(p)} (${escapeMarkdown(report.frameworks.annexIV.points[p] ?? '')})`).join('; ') || 'none'}`);
+  lines.push(`- EU AI Act Annex IV: ${report.notCovered.annexIV.map((p) => `${escapeMarkdown(p)} (${escapeMarkdown(summaryOf(report, p))})`).join('; ') || 'none'}`);
   lines.push('');
   lines.push('## Cited events');
   lines.push('');
@@ -145,7 +145,7 @@ export function renderHtml(report: AuditReport): string {
   }
   parts.push('<section id="not-covered"><h2>Not covered by this report</h2><p>The event store holds no evidence for these; they need documents of their own.</p>');
   parts.push(`<p>Model card: ${h(report.notCovered.modelCard.join(', ') || 'none')}</p><ul>`);
-  for (const p of report.notCovered.annexIV) parts.push(`<li>Annex IV point ${h(p)}: ${h(report.frameworks.annexIV.points[p] ?? '')}</li>`);
+  for (const p of report.notCovered.annexIV) parts.push(`<li>Annex IV point ${h(p)}: ${h(summaryOf(report, p))}</li>`);
   parts.push('</ul></section>');
   parts.push('<section id="events"><h2>Cited events</h2><table><thead><tr><th>Position</th><th>Stream@revision</th><th>Type</th><th>Actor</th><th>Occurred</th><th>Leaf</th><th>Hash</th></tr></thead><tbody>');
   for (const e of report.events) {
@@ -161,4 +161,8 @@ export function renderHtml(report: AuditReport): string {
   );
   parts.push('</body></html>');
   return parts.join('\n');
+}
+
+function summaryOf(report: AuditReport, point: string): string {
+  return report.frameworks.annexIV.points.find((p) => p.point === point)?.summary ?? '';
 }

@@ -6,7 +6,7 @@ import type { LineageViews } from '../graph/lineage.views';
 import { eventLeafHash } from '../log/leaf';
 import type { MerkleLogTables } from '../log/log.store';
 import type { MerkleLogViews } from '../log/log.views';
-import { ANNEX_IV_POINTS, ANNEX_IV_SOURCE, type AnnexIvPoint, MODEL_CARD_HEADINGS, MODEL_CARD_SOURCE, type ModelCardHeading } from './audit.frameworks';
+import { ANNEX_IV_ORDER, ANNEX_IV_POINTS, ANNEX_IV_SOURCE, type AnnexIvPoint, MODEL_CARD_HEADINGS, MODEL_CARD_SOURCE, type ModelCardHeading } from './audit.frameworks';
 import { AUDIT_REPORT_FORMAT, type AuditEvent, type AuditReport, type AuditSection, type AuditSectionId, type Claim, DIGEST_RULE, type Evidence } from './audit.types';
 
 export * from './audit.types';
@@ -98,12 +98,12 @@ export class AuditReports {
       },
       frameworks: {
         modelCard: { source: MODEL_CARD_SOURCE, headings: [...MODEL_CARD_HEADINGS] },
-        annexIV: { source: ANNEX_IV_SOURCE, points: { ...ANNEX_IV_POINTS } },
+        annexIV: { source: ANNEX_IV_SOURCE, points: ANNEX_IV_ORDER.map((point) => ({ point, summary: ANNEX_IV_POINTS[point] })) },
       },
       sections,
       notCovered: {
         modelCard: MODEL_CARD_HEADINGS.filter((h) => !covered.modelCard.has(h)),
-        annexIV: (Object.keys(ANNEX_IV_POINTS) as AnnexIvPoint[]).filter((p) => !covered.annexIV.has(p)),
+        annexIV: ANNEX_IV_ORDER.filter((p) => !covered.annexIV.has(p)),
       },
       events: proven,
       log: { origin: key.origin, keyName: key.keyName, publicKey: key.publicKey, verifierKey: key.verifierKey },
@@ -202,12 +202,12 @@ class Facts {
       if (e.type === 'datasets.DatasetValidated.v1' || e.type === 'datasets.DatasetSplitCreated.v1' || e.type === 'datasets.DatasetVersionDerived.v1') return dvs.has(d.datasetVersionId as string);
       return false;
     });
-    const ids = new Set(steps.map((e) => e.id));
     for (const kind of ['monitoring.DriftMeasured.v1', 'monitoring.PerformanceMeasured.v1']) {
       const windows = streams.filter((e) => e.type === kind && monitors.has((e.data as { monitorId: string }).monitorId));
       extra.push(...windows.slice(-LATEST_MEASUREMENTS));
     }
-    this.all = [...steps, ...extra.filter((e) => !ids.has(e.id))].filter((e, i, xs) => xs.findIndex((x) => x.id === e.id) === i).sort((a, b) => a.position - b.position);
+    const unique = new Map([...steps, ...extra].map((e) => [e.id, e]));
+    this.all = [...unique.values()].sort((a, b) => a.position - b.position);
   }
 
   of<K extends EventType>(type: K, where: (d: EventMap[K]) => boolean = () => true): Ev<K>[] {

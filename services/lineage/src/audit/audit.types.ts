@@ -68,7 +68,7 @@ export interface AuditReport {
   };
   frameworks: {
     modelCard: { source: string; headings: string[] };
-    annexIV: { source: string; points: Record<string, string> };
+    annexIV: { source: string; points: Array<{ point: string; summary: string }> };
   };
   sections: AuditSection[];
   /** Headings and points no section of this report serves (the event store holds no evidence for them). */

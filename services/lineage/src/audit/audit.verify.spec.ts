@@ -73,7 +73,7 @@ function makeReport(drafts: Draft[]): AuditReport {
     generatedAt: '2026-12-02T06:00:00.000Z',
     position: 10 * drafts.length,
     subject: { modelVersionId: 'mv-1', modelId: 'm-1', modelName: 'churn', version: 1, projectId: 'p-1', projectName: 'churn' },
-    frameworks: { modelCard: { source: 'Mitchell et al. 2019', headings: ['Model Details'] }, annexIV: { source: 'Annex IV', points: { '1(a)': 'intended purpose' } } },
+    frameworks: { modelCard: { source: 'Mitchell et al. 2019', headings: ['Model Details'] }, annexIV: { source: 'Annex IV', points: [{ point: '1(a)', summary: 'intended purpose' }] } },
     sections: [
       {
         id: 'problem',
