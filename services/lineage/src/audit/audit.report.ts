@@ -7,6 +7,7 @@ import { eventLeafHash } from '../log/leaf';
 import type { MerkleLogTables } from '../log/log.store';
 import type { MerkleLogViews } from '../log/log.views';
 import { ANNEX_IV_ORDER, ANNEX_IV_POINTS, ANNEX_IV_SOURCE, type AnnexIvPoint, MODEL_CARD_HEADINGS, MODEL_CARD_SOURCE, type ModelCardHeading } from './audit.frameworks';
+import { verifyReport } from './audit.verify';
 import { AUDIT_REPORT_FORMAT, type AuditEvent, type AuditReport, type AuditSection, type AuditSectionId, type Claim, DIGEST_RULE, type Evidence } from './audit.types';
 
 export * from './audit.types';
@@ -110,7 +111,11 @@ export class AuditReports {
       verification: { command: `npm run verify -- report.json --key '${key.verifierKey}'`, digestRule: DIGEST_RULE },
       checkpoint: { note: checkpoint.note, treeSize: checkpoint.treeSize, rootHash: checkpoint.rootHash, madeAt: checkpoint.madeAt },
     };
-    return { ...body, digest: { algorithm: 'sha256', rule: DIGEST_RULE, value: reportDigest(body) } };
+    const report: AuditReport = { ...body, digest: { algorithm: 'sha256', rule: DIGEST_RULE, value: reportDigest(body) } };
+    // The report is checked as an auditor will check it before anyone gets it.
+    const check = verifyReport(report, { verifierKey: key.verifierKey });
+    if (!check.ok) throw new Error(`the audit report of model version ${modelVersionId} does not verify: ${check.failures.slice(0, 5).join('; ')}`);
+    return report;
   }
 
   /**
