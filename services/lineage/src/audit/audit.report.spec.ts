@@ -540,7 +540,7 @@ describe('audit reports of model versions', () => {
     // A new card for version 1 that the stopped log has not seen.
     await emit({ stream: `model-version-${ids.version}`, type: 'registry.ModelCardUpdated.v1', data: { modelVersionId: ids.version, modelId: ids.model, modelCard: card, updatedAt: at() } });
     await runner.waitFor(head, 30_000);
-    await expect(reports.report(ids.version)).rejects.toThrow(/the Merkle log has not logged 1 cited event\(s\) yet .*position \d+.*Try again once the log has caught up/);
+    await expect(reports.report(ids.version)).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/the Merkle log has not logged 1 cited event\(s\) yet .*position \d+.*Try again once the log has caught up/) });
     await builder.start();
     await builder.waitFor(head);
     expect(verifyReport(await reports.report(ids.version), { verifierKey: signer.verifierKey }).ok).toBe(true);
@@ -549,6 +549,6 @@ describe('audit reports of model versions', () => {
   it('refuses to report an event edited in the store after it was logged', async () => {
     const s = ident(db.schema);
     await db.pool.query(`UPDATE ${s}.events SET data = jsonb_set(data, '{problem}', '"edited"') WHERE stream_id = $1`, [`project-${ids.project}`]);
-    await expect(reports.report(ids.version)).rejects.toThrow(/does not hash to its stored hash/);
+    await expect(reports.report(ids.version)).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/^event .* \(project-.*@0\) does not hash to its stored hash/) });
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type EventMap, type EventType, MODEL_CARD_FIELDS, NotFoundError, ValidationError } from '@modeltrail/contracts';
+import { type EventMap, type EventType, InternalError, MODEL_CARD_FIELDS, NotFoundError, UnavailableError, ValidationError } from '@modeltrail/contracts';
 import { canonicalJson, type EventStore, eventHash, type RecordedEvent } from '@modeltrail/eventstore';
 import { hashToHex } from '@modeltrail/merkle';
 import type { LineageViews } from '../graph/lineage.views';
@@ -114,7 +114,7 @@ export class AuditReports {
     const report: AuditReport = { ...body, digest: { algorithm: 'sha256', rule: DIGEST_RULE, value: reportDigest(body) } };
     // The report is checked as an auditor will check it before anyone gets it.
     const check = verifyReport(report, { verifierKey: key.verifierKey });
-    if (!check.ok) throw new Error(`the audit report of model version ${modelVersionId} does not verify: ${check.failures.slice(0, 5).join('; ')}`);
+    if (!check.ok) throw new InternalError(`the audit report of model version ${modelVersionId} does not verify: ${check.failures.slice(0, 5).join('; ')}`);
     return report;
   }
 
@@ -128,7 +128,7 @@ export class AuditReports {
     for (const e of events) {
       const recomputed = eventHash({ ...e, ...e.metadata }, e.metadata.prevHash);
       if (recomputed !== e.metadata.hash) {
-        throw new Error(`event ${e.id} (${e.stream}@${e.revision}) does not hash to its stored hash (${recomputed} ≠ ${e.metadata.hash}): it was altered or upcast on read, and a report citing it would not verify`);
+        throw new InternalError(`event ${e.id} (${e.stream}@${e.revision}) does not hash to its stored hash (${recomputed} ≠ ${e.metadata.hash}): it was altered or upcast on read, and a report citing it would not verify`, { eventId: e.id, position: e.position });
       }
     }
     const leaves = await this.tables.leavesOfEvents(events.map((e) => e.id));
@@ -137,14 +137,15 @@ export class AuditReports {
     if (missing.length > 0) {
       const { position } = await this.tables.state();
       const first = missing[0];
-      throw new Error(
+      throw new UnavailableError(
         `the Merkle log has not logged ${missing.length} cited event(s) yet (first: ${first.id}, ${first.stream}@${first.revision}, position ${first.position}; the log has reached position ${position}): their inclusion cannot be proven. Try again once the log has caught up`,
+        { eventId: first.id, position: first.position, logPosition: position },
       );
     }
     for (const e of events) {
       const leaf = leafOf.get(e.id)!;
       if (!eventLeafHash(e).equals(leaf.leafHash)) {
-        throw new Error(`event ${e.id} (${e.stream}@${e.revision}, position ${e.position}) is not the event the log logged as leaf ${leaf.leafIndex}: the store was changed after it was logged`);
+        throw new InternalError(`event ${e.id} (${e.stream}@${e.revision}, position ${e.position}) is not the event the log logged as leaf ${leaf.leafIndex}: the store was changed after it was logged`, { eventId: e.id, position: e.position, leafIndex: leaf.leafIndex });
       }
     }
     // A checkpoint of the log as it stands: it covers every leaf just read.
