@@ -35,7 +35,7 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
       NODE_ENV: 'development',
     };
     platform = startPlatform(root, env);
-    await platform.waitFor([/gateway: GraphQL on/, /experiments: serving/, /datasets: serving/]);
+    await platform.waitFor([/gateway: GraphQL on/, /experiments: serving/, /datasets: serving/, /lineage: serving/]);
     http = new GraphQLHttpClient(url, 'ada-token');
     // The local agent registers on its own schedule; wait for it, so that its event cannot land
     // inside a check that counts the store's events.

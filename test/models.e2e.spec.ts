@@ -1,6 +1,9 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
+import { hashFromHex, openCheckpoint, verifyConsistency, verifyInclusion } from '@modeltrail/merkle';
+import { validateRunEvent } from '@modeltrail/openlineage';
 import { ensureBuilt, eventually, freePort, platformSandbox, type StartedPlatform, startPlatform } from '@modeltrail/testing';
 import { GraphQLHttpClient } from '../gateway/test/graphql-client';
 
@@ -41,7 +44,7 @@ describe('models through GraphQL: registry, deployment, drift and retraining', (
       NODE_ENV: 'development',
     };
     platform = startPlatform(root, env);
-    await platform.waitFor(['gateway: GraphQL on', 'datasets: serving', 'experiments: serving', 'scheduler: serving', 'registry: serving', 'monitoring: serving'].map((line) => new RegExp(line)));
+    await platform.waitFor(['gateway: GraphQL on', 'datasets: serving', 'experiments: serving', 'scheduler: serving', 'registry: serving', 'monitoring: serving', 'lineage: serving'].map((line) => new RegExp(line)));
     ada = new GraphQLHttpClient(url, 'ada-token');
     bob = new GraphQLHttpClient(url, 'bob-token');
     // The local agent registers on its own schedule: wait, so its event cannot land inside a check that counts events.
@@ -281,6 +284,130 @@ describe('models through GraphQL: registry, deployment, drift and retraining', (
     expect(accuracy.degraded).toBe(true);
     expect(labelled.alertsRaised).toEqual([{ kind: 'PERFORMANCE' }]);
   }, 150_000);
+
+  it('answers why the model is in production: its lineage as of any moment, the causal chain, a signed log with proofs, and OpenLineage', async () => {
+    const nodeFields = `id kind name depth direction createdPosition endedPosition`;
+    const lineage = `query($id: ID!, $direction: LineageDirection, $depth: Int, $asOf: AsOfInput, $first: Int, $after: String) {
+        lineage(id: $id, direction: $direction, depth: $depth, asOf: $asOf, first: $first, after: $after) {
+          position totalNodes totalEdges root { id kind } nodes { ${nodeFields} } edges { from type to } pageInfo { endCursor hasNextPage } } }`;
+    // Every page of a walk, three nodes at a time: each node once, each edge once, after both its ends.
+    async function walk(variables: Record<string, unknown>): Promise<{ nodes: any[]; edges: any[]; position: number; totals: [number, number] }> {
+      const nodes: any[] = [];
+      const edges: any[] = [];
+      let after: string | null = null;
+      let position = 0;
+      let totals: [number, number] = [0, 0];
+      for (;;) {
+        const page: any = (await ada.data(lineage, { ...variables, first: 3, after })).lineage;
+        if (after !== null) expect(page.position).toBe(position); // later pages keep the snapshot
+        position = page.position;
+        totals = [page.totalNodes, page.totalEdges];
+        nodes.push(...page.nodes);
+        const delivered = new Set(nodes.map((n) => n.id));
+        for (const e of page.edges) expect([delivered.has(e.from), delivered.has(e.to)]).toEqual([true, true]);
+        edges.push(...page.edges);
+        if (!page.pageInfo.hasNextPage) return { nodes, edges, position, totals };
+        after = page.pageInfo.endCursor;
+      }
+    }
+
+    const up = await walk({ id: state.versionId, direction: 'UPSTREAM' });
+    expect(new Set(up.nodes.map((n) => n.id)).size).toBe(up.nodes.length);
+    expect(up.totals).toEqual([up.nodes.length, up.edges.length]);
+    const upIds = up.nodes.map((n) => n.id);
+    expect(upIds).toEqual(expect.arrayContaining([state.runId, state.v1.id, state.datasetId, state.projectId, state.experimentId, state.trainingJob, state.modelId]));
+    expect(up.nodes.map((n) => n.kind)).toEqual(expect.arrayContaining(['agent', 'artifact', 'actor']));
+    expect(up.edges).toEqual(expect.arrayContaining([{ from: state.v1.id, type: 'TRAINED_ON', to: state.runId }, { from: state.runId, type: 'PRODUCED_BY', to: state.versionId }]));
+
+    const down = await walk({ id: state.versionId, direction: 'DOWNSTREAM' });
+    const downKinds = down.nodes.map((n) => n.kind);
+    expect(downKinds).toEqual(expect.arrayContaining(['promotion', 'alias', 'deployment', 'monitor', 'alert', 'retrain', 'job', 'run']));
+    const deploymentNode = down.nodes.find((n) => n.id === state.deploymentId);
+    expect(deploymentNode).toMatchObject({ kind: 'deployment', direction: 'DOWNSTREAM', depth: 1 });
+
+    // As of the moment before the deployment: the same version, no deployment downstream of it.
+    const before = await walk({ id: state.versionId, direction: 'DOWNSTREAM', asOf: { position: deploymentNode.createdPosition - 1 } });
+    expect(before.nodes.map((n) => n.id)).not.toContain(state.deploymentId);
+    expect(before.nodes.map((n) => n.kind)).toEqual(expect.arrayContaining(['promotion', 'alias']));
+    const both = (await ada.data(lineage, { id: state.versionId, direction: 'BOTH', depth: 1, first: 1000 })).lineage;
+    expect(Math.max(...both.nodes.map((n: any) => n.depth))).toBe(1);
+
+    const bad = async (variables: Record<string, unknown>, code: string, message: RegExp) => {
+      const response = await ada.request(lineage, variables);
+      expect(response.errors?.[0]).toMatchObject({ extensions: { code } });
+      expect(response.errors![0].message).toMatch(message);
+      expect(response.text).not.toMatch(/stacktrace|\.ts:\d+/);
+    };
+    await bad({ id: state.versionId, asOf: { time: '2999-01-01T00:00:00.000Z' } }, 'BAD_USER_INPUT', /in the future/);
+    await bad({ id: state.versionId, asOf: { position: 9_000_000_000_000_000 } }, 'BAD_USER_INPUT', /beyond the end of the log/);
+    await bad({ id: state.versionId, asOf: { position: 5, time: '2026-01-01T00:00:00.000Z' } }, 'BAD_USER_INPUT', /exactly one of time and position/);
+    await bad({ id: state.versionId, depth: -1 }, 'BAD_USER_INPUT', /depth/);
+    await bad({ id: state.versionId, depth: 100_000 }, 'BAD_USER_INPUT', /depth.*at most 1000/);
+    await bad({ id: '00000000-0000-4000-8000-000000000000' }, 'NOT_FOUND', /no lineage node/);
+    await bad({ id: state.versionId, after: 'bm90LWEtY3Vyc29y' }, 'BAD_USER_INPUT', /cursor/);
+
+    // Why is it in production: the chain from data to retraining, each step linked to its cause.
+    const { explain } = await ada.data(`query($id: ID!) { explain(id: $id) { missingStages subject { kind } steps { stage type actor eventId causationId causedByStep } } }`, { id: state.deploymentId });
+    expect(explain.subject.kind).toBe('deployment');
+    expect(explain.missingStages).toEqual([]);
+    const stages = explain.steps.map((s: any) => s.stage);
+    for (const stage of ['PROBLEM', 'DATA', 'VALIDATION', 'TRAINING', 'JOB', 'METRICS', 'MODEL', 'GATES', 'APPROVAL', 'ALIAS', 'DEPLOYMENT', 'DRIFT', 'ALERT', 'RETRAIN']) expect(stages).toContain(stage);
+    const step = (type: string) => explain.steps.findIndex((s: any) => s.type === type);
+    expect(explain.steps[step('monitoring.AlertRaised.v1')].causedByStep).toBe(step('monitoring.DriftMeasured.v1'));
+    expect(explain.steps[step('monitoring.RetrainRequested.v1')].causedByStep).toBe(step('monitoring.AlertRaised.v1'));
+    expect(explain.steps.find((s: any) => s.type === 'registry.PromotionApproved.v1').actor).toBe('bob@example.com');
+    // The run's timeline: its own events and its neighbours' (the data it read, its experiment, its job), in order.
+    const { timeline } = await ada.data(`query($id: ID!) { timeline(id: $id, first: 20) { nodes { type position nodeId } pageInfo { hasNextPage } } }`, { id: state.runId });
+    expect(timeline.nodes).toEqual(expect.arrayContaining([{ type: 'experiments.RunStarted.v1', position: expect.any(Number), nodeId: state.runId }]));
+    expect(timeline.nodes.map((e: any) => e.nodeId)).toEqual(expect.arrayContaining([state.v1.id, state.experimentId, state.trainingJob]));
+    expect(timeline.nodes.map((e: any) => e.position)).toEqual([...timeline.nodes.map((e: any) => e.position)].sort((a: number, b: number) => a - b));
+
+    // A signed checkpoint; the approval's inclusion proof verifies offline against it alone.
+    const { logKey } = await ada.data(`{ logKey { origin verifierKey } }`);
+    const { publishCheckpoint: first } = await ada.data(`mutation { publishCheckpoint { treeSize rootHash note } }`);
+    const opened = openCheckpoint(first.note, logKey.verifierKey);
+    expect(opened.origin).toBe(logKey.origin);
+    expect(opened.root.toString('hex')).toBe(first.rootHash);
+    const approved = (await history(state.modelId)).events.find((e: any) => e.type === 'registry.PromotionApproved.v1');
+    const proofQuery = `query($e: ID!, $n: Float) { inclusionProof(eventId: $e, treeSize: $n) { leafIndex treeSize leafHash proof rootHash } }`;
+    const { inclusionProof } = await ada.data(proofQuery, { e: approved.id, n: first.treeSize });
+    expect(verifyInclusion(hashFromHex(inclusionProof.leafHash), inclusionProof.leafIndex, inclusionProof.treeSize, inclusionProof.proof.map(hashFromHex), opened.root)).toBe(true);
+    const tooBig = await ada.request(proofQuery, { e: approved.id, n: first.treeSize + 1_000_000 });
+    expect(tooBig.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' }, message: expect.stringMatching(/larger than the log/) });
+
+    // More events, a later checkpoint: the log only grew.
+    await ada.data(`mutation($d: ID!) { configureMonitor(input: { deploymentId: $d, windowSize: 8 }) { config { windowSize } } }`, { d: state.deploymentId });
+    const later = await eventually(
+      async () => {
+        const { publishCheckpoint } = await ada.data(`mutation { publishCheckpoint { treeSize note } }`);
+        expect(publishCheckpoint.treeSize).toBeGreaterThan(first.treeSize);
+        return publishCheckpoint;
+      },
+      { timeoutMs: 10_000, intervalMs: 200 },
+    );
+    const { consistencyProof } = await ada.data(`query($a: Float!, $b: Float!) { consistencyProof(fromSize: $a, toSize: $b) { proof } }`, { a: first.treeSize, b: later.treeSize });
+    expect(verifyConsistency(first.treeSize, later.treeSize, consistencyProof.proof.map(hashFromHex), opened.root, openCheckpoint(later.note, logKey.verifierKey).root)).toBe(true);
+
+    // The training run as OpenLineage 2-0-2 RunEvents: START then COMPLETE, its data in, its model out.
+    const { openLineage } = await ada.data(`query($r: ID!) { openLineage(runId: $r) }`, { r: state.runId });
+    expect(openLineage.map((e: any) => e.eventType)).toEqual(expect.arrayContaining(['START', 'COMPLETE']));
+    for (const event of openLineage) expect(validateRunEvent(event)).toEqual([]);
+    expect(openLineage.find((e: any) => e.eventType === 'START').inputs.length).toBeGreaterThan(0);
+
+    // Someone with table access edits the approval: the log's verification names its position.
+    expect((await ada.data(`{ verifyLog { ok problemCount } }`)).verifyLog).toEqual({ ok: true, problemCount: 0 });
+    const db = new Client({ connectionString: sandbox.databaseUrl });
+    await db.connect();
+    try {
+      await db.query(`UPDATE eventstore.events SET data = jsonb_set(data, '{approvedBy}', '"mallory@example.com"') WHERE event_id = $1`, [approved.id]);
+    } finally {
+      await db.end();
+    }
+    const { verifyLog } = await ada.data(`{ verifyLog { ok firstBadPosition problems { kind position eventId detail } } }`);
+    expect(verifyLog.ok).toBe(false);
+    expect(verifyLog.problems).toEqual([expect.objectContaining({ kind: 'ALTERED', eventId: approved.id })]);
+    expect(verifyLog.firstBadPosition).toBe(verifyLog.problems[0].position);
+  }, 120_000);
 
   async function monitorId(deploymentId: string): Promise<string> {
     return (await ada.data(`query($d: ID!) { deployment(id: $d) { monitor { id } } }`, { d: deploymentId })).deployment.monitor.id;

@@ -3,6 +3,7 @@ import { DatasetSplitResolver, DatasetVersionResolver, ValidationReportResolver 
 import { ExperimentResolver, ProjectResolver } from './experiments/project.resolver';
 import { ArtifactResolver, RunDatasetVersionResolver, RunParamValueResolver, RunResolver, RunSeriesResolver } from './experiments/run.resolver';
 import { HistoryResolver } from './history/history.resolver';
+import { LineageResolver } from './lineage/lineage.resolver';
 import { MONITORING_RESOLVERS } from './monitoring/monitoring.resolvers';
 import { REGISTRY_RESOLVERS } from './registry/registry.resolver';
 import { AgentGpuResolver, AgentResolver } from './scheduler/agent.resolver';
@@ -23,6 +24,7 @@ export const GATEWAY_RESOLVERS = [
   RunSeriesResolver,
   RunParamValueResolver,
   HistoryResolver,
+  LineageResolver,
   JobResolver,
   QueueEntryResolver,
   JobStatusChangeResolver,

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { EventCatalog } from './catalog';
 import { datasetsEvents, datasetsRpc } from './datasets';
 import { experimentsEvents, experimentsRpc } from './experiments';
-import { lineageRpc } from './lineage';
+import { lineageRpc, logRpc } from './lineage';
 import { monitoringEvents, monitoringRpc } from './monitoring';
 import { registryEvents, registryRpc } from './registry';
 import { schedulerEvents, schedulerRpc } from './scheduler';
@@ -37,9 +37,10 @@ export const rpcDefinitions = {
   ...Object.fromEntries(Object.values(registryRpc).map((d) => [d.subject, d])),
   ...Object.fromEntries(Object.values(monitoringRpc).map((d) => [d.subject, d])),
   ...Object.fromEntries(Object.values(lineageRpc).map((d) => [d.subject, d])),
+  ...Object.fromEntries(Object.values(logRpc).map((d) => [d.subject, d])),
 } as const;
 
 type RpcOf<T> = T[keyof T];
-type AllRpc = RpcOf<typeof datasetsRpc> | RpcOf<typeof experimentsRpc> | RpcOf<typeof schedulerRpc> | RpcOf<typeof registryRpc> | RpcOf<typeof monitoringRpc> | RpcOf<typeof lineageRpc>;
+type AllRpc = RpcOf<typeof datasetsRpc> | RpcOf<typeof experimentsRpc> | RpcOf<typeof schedulerRpc> | RpcOf<typeof registryRpc> | RpcOf<typeof monitoringRpc> | RpcOf<typeof lineageRpc> | RpcOf<typeof logRpc>;
 export type SubjectMap = { [R in AllRpc as R['subject']]: { request: z.input<R['request']>; reply: z.output<R['reply']> } };
 export type RpcSubject = keyof SubjectMap;

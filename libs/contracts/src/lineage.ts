@@ -145,4 +145,92 @@ export const lineageRpc = {
   lineage: defineRpc('mt.qry.lineage.Lineage', LineageRequest, LineageReply),
   timeline: defineRpc('mt.qry.lineage.Timeline', TimelineRequest, TimelineReply),
   explain: defineRpc('mt.qry.lineage.Explain', ExplainRequest, ExplainReply),
+  /** The OpenLineage 2-0-2 RunEvents of an experiment run or a scheduler job, in order (null: unknown id). */
+  openLineage: defineRpc(
+    'mt.qry.lineage.OpenLineage',
+    z.object({ runId: z.uuid({ message: 'must be a UUID (a run or job id)' }).transform((v) => v.toLowerCase()) }),
+    z.object({ events: z.array(z.record(z.string(), z.unknown())).nullable() }),
+  ),
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// The log that proves itself: signed checkpoints, inclusion and consistency proofs
+// ---------------------------------------------------------------------------------------------
+
+const hex = z.string().regex(/^[0-9a-f]{64}$/);
+const treeSize = (field: string) => z.number().int(`${field} must be a whole number`).min(1, `${field} must be at least 1`).max(Number.MAX_SAFE_INTEGER);
+
+export const CheckpointView = z.object({
+  treeSize: z.number().int(),
+  rootHash: hex,
+  madeAt: isoTime,
+  /** The signed note (c2sp.org/tlog-checkpoint) with ModelTrail's `time` extension line. */
+  note: z.string(),
+  keyName: z.string(),
+});
+export type CheckpointView = z.output<typeof CheckpointView>;
+
+export const LogKeyView = z.object({ origin: z.string(), keyName: z.string(), publicKey: z.string(), verifierKey: z.string() });
+
+export const InclusionProofView = z.object({
+  eventId: z.string(),
+  position: z.number().int(),
+  leafIndex: z.number().int(),
+  treeSize: z.number().int(),
+  leafHash: hex,
+  proof: z.array(hex),
+  rootHash: hex,
+  checkpoint: CheckpointView.nullable(),
+});
+
+export const ConsistencyProofView = z.object({
+  fromSize: z.number().int(),
+  toSize: z.number().int(),
+  fromRoot: hex,
+  toRoot: hex,
+  proof: z.array(hex),
+  fromCheckpoint: CheckpointView.nullable(),
+  toCheckpoint: CheckpointView.nullable(),
+});
+
+export const LOG_PROBLEM_KINDS = ['ALTERED', 'MISSING', 'INSERTED', 'CHECKPOINT_MISMATCH', 'CHECKPOINT_SIGNATURE'] as const;
+export const LogVerificationView = z.object({
+  ok: z.boolean(),
+  treeSize: z.number().int(),
+  position: z.number().int(),
+  eventsChecked: z.number().int(),
+  checkpointsChecked: z.number().int(),
+  problems: z.array(
+    z.object({
+      kind: z.enum(LOG_PROBLEM_KINDS),
+      position: z.number().int().nullable(),
+      leafIndex: z.number().int().nullable(),
+      eventId: z.string().nullable(),
+      detail: z.string(),
+    }),
+  ),
+  problemCount: z.number().int(),
+  firstBadPosition: z.number().int().nullable(),
+});
+
+export const logRpc = {
+  logKey: defineRpc('mt.qry.lineage.LogKey', z.object({}), LogKeyView),
+  /** The latest signed checkpoint (one is published first when there is none). */
+  latestCheckpoint: defineRpc('mt.qry.lineage.LatestCheckpoint', z.object({}), CheckpointView),
+  /** Newest first. */
+  listCheckpoints: defineRpc(
+    'mt.qry.lineage.ListCheckpoints',
+    z.object({ first: z.number().int().min(1, 'must be at least 1').max(200, 'must be at most 200').default(20), after: z.string().min(1).nullable().default(null) }),
+    z.object({ items: z.array(CheckpointView), pageInfo: PageInfo }),
+  ),
+  /** Signs a checkpoint of the log as it stands now (the latest when nothing was added since). */
+  publishCheckpoint: defineRpc('mt.cmd.lineage.PublishCheckpoint', z.object({}), CheckpointView),
+  inclusionProof: defineRpc(
+    'mt.qry.lineage.InclusionProof',
+    z.object({ eventId: z.uuid({ message: 'must be a UUID (an event id)' }).transform((v) => v.toLowerCase()), treeSize: treeSize('treeSize').nullable().default(null) }),
+    InclusionProofView,
+  ),
+  consistencyProof: defineRpc('mt.qry.lineage.ConsistencyProof', z.object({ fromSize: treeSize('fromSize'), toSize: treeSize('toSize') }), ConsistencyProofView),
+  /** Reads the whole store and the whole log: minutes on a large store. */
+  verifyLog: defineRpc('mt.qry.lineage.VerifyLog', z.object({}), LogVerificationView, { timeoutMs: 600_000 }),
 } as const;

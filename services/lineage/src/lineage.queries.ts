@@ -3,6 +3,7 @@ import { Payload } from '@nestjs/microservices';
 import { lineageRpc, type RpcReply, type z } from '@modeltrail/contracts';
 import { RpcPattern } from '@modeltrail/messaging';
 import { LineageViews } from './graph/lineage.views';
+import { OpenLineageReader } from './openlineage';
 
 type Req<K extends keyof typeof lineageRpc> = z.output<(typeof lineageRpc)[K]['request']>;
 type Reply<K extends keyof typeof lineageRpc> = RpcReply<(typeof lineageRpc)[K]>;
@@ -10,7 +11,10 @@ type Reply<K extends keyof typeof lineageRpc> = RpcReply<(typeof lineageRpc)[K]>
 /** Request/reply queries answered from the lineage graph. */
 @Controller()
 export class LineageQueries {
-  constructor(private readonly views: LineageViews) {}
+  constructor(
+    private readonly views: LineageViews,
+    private readonly openLineageReader: OpenLineageReader,
+  ) {}
 
   @RpcPattern(lineageRpc.lineage)
   lineage(@Payload() req: Req<'lineage'>): Promise<Reply<'lineage'>> {
@@ -25,5 +29,11 @@ export class LineageQueries {
   @RpcPattern(lineageRpc.explain)
   explain(@Payload() req: Req<'explain'>): Promise<Reply<'explain'>> {
     return this.views.explain(req);
+  }
+
+  @RpcPattern(lineageRpc.openLineage)
+  async openLineage(@Payload() req: Req<'openLineage'>): Promise<Reply<'openLineage'>> {
+    const events = await this.openLineageReader.runEvents(req.runId);
+    return { events: events as unknown as Array<Record<string, unknown>> | null };
   }
 }

@@ -154,6 +154,14 @@ export class LineageReader {
     return rows.map(decodeEvent);
   }
 
+  /** The edges of the given types out of (`from`) or into (`to`) the given nodes, holding at `position`. */
+  async edgesAt(ids: ReadonlyArray<string>, types: ReadonlyArray<string>, side: 'from' | 'to', position: number): Promise<LineageEdgeRow[]> {
+    if (ids.length === 0) return [];
+    const column = side === 'from' ? 'from_id' : 'to_id';
+    const { rows } = await this.pool.query(`SELECT e.* FROM ${this.s}.lineage_edges e WHERE e.${column} = ANY($1::text[]) AND e.type = ANY($2::text[]) AND ${this.holds('e', '$3')}`, [ids, types, position]);
+    return rows.map((raw) => asOfEdge(decodeEdge(raw), position));
+  }
+
   /** Events about any of `nodeIds` up to `position`, one row per event, oldest first. */
   async eventsAbout(nodeIds: ReadonlyArray<string>, position: number): Promise<LineageEventRow[]> {
     const { rows } = await this.pool.query(

@@ -121,7 +121,16 @@ export class LineageViews {
     const up = await this.reader.traverse({ rootId: req.id, direction: 'UPSTREAM', depth: null, position });
     const down = await this.reader.traverse({ rootId: req.id, direction: 'DOWNSTREAM', depth: null, position });
     const downIds = await this.followers(down.nodes, down.edges.map((e) => e.edge), req.id, position);
-    const ids = [...new Set([...up.nodes.map((n) => n.id), ...downIds])].filter((id) => !id.startsWith('actor:'));
+    // Beside the walks: the promotions and alias moves of every model version in the chain
+    // (a deployment's version was approved before it was deployed), the validations those
+    // promotions' gates read, and every validation of the chain's dataset versions.
+    const upRows = await this.reader.nodes(up.nodes.map((n) => n.id), position);
+    const versions = upRows.filter((n) => n.kind === 'model_version').map((n) => n.id);
+    const promoted = (await this.reader.edgesAt(versions, ['PROMOTES', 'POINTS_TO'], 'from', position)).map((e) => e.toId);
+    const gated = (await this.reader.edgesAt(promoted, ['GATED_ON'], 'to', position)).map((e) => e.fromId);
+    const dataVersions = upRows.filter((n) => n.kind === 'dataset_version').map((n) => n.id);
+    const validations = (await this.reader.edgesAt(dataVersions, ['VALIDATES'], 'from', position)).map((e) => e.toId);
+    const ids = [...new Set([...up.nodes.map((n) => n.id), ...downIds, ...promoted, ...gated, ...validations])].filter((id) => !id.startsWith('actor:'));
     const events = await this.reader.eventsAbout(ids, position);
     const causes = new Set(events.map((e) => e.causationId).filter((c): c is string => c !== null));
     const kept = events.filter((e) => !MEASUREMENTS.has(e.type) || causes.has(e.eventId));

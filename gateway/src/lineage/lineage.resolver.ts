@@ -1,0 +1,106 @@
+import { Args, Context, Float, ID, Info, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { lineageRpc, logRpc, NotFoundError, type RpcRequest } from '@modeltrail/contracts';
+import { JSONScalar } from '../common/scalars';
+import type { GatewayContext } from '../context/gateway-context';
+import { AsOfInput, ConsistencyProof, Explanation, InclusionProof, LineageDirectionEnum, LineageGraph, LogCheckpoint, LogCheckpointConnection, LogKey, LogVerification, Timeline } from './lineage.types';
+
+type Values<E> = E[keyof E];
+
+/** The asOf input as the service reads it (absent fields dropped; both or neither is the service's error to name). */
+function asOf(input: AsOfInput | null | undefined): { time?: string; position?: number } | null {
+  if (!input) return null;
+  return { ...(input.time != null ? { time: input.time } : {}), ...(input.position != null ? { position: input.position } : {}) };
+}
+
+@Resolver()
+export class LineageResolver {
+  @Query(() => LineageGraph, {
+    description:
+      'The lineage of any entity as of any moment: upstream (what it came from), downstream (what came of it) or both, to a depth (no limit when omitted), in pages of nodes with their edges.',
+  })
+  lineage(
+    @Args('id', { type: () => ID }) id: string,
+    @Args('direction', { type: () => LineageDirectionEnum, defaultValue: 'BOTH' }) direction: Values<typeof LineageDirectionEnum>,
+    @Args('depth', { type: () => Int, nullable: true, description: '0 to 1000; omitted: no limit.' }) depth: number | null,
+    @Args('asOf', { type: () => AsOfInput, nullable: true }) at: AsOfInput | null,
+    @Args('first', { type: () => Int, defaultValue: 500, description: 'Nodes per page, 1 to 1000.' }) first: number,
+    @Args('after', { type: () => String, nullable: true }) after: string | null,
+    @Context() ctx: GatewayContext,
+  ): Promise<LineageGraph> {
+    return ctx.rpc.query(lineageRpc.lineage, { id, direction, depth: depth ?? null, asOf: asOf(at), first, after: after ?? null } as RpcRequest<typeof lineageRpc.lineage>);
+  }
+
+  @Query(() => Timeline, { description: 'Everything that happened to an entity and its neighbours, oldest first.' })
+  async timeline(
+    @Args('id', { type: () => ID }) id: string,
+    @Args('asOf', { type: () => AsOfInput, nullable: true }) at: AsOfInput | null,
+    @Args('first', { type: () => Int, defaultValue: 100, description: 'Events per page, 1 to 500.' }) first: number,
+    @Args('after', { type: () => String, nullable: true }) after: string | null,
+    @Context() ctx: GatewayContext,
+  ): Promise<Timeline> {
+    const reply = await ctx.rpc.query(lineageRpc.timeline, { id, asOf: asOf(at), first, after: after ?? null } as RpcRequest<typeof lineageRpc.timeline>);
+    return { position: reply.position, nodes: reply.items, pageInfo: reply.pageInfo };
+  }
+
+  @Query(() => Explanation, {
+    description:
+      'Why a model version or deployment is in its current state: data → validation → split → run → job → metrics → model version → gates → approval → alias → deployment → drift → retraining, each step with its event, actor and time.',
+  })
+  explain(@Args('id', { type: () => ID }) id: string, @Args('asOf', { type: () => AsOfInput, nullable: true }) at: AsOfInput | null, @Context() ctx: GatewayContext): Promise<Explanation> {
+    return ctx.rpc.query(lineageRpc.explain, { id, asOf: asOf(at) } as RpcRequest<typeof lineageRpc.explain>);
+  }
+
+  @Query(() => [JSONScalar], {
+    description: 'The OpenLineage 2-0-2 RunEvents of an experiment run or a training job (START, COMPLETE, FAIL, ABORT...), in order, as they are sent to the configured endpoint.',
+  })
+  async openLineage(@Args('runId', { type: () => ID, description: 'A run id or a job id.' }) runId: string, @Context() ctx: GatewayContext): Promise<unknown[]> {
+    const { events } = await ctx.rpc.query(lineageRpc.openLineage, { runId });
+    if (events === null) throw new NotFoundError(`no run or job ${runId}`, { runId });
+    return events;
+  }
+
+  @Query(() => LogKey, { description: "The log's name and the key its checkpoints are signed with: keep it to verify checkpoints and audit reports offline." })
+  logKey(@Context() ctx: GatewayContext): Promise<LogKey> {
+    return ctx.rpc.query(logRpc.logKey, {});
+  }
+
+  @Query(() => LogCheckpoint, { description: 'The latest signed checkpoint of the log.' })
+  logCheckpoint(@Context() ctx: GatewayContext): Promise<LogCheckpoint> {
+    return ctx.rpc.query(logRpc.latestCheckpoint, {});
+  }
+
+  @Query(() => LogCheckpointConnection, { description: 'Signed checkpoints, newest first.' })
+  async logCheckpoints(
+    @Args('first', { type: () => Int, defaultValue: 20 }) first: number,
+    @Args('after', { type: () => String, nullable: true }) after: string | null,
+    @Context() ctx: GatewayContext,
+  ): Promise<LogCheckpointConnection> {
+    const reply = await ctx.rpc.query(logRpc.listCheckpoints, { first, after: after ?? null });
+    return { nodes: reply.items, pageInfo: reply.pageInfo };
+  }
+
+  @Mutation(() => LogCheckpoint, { description: 'Signs a checkpoint of the log as it stands now (the latest one when nothing was added since).' })
+  publishCheckpoint(@Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<LogCheckpoint> {
+    return ctx.rpc.command(logRpc.publishCheckpoint, {}, ctx.commandIdFor(info));
+  }
+
+  @Query(() => InclusionProof, { description: 'Proof that an event is in the log, in the tree of treeSize events (the latest checkpoint when omitted).' })
+  inclusionProof(
+    @Args('eventId', { type: () => ID }) eventId: string,
+    @Args('treeSize', { type: () => Float, nullable: true }) treeSize: number | null,
+    @Context() ctx: GatewayContext,
+  ): Promise<InclusionProof> {
+    return ctx.rpc.query(logRpc.inclusionProof, { eventId, treeSize: treeSize ?? null } as RpcRequest<typeof logRpc.inclusionProof>);
+  }
+
+  @Query(() => ConsistencyProof, { description: 'Proof that the log of toSize events extends the log of fromSize events: it only grew.' })
+  consistencyProof(@Args('fromSize', { type: () => Float }) fromSize: number, @Args('toSize', { type: () => Float }) toSize: number, @Context() ctx: GatewayContext): Promise<ConsistencyProof> {
+    return ctx.rpc.query(logRpc.consistencyProof, { fromSize, toSize });
+  }
+
+  @Query(() => LogVerification, { description: 'Checks every stored event against the log and the log against its signed checkpoints (reads everything).' })
+  verifyLog(@Context() ctx: GatewayContext): Promise<LogVerification> {
+    return ctx.rpc.query(logRpc.verifyLog, {});
+  }
+}
