@@ -4,8 +4,8 @@ import { migrateReadModel, ProjectionRunner } from '@modeltrail/readmodel';
 import { createTestSchema, type TestSchema } from '@modeltrail/testing';
 import { Pool } from 'pg';
 import { lineageMigrations } from '../lineage.migrations';
-import { lineageReadModel } from '../lineage.read-model';
 import { lineageFacts } from './lineage.facts';
+import { lineageGraphProjection } from './lineage.projection';
 import { LineageReader } from './lineage.reader';
 import { LineageViews } from './lineage.views';
 
@@ -224,6 +224,10 @@ interface OracleNode {
   kind: string;
   createdPosition: number;
   endedPosition: number | null;
+  /** What its first declaration said (a node only named by edges so far has none of it). */
+  name: string | null;
+  projectId: string | null;
+  attributes: Record<string, unknown>;
 }
 interface Oracle {
   nodes: Map<string, OracleNode>;
@@ -237,17 +241,23 @@ interface Oracle {
 }
 const edgeKey = (from: string, type: string, to: string) => `${from}|${type}|${to}`;
 
+const declared = new Set<string>();
 function replay(oracle: Oracle, event: RecordedEvent): void {
   const facts = lineageFacts(event);
   const appear = (nodeId: string, kind: string) => {
     if (oracle.nodes.has(nodeId)) return;
-    oracle.nodes.set(nodeId, { kind, createdPosition: event.position, endedPosition: null });
+    oracle.nodes.set(nodeId, { kind, createdPosition: event.position, endedPosition: null, name: kind === 'actor' ? nodeId.slice('actor:'.length) : null, projectId: null, attributes: {} });
     const history = /^(?:alias:|artifact:)?h(\d+)-/.exec(nodeId);
     if (history) oracle.byHistory.set(Number(history[1]), [...(oracle.byHistory.get(Number(history[1])) ?? []), nodeId]);
   };
   for (const n of facts.nodes) {
     appear(n.id, n.kind);
-    oracle.nodes.get(n.id)!.kind = n.kind;
+    const node = oracle.nodes.get(n.id)!;
+    node.kind = n.kind;
+    if (!declared.has(n.id)) {
+      declared.add(n.id);
+      Object.assign(node, { name: n.name, projectId: n.projectId, attributes: JSON.parse(JSON.stringify(n.attributes)) });
+    }
   }
   for (const e of facts.ends) {
     const edge = oracle.edges.get(edgeKey(e.fromId, e.type, e.toId));
@@ -275,8 +285,18 @@ function replay(oracle: Oracle, event: RecordedEvent): void {
   }
 }
 
+interface NodeSeen {
+  depth: number;
+  direction: string;
+  endedPosition: number | null;
+  createdPosition: number;
+  kind: string;
+  name: string | null;
+  projectId: string | null;
+  attributes: Record<string, unknown>;
+}
 interface Expected {
-  nodes: Map<string, { depth: number; direction: string; endedPosition: number | null; createdPosition: number; kind: string }>;
+  nodes: Map<string, NodeSeen>;
   edges: Set<string>;
 }
 
@@ -310,7 +330,7 @@ function expectedAnswer(oracle: Oracle, rootId: string, direction: string, limit
   const nodes: Expected['nodes'] = new Map();
   for (const [id, p] of placed) {
     const n = oracle.nodes.get(id)!;
-    nodes.set(id, { ...p, endedPosition: n.endedPosition, createdPosition: n.createdPosition, kind: n.kind });
+    nodes.set(id, { ...p, endedPosition: n.endedPosition, createdPosition: n.createdPosition, kind: n.kind, name: n.name, projectId: n.projectId, attributes: n.attributes });
   }
   return { nodes, edges };
 }
@@ -323,14 +343,17 @@ describe(`lineage as of T equals a naive replay (seed ${SEED}, ${HISTORIES} hist
   // The store's own connections commit without waiting for the WAL flush (a test's store need
   // not survive a crash): 40,000 events in ~10,000 appends cost a flush each otherwise.
   let storePool: Pool;
+  const runnerErrors: unknown[] = [];
 
   beforeAll(async () => {
     db = await createTestSchema('lineageprop', 6);
     storePool = new Pool({ connectionString: db.url, max: 4, options: '-c synchronous_commit=off' });
     store = new PostgresEventStore({ pool: storePool, connectionString: db.url, schema: db.schema, catalog: new EventCatalog({}, { strict: false }) });
     await store.migrate();
+    // The graph's own projection and migrations (the service combines it with the OpenLineage
+    // outbox in lineageReadModel; each table sees only its projection's events either way).
     await migrateReadModel(db.pool, db.schema, 'lineage', lineageMigrations);
-    runner = new ProjectionRunner({ store, pool: db.pool, schema: db.schema, projection: lineageReadModel });
+    runner = new ProjectionRunner({ store, pool: db.pool, schema: db.schema, projection: lineageGraphProjection, retryDelayMs: 100, onError: (error) => runnerErrors.push(error) });
     views = new LineageViews(new LineageReader(db.pool, db.schema, 16), store, runner);
   });
   afterAll(async () => {
@@ -345,7 +368,7 @@ describe(`lineage as of T equals a naive replay (seed ${SEED}, ${HISTORIES} hist
     const rng = prng(SEED);
     const histories = Array.from({ length: HISTORIES }, (_, h) => generateHistory(h, rng));
 
-    // Append: groups of 1-3 histories appended in alternating chunks of 1-8 events, so positions mix.
+    // Append: groups of 1-3 histories appended in alternating chunks of 1-12 events, so positions mix.
     const positions: number[][] = histories.map(() => []);
     let h = 0;
     let clock = Date.parse('2026-01-01T00:00:00.000Z');
@@ -356,7 +379,7 @@ describe(`lineage as of T equals a naive replay (seed ${SEED}, ${HISTORIES} hist
       while (cursor.size > 0) {
         const g = rng.pick([...cursor.keys()]);
         const at = cursor.get(g)!;
-        const chunk = histories[g].slice(at, at + rng.int(1, 8));
+        const chunk = histories[g].slice(at, at + rng.int(1, 12));
         // One append per actor run: an append's events share nothing but the stream.
         const events: NewEvent[] = chunk.map((e) => ({ type: e.type, data: e.data, metadata: { actor: e.actor, correlationId: `h${g}`, occurredAt: new Date((clock += 1000)).toISOString() } }));
         await store.append(`lineage-history-${g}`, events);
@@ -370,7 +393,10 @@ describe(`lineage as of T equals a naive replay (seed ${SEED}, ${HISTORIES} hist
     // The real projection, to the end of the store.
     const head = await store.headPosition();
     await runner.start();
-    await runner.waitFor(head, 120_000);
+    await runner.waitFor(head, 60_000).catch((error: Error) => {
+      throw new Error(`${error.message}; the runner's errors: ${runnerErrors.slice(0, 3).map(String).join(' | ')}`);
+    });
+    expect(runnerErrors).toEqual([]);
     const projectedMs = Date.now() - started - appendedMs;
     if (process.env.LINEAGE_PROPERTY_TRACE) process.stderr.write(`projected ${projectedMs}\n`);
 
@@ -421,7 +447,7 @@ describe(`lineage as of T equals a naive replay (seed ${SEED}, ${HISTORIES} hist
         await expect(views.lineage(LineageRequest.parse(request))).rejects.toBeInstanceOf(NotFoundError);
         continue;
       }
-      const delivered = new Map<string, { depth: number; direction: string; endedPosition: number | null; createdPosition: number; kind: string }>();
+      const delivered = new Map<string, NodeSeen>();
       const edges = new Set<string>();
       let after: string | null = null;
       for (;;) {
@@ -434,7 +460,7 @@ describe(`lineage as of T equals a naive replay (seed ${SEED}, ${HISTORIES} hist
           expect(page.nodes.length).toBeLessThanOrEqual(q.first);
           for (const n of page.nodes) {
             expect(delivered.has(n.id)).toBe(false); // pages never repeat a node
-            delivered.set(n.id, { depth: n.depth, direction: n.direction, endedPosition: n.endedPosition, createdPosition: n.createdPosition, kind: n.kind });
+            delivered.set(n.id, { depth: n.depth, direction: n.direction, endedPosition: n.endedPosition, createdPosition: n.createdPosition, kind: n.kind, name: n.name, projectId: n.projectId, attributes: n.attributes });
           }
           for (const e of page.edges) {
             const key = edgeKey(e.from, e.type, e.to);

@@ -5,8 +5,8 @@ import { ident } from '@modeltrail/postgres';
 import { migrateReadModel, ProjectionRunner } from '@modeltrail/readmodel';
 import { createTestSchema, type TestSchema } from '@modeltrail/testing';
 import { lineageMigrations } from '../lineage.migrations';
-import { lineageReadModel } from '../lineage.read-model';
 import { aliasNodeId, artifactNodeId } from './lineage.facts';
+import { lineageGraphProjection } from './lineage.projection';
 import { LineageReader } from './lineage.reader';
 import { LineageViews } from './lineage.views';
 
@@ -73,8 +73,10 @@ describe('lineage graph: rebuild, explain, timeline, bad input (valid events, re
     db = await createTestSchema('lineagerebuild', 4);
     store = new PostgresEventStore({ pool: db.pool, connectionString: db.url, schema: db.schema, catalog: platformEventCatalog() });
     await store.migrate();
+    // The graph's own projection and migrations (the service combines it with the OpenLineage
+    // outbox in lineageReadModel; each table sees only its projection's events either way).
     await migrateReadModel(db.pool, db.schema, 'lineage', lineageMigrations);
-    runner = new ProjectionRunner({ store, pool: db.pool, schema: db.schema, projection: lineageReadModel });
+    runner = new ProjectionRunner({ store, pool: db.pool, schema: db.schema, projection: lineageGraphProjection });
     runners.push(runner);
     views = new LineageViews(new LineageReader(db.pool, db.schema), store, runner);
     await runner.start();
@@ -134,7 +136,7 @@ describe('lineage graph: rebuild, explain, timeline, bad input (valid events, re
     expect(await dumpAll()).toEqual(live);
 
     await runner.stop();
-    const single = new ProjectionRunner({ store, pool: db.pool, schema: db.schema, projection: lineageReadModel, batchSize: 1 });
+    const single = new ProjectionRunner({ store, pool: db.pool, schema: db.schema, projection: lineageGraphProjection, batchSize: 1 });
     runners.push(single);
     await single.rebuild();
     await single.start();
