@@ -7,7 +7,7 @@ import { createTestSchema, type TestSchema } from '@modeltrail/testing';
 import { lineageMigrations } from '../lineage.migrations';
 import { aliasNodeId, artifactNodeId } from './lineage.facts';
 import { lineageGraphProjection } from './lineage.projection';
-import { LineageReader } from './lineage.reader';
+import { encodeLineageCursor, LineageReader } from './lineage.reader';
 import { LineageViews } from './lineage.views';
 
 /**
@@ -261,6 +261,28 @@ describe('lineage graph: rebuild, explain, timeline, bad input (valid events, re
         expect(error).toBeInstanceOf(ValidationError);
         expect(error).toMatchObject({ details: expect.objectContaining({ field: 'after' }) });
       }
+    });
+
+    it('a cursor past the end of the lineage, or taken as of another position than asOf: ValidationError naming after', async () => {
+      const first = await views.lineage(LineageRequest.parse({ id: mv, first: 1, asOf: { position: head } }));
+      expect(first.pageInfo.hasNextPage).toBe(true);
+      const past = await views.lineage(LineageRequest.parse({ id: mv, after: encodeLineageCursor(head, 100_000) })).catch((e: unknown) => e);
+      expect(past).toBeInstanceOf(ValidationError);
+      expect(past).toMatchObject({ details: expect.objectContaining({ field: 'after' }) });
+      const other = await views.lineage(LineageRequest.parse({ id: mv, after: first.pageInfo.endCursor, asOf: { position: (await eventPosition('mv'))! } })).catch((e: unknown) => e);
+      expect(other).toBeInstanceOf(ValidationError);
+      expect(other).toMatchObject({ details: expect.objectContaining({ field: 'after' }) });
+      // the cursor alone keeps the snapshot: the next page is as of the first page's position
+      const second = await views.lineage(LineageRequest.parse({ id: mv, first: 1, after: first.pageInfo.endCursor }));
+      expect(second.position).toBe(head);
+      expect(second.nodes[0].id).not.toBe(first.nodes[0].id);
+    });
+
+    it('the timeline refuses an unknown id and a cursor it never issued', async () => {
+      await expect(views.timeline(TimelineRequest.parse({ id: id() }))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      const error = await views.timeline(TimelineRequest.parse({ id: runId, after: 'bogus' })).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error).toMatchObject({ details: expect.objectContaining({ field: 'after' }) });
     });
 
     it('depth -1 or 5000: refused by the request schema, naming depth', () => {
