@@ -232,7 +232,7 @@ interface OracleNode {
 interface Oracle {
   nodes: Map<string, OracleNode>;
   /** key -> whether it holds now. */
-  edges: Map<string, { from: string; type: string; to: string; holds: boolean }>;
+  edges: Map<string, { from: string; type: string; to: string; holds: boolean; reheld: boolean }>;
   /** node -> keys of the edges leaving it (downstream) / entering it (upstream), holding or not. */
   out: Map<string, string[]>;
   in: Map<string, string[]>;
@@ -269,10 +269,11 @@ function replay(oracle: Oracle, event: RecordedEvent): void {
     const key = edgeKey(e.from.id, e.type, e.to.id);
     const edge = oracle.edges.get(key);
     if (edge) {
+      if (!edge.holds) edge.reheld = true;
       edge.holds = true;
       continue;
     }
-    oracle.edges.set(key, { from: e.from.id, type: e.type, to: e.to.id, holds: true });
+    oracle.edges.set(key, { from: e.from.id, type: e.type, to: e.to.id, holds: true, reheld: false });
     for (const [index, nodeId] of [[oracle.out, e.from.id], [oracle.in, e.to.id]] as const) {
       const list = index.get(nodeId);
       if (list) list.push(key);
@@ -284,6 +285,9 @@ function replay(oracle: Oracle, event: RecordedEvent): void {
     if (node && node.endedPosition === null) node.endedPosition = event.position;
   }
 }
+
+/** How often the answers met the cases the property is about (asserted at the end). */
+const coverage = { endedEdgesPassedBy: 0, reheldEdges: 0, endedNodes: 0, namedOnlyByEdges: 0 };
 
 interface NodeSeen {
   depth: number;
@@ -314,7 +318,11 @@ function expectedAnswer(oracle: Oracle, rootId: string, direction: string, limit
       if (limit !== null && d >= limit) continue;
       for (const key of index.get(near) ?? []) {
         const e = oracle.edges.get(key)!;
-        if (!e.holds) continue;
+        if (!e.holds) {
+          coverage.endedEdgesPassedBy++;
+          continue;
+        }
+        if (e.reheld) coverage.reheldEdges++;
         const far = walk === 'UPSTREAM' ? e.from : e.to;
         edges.add(key);
         if (dist.has(far)) continue;
@@ -330,6 +338,8 @@ function expectedAnswer(oracle: Oracle, rootId: string, direction: string, limit
   const nodes: Expected['nodes'] = new Map();
   for (const [id, p] of placed) {
     const n = oracle.nodes.get(id)!;
+    if (n.endedPosition !== null) coverage.endedNodes++;
+    if (n.kind !== 'actor' && n.kind !== 'alias' && !n.name && Object.keys(n.attributes).length === 0) coverage.namedOnlyByEdges++;
     nodes.set(id, { ...p, endedPosition: n.endedPosition, createdPosition: n.createdPosition, kind: n.kind, name: n.name, projectId: n.projectId, attributes: n.attributes });
   }
   return { nodes, edges };
@@ -487,9 +497,12 @@ describe(`lineage as of T equals a naive replay (seed ${SEED}, ${HISTORIES} hist
     // The property is only as good as its coverage: most queries found a root and several pages.
     expect(compared).toBeGreaterThan(HISTORIES * 0.8);
     expect(pages).toBeGreaterThan(HISTORIES);
+    if (HISTORIES >= 500) {
+      for (const [what, count] of Object.entries(coverage)) expect([what, count > 5]).toEqual([what, true]);
+    }
     // eslint-disable-next-line no-console
     console.log(
-      `lineage property (seed ${SEED}): ${all.length} events in ${HISTORIES} histories; append ${appendedMs} ms, projection ${projectedMs} ms, oracle ${oracleMs} ms, ${pages} pages of ${compared} answers compared in ${Date.now() - started - appendedMs - projectedMs - oracleMs} ms`,
+      `lineage property (seed ${SEED}): ${all.length} events in ${HISTORIES} histories; append ${appendedMs} ms, projection ${projectedMs} ms, oracle ${oracleMs} ms, coverage ${JSON.stringify(coverage)}, ${pages} pages of ${compared} answers compared in ${Date.now() - started - appendedMs - projectedMs - oracleMs} ms`,
     );
   }, 180_000);
 });
