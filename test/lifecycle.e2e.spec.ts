@@ -258,7 +258,7 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
       cwd: root,
       env: { ...process.env, MODELTRAIL_URL: url, MODELTRAIL_TOKEN: 'bob-token', MODELTRAIL_REVIEWER_TOKEN: 'ada-token' },
       encoding: 'utf8',
-      timeout: 120_000,
+      timeout: 200_000,
     });
     expect(out).not.toMatch(/"errors"/);
     expect(out).toMatch(/RUN=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n$/);
@@ -279,5 +279,13 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
     const changes = [...out.matchAll(/"fromDatasetVersionId": "([0-9a-f-]{36})",\s*"toDatasetVersionId": "([0-9a-f-]{36})"/g)];
     expect(changes).toHaveLength(2);
     for (const [, from, to] of changes) expect(to).toBe(from);
-  }, 150_000);
+    // Steps 11 to 13: the lineage both ways and before the deployment, the causal chain with no stage missing,
+    // a signed checkpoint with the approval's proof, a clean log, and the audit report verified offline.
+    expect(out).toMatch(/"kinds":\["ROOT 0 model_version",/);
+    expect(out).toMatch(/\n\["model_version","(alias","promotion|promotion","alias)"\]\n\[\]\n/);
+    expect(out).toMatch(/\["RETRAIN","monitoring.RetrainRequested.v1","bob@example.com",\d+\]/);
+    expect(out).toMatch(/\n— modeltrail.local\/log [A-Za-z0-9+/=]+\n/);
+    expect(out).toMatch(/"verifyLog":\{"ok":true,"eventsChecked":\d+,"checkpointsChecked":\d+,"problemCount":0\}/);
+    expect(out).toMatch(/modeltrail-audit-[0-9a-f-]{36}\.json: all \d+ checks passed\n/);
+  }, 240_000);
 });

@@ -16,6 +16,7 @@ import { ErrorFormatter, PassErrorsToGraphQL } from './errors/error-formatter';
 import { GATEWAY_NATS, RunTelemetry } from './experiments/run-telemetry';
 import { GATEWAY_RESOLVERS } from './gateway.resolvers';
 import { depthLimitRule, depthProblem } from './limits/depth-limit';
+import { AuditReportController } from './lineage/audit-report.controller';
 import { JobTelemetry } from './scheduler/job-telemetry';
 
 /** Where the API is served, over HTTP and WebSocket (graphql-ws) alike. */
@@ -83,6 +84,7 @@ export class GatewayModule {
           useFactory: (contexts: GatewayContextFactory, errors: ErrorFormatter) => graphqlOptions(config, contexts, errors),
         }),
       ],
+      controllers: [AuditReportController],
       providers: [...GATEWAY_RESOLVERS, RunTelemetry, JobTelemetry, { provide: APP_FILTER, useClass: PassErrorsToGraphQL }],
     };
   }

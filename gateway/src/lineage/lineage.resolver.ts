@@ -1,9 +1,9 @@
 import { Args, Context, Float, ID, Info, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
-import { lineageRpc, logRpc, NotFoundError, type RpcRequest } from '@modeltrail/contracts';
+import { auditRpc, lineageRpc, logRpc, NotFoundError, type RpcRequest } from '@modeltrail/contracts';
 import { JSONScalar } from '../common/scalars';
 import type { GatewayContext } from '../context/gateway-context';
-import { AsOfInput, ConsistencyProof, Explanation, InclusionProof, LineageDirectionEnum, LineageGraph, LogCheckpoint, LogCheckpointConnection, LogKey, LogVerification, Timeline } from './lineage.types';
+import { AuditReportDocument, AuditReportFormatEnum, AsOfInput, ConsistencyProof, Explanation, InclusionProof, LineageDirectionEnum, LineageGraph, LogCheckpoint, LogCheckpointConnection, LogKey, LogVerification, Timeline } from './lineage.types';
 
 type Values<E> = E[keyof E];
 
@@ -58,6 +58,18 @@ export class LineageResolver {
     const { events } = await ctx.rpc.query(lineageRpc.openLineage, { runId });
     if (events === null) throw new NotFoundError(`no run or job ${runId}`, { runId });
     return events;
+  }
+
+  @Query(() => AuditReportDocument, {
+    description:
+      'An audit report of a model version: its lifecycle by stage (with the model-card headings and EU AI Act Annex IV points each serves, and every gap named), each claim citing its events, each event with its inclusion proof against a signed checkpoint, and the report\'s own digest.',
+  })
+  auditReport(
+    @Args('modelVersionId', { type: () => ID }) modelVersionId: string,
+    @Args('format', { type: () => AuditReportFormatEnum, defaultValue: 'JSON' }) format: Values<typeof AuditReportFormatEnum>,
+    @Context() ctx: GatewayContext,
+  ): Promise<AuditReportDocument> {
+    return ctx.rpc.query(auditRpc.auditReport, { modelVersionId, format });
   }
 
   @Query(() => LogKey, { description: "The log's name and the key its checkpoints are signed with: keep it to verify checkpoints and audit reports offline." })

@@ -1,5 +1,5 @@
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
-import { EXPLAIN_STAGES, LINEAGE_DIRECTIONS, LOG_PROBLEM_KINDS } from '@modeltrail/contracts';
+import { AUDIT_REPORT_FORMATS, EXPLAIN_STAGES, LINEAGE_DIRECTIONS, LOG_PROBLEM_KINDS } from '@modeltrail/contracts';
 import { enumOf } from '../common/ids';
 import { Connection, PageInfo } from '../common/page';
 import { DateTimeScalar, JSONScalar } from '../common/scalars';
@@ -17,6 +17,27 @@ registerEnumType(LogProblemKindEnum, {
   description:
     'ALTERED: the stored event differs from the one logged at its position; MISSING: a logged event is no longer stored; INSERTED: the store has an event the log passed over; CHECKPOINT_MISMATCH: the logged leaves do not give a signed root; CHECKPOINT_SIGNATURE: a stored checkpoint fails its signature.',
 });
+
+export const AuditReportFormatEnum = enumOf(AUDIT_REPORT_FORMATS);
+registerEnumType(AuditReportFormatEnum, { name: 'AuditReportFormat', description: 'JSON: the document an auditor verifies offline (npm run verify); MARKDOWN and HTML: the same report to read.' });
+
+@ObjectType({ description: 'An audit report of a model version, in one format. Also downloadable: GET /audit-reports/<modelVersionId>?format=json|markdown|html.' })
+export class AuditReportDocument {
+  @Field(() => AuditReportFormatEnum)
+  format!: string;
+
+  @Field()
+  contentType!: string;
+
+  @Field()
+  fileName!: string;
+
+  @Field({ description: "SHA-256 (hex) the JSON report carries over itself." })
+  digest!: string;
+
+  @Field({ description: 'The document itself.' })
+  body!: string;
+}
 
 @InputType({ description: 'A past moment: exactly one of a time or a store position.' })
 export class AsOfInput {

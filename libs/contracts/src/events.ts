@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { EventCatalog } from './catalog';
 import { datasetsEvents, datasetsRpc } from './datasets';
 import { experimentsEvents, experimentsRpc } from './experiments';
-import { lineageRpc, logRpc } from './lineage';
+import { auditRpc, lineageRpc, logRpc } from './lineage';
 import { monitoringEvents, monitoringRpc } from './monitoring';
 import { registryEvents, registryRpc } from './registry';
 import { schedulerEvents, schedulerRpc } from './scheduler';
@@ -38,9 +38,10 @@ export const rpcDefinitions = {
   ...Object.fromEntries(Object.values(monitoringRpc).map((d) => [d.subject, d])),
   ...Object.fromEntries(Object.values(lineageRpc).map((d) => [d.subject, d])),
   ...Object.fromEntries(Object.values(logRpc).map((d) => [d.subject, d])),
+  ...Object.fromEntries(Object.values(auditRpc).map((d) => [d.subject, d])),
 } as const;
 
 type RpcOf<T> = T[keyof T];
-type AllRpc = RpcOf<typeof datasetsRpc> | RpcOf<typeof experimentsRpc> | RpcOf<typeof schedulerRpc> | RpcOf<typeof registryRpc> | RpcOf<typeof monitoringRpc> | RpcOf<typeof lineageRpc> | RpcOf<typeof logRpc>;
+type AllRpc = RpcOf<typeof datasetsRpc> | RpcOf<typeof experimentsRpc> | RpcOf<typeof schedulerRpc> | RpcOf<typeof registryRpc> | RpcOf<typeof monitoringRpc> | RpcOf<typeof lineageRpc> | RpcOf<typeof logRpc> | RpcOf<typeof auditRpc>;
 export type SubjectMap = { [R in AllRpc as R['subject']]: { request: z.input<R['request']>; reply: z.output<R['reply']> } };
 export type RpcSubject = keyof SubjectMap;

@@ -234,3 +234,32 @@ export const logRpc = {
   /** Reads the whole store and the whole log: minutes on a large store. */
   verifyLog: defineRpc('mt.qry.lineage.VerifyLog', z.object({}), LogVerificationView, { timeoutMs: 600_000 }),
 } as const;
+
+// ---------------------------------------------------------------------------------------------
+// Audit reports
+// ---------------------------------------------------------------------------------------------
+
+export const AUDIT_REPORT_FORMATS = ['JSON', 'MARKDOWN', 'HTML'] as const;
+export const AuditReportFormat = z.enum(AUDIT_REPORT_FORMATS, { message: `must be one of ${AUDIT_REPORT_FORMATS.join(', ')}` });
+
+export const AuditReportDocument = z.object({
+  format: AuditReportFormat,
+  contentType: z.string(),
+  /** A file name to save it under: modeltrail-audit-<modelVersionId>.<json|md|html>. */
+  fileName: z.string(),
+  /** SHA-256 (hex) the JSON report carries over itself (the same for every format of one report). */
+  digest: hex,
+  /** The document: the JSON report (what `npm run verify` checks), or its Markdown or HTML rendering. */
+  body: z.string(),
+});
+export type AuditReportDocument = z.output<typeof AuditReportDocument>;
+
+export const auditRpc = {
+  /** Reads every stream of the version's story and proves each cited event against a fresh checkpoint. */
+  auditReport: defineRpc(
+    'mt.qry.lineage.AuditReport',
+    z.object({ modelVersionId: z.uuid({ message: 'must be a UUID (a model version id)' }).transform((v) => v.toLowerCase()), format: AuditReportFormat.default('JSON') }),
+    AuditReportDocument,
+    { timeoutMs: 120_000 },
+  ),
+} as const;

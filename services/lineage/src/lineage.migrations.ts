@@ -1,4 +1,5 @@
 import type { Migration } from '@modeltrail/postgres';
+import { openLineageMigrations } from './openlineage/openlineage.migrations';
 
 /**
  * Tables of the lineage service. The graph tables are a read model (rebuildable from the
@@ -6,6 +7,7 @@ import type { Migration } from '@modeltrail/postgres';
  * Merkle tree's perfect subtrees, signed checkpoints) and are never emptied by a rebuild.
  * Never edit a migration that shipped; add one.
  */
+/** The graph and the log's tables, then the OpenLineage read model and outbox (services/lineage/src/openlineage). */
 export const lineageMigrations: Migration[] = [
   {
     id: '0001_lineage_graph',
@@ -113,4 +115,5 @@ export const lineageMigrations: Migration[] = [
       `);
     },
   },
+  ...openLineageMigrations,
 ];

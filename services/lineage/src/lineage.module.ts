@@ -6,10 +6,11 @@ import { checkpointSigner } from '@modeltrail/merkle';
 import { EVENT_STORE, type EventStore, EventStoreModule } from '@modeltrail/eventstore';
 import { PG_POOL, PostgresModule } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner, READ_MODEL_ORM, ReadModelModule } from '@modeltrail/readmodel';
+import { AuditReports } from './audit/audit.report';
 import { LineageReader } from './graph/lineage.reader';
 import { LineageViews } from './graph/lineage.views';
 import { lineageMigrations } from './lineage.migrations';
-import { OpenLineageDelivery, openLineageMigrations, OpenLineageReader } from './openlineage';
+import { OpenLineageDelivery, OpenLineageReader } from './openlineage';
 import { OpenLineageLifecycle } from './openlineage.lifecycle';
 import { LineageQueries } from './lineage.queries';
 import { lineageReadModel } from './lineage.read-model';
@@ -34,7 +35,7 @@ export class LineageModule {
         ConfigModule.forRoot(config),
         PostgresModule.forRoot(),
         EventStoreModule.forRoot(),
-        ReadModelModule.forRoot({ component: 'lineage', migrations: [...lineageMigrations, ...openLineageMigrations], entities: [], projections: [lineageReadModel] }),
+        ReadModelModule.forRoot({ component: 'lineage', migrations: lineageMigrations, entities: [], projections: [lineageReadModel] }),
       ],
       controllers: [LineageQueries, LogQueries],
       providers: [
@@ -61,6 +62,11 @@ export class LineageModule {
             new MerkleLogViews(tables, builder, store, checkpointSigner(c.lineage.logOrigin, requireLogSigningKey(c)), c.lineage.logOrigin),
         },
         MerkleLogLifecycle,
+        {
+          provide: AuditReports,
+          inject: [LineageViews, EVENT_STORE, MerkleLogViews, MerkleLogTables],
+          useFactory: (views: LineageViews, store: EventStore, log: MerkleLogViews, tables: MerkleLogTables) => new AuditReports(views, store, log, tables),
+        },
         {
           provide: OpenLineageReader,
           inject: [PG_POOL, APP_CONFIG],

@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
+import { auditRpc, ModelTrailError } from '@modeltrail/contracts';
+import { RpcClient } from '@modeltrail/messaging';
+import type { TokenAuthenticator } from '../context/authentication';
+import { TOKEN_AUTHENTICATOR } from '../context/gateway-context';
+import { gatewayCodeOf } from '../errors/error-formatter';
+
+/** `?format=` values of the download, by the document they give. */
+const FORMATS: Record<string, AuditReportFormat> = { json: 'JSON', markdown: 'MARKDOWN', md: 'MARKDOWN', html: 'HTML' };
+type AuditReportFormat = 'JSON' | 'MARKDOWN' | 'HTML';
+
+const STATUS: Record<string, number> = { BAD_USER_INPUT: 400, UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, CONFLICT: 409, SERVICE_UNAVAILABLE: 503, INTERNAL_SERVER_ERROR: 500 };
+
+/**
+ * `GET /audit-reports/<modelVersionId>?format=json|markdown|html`: an audit report as a file to
+ * keep (Content-Disposition: attachment), with the same bearer token as the API. The JSON is the
+ * document `npm run verify -- report.json` checks offline; `X-Report-Digest` carries its digest.
+ * Errors are JSON, `{ errors: [{ message, extensions: { code } }] }`, with the HTTP status of their code.
+ */
+@Controller('audit-reports')
+export class AuditReportController {
+  constructor(
+    @Inject(TOKEN_AUTHENTICATOR) private readonly authenticator: TokenAuthenticator,
+    private readonly rpc: RpcClient,
+  ) {}
+
+  @Get(':modelVersionId')
+  async download(@Param('modelVersionId') modelVersionId: string, @Query('format') format: string | undefined, @Req() req: IncomingMessage, @Res() res: ServerResponse): Promise<void> {
+    const auth = this.authenticator.authenticate(req.headers.authorization);
+    if (!auth.ok) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="modeltrail"');
+      return fail(res, 'UNAUTHENTICATED', auth.reason);
+    }
+    const chosen = FORMATS[(format ?? 'json').toLowerCase()];
+    if (!chosen) return fail(res, 'BAD_USER_INPUT', `format "${format}" is not one of json, markdown, html`);
+    try {
+      const document = await this.rpc.request(auditRpc.auditReport, { modelVersionId, format: chosen }, { headers: { actor: auth.user, correlationId: randomUUID() } });
+      res.statusCode = 200;
+      res.setHeader('content-type', document.contentType);
+      res.setHeader('content-disposition', `attachment; filename="${document.fileName}"`);
+      res.setHeader('x-report-digest', document.digest);
+      res.setHeader('x-content-type-options', 'nosniff');
+      if (document.format === 'HTML') res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
+      res.end(document.body);
+    } catch (error) {
+      if (error instanceof ModelTrailError) return fail(res, gatewayCodeOf(error.code), error.message);
+      return fail(res, 'INTERNAL_SERVER_ERROR', 'internal error');
+    }
+  }
+}
+
+function fail(res: ServerResponse, code: string, message: string): void {
+  res.statusCode = STATUS[code] ?? 500;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+}
