@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import { NotFoundError, ValidationError } from '@modeltrail/contracts';
 import { ident } from '@modeltrail/postgres';
@@ -249,14 +250,20 @@ export function placeAll(query: TraversalQuery, edges: WalkEdge[]): Traversal {
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** A lineage page cursor: the snapshot's position and the index of the last node delivered. */
-export function encodeLineageCursor(position: number, index: number): string {
-  return Buffer.from(`lineage:${position}:${index}`, 'utf8').toString('base64url');
+/** Which walk a cursor belongs to: a cursor of one root, direction or depth is refused for another. */
+export function walkFingerprint(query: Pick<TraversalQuery, 'rootId' | 'direction' | 'depth'>): string {
+  return createHash('sha256').update(`${query.rootId}\u0000${query.direction}\u0000${query.depth ?? '*'}`).digest('hex').slice(0, 12);
 }
 
-export function decodeLineageCursor(cursor: string): { position: number; index: number } {
-  const match = /^lineage:(\d{1,16}):(\d{1,9})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+/** A lineage page cursor: the snapshot's position, the index of the last node delivered, and the walk it belongs to. */
+export function encodeLineageCursor(position: number, index: number, walk: string): string {
+  return Buffer.from(`lineage:${position}:${index}:${walk}`, 'utf8').toString('base64url');
+}
+
+export function decodeLineageCursor(cursor: string, walk: string): { position: number; index: number } {
+  const match = /^lineage:(\d{1,16}):(\d{1,9}):([0-9a-f]{12})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!match) throw new ValidationError(`cursor "${cursor}" is not one this query returned`, { field: 'after' });
+  if (match[3] !== walk) throw new ValidationError(`cursor "${cursor}" belongs to another lineage query (another id, direction or depth)`, { field: 'after' });
   return { position: Number(match[1]), index: Number(match[2]) };
 }
 

@@ -7,7 +7,7 @@ import { createTestSchema, type TestSchema } from '@modeltrail/testing';
 import { lineageMigrations } from '../lineage.migrations';
 import { aliasNodeId, artifactNodeId } from './lineage.facts';
 import { lineageGraphProjection } from './lineage.projection';
-import { encodeLineageCursor, LineageReader } from './lineage.reader';
+import { encodeLineageCursor, LineageReader, walkFingerprint } from './lineage.reader';
 import { LineageViews } from './lineage.views';
 
 /**
@@ -266,12 +266,19 @@ describe('lineage graph: rebuild, explain, timeline, bad input (valid events, re
     it('a cursor past the end of the lineage, or taken as of another position than asOf: ValidationError naming after', async () => {
       const first = await views.lineage(LineageRequest.parse({ id: mv, first: 1, asOf: { position: head } }));
       expect(first.pageInfo.hasNextPage).toBe(true);
-      const past = await views.lineage(LineageRequest.parse({ id: mv, after: encodeLineageCursor(head, 100_000) })).catch((e: unknown) => e);
+      const past = await views
+        .lineage(LineageRequest.parse({ id: mv, after: encodeLineageCursor(head, 100_000, walkFingerprint({ rootId: mv, direction: 'BOTH', depth: null })) }))
+        .catch((e: unknown) => e);
       expect(past).toBeInstanceOf(ValidationError);
       expect(past).toMatchObject({ details: expect.objectContaining({ field: 'after' }) });
       const other = await views.lineage(LineageRequest.parse({ id: mv, after: first.pageInfo.endCursor, asOf: { position: (await eventPosition('mv'))! } })).catch((e: unknown) => e);
       expect(other).toBeInstanceOf(ValidationError);
       expect(other).toMatchObject({ details: expect.objectContaining({ field: 'after' }) });
+      // a cursor of this walk is refused for another root, direction or depth
+      for (const elsewhere of [{ id: runId }, { id: mv, direction: 'UPSTREAM' }, { id: mv, depth: 2 }]) {
+        const refused = await views.lineage(LineageRequest.parse({ ...elsewhere, after: first.pageInfo.endCursor })).catch((e: unknown) => e);
+        expect(refused).toMatchObject({ message: expect.stringMatching(/belongs to another lineage query/), details: expect.objectContaining({ field: 'after' }) });
+      }
       // the cursor alone keeps the snapshot: the next page is as of the first page's position
       const second = await views.lineage(LineageRequest.parse({ id: mv, first: 1, after: first.pageInfo.endCursor }));
       expect(second.position).toBe(head);

@@ -16,7 +16,7 @@ import {
 import type { EventStore } from '@modeltrail/eventstore';
 import type { ProjectionRunner } from '@modeltrail/readmodel';
 import { decodeNumberCursor, encodeNumberCursor } from '@modeltrail/readmodel';
-import { decodeLineageCursor, encodeLineageCursor, type LineageReader, type Placed, requireNode, type WalkEdge } from './lineage.reader';
+import { decodeLineageCursor, encodeLineageCursor, type LineageReader, type Placed, requireNode, type WalkEdge, walkFingerprint } from './lineage.reader';
 import type { LineageEventRow, LineageNodeRow } from './lineage.tables';
 
 type Stage = (typeof EXPLAIN_STAGES)[number];
@@ -72,7 +72,8 @@ export class LineageViews {
   }
 
   async lineage(req: z.output<typeof LineageRequest>): Promise<LineageReply> {
-    const cursor = req.after ? decodeLineageCursor(req.after) : null;
+    const walk = walkFingerprint({ rootId: req.id, direction: req.direction, depth: req.depth });
+    const cursor = req.after ? decodeLineageCursor(req.after, walk) : null;
     if (cursor && req.asOf) {
       // The cursor holds the snapshot's position; an asOf must agree with it.
       const asked = await this.positionOf(req.asOf);
@@ -95,7 +96,7 @@ export class LineageViews {
       edges,
       totalNodes: traversal.nodes.length,
       totalEdges: traversal.edges.length,
-      pageInfo: { endCursor: placed.length > 0 ? encodeLineageCursor(position, end - 1) : (req.after ?? null), hasNextPage },
+      pageInfo: { endCursor: placed.length > 0 ? encodeLineageCursor(position, end - 1, walk) : (req.after ?? null), hasNextPage },
     };
   }
 
