@@ -15,7 +15,7 @@ import { AckPolicy, connect, ErrorCode, Events, NatsError, nanos, StringCodec, t
 
 const CONFIG = join(__dirname, 'nats.conf');
 const DEV_CONFIG = join(__dirname, 'nats.dev.conf');
-const COMPONENTS = ['datasets', 'experiments', 'scheduler', 'registry', 'monitoring', 'gateway', 'agent', 'relay', 'admin'] as const;
+const COMPONENTS = ['datasets', 'experiments', 'scheduler', 'registry', 'monitoring', 'lineage', 'gateway', 'agent', 'relay', 'admin'] as const;
 type User = (typeof COMPONENTS)[number];
 
 const passwordVar = (user: User) => `NATS_${user.toUpperCase()}_PASSWORD`;
@@ -191,6 +191,9 @@ describe('infra/nats/nats.conf on a live server', () => {
     ['datasets', '_INBOX.someone-elses-reply', false],
     ['monitoring', 'mt.cmd.scheduler.QueueJob', false],
     ['monitoring', 'mt.evt.monitoring.AlertRaised.v1', true],
+    ['lineage', 'mt.cmd.registry.ApprovePromotion', false],
+    ['lineage', 'mt.evt.registry.ModelRegistered.v1', false],
+    ['lineage', 'mt.qry.registry.GetModelVersions', false],
     ['scheduler', 'mt.agent.agent-1.assign', true],
     ['relay', 'mt.evt.registry.ModelRegistered.v1', true],
     ['relay', 'mt.cmd.datasets.RegisterDataset', false],
