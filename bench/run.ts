@@ -21,11 +21,12 @@ import { graphqlBenchmark } from './graphql.bench';
 import { type Benchmark, type BenchContext, type BenchmarkResult, type BenchResults, formatTable, machineInfo, newRunId, timed, writeResults } from './harness';
 import { metricsBenchmark } from './metrics.bench';
 import { liveProgressBenchmark } from './live-progress.bench';
+import { lineageBenchmark } from './lineage.bench';
 import { placementBenchmark } from './placement.bench';
 import { readReplayBenchmark } from './read-replay.bench';
 import { runSearchBenchmark } from './run-search.bench';
 
-export const BENCHMARKS: ReadonlyArray<Benchmark> = [appendBenchmark, readReplayBenchmark, commandBenchmark, graphqlBenchmark, metricsBenchmark, runSearchBenchmark, placementBenchmark, liveProgressBenchmark, driftBenchmark];
+export const BENCHMARKS: ReadonlyArray<Benchmark> = [appendBenchmark, readReplayBenchmark, commandBenchmark, graphqlBenchmark, metricsBenchmark, runSearchBenchmark, placementBenchmark, liveProgressBenchmark, driftBenchmark, lineageBenchmark];
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/modeltrail_bench';
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
