@@ -5,6 +5,7 @@ import { ident } from '@modeltrail/postgres';
 import { migrateReadModel, ProjectionRunner } from '@modeltrail/readmodel';
 import { createTestSchema, type TestSchema } from '@modeltrail/testing';
 import { lineageMigrations } from '../lineage.migrations';
+import { rebuildLineage } from '../rebuild';
 import { aliasNodeId, artifactNodeId } from './lineage.facts';
 import { lineageGraphProjection } from './lineage.projection';
 import { encodeLineageCursor, LineageReader, walkFingerprint } from './lineage.reader';
@@ -145,6 +146,21 @@ describe('lineage graph: rebuild, explain, timeline, bad input (valid events, re
     await single.stop();
     await runner.start();
     await runner.waitFor(head);
+  });
+
+  it('npm run lineage:rebuild replays the store into the same graph, with the service\'s whole read model', async () => {
+    const live = await dumpAll();
+    await runner.stop();
+    try {
+      const said: string[] = [];
+      const result = await rebuildLineage({ NODE_ENV: 'test', DATABASE_URL: db.url, EVENTSTORE_SCHEMA: db.schema, READ_MODEL_SCHEMA: db.schema }, (line) => said.push(line));
+      expect(result.position).toBe(head);
+      expect(said.join('\n')).toMatch(new RegExp(`rebuilt to position ${head} in [\\d.]+ s`));
+      expect(await dumpAll()).toEqual(live);
+    } finally {
+      await runner.start();
+      await runner.waitFor(head);
+    }
   });
 
   it("explains the model version: steps in position order through every stage, linked to their causes", async () => {
