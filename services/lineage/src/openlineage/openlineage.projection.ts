@@ -3,6 +3,7 @@ import type {
   ArtifactOutput,
   CodeRef,
   ColumnMetrics,
+  DatasetVersionInfo,
   DatasetVersionUse,
   Emission,
   JobEmission,
@@ -64,16 +65,8 @@ export const openLineageNamesTable: TableSpec<OpenLineageNameRow, 'kind' | 'id'>
   columns: { kind: 'text', id: 'uuid', name: 'text', position: 'bigint' },
 };
 
-export interface OpenLineageDatasetVersionRow {
-  datasetVersionId: string;
-  datasetId: string;
-  uri: string;
-  format: string;
-  digest: string;
-  size: number | null;
-  rows: number | null;
-  schema: Array<{ name: string; type: string; nullable: boolean }> | null;
-  columnMetrics: Record<string, ColumnMetrics> | null;
+/** What a RunEvent says of a dataset version it reads, and the position that last wrote it. */
+export interface OpenLineageDatasetVersionRow extends DatasetVersionInfo {
   position: number;
 }
 
