@@ -9,4 +9,5 @@ export * from './types';
 export * from './factory';
 export * from './event-store.module';
 export { ChangeSignal, PositionWatch, RetryPause } from './signal';
+export { StoreFollower, type StoreFollowerOptions } from './follower';
 export { StreamCache } from './stream-cache';

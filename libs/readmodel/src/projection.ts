@@ -1,6 +1,6 @@
 import { escapeLiteral, type Pool, type PoolClient } from 'pg';
 import type { EventCatalog } from '@modeltrail/contracts';
-import { type AllSubscription, type EventStore, PositionWatch, type RecordedEvent, RetryPause } from '@modeltrail/eventstore';
+import { type EventStore, PositionWatch, type RecordedEvent, StoreFollower } from '@modeltrail/eventstore';
 import { ident, type Migration, migrate, withTransaction } from '@modeltrail/postgres';
 import { foldTable, numberRows, type Projection, type TableProjection, touchedKeys } from './set-projection';
 import { TableSql } from './table';
@@ -67,11 +67,8 @@ export class ProjectionRunner {
   /** The checkpoint's name as an SQL literal, for the statements sent with BEGIN and COMMIT. */
   private readonly nameLiteral: string;
   private readonly tables: ReadonlyArray<{ projection: TableProjection<RecordedEvent, any, any>; sql: TableSql<any> }>;
-  private subscription: AllSubscription | undefined;
-  private running: Promise<void> | undefined;
-  private stopping = false;
+  private readonly follower: StoreFollower;
   private readonly applied = new PositionWatch(() => `projection ${this.options.projection.name}`);
-  private readonly pause = new RetryPause();
   /** Events passed over (none of them read by the projection) since the checkpoint was last written. */
   private skippedSinceCheckpoint = 0;
 
@@ -79,6 +76,17 @@ export class ProjectionRunner {
     this.s = ident(options.schema);
     this.nameLiteral = escapeLiteral(options.projection.name);
     this.tables = options.projection.tables.map((projection) => ({ projection, sql: new TableSql(projection.table, options.schema) }));
+    // The runner shares its process with the service's command handlers: between two batches,
+    // whatever else is ready runs first; once live, events gather a little (lingerMs).
+    this.follower = new StoreFollower({
+      store: options.store,
+      from: () => this.applied.current,
+      apply: (batch) => this.applyBatch(batch),
+      batchSize: options.batchSize ?? DEFAULT_PROJECTION_BATCH,
+      lingerMs: options.lingerMs ?? 10,
+      retryDelayMs: options.retryDelayMs,
+      onError: options.onError,
+    });
   }
 
   get name(): string {
@@ -91,18 +99,13 @@ export class ProjectionRunner {
   }
 
   async start(): Promise<void> {
-    if (this.running) throw new Error(`projection ${this.name} is already running`);
-    this.stopping = false;
+    if (this.follower.started) throw new Error(`projection ${this.name} is already running`);
     this.applied.set(await this.readCheckpoint());
-    this.running = this.run();
+    this.follower.start();
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.pause.interrupt();
-    await this.subscription?.close();
-    await this.running;
-    this.running = undefined;
+    await this.follower.stop();
   }
 
   /**
@@ -110,7 +113,7 @@ export class ProjectionRunner {
    * the same projection must be stopped first (or the new logic deployed under a new name).
    */
   async rebuild(): Promise<void> {
-    const wasRunning = this.running !== undefined;
+    const wasRunning = this.follower.started;
     if (wasRunning) await this.stop();
     await withTransaction(this.options.pool, async (client) => {
       for (const { sql } of [...this.tables].reverse()) await client.query(`DELETE FROM ${sql.table}`);
@@ -128,42 +131,6 @@ export class ProjectionRunner {
   async readCheckpoint(): Promise<number> {
     const { rows } = await this.options.pool.query<{ position: string }>(`SELECT position FROM ${this.s}.projection_checkpoints WHERE name = $1`, [this.name]);
     return rows.length ? Number(rows[0].position) : 0;
-  }
-
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.stopping) {
-      try {
-        await this.follow(() => (failures = 0));
-      } catch (error) {
-        if (this.stopping) break;
-        this.options.onError?.(error);
-        failures += 1;
-        // Backs off (up to 32x) so that an event the projection cannot apply does not spin.
-        const delay = (this.options.retryDelayMs ?? 1000) * 2 ** Math.min(failures - 1, 5);
-        await this.pause.wait(delay);
-      }
-    }
-  }
-
-  private async follow(onProgress: () => void): Promise<void> {
-    const subscription = this.options.store.subscribeToAll({ fromPosition: this.applied.current });
-    this.subscription = subscription;
-    try {
-      const maxSize = this.options.batchSize ?? DEFAULT_PROJECTION_BATCH;
-      const lingerMs = this.options.lingerMs ?? 10;
-      for await (const batch of subscription.batches({ maxSize })) {
-        if (this.stopping) break;
-        await this.applyBatch(batch);
-        onProgress();
-        // The runner shares its process with the service's command handlers: between two
-        // batches, whatever else is ready runs first; once live, events gather a little.
-        const live = batch.length < maxSize;
-        await new Promise<void>((resolve) => (live && lingerMs > 0 ? setTimeout(resolve, lingerMs) : setImmediate(resolve)));
-      }
-    } finally {
-      await subscription.close();
-    }
   }
 
   /**

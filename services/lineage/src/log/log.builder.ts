@@ -1,4 +1,4 @@
-import { type AllSubscription, type EventStore, PositionWatch, type RecordedEvent, RetryPause } from '@modeltrail/eventstore';
+import { type EventStore, PositionWatch, type RecordedEvent, StoreFollower } from '@modeltrail/eventstore';
 import type { CompactRange, PerfectNode } from '@modeltrail/merkle';
 import { withTransaction } from '@modeltrail/postgres';
 import { eventLeafHash } from './leaf';
@@ -25,14 +25,23 @@ export interface MerkleLogBuilderOptions {
  */
 export class MerkleLogBuilder {
   private range: CompactRange | undefined;
-  private subscription: AllSubscription | undefined;
-  private running: Promise<void> | undefined;
-  private stopping = false;
+  private readonly follower: StoreFollower;
   private readonly logged = new PositionWatch(() => 'the Merkle log');
-  private readonly pause = new RetryPause();
   private treeSize = 0;
 
-  constructor(private readonly options: MerkleLogBuilderOptions) {}
+  constructor(private readonly options: MerkleLogBuilderOptions) {
+    this.follower = new StoreFollower({
+      store: options.store,
+      from: () => this.logged.current,
+      apply: (batch) => this.appendBatch(batch),
+      batchSize: options.batchSize ?? 2_000,
+      retryDelayMs: options.retryDelayMs,
+      onError: (error) => {
+        this.range = undefined; // read back from the tables before the next batch
+        options.onError?.(error);
+      },
+    });
+  }
 
   /** The store position up to which every event is a leaf. */
   get position(): number {
@@ -45,56 +54,21 @@ export class MerkleLogBuilder {
   }
 
   async start(): Promise<void> {
-    if (this.running) throw new Error('the Merkle log builder is already running');
-    this.stopping = false;
+    if (this.follower.started) throw new Error('the Merkle log builder is already running');
     const state = await this.options.tables.state();
     this.range = await this.options.tables.range(state.size);
     this.treeSize = state.size;
     this.logged.set(state.position);
-    this.running = this.run();
+    this.follower.start();
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.pause.interrupt();
-    await this.subscription?.close();
-    await this.running;
-    this.running = undefined;
+    await this.follower.stop();
   }
 
   /** Resolves once every event up to `position` is a leaf. */
   waitFor(position: number, timeoutMs = 10_000): Promise<void> {
     return this.logged.reach(position, timeoutMs);
-  }
-
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.stopping) {
-      try {
-        await this.follow(() => (failures = 0));
-      } catch (error) {
-        if (this.stopping) break;
-        this.options.onError?.(error);
-        this.range = undefined; // read back from the tables before the next batch
-        failures += 1;
-        await this.pause.wait((this.options.retryDelayMs ?? 1000) * 2 ** Math.min(failures - 1, 5));
-      }
-    }
-  }
-
-  private async follow(onProgress: () => void): Promise<void> {
-    const subscription = this.options.store.subscribeToAll({ fromPosition: this.logged.current });
-    this.subscription = subscription;
-    try {
-      for await (const batch of subscription.batches({ maxSize: this.options.batchSize ?? 2_000 })) {
-        if (this.stopping) break;
-        await this.appendBatch(batch);
-        onProgress();
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    } finally {
-      await subscription.close();
-    }
   }
 
   private async appendBatch(batch: ReadonlyArray<RecordedEvent>): Promise<void> {
