@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { hashFromHex, openCheckpoint, verifyConsistency, verifyInclusion } from '@modeltrail/merkle';
 import { validateRunEvent } from '@modeltrail/openlineage';
+import { verifyReport } from '../services/lineage/src/audit/audit.verify';
 import { ensureBuilt, eventually, freePort, platformSandbox, type StartedPlatform, startPlatform } from '@modeltrail/testing';
 import { GraphQLHttpClient } from '../gateway/test/graphql-client';
 
@@ -393,6 +394,26 @@ describe('models through GraphQL: registry, deployment, drift and retraining', (
     expect(openLineage.map((e: any) => e.eventType)).toEqual(expect.arrayContaining(['START', 'COMPLETE']));
     for (const event of openLineage) expect(validateRunEvent(event)).toEqual([]);
     expect(openLineage.find((e: any) => e.eventType === 'START').inputs.length).toBeGreaterThan(0);
+
+    // The audit report: as JSON (verified here as an auditor would, offline, with the key kept from before), and as HTML to read.
+    const { auditReport } = await ada.data(`query($v: ID!) { auditReport(modelVersionId: $v) { format fileName digest body } }`, { v: state.versionId });
+    const report = JSON.parse(auditReport.body);
+    expect(report.digest.value).toBe(auditReport.digest);
+    const verdict = verifyReport(report, { verifierKey: logKey.verifierKey });
+    expect(verdict.failures).toEqual([]);
+    expect(verdict.ok).toBe(true);
+    expect(report.sections.map((s: any) => s.claims.length).every((n: number) => n > 0)).toBe(true);
+    const html = await fetch(ada.url.replace(/\/graphql$/, `/audit-reports/${state.versionId}?format=html`), { headers: { authorization: 'Bearer ada-token' } });
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(html.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+    expect(await html.text()).toMatch(/churn-classifier/);
+    const refused = await fetch(ada.url.replace(/\/graphql$/, `/audit-reports/${state.versionId}?format=pdf`), { headers: { authorization: 'Bearer ada-token' } });
+    expect([refused.status, ((await refused.json()) as any).errors[0].extensions.code]).toEqual([400, 'BAD_USER_INPUT']);
+    const anonymous = await fetch(ada.url.replace(/\/graphql$/, `/audit-reports/${state.versionId}`));
+    expect(anonymous.status).toBe(401);
+    const unknown = await fetch(ada.url.replace(/\/graphql$/, `/audit-reports/00000000-0000-4000-8000-000000000000`), { headers: { authorization: 'Bearer ada-token' } });
+    expect(unknown.status).toBe(404);
 
     // Someone with table access edits the approval: the log's verification names its position.
     expect((await ada.data(`{ verifyLog { ok problemCount } }`)).verifyLog).toEqual({ ok: true, problemCount: 0 });

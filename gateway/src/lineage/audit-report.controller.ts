@@ -6,6 +6,7 @@ import { RpcClient } from '@modeltrail/messaging';
 import type { TokenAuthenticator } from '../context/authentication';
 import { TOKEN_AUTHENTICATOR } from '../context/gateway-context';
 import { gatewayCodeOf } from '../errors/error-formatter';
+import { documentBody } from './audit-document';
 
 /** `?format=` values of the download, by the document they give. */
 const FORMATS: Record<string, AuditReportFormat> = { json: 'JSON', markdown: 'MARKDOWN', md: 'MARKDOWN', html: 'HTML' };
@@ -43,7 +44,7 @@ export class AuditReportController {
       res.setHeader('x-report-digest', document.digest);
       res.setHeader('x-content-type-options', 'nosniff');
       if (document.format === 'HTML') res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
-      res.end(document.body);
+      res.end(documentBody(document));
     } catch (error) {
       if (error instanceof ModelTrailError) return fail(res, gatewayCodeOf(error.code), error.message);
       return fail(res, 'INTERNAL_SERVER_ERROR', 'internal error');

@@ -3,6 +3,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { auditRpc, lineageRpc, logRpc, NotFoundError, type RpcRequest } from '@modeltrail/contracts';
 import { JSONScalar } from '../common/scalars';
 import type { GatewayContext } from '../context/gateway-context';
+import { documentBody } from './audit-document';
 import { AuditReportDocument, AuditReportFormatEnum, AsOfInput, ConsistencyProof, Explanation, InclusionProof, LineageDirectionEnum, LineageGraph, LogCheckpoint, LogCheckpointConnection, LogKey, LogVerification, Timeline } from './lineage.types';
 
 type Values<E> = E[keyof E];
@@ -64,12 +65,13 @@ export class LineageResolver {
     description:
       'An audit report of a model version: its lifecycle by stage (with the model-card headings and EU AI Act Annex IV points each serves, and every gap named), each claim citing its events, each event with its inclusion proof against a signed checkpoint, and the report\'s own digest.',
   })
-  auditReport(
+  async auditReport(
     @Args('modelVersionId', { type: () => ID }) modelVersionId: string,
     @Args('format', { type: () => AuditReportFormatEnum, defaultValue: 'JSON' }) format: Values<typeof AuditReportFormatEnum>,
     @Context() ctx: GatewayContext,
   ): Promise<AuditReportDocument> {
-    return ctx.rpc.query(auditRpc.auditReport, { modelVersionId, format });
+    const document = await ctx.rpc.query(auditRpc.auditReport, { modelVersionId, format });
+    return { ...document, body: documentBody(document) };
   }
 
   @Query(() => LogKey, { description: "The log's name and the key its checkpoints are signed with: keep it to verify checkpoints and audit reports offline." })

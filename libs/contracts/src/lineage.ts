@@ -251,6 +251,11 @@ export const AuditReportDocument = z.object({
   digest: hex,
   /** The document: the JSON report (what `npm run verify` checks), or its Markdown or HTML rendering. */
   body: z.string(),
+  /**
+   * How `body` travels over NATS: as is, or gzip then base64 when it is large (a report carries
+   * every cited event in full; a NATS message is 1 MB by default), which the gateway undoes.
+   */
+  encoding: z.enum(['identity', 'gzip+base64']).default('identity'),
 });
 export type AuditReportDocument = z.output<typeof AuditReportDocument>;
 

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { auditRpc, lineageRpc, type RpcReply, type z } from '@modeltrail/contracts';
@@ -6,6 +7,9 @@ import { AuditReports } from './audit/audit.report';
 import { renderHtml, renderMarkdown } from './audit/audit.render';
 import { LineageViews } from './graph/lineage.views';
 import { OpenLineageReader } from './openlineage';
+
+/** Documents larger than this travel gzipped (see AuditReportDocument.encoding). */
+const INLINE_REPORT_BYTES = 256 * 1024;
 
 type Req<K extends keyof typeof lineageRpc> = z.output<(typeof lineageRpc)[K]['request']>;
 type Reply<K extends keyof typeof lineageRpc> = RpcReply<(typeof lineageRpc)[K]>;
@@ -46,13 +50,21 @@ export class LineageQueries {
     const report = await this.audits.report(req.modelVersionId);
     const name = `modeltrail-audit-${req.modelVersionId}`;
     const digest = report.digest.value;
-    switch (req.format) {
-      case 'MARKDOWN':
-        return { format: req.format, contentType: 'text/markdown; charset=utf-8', fileName: `${name}.md`, digest, body: renderMarkdown(report) };
-      case 'HTML':
-        return { format: req.format, contentType: 'text/html; charset=utf-8', fileName: `${name}.html`, digest, body: renderHtml(report) };
-      default:
-        return { format: 'JSON', contentType: 'application/json; charset=utf-8', fileName: `${name}.json`, digest, body: `${JSON.stringify(report, null, 2)}\n` };
-    }
+    const [contentType, extension, body] =
+      req.format === 'MARKDOWN'
+        ? ['text/markdown; charset=utf-8', 'md', renderMarkdown(report)]
+        : req.format === 'HTML'
+          ? ['text/html; charset=utf-8', 'html', renderHtml(report)]
+          : ['application/json; charset=utf-8', 'json', `${JSON.stringify(report, null, 2)}\n`];
+    // Large documents travel compressed, well under NATS's message limit.
+    const large = Buffer.byteLength(body, 'utf8') > INLINE_REPORT_BYTES;
+    return {
+      format: req.format,
+      contentType,
+      fileName: `${name}.${extension}`,
+      digest,
+      body: large ? gzipSync(body).toString('base64') : body,
+      encoding: large ? 'gzip+base64' : 'identity',
+    };
   }
 }

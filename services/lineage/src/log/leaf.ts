@@ -26,7 +26,14 @@ export function eventLeafBytes(event: LeafEvent): Buffer {
   return Buffer.from(text, 'utf8');
 }
 
-/** SHA-256(0x00 ‖ canonical event): the event's leaf hash in the log's Merkle tree. */
+/**
+ * SHA-256(0x00 ‖ canonical event): the event's leaf hash in the log's Merkle tree.
+ *
+ * The store hands readers events upcast to their newest shape. No upcaster is registered today,
+ * so an event as read is the event as stored; the day one is, the log (and audit reports) must
+ * hash the stored form, which needs a raw read on the EventStore port — an upcast event would
+ * otherwise no longer match its own stored hash, and the log would report it as ALTERED.
+ */
 export function eventLeafHash(event: LeafEvent | RecordedEvent): Buffer {
   return leafHash(eventLeafBytes(event));
 }
