@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_MONITOR_CONFIG, type EventMap, type EventType, LineageRequest, platformEventCatalog } from '@modeltrail/contracts';
 import { PostgresEventStore } from '@modeltrail/eventstore';
-import { checkpointSigner, CompactRange, generateSigningKey, hashFromHex, inclusionProof, leafHash, nodeKey, verifyInclusion } from '@modeltrail/merkle';
+import { checkpointSigner, CompactRange, generateSigningKey, hashFromHex, inclusionProof, inclusionProofPlan, leafHash, nodeKey, verifyInclusion } from '@modeltrail/merkle';
 import { createPool, ident, withTransaction } from '@modeltrail/postgres';
 import { DEFAULT_PROJECTION_BATCH, migrateReadModel, ProjectionRunner } from '@modeltrail/readmodel';
 import type { Pool } from 'pg';
@@ -292,7 +292,7 @@ export const lineageBenchmark: Benchmark = {
 
 async function graphAndRebuild(ctx: BenchContext, pool: Pool, parameters: Record<string, unknown>, figures: Figure[]): Promise<void> {
   const totalEvents = ctx.n(ctx.quick ? 4_000 : 1_000_000, 1_500);
-  const generations = ctx.quick ? Math.max(12, Math.round(40 * Math.min(1, ctx.scale))) : 800;
+  const generations = ctx.quick ? Math.max(12, Math.round(40 * Math.min(1, ctx.scale))) : 850;
   const otherChainGenerations = ctx.quick ? 10 : 200;
   const pageSize = ctx.quick ? 20 : 500;
   const coldRoots = ctx.quick ? 3 : 15;
@@ -504,6 +504,38 @@ async function graphAndRebuild(ctx: BenchContext, pool: Pool, parameters: Record
       const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${bareSql(table)}`, [root]);
       explain[`${tag} bare CTE`] = rows.map((r) => r['QUERY PLAN']);
     }
+    // Where a first page's time goes, over a few roots with a fresh reader (no cached walk):
+    // the two walk statements alone (rows sent and parsed by pg), the whole traverse (statements,
+    // decoding, placeAll), and the rest of the first page (the page's nodes, views).
+    const breakdown: Record<string, { p50: number; p95: number; count: number }> = {};
+    {
+      const sqlMs: number[] = [];
+      const traverseMs: number[] = [];
+      const rowsFetched: number[] = [];
+      for (const root of nowRoots.slice(0, Math.min(5, nowRoots.length))) {
+        let t0 = performance.now();
+        let fetched = 0;
+        for (const walk of ['UPSTREAM', 'DOWNSTREAM'] as const) {
+          const [near, far] = walk === 'UPSTREAM' ? ['to_id', 'from_id'] : ['from_id', 'to_id'];
+          const { rows } = await pool.query(
+            `WITH RECURSIVE reached(id) AS (SELECT $1::text UNION SELECT e.${far} FROM reached r JOIN ${s}.lineage_edges e ON e.${near} = r.id WHERE ${holds})
+             SELECT e.* FROM ${s}.lineage_edges e WHERE e.${near} = ANY (ARRAY(SELECT id FROM reached)) AND ${holds}`,
+            [root, head],
+          );
+          fetched += rows.length;
+        }
+        sqlMs.push(performance.now() - t0);
+        rowsFetched.push(fetched);
+        const fresh = new LineageReader(pool, schema);
+        t0 = performance.now();
+        await fresh.traverse({ rootId: root, direction: 'BOTH', depth: null, position: head });
+        traverseMs.push(performance.now() - t0);
+      }
+      breakdown['walk statements (both, rows fetched and parsed)'] = summary(sqlMs);
+      breakdown['LineageReader.traverse, cold (statements, decoding, placeAll)'] = summary(traverseMs);
+      breakdown['edge rows fetched per walk'] = summary(rowsFetched);
+      ctx.log(`first page (now) breakdown: walk statements p50 ${percentile(sqlMs, 50).toFixed(1)} ms for ${rowsFetched[0]} edge rows; cold traverse p50 ${percentile(traverseMs, 50).toFixed(1)} ms; whole first page p50 ${(results.now as { firstPageMs: { p50: number } }).firstPageMs.p50.toFixed(1)} ms`);
+    }
     for (const [what, plan] of Object.entries(explain)) {
       if (ctx.quick) ctx.log(`EXPLAIN ANALYZE ${what}: ${plan.filter((line) => /Execution Time/.test(line)).join(' ')}`);
       else ctx.log(`EXPLAIN ANALYZE ${what}:\n    ${plan.join('\n    ')}`);
@@ -521,6 +553,7 @@ async function graphAndRebuild(ctx: BenchContext, pool: Pool, parameters: Record
       rebuildSeconds: Number(rebuild.seconds.toFixed(1)),
       cursorSeconds: Number(cursor.seconds.toFixed(1)),
       walks: results,
+      firstPageBreakdownMs: breakdown,
       explain,
     };
   } finally {
@@ -619,6 +652,22 @@ async function merkleProofs(ctx: BenchContext, pool: Pool, parameters: Record<st
       await pool.query(`SELECT * FROM ${s}.log_leaves WHERE leaf_index = $1`, [i]);
       select.push((performance.now() - t0) * 1000);
     }
+    // Where a proof's time goes: each read it makes, alone, for the first picks.
+    const steps: Record<string, number[]> = { 'leafOfEvent (by event id)': [], 'state (log_state)': [], 'nodes of the proof plan (one query)': [], 'rootAt (frontier nodes)': [], 'checkpointOfSize': [] };
+    for (const i of picks.slice(0, Math.min(200, proofs))) {
+      const step = async (name: string, work: () => Promise<unknown>) => {
+        const t0 = performance.now();
+        await work();
+        steps[name].push((performance.now() - t0) * 1000);
+      };
+      await step('leafOfEvent (by event id)', () => tables.leafOfEvent(eventIds[i]));
+      await step('state (log_state)', () => tables.state());
+      await step('nodes of the proof plan (one query)', () => tables.nodes(inclusionProofPlan(i, leaves).nodes));
+      await step('rootAt (frontier nodes)', () => tables.rootAt(leaves));
+      await step('checkpointOfSize', () => tables.checkpointOfSize(leaves));
+    }
+    const stepSummary = Object.fromEntries(Object.entries(steps).map(([name, values]) => [name, summary(values)]));
+    ctx.log(`inclusion proof steps (p50 µs): ${Object.entries(stepSummary).map(([name, v]) => `${name} ${v.p50.toFixed(0)}`).join(', ')}`);
     const o = summary(ours);
     const m = summary(memory);
     const k = summary(select);
@@ -641,6 +690,7 @@ async function merkleProofs(ctx: BenchContext, pool: Pool, parameters: Record<st
       oursUs: o,
       inMemoryUs: m,
       primaryKeySelectUs: k,
+      proofStepsUs: stepSummary,
     };
   } finally {
     await store.close();
