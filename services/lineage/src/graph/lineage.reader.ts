@@ -49,11 +49,15 @@ const decodeEvent = rowDecoder(lineageEventsTable);
 export class LineageReader {
   private readonly s: string;
   private readonly cache = new Map<string, Traversal>();
+  /** Nodes and edges held by the cached walks (the cache's memory, roughly 200 bytes each). */
+  private cachedItems = 0;
 
   constructor(
     private readonly pool: Pool,
     schema: string,
     private readonly cacheSize = 64,
+    /** Nodes plus edges the cached walks may hold in all; the least recently used go first. */
+    private readonly cacheItems = 2_000_000,
   ) {
     this.s = ident(schema);
   }
@@ -97,7 +101,12 @@ export class LineageReader {
     if (query.direction !== 'UPSTREAM') edges.push(...(await this.walk(query, 'DOWNSTREAM')));
     const traversal = placeAll(query, edges);
     this.cache.set(key, traversal);
-    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+    this.cachedItems += sizeOf(traversal);
+    while (this.cache.size > 1 && (this.cache.size > this.cacheSize || this.cachedItems > this.cacheItems)) {
+      const [oldest, evicted] = this.cache.entries().next().value!;
+      this.cache.delete(oldest);
+      this.cachedItems -= sizeOf(evicted);
+    }
     return traversal;
   }
 
@@ -179,6 +188,8 @@ export class LineageReader {
     return rows.map(decodeEvent);
   }
 }
+
+const sizeOf = (t: Traversal): number => t.nodes.length + t.edges.length;
 
 /** A node row as it stood at `position`: an end after it has not happened yet, nor a later declaration. */
 export function asOfNode(row: LineageNodeRow, position: number): LineageNodeRow {
