@@ -14,7 +14,7 @@ describe('benchmark suite (quick mode)', () => {
     const lines: string[] = [];
     const results = await runBenchmarks({ quick: true, scale: 0.25, resultsDir: dir, log: (line) => lines.push(line) });
 
-    expect(results.benchmarks.map((b) => b.name)).toEqual(['append', 'read-replay', 'command', 'graphql', 'metrics', 'run-search', 'placement', 'live-progress', 'drift']);
+    expect(results.benchmarks.map((b) => b.name)).toEqual(['append', 'read-replay', 'command', 'graphql', 'metrics', 'run-search', 'placement', 'live-progress', 'drift', 'lineage']);
     for (const benchmark of results.benchmarks) {
       expect(benchmark.figures.length).toBeGreaterThan(0);
       expect(Object.keys(benchmark.parameters).length).toBeGreaterThan(0);
@@ -48,6 +48,10 @@ describe('benchmark suite (quick mode)', () => {
         expect.stringMatching(/^live-progress: point latency, child → subscriber, p99/),
         expect.stringMatching(/^drift: measureDrift, /),
         'drift: measureDrift peak RSS above start (vs sorting copies)',
+        expect.stringMatching(/^lineage: read model rebuild \(graph \+ OpenLineage\) from [\d,]+ events$/),
+        expect.stringMatching(/^lineage: lineage BOTH, unlimited depth, pages of \d+, now: first page \(walk computed\) p95/),
+        expect.stringMatching(/^lineage: lineage BOTH, unlimited depth, pages of \d+, asOf mid-history: later page \(cached walk\) p95/),
+        expect.stringMatching(/^lineage: inclusion proof at [\d,]+ leaves \(MerkleLogViews, PostgreSQL\) p50 vs the proof from nodes in memory$/),
       ]),
     );
 
@@ -71,7 +75,7 @@ describe('benchmark suite (quick mode)', () => {
     } finally {
       await client.end();
     }
-  }, 120_000);
+  }, 240_000);
 
   it('refuses an unknown benchmark name, listing the known ones', async () => {
     await expect(runBenchmarks({ quick: true, only: ['apend'], resultsDir: dir, log: () => undefined })).rejects.toThrow(`unknown benchmark apend: choose from ${BENCHMARKS.map((b) => b.name).join(', ')}`);
