@@ -317,7 +317,8 @@ describe('models through GraphQL: registry, deployment, drift and retraining', (
     expect(up.totals).toEqual([up.nodes.length, up.edges.length]);
     const upIds = up.nodes.map((n) => n.id);
     expect(upIds).toEqual(expect.arrayContaining([state.runId, state.v1.id, state.datasetId, state.projectId, state.experimentId, state.trainingJob, state.modelId]));
-    expect(up.nodes.map((n) => n.kind)).toEqual(expect.arrayContaining(['agent', 'artifact', 'actor']));
+    expect(up.nodes.map((n) => n.kind)).toEqual(expect.arrayContaining(['agent', 'artifact']));
+    expect(up.nodes.find((n) => n.id === state.runId)).toMatchObject({ kind: 'run', direction: 'UPSTREAM', depth: 1 });
     expect(up.edges).toEqual(expect.arrayContaining([{ from: state.v1.id, type: 'TRAINED_ON', to: state.runId }, { from: state.runId, type: 'PRODUCED_BY', to: state.versionId }]));
 
     const down = await walk({ id: state.versionId, direction: 'DOWNSTREAM' });

@@ -77,7 +77,7 @@ export class LineageNode {
   @Field(() => DateTimeScalar)
   createdAt!: string;
 
-  @Field({ description: 'Who (or which service) caused its creation.' })
+  @Field({ description: 'Who (or which service) caused its creation (people are nodes only where they decided: requested, approved, rejected).' })
   createdBy!: string;
 
   @Field(() => Float, { nullable: true, description: 'Set once it ended (archived, resolved, declined) at or before the moment asked about.' })
@@ -98,7 +98,7 @@ export class LineageEdge {
   @Field(() => ID)
   to!: string;
 
-  @Field({ description: 'BELONGS_TO, VERSION_OF, DERIVED_FROM, VALIDATES, SPLITS, PART_OF, TRAINED_ON, EXECUTED_BY, EXECUTED_ON, TRIAL_OF, PRODUCED_BY, PACKAGES, PROMOTES, GATED_ON, REQUESTED_BY, APPROVED_BY, REJECTED_BY, POINTS_TO, ASSIGNED_BY, DEPLOYS, REFERENCES, MONITORS, RAISED_BY, PROPOSED_BY, TRIGGERED_BY, CREATED_BY.' })
+  @Field({ description: 'BELONGS_TO, VERSION_OF, DERIVED_FROM, VALIDATES, SPLITS, PART_OF, TRAINED_ON, EXECUTED_BY, EXECUTED_ON, TRIAL_OF, PRODUCED_BY, PACKAGES, PROMOTES, GATED_ON, REQUESTED_BY, APPROVED_BY, REJECTED_BY, POINTS_TO, ASSIGNED_BY, DEPLOYS, REFERENCES, MONITORS, RAISED_BY, PROPOSED_BY, TRIGGERED_BY.' })
   type!: string;
 
   @Field(() => JSONScalar)

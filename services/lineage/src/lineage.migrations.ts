@@ -50,7 +50,6 @@ export const lineageMigrations: Migration[] = [
 
         CREATE TABLE ${s}.lineage_events (
           node_id            text NOT NULL,
-          subject            boolean NOT NULL,
           position           bigint NOT NULL,
           event_id           uuid NOT NULL,
           type               text NOT NULL,
@@ -64,7 +63,6 @@ export const lineageMigrations: Migration[] = [
         );
         -- asOf a time: the last position at or before it.
         CREATE INDEX lineage_events_time_idx ON ${s}.lineage_events (occurred_at, position);
-        CREATE INDEX lineage_events_event_idx ON ${s}.lineage_events (event_id);
 
         -- Whether an edge with several holdings holds at position p.
         CREATE FUNCTION ${s}.lineage_holds_at(intervals jsonb, p bigint) RETURNS boolean

@@ -25,20 +25,20 @@ const foldNode = (id: string, events: RecordedEvent[]) => events.reduce<LineageN
 const foldEdge = (key: { fromId: string; type: string; toId: string }, events: RecordedEvent[]) => events.reduce<LineageEdgeRow | undefined>((row, e) => evolveEdge(row, e, key), undefined);
 
 describe('lineageFacts', () => {
-  it('a model version: VERSION_OF its model, PRODUCED_BY its run, PACKAGES its artifact, CREATED_BY the actor', () => {
+  it('a model version: VERSION_OF its model, PRODUCED_BY its run, PACKAGES its artifact; its creator is on the node, not an edge', () => {
     const facts = lineageFacts(
       recorded('registry.ModelVersionCreated.v1', { modelVersionId: 'mv1', modelId: 'm1', projectId: 'p1', version: 3, runId: 'r1', artifact: { name: 'model.pkl', digest: 'sha' } }, 'bob'),
     );
     expect(facts.nodes).toEqual([{ id: 'mv1', kind: 'model_version', name: 'v3', projectId: 'p1', attributes: { modelId: 'm1', version: 3, artifactDigest: 'sha' } }]);
-    expect(keys(facts)).toEqual([`${actorNodeId('bob')} CREATED_BY mv1`, `${artifactNodeId('r1', 'model.pkl')} PACKAGES mv1`, 'm1 VERSION_OF mv1', 'r1 PRODUCED_BY mv1'].sort());
+    expect(keys(facts)).toEqual([`${artifactNodeId('r1', 'model.pkl')} PACKAGES mv1`, 'm1 VERSION_OF mv1', 'r1 PRODUCED_BY mv1'].sort());
     expect(facts.edges.find((e) => e.type === 'PACKAGES')!.from).toEqual({ id: 'artifact:r1:model.pkl', kind: 'artifact' });
     expect(facts.subjects).toEqual(['mv1']);
-    expect(new Set(facts.related)).toEqual(new Set(['m1', 'r1', 'artifact:r1:model.pkl', 'actor:bob']));
+    expect(new Set(facts.related)).toEqual(new Set(['m1', 'r1', 'artifact:r1:model.pkl']));
     expect(facts.ends).toEqual([]);
     expect(facts.endsNodes).toEqual([]);
   });
 
-  it('an alias moving: ends the POINTS_TO from the previous version, draws one to the new, no CREATED_BY (never declared)', () => {
+  it('an alias moving: ends the POINTS_TO from the previous version, draws one to the new; the alias is never declared', () => {
     const facts = lineageFacts(recorded('registry.AliasAssigned.v1', { modelId: 'm1', alias: 'champion', modelVersionId: 'mv2', previousModelVersionId: 'mv1', requestId: 'req1' }));
     const alias = aliasNodeId('m1', 'champion');
     expect(facts.nodes).toEqual([]);
@@ -62,7 +62,7 @@ describe('lineageFacts', () => {
       }),
     );
     expect(facts.nodes.map((n) => [n.id, n.kind])).toEqual([['s1', 'split']]);
-    expect(keys(facts)).toEqual(['actor:ada CREATED_BY s1', 'dv0 SPLITS s1', 's1 PART_OF dvt', 's1 PART_OF dvv', 's1 PART_OF dvx'].sort());
+    expect(keys(facts)).toEqual(['dv0 SPLITS s1', 's1 PART_OF dvt', 's1 PART_OF dvv', 's1 PART_OF dvx'].sort());
     expect(facts.edges.filter((e) => e.type === 'PART_OF').map((e) => [e.to.id, e.to.kind, e.attributes])).toEqual([
       ['dvt', 'dataset_version', { part: 'train', rows: 8 }],
       ['dvv', 'dataset_version', { part: 'validation', rows: 1 }],
@@ -92,13 +92,13 @@ describe('lineageFacts', () => {
     // a run started: the run is the subject; its experiment, data and the actor are related
     const run = lineageFacts(recorded('experiments.RunStarted.v1', { runId: 'r1', projectId: 'p1', experimentId: 'e1', codeRef: null, datasetVersions: [{ datasetVersionId: 'dv1', role: 'train' }] }));
     expect(run.subjects).toEqual(['r1']);
-    expect(new Set(run.related)).toEqual(new Set(['e1', 'dv1', 'actor:ada']));
+    expect(new Set(run.related)).toEqual(new Set(['e1', 'dv1']));
   });
 
   it('retrainings: AUTO requests declare the node, APPROVAL ones only touch it; a declined one ends', () => {
     const auto = lineageFacts(recorded('monitoring.RetrainRequested.v1', { policy: 'AUTO', retrainId: 'rt1', monitorId: 'mon1', alertId: 'al1', modelVersionId: 'mv1', datasetChanges: [], job: { jobId: 'j9' } }));
     expect(auto.nodes.map((n) => n.id)).toEqual(['rt1']);
-    expect(keys(auto)).toEqual(['actor:ada CREATED_BY rt1', 'al1 TRIGGERED_BY rt1', 'mon1 PROPOSED_BY rt1', 'rt1 TRIGGERED_BY j9'].sort());
+    expect(keys(auto)).toEqual(['al1 TRIGGERED_BY rt1', 'mon1 PROPOSED_BY rt1', 'rt1 TRIGGERED_BY j9'].sort());
     const approval = lineageFacts(recorded('monitoring.RetrainRequested.v1', { policy: 'APPROVAL', retrainId: 'rt2', monitorId: 'mon1', alertId: null, modelVersionId: 'mv1', datasetChanges: [], job: { jobId: 'j8' } }));
     expect(approval.nodes).toEqual([]);
     expect(keys(approval)).toEqual(['rt2 TRIGGERED_BY j8']);
@@ -124,8 +124,10 @@ describe('evolveNode, evolveEdge, evolveNodeEvent', () => {
     expect(evolveNode(declared, started, { id: 'r1' })).toEqual(declared);
     // an event that touches a node not seen yet records nothing
     expect(evolveNode(undefined, recorded('experiments.RunCompleted.v1', { runId: 'zz' }), { id: 'zz' })).toBeUndefined();
-    // a person is a node of its own, named after them
-    expect(foldNode('actor:bob', [queued])).toMatchObject({ kind: 'actor', name: 'bob', createdPosition: queued.position });
+    // a person is a node of their own once they decide something, named after them (a creator is only the node's createdBy)
+    expect(foldNode('actor:bob', [queued])).toBeUndefined();
+    const approved = recorded('registry.PromotionApproved.v1', { requestId: 'q1', modelId: 'm1', modelVersionId: 'mv1', alias: 'champion', approvedBy: 'bob' }, 'bob');
+    expect(foldNode('actor:bob', [queued, approved])).toMatchObject({ kind: 'actor', name: 'bob', createdPosition: approved.position });
   });
 
   it('an archived node ends once, at its first end, and stays in the graph', () => {
@@ -173,12 +175,11 @@ describe('evolveNode, evolveEdge, evolveNodeEvent', () => {
     expect(evolveEdge(row, toV1, v1)).toBe(row);
   });
 
-  it("an event's timeline row: subject for the nodes it is about, not for the related ones; written once", () => {
+  it("an event's timeline row, for a node it is about: written once", () => {
     const started = recorded('scheduler.JobStarted.v1', { jobId: 'j1', agentId: 'ag1' }, 'bob', '00000000-0000-4000-8000-000000000001');
     const job = evolveNodeEvent(undefined, started, { nodeId: 'j1', position: started.position });
     expect(job).toEqual({
       nodeId: 'j1',
-      subject: true,
       position: started.position,
       eventId: started.id,
       type: 'scheduler.JobStarted.v1',
@@ -189,7 +190,6 @@ describe('evolveNode, evolveEdge, evolveNodeEvent', () => {
       correlationId: 'corr',
       causationId: '00000000-0000-4000-8000-000000000001',
     });
-    expect(evolveNodeEvent(undefined, started, { nodeId: 'ag1', position: started.position }).subject).toBe(false);
     expect(evolveNodeEvent(job, started, { nodeId: 'j1', position: started.position })).toBe(job);
   });
 });

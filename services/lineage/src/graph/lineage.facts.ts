@@ -63,7 +63,6 @@ export const EDGE_TYPES = {
   RAISED_BY: 'the alert was raised by the monitor',
   PROPOSED_BY: 'the retraining was proposed by the monitor',
   TRIGGERED_BY: 'the retraining was triggered by the alert; the job by the retraining',
-  CREATED_BY: 'the entity was created by the person or service',
 } as const;
 export type EdgeType = keyof typeof EDGE_TYPES;
 
@@ -95,7 +94,7 @@ export interface EdgeKey {
 }
 
 export interface LineageFacts {
-  /** Nodes this event creates (their CREATED_BY edge from the actor is added here too). */
+  /** Nodes this event creates (the event's actor is their creator: `createdBy` on the node). */
   nodes: NodeFact[];
   /** Edges it draws (an edge to a node not seen yet brings that node in as a reference). */
   edges: EdgeFact[];
@@ -105,7 +104,11 @@ export interface LineageFacts {
   endsNodes: Array<{ id: string; reason: string }>;
   /** Nodes the event is about: declared, ended, or changed by it. */
   subjects: string[];
-  /** Other nodes it concerns (the ends of the edges it draws, an agent a job ran on). */
+  /**
+   * Other nodes it concerns (the ends of the edges it draws, an agent a job ran on). Not kept in
+   * the timelines: each is a neighbour of a subject by the edge, so a neighbour's timeline finds
+   * the event through that subject.
+   */
   related: string[];
 }
 
@@ -219,7 +222,7 @@ const handlers: { [K in EventType]?: Handler<K> } = {
   'registry.PromotionApproved.v1': ({ data: d }, f) => f.touch(d.requestId).edge({ id: actorNodeId(d.approvedBy), kind: 'actor' }, { id: d.requestId, kind: 'promotion' }, 'APPROVED_BY'),
   'registry.PromotionRejected.v1': ({ data: d }, f) => f.touch(d.requestId).edge({ id: actorNodeId(d.rejectedBy), kind: 'actor' }, { id: d.requestId, kind: 'promotion' }, 'REJECTED_BY', { reason: d.reason }),
   'registry.AliasAssigned.v1': ({ data: d }, f) => {
-    // The alias is not declared (no CREATED_BY): it comes in with its first edge, named by its id.
+    // The alias is not declared: it comes in with its first edge, named by its id.
     const alias = { id: aliasNodeId(d.modelId, d.alias), kind: 'alias' as const };
     f.edge({ id: d.modelId, kind: 'model' }, alias, 'BELONGS_TO');
     if (d.previousModelVersionId && d.previousModelVersionId !== d.modelVersionId) f.endEdge(d.previousModelVersionId, 'POINTS_TO', alias.id);
@@ -280,11 +283,9 @@ export function lineageFacts(event: RecordedEvent): LineageFacts {
   if (!handler) return facts;
   const builder = new FactsBuilder(facts);
   handler(event as Recorded<EventType>, builder);
-  // The actor: a node of its own the first time it acts, and the creator of what the event creates.
-  const actor = { id: actorNodeId(event.metadata.actor), kind: 'actor' as const };
-  for (const node of facts.nodes) {
-    if (node.kind !== 'actor') facts.edges.push({ from: actor, to: { id: node.id, kind: node.kind }, type: 'CREATED_BY', attributes: {} });
-  }
+  // Who created a node is on the node (createdBy), not an edge: an edge from a person to every
+  // node they made would be a third of the graph, walked by every upstream query. People are
+  // nodes where they decided something (requested, approved, rejected).
   const subjects = new Set([...facts.subjects, ...facts.nodes.map((n) => n.id), ...facts.endsNodes.map((n) => n.id)]);
   facts.subjects = [...subjects];
   facts.related = [...new Set([...facts.related, ...facts.edges.flatMap((e) => [e.from.id, e.to.id])])].filter((id) => !subjects.has(id));

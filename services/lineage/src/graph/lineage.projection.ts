@@ -97,12 +97,11 @@ export function evolveEdge(row: LineageEdgeRow | undefined, event: RecordedEvent
   return next;
 }
 
-/** The event's row in the timeline of a node it concerns (insert-only). */
+/** The event's row in the timeline of a node it is about (insert-only). */
 export function evolveNodeEvent(row: LineageEventRow | undefined, event: RecordedEvent, key: { nodeId: string; position: number }): LineageEventRow {
   if (row) return row;
   return {
     nodeId: key.nodeId,
-    subject: factsOf(event).subjects.includes(key.nodeId),
     position: event.position,
     eventId: event.id,
     type: event.type,
@@ -145,10 +144,7 @@ export const lineageGraphProjection: Projection = {
     { table: lineageEdgesTable, keyOf: edgeKeys, evolve: evolveEdge } satisfies TableProjection<RecordedEvent, LineageEdgeRow, 'fromId' | 'type' | 'toId'>,
     {
       table: lineageEventsTable,
-      keyOf: (event) => {
-        const facts = factsOf(event);
-        return [...facts.subjects, ...facts.related].map((nodeId) => ({ nodeId, position: event.position }));
-      },
+      keyOf: (event) => factsOf(event).subjects.map((nodeId) => ({ nodeId, position: event.position })),
       evolve: evolveNodeEvent,
     } satisfies TableProjection<RecordedEvent, LineageEventRow, 'nodeId' | 'position'>,
   ],

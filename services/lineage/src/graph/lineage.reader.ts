@@ -141,9 +141,9 @@ export class LineageReader {
   }
 
   /**
-   * What happened to a node and its neighbours, oldest first: every event about the node or
-   * naming it, and every event about a node it has an edge with (people excepted: a person's
-   * neighbours would be everything they ever did).
+   * What happened to a node and its neighbours, oldest first: every event about the node, and
+   * every event about a node it has an edge with (an event that drew an edge is about one of
+   * its ends). People are not followed as neighbours: theirs would be every decision they made.
    */
   async timeline(id: string, position: number, afterPosition: number, limit: number): Promise<LineageEventRow[]> {
     const { rows } = await this.pool.query(
@@ -155,7 +155,7 @@ export class LineageReader {
          SELECT * FROM ${this.s}.lineage_events WHERE node_id = $1 AND position > $3 AND position <= $2
          UNION ALL
          SELECT ev.* FROM ${this.s}.lineage_events ev JOIN neighbours n ON ev.node_id = n.id
-         WHERE ev.subject AND n.id NOT LIKE 'actor:%' AND ev.position > $3 AND ev.position <= $2
+         WHERE n.id NOT LIKE 'actor:%' AND ev.position > $3 AND ev.position <= $2
        ) ev
        ORDER BY ev.position, (ev.node_id = $1) DESC
        LIMIT $4`,
@@ -175,18 +175,12 @@ export class LineageReader {
   /** Events about any of `nodeIds` up to `position`, one row per event, oldest first. */
   async eventsAbout(nodeIds: ReadonlyArray<string>, position: number): Promise<LineageEventRow[]> {
     const { rows } = await this.pool.query(
-      `SELECT DISTINCT ON (position) * FROM ${this.s}.lineage_events WHERE node_id = ANY($1::text[]) AND subject AND position <= $2 ORDER BY position, node_id`,
+      `SELECT DISTINCT ON (position) * FROM ${this.s}.lineage_events WHERE node_id = ANY($1::text[]) AND position <= $2 ORDER BY position, node_id`,
       [nodeIds, position],
     );
     return rows.map(decodeEvent);
   }
 
-  /** The lineage events of the given event ids (one per event), to name the events that caused others. */
-  async eventsById(eventIds: ReadonlyArray<string>): Promise<LineageEventRow[]> {
-    if (eventIds.length === 0) return [];
-    const { rows } = await this.pool.query(`SELECT DISTINCT ON (event_id) * FROM ${this.s}.lineage_events WHERE event_id = ANY($1::uuid[]) ORDER BY event_id, subject DESC`, [eventIds]);
-    return rows.map(decodeEvent);
-  }
 }
 
 const sizeOf = (t: Traversal): number => t.nodes.length + t.edges.length;

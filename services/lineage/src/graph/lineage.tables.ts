@@ -83,11 +83,9 @@ export const lineageEdgesTable: TableSpec<LineageEdgeRow, 'fromId' | 'type' | 't
   },
 };
 
-/** One event of one node: the timelines and causal explanations read these. */
+/** One event about one node (its subject): the timelines and causal explanations read these. */
 export interface LineageEventRow {
   nodeId: string;
-  /** The event is about the node (not only an edge's far end): causal explanations follow these. */
-  subject: boolean;
   position: number;
   eventId: string;
   type: string;
@@ -104,7 +102,6 @@ export const lineageEventsTable: TableSpec<LineageEventRow, 'nodeId' | 'position
   key: ['nodeId', 'position'],
   columns: {
     nodeId: 'text',
-    subject: 'boolean',
     position: 'bigint',
     eventId: 'uuid',
     type: 'text',
