@@ -7,8 +7,11 @@ import { type LineageEdgeRow, lineageEdgesTable, type LineageEventRow, lineageEv
 
 export type Direction = 'UPSTREAM' | 'DOWNSTREAM' | 'BOTH';
 
-/** One edge as a walk found it, with its whole row. */
-export interface WalkEdge extends LineageEdgeRow {
+/** One edge as a walk found it: its key (a page reads the whole rows of its own edges). */
+export interface WalkEdge {
+  fromId: string;
+  type: string;
+  toId: string;
   /** The walk that followed it. */
   walk: 'UPSTREAM' | 'DOWNSTREAM';
 }
@@ -128,16 +131,32 @@ export class LineageReader {
              UNION
              SELECT e.${far} FROM reached r JOIN ${this.s}.lineage_edges e ON e.${near} = r.id WHERE ${holds}
            )
-           SELECT e.* FROM ${this.s}.lineage_edges e WHERE e.${near} = ANY (ARRAY(SELECT id FROM reached)) AND ${holds}`
+           SELECT e.from_id, e.type, e.to_id FROM ${this.s}.lineage_edges e WHERE e.${near} = ANY (ARRAY(SELECT id FROM reached)) AND ${holds}`
         : `WITH RECURSIVE reached(id, depth) AS (
              SELECT $1::text, 0
              UNION
              SELECT e.${far}, r.depth + 1 FROM reached r JOIN ${this.s}.lineage_edges e ON e.${near} = r.id WHERE r.depth < $3 AND ${holds}
            )
-           SELECT e.* FROM ${this.s}.lineage_edges e WHERE e.${near} = ANY (ARRAY(SELECT DISTINCT id FROM reached WHERE depth < $3)) AND ${holds}`;
+           SELECT e.from_id, e.type, e.to_id FROM ${this.s}.lineage_edges e WHERE e.${near} = ANY (ARRAY(SELECT DISTINCT id FROM reached WHERE depth < $3)) AND ${holds}`;
     const params = query.depth === null ? [query.rootId, query.position] : [query.rootId, query.position, query.depth];
-    const { rows } = await this.pool.query(sql, params);
-    return rows.map((raw) => ({ ...asOfEdge(decodeEdge(raw), query.position), walk }));
+    // Only the keys: a walk of 10,000 nodes crosses ~20,000 edges, and decoding their whole rows
+    // (attributes, times) cost more than the walk itself; a page reads its own (edgeRows).
+    const { rows } = await this.pool.query<{ from_id: string; type: string; to_id: string }>(sql, params);
+    return rows.map((r) => ({ fromId: r.from_id, type: r.type, toId: r.to_id, walk }));
+  }
+
+  /** The whole rows of the given edges, as they stood at `position`. */
+  async edgeRows(keys: ReadonlyArray<Pick<LineageEdgeRow, 'fromId' | 'type' | 'toId'>>, position: number): Promise<Map<string, LineageEdgeRow>> {
+    if (keys.length === 0) return new Map();
+    const { rows } = await this.pool.query(
+      `SELECT e.* FROM ${this.s}.lineage_edges e JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(from_id, type, to_id)
+         ON e.from_id = k.from_id AND e.type = k.type AND e.to_id = k.to_id`,
+      [keys.map((k) => k.fromId), keys.map((k) => k.type), keys.map((k) => k.toId)],
+    );
+    return new Map(rows.map((raw) => {
+      const row = asOfEdge(decodeEdge(raw), position);
+      return [edgeKeyOf(row), row];
+    }));
   }
 
   /**
@@ -184,6 +203,9 @@ export class LineageReader {
 }
 
 const sizeOf = (t: Traversal): number => t.nodes.length + t.edges.length;
+
+/** An edge's identity, as the maps of a page key it. */
+export const edgeKeyOf = (e: Pick<LineageEdgeRow, 'fromId' | 'type' | 'toId'>): string => `${e.fromId}\u0000${e.type}\u0000${e.toId}`;
 
 /** A node row as it stood at `position`: an end after it has not happened yet, nor a later declaration. */
 export function asOfNode(row: LineageNodeRow, position: number): LineageNodeRow {

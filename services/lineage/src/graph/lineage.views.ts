@@ -16,8 +16,8 @@ import {
 import type { EventStore } from '@modeltrail/eventstore';
 import type { ProjectionRunner } from '@modeltrail/readmodel';
 import { decodeNumberCursor, encodeNumberCursor } from '@modeltrail/readmodel';
-import { decodeLineageCursor, encodeLineageCursor, type LineageReader, type Placed, requireNode, type WalkEdge, walkFingerprint } from './lineage.reader';
-import type { LineageEventRow, LineageNodeRow } from './lineage.tables';
+import { decodeLineageCursor, edgeKeyOf, encodeLineageCursor, type LineageReader, type Placed, requireNode, type WalkEdge, walkFingerprint } from './lineage.reader';
+import type { LineageEdgeRow, LineageEventRow, LineageNodeRow } from './lineage.tables';
 
 type Stage = (typeof EXPLAIN_STAGES)[number];
 
@@ -87,7 +87,9 @@ export class LineageViews {
     const end = start + placed.length; // exclusive
     const rows = new Map((await this.reader.nodes(placed.map((p) => p.id), position)).map((n) => [n.id, n]));
     const nodes = placed.map((p) => nodeView(rows.get(p.id) ?? missingNode(p.id), p));
-    const edges = traversal.edges.filter((e) => e.order >= start && e.order < end).map((e) => edgeView(e.edge));
+    const pageEdges = traversal.edges.filter((e) => e.order >= start && e.order < end).map((e) => e.edge);
+    const edgeRows = await this.reader.edgeRows(pageEdges, position);
+    const edges = pageEdges.map((e) => edgeView(edgeRows.get(edgeKeyOf(e)) ?? missingEdge(e)));
     const hasNextPage = end < traversal.nodes.length;
     return {
       position,
@@ -244,6 +246,10 @@ function eventView(e: LineageEventRow, kinds: Map<string, string>): LineageEvent
   };
 }
 
+function missingEdge(e: WalkEdge): LineageEdgeRow {
+  throw new Error(`lineage edge ${e.fromId} ${e.type} ${e.toId} was crossed by a walk but has no row`);
+}
+
 function missingNode(id: string): LineageNodeRow {
   throw new Error(`lineage node ${id} was reached by a walk but has no row`);
 }
@@ -266,7 +272,7 @@ export function nodeView(n: LineageNodeRow, placed: Placed): LineageNodeView {
   };
 }
 
-export function edgeView(e: WalkEdge): LineageEdgeView {
+export function edgeView(e: LineageEdgeRow): LineageEdgeView {
   return {
     from: e.fromId,
     to: e.toId,
