@@ -1,6 +1,6 @@
 import { NotFoundError, ValidationError } from '@modeltrail/contracts';
 import type { EventStore, RecordedEvent } from '@modeltrail/eventstore';
-import { CompactRange, consistencyProofPlan, hashToHex, inclusionProofPlan, type NoteSigner, openCheckpoint, signCheckpoint } from '@modeltrail/merkle';
+import { CompactRange, consistencyProofPlan, foldRightToLeft, hashToHex, inclusionProofPlan, nodeKey, type NoteSigner, openCheckpoint, perfectNodesOf, signCheckpoint } from '@modeltrail/merkle';
 import { eventLeafHash } from './leaf';
 import type { MerkleLogBuilder } from './log.builder';
 import type { LogLeaf, MerkleLogTables, StoredCheckpoint } from './log.store';
@@ -72,6 +72,18 @@ const PAGE = 2_000;
  */
 export class MerkleLogViews {
   private timer: NodeJS.Timeout | undefined;
+  /** Roots and signed checkpoints by tree size (immutable once known), the most recent 1,024 of each. */
+  private readonly roots = new Map<number, Buffer>();
+  private readonly checkpointsBySize = new Map<number, StoredCheckpoint>();
+  /** The largest tree size seen in the log's state: smaller sizes need no check. */
+  private knownSize = 0;
+
+  private remember<V>(map: Map<number, V>, size: number, value: V): V {
+    map.delete(size);
+    map.set(size, value);
+    if (map.size > 1_024) map.delete(map.keys().next().value!);
+    return value;
+  }
 
   constructor(
     private readonly tables: MerkleLogTables,
@@ -150,9 +162,13 @@ export class MerkleLogViews {
   /** Inclusion proofs of many leaves in one tree, reading every node they need in one query. */
   async inclusionProofs(leaves: ReadonlyArray<LogLeaf>, treeSize: number): Promise<InclusionProofView[]> {
     const plans = leaves.map((leaf) => inclusionProofPlan(leaf.leafIndex, treeSize));
-    const hashes = await this.tables.nodes(dedupe(plans.flatMap((p) => p.nodes)));
-    const root = await this.tables.rootAt(treeSize);
-    const checkpoint = await this.tables.checkpointOfSize(treeSize);
+    // The proofs' nodes and the root's (the frontier of treeSize) in one read; a tree of a
+    // given size never changes, so its root and checkpoint are kept once known.
+    const frontier = this.roots.has(treeSize) ? [] : perfectNodesOf(0, treeSize);
+    const hashes = await this.tables.nodes(dedupe([...plans.flatMap((p) => p.nodes), ...frontier]));
+    const root = this.roots.get(treeSize) ?? this.remember(this.roots, treeSize, foldRightToLeft(frontier.map((n) => hashes.get(nodeKey(n.level, n.index))!)));
+    const checkpoint = this.checkpointsBySize.get(treeSize) ?? (await this.tables.checkpointOfSize(treeSize));
+    if (checkpoint) this.remember(this.checkpointsBySize, treeSize, checkpoint);
     return leaves.map((leaf, i) => ({
       eventId: leaf.eventId,
       position: leaf.position,
@@ -189,7 +205,9 @@ export class MerkleLogViews {
   }
 
   private async requireSize(size: number, field: string): Promise<void> {
+    if (size >= 1 && size <= this.knownSize) return; // the log never shrinks
     const { size: logSize } = await this.tables.state();
+    this.knownSize = Math.max(this.knownSize, logSize);
     if (size > logSize) throw new ValidationError(`${field} ${size} is larger than the log, which has ${logSize} leaves`, { field, logSize });
     if (size < 1) throw new ValidationError(`${field} must be at least 1, got ${size}`, { field });
   }
