@@ -240,6 +240,48 @@ describe('ProjectionRunner (set-based)', () => {
     ]);
   });
 
+  it('writes an append-only table without reading it first, and leaves stored rows alone when a batch is applied again', async () => {
+    // An entity's event log: one row per (counter, position), written once.
+    await db.pool.query(`CREATE TABLE IF NOT EXISTS "${db.schema}".counter_log (counter text NOT NULL, position bigint NOT NULL, amount integer NOT NULL, PRIMARY KEY (counter, position))`);
+    interface LogRow {
+      counter: string;
+      position: number;
+      amount: number;
+    }
+    const seen: Array<LogRow | undefined> = [];
+    const log: TableProjection<TestEvent, LogRow, 'counter' | 'position'> = {
+      table: { name: 'counter_log', key: ['counter', 'position'], columns: { counter: 'text', position: 'bigint', amount: 'integer' } },
+      keyOf: (e) => (e.type === 'test.Added.v1' ? { counter: e.data.counter, position: e.position } : undefined),
+      evolve: (row, e, key) => {
+        seen.push(row);
+        return { ...key, amount: e.type === 'test.Added.v1' ? e.data.amount : 0 };
+      },
+      appendOnly: true,
+    };
+    const projection: Projection<TestEvent> = { name: 'test.counter-log.v1', handles: new Set(['test.Added.v1']), tables: [log] };
+    const rows = async () => (await db.pool.query(`SELECT counter, position::float8 AS position, amount FROM "${db.schema}".counter_log ORDER BY position`)).rows;
+    try {
+      for (let i = 1; i <= 5; i++) await add('a', i);
+      const first = new ProjectionRunner({ store, pool: db.pool, schema: db.schema, projection, retryDelayMs: 20 });
+      runners.push(first);
+      await first.start();
+      await first.waitFor(await store.headPosition());
+      const written = await rows();
+      expect(written.map((r) => r.amount)).toEqual([1, 2, 3, 4, 5]);
+      expect(seen.every((row) => row === undefined)).toBe(true); // never read back
+      // The same events applied again (a checkpoint lost): the stored rows stay, nothing fails.
+      await first.stop();
+      await db.pool.query(`UPDATE "${db.schema}".counter_log SET amount = amount * 100; DELETE FROM "${db.schema}".projection_checkpoints WHERE name = 'test.counter-log.v1'`);
+      const again = new ProjectionRunner({ store, pool: db.pool, schema: db.schema, projection, retryDelayMs: 20 });
+      runners.push(again);
+      await again.start();
+      await again.waitFor(await store.headPosition());
+      expect((await rows()).map((r) => r.amount)).toEqual([100, 200, 300, 400, 500]);
+    } finally {
+      await db.pool.query(`DROP TABLE "${db.schema}".counter_log`);
+    }
+  });
+
   it('findCaughtUp waits for the projection when an id has a stream but no row yet, and not for ids without a stream', async () => {
     const r = runner();
     await add('fresh', 5);

@@ -190,7 +190,7 @@ export class ProjectionRunner {
         continue;
       }
       const stored = new Map<string, unknown>();
-      for (const row of await sql.read(client, [...touched[i].values()])) stored.set(sql.keyOf(row), row);
+      if (!table.appendOnly) for (const row of await sql.read(client, [...touched[i].values()])) stored.set(sql.keyOf(row), row);
       const outcome = foldTable(table, events, stored, keyOfs[i]);
       if (table.sequence && outcome.appeared.length > 0) {
         const { column, per } = table.sequence;
@@ -202,6 +202,9 @@ export class ProjectionRunner {
       outcomes.push(outcome);
     }
     for (let i = this.tables.length - 1; i >= 0; i--) await this.tables[i].sql.delete(client, outcomes[i]?.deletes ?? []);
-    for (let i = 0; i < this.tables.length; i++) await this.tables[i].sql.upsert(client, outcomes[i]?.upserts ?? []);
+    for (let i = 0; i < this.tables.length; i++) {
+      const { projection: table, sql } = this.tables[i];
+      await (table.appendOnly ? sql.insertNew(client, outcomes[i]?.upserts ?? []) : sql.upsert(client, outcomes[i]?.upserts ?? []));
+    }
   }
 }

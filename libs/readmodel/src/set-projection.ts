@@ -25,6 +25,12 @@ export interface TableProjection<E extends RecordedEvent, Row, K extends keyof R
    * (0) on a new row; the runner sets it. A rebuild gives every row the same number again.
    */
   sequence?: { column: keyof Row; per: keyof Row };
+  /**
+   * Rows are written once and never change (an event log per entity, keyed by position): the
+   * runner does not read the touched rows first, `evolve` gets `undefined` for every key, and
+   * rows already stored (a batch applied again) are left as they are. No deletes, no sequence.
+   */
+  appendOnly?: boolean;
 }
 
 /**

@@ -43,6 +43,7 @@ export class TableSql<Row> {
   private readonly keyColumns: Column[];
   private readonly selectSql: string;
   private readonly upsertSql: string;
+  private readonly insertNewSql: string;
   private readonly deleteSql: string;
 
   constructor(
@@ -69,6 +70,7 @@ export class TableSql<Row> {
     const others = this.columns.filter((c) => !this.keyColumns.includes(c));
     const onConflict = others.length ? `DO UPDATE SET ${others.map((c) => `${c.sql} = EXCLUDED.${c.sql}`).join(', ')}` : 'DO NOTHING';
     this.upsertSql = `INSERT INTO ${this.table} (${this.columns.map((c) => c.sql).join(', ')}) SELECT * FROM unnest(${arrays}) ON CONFLICT (${keyNames}) ${onConflict}`;
+    this.insertNewSql = `INSERT INTO ${this.table} (${this.columns.map((c) => c.sql).join(', ')}) SELECT * FROM unnest(${arrays}) ON CONFLICT (${keyNames}) DO NOTHING`;
   }
 
   /**
@@ -95,6 +97,12 @@ export class TableSql<Row> {
   async upsert(client: PoolClient, rows: ReadonlyArray<Row>): Promise<void> {
     if (rows.length === 0) return;
     await client.query(this.upsertSql, this.columns.map((c) => rows.map((row) => encode(c, (row as Record<string, unknown>)[c.property]))));
+  }
+
+  /** Inserts rows whose keys are not stored yet, all in one statement; stored ones are left as they are. */
+  async insertNew(client: PoolClient, rows: ReadonlyArray<Row>): Promise<void> {
+    if (rows.length === 0) return;
+    await client.query(this.insertNewSql, this.columns.map((c) => rows.map((row) => encode(c, (row as Record<string, unknown>)[c.property]))));
   }
 
   async delete(client: PoolClient, keys: ReadonlyArray<Partial<Row>>): Promise<void> {

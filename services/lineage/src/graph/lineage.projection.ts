@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '@modeltrail/eventstore';
 import type { Projection, TableProjection } from '@modeltrail/readmodel';
-import { type LineageFacts, lineageFacts, LINEAGE_EVENT_TYPES, type NodeKind } from './lineage.facts';
+import { type EdgeFact, type LineageFacts, lineageFacts, LINEAGE_EVENT_TYPES, type NodeFact, type NodeKind } from './lineage.facts';
 import { type EdgeInterval, type LineageEdgeRow, lineageEdgesTable, type LineageEventRow, lineageEventsTable, type LineageNodeRow, lineageNodesTable } from './lineage.tables';
 
 /**
@@ -9,15 +9,43 @@ import { type EdgeInterval, type LineageEdgeRow, lineageEdgesTable, type Lineage
  * same graph, position for position.
  */
 
-// The facts of an event are asked for by every table and every key: derive them once.
-const factsCache = new WeakMap<RecordedEvent, LineageFacts>();
-function factsOf(event: RecordedEvent): LineageFacts {
-  let facts = factsCache.get(event);
-  if (!facts) {
-    facts = lineageFacts(event);
-    factsCache.set(event, facts);
+/** An event's facts, indexed for the many keys a batch folds it into. */
+interface IndexedFacts {
+  facts: LineageFacts;
+  declared: Map<string, NodeFact>;
+  /** Every node an edge of the event names, with its kind. */
+  referenced: Map<string, NodeKind>;
+  ended: Map<string, string>;
+  drawn: Map<string, EdgeFact>;
+  endedEdges: Set<string>;
+}
+
+const edgeId = (fromId: string, type: string, toId: string): string => `${fromId}\u0000${type}\u0000${toId}`;
+
+// The facts of an event are asked for by every table and every key: derive and index them once.
+const factsCache = new WeakMap<RecordedEvent, IndexedFacts>();
+function factsOf(event: RecordedEvent): IndexedFacts {
+  let indexed = factsCache.get(event);
+  if (!indexed) {
+    const facts = lineageFacts(event);
+    const referenced = new Map<string, NodeKind>();
+    const drawn = new Map<string, EdgeFact>();
+    for (const e of facts.edges) {
+      referenced.set(e.from.id, e.from.kind);
+      referenced.set(e.to.id, e.to.kind);
+      if (!drawn.has(edgeId(e.from.id, e.type, e.to.id))) drawn.set(edgeId(e.from.id, e.type, e.to.id), e);
+    }
+    indexed = {
+      facts,
+      declared: new Map(facts.nodes.map((n) => [n.id, n])),
+      referenced,
+      ended: new Map(facts.endsNodes.map((n) => [n.id, n.reason])),
+      drawn,
+      endedEdges: new Set(facts.ends.map((e) => edgeId(e.fromId, e.type, e.toId))),
+    };
+    factsCache.set(event, indexed);
   }
-  return facts;
+  return indexed;
 }
 
 const at = (event: RecordedEvent): Date => new Date(event.metadata.occurredAt);
@@ -25,7 +53,7 @@ const at = (event: RecordedEvent): Date => new Date(event.metadata.occurredAt);
 /** A node after one event (pure): created on first appearance, filled in when declared, ended. */
 export function evolveNode(row: LineageNodeRow | undefined, event: RecordedEvent, key: { id: string }): LineageNodeRow | undefined {
   const facts = factsOf(event);
-  const declared = facts.nodes.find((n) => n.id === key.id);
+  const declared = facts.declared.get(key.id);
   let next = row;
   if (declared) {
     if (!next) {
@@ -35,12 +63,12 @@ export function evolveNode(row: LineageNodeRow | undefined, event: RecordedEvent
       next = { ...next, kind: declared.kind, name: declared.name, projectId: declared.projectId, attributes: declared.attributes, definedPosition: event.position };
     }
   } else if (!next) {
-    const ref = facts.edges.flatMap((e) => [e.from, e.to]).find((r) => r.id === key.id);
-    if (!ref) return undefined; // ended or touched before it appeared: nothing to record
-    next = newNode(event, key.id, ref.kind);
+    const kind = facts.referenced.get(key.id);
+    if (!kind) return undefined; // ended or touched before it appeared: nothing to record
+    next = newNode(event, key.id, kind);
   }
-  const ended = facts.endsNodes.find((n) => n.id === key.id);
-  if (ended && next.endedPosition === null) next = { ...next, endedPosition: event.position, endedAt: at(event), endReason: ended.reason };
+  const ended = facts.ended.get(key.id);
+  if (ended !== undefined && next.endedPosition === null) next = { ...next, endedPosition: event.position, endedAt: at(event), endReason: ended };
   return next;
 }
 
@@ -63,18 +91,18 @@ function newNode(event: RecordedEvent, id: string, kind: NodeKind): LineageNodeR
 }
 
 type EdgeKeyRow = Pick<LineageEdgeRow, 'fromId' | 'type' | 'toId'>;
-const sameEdge = (a: { fromId: string; type: string; toId: string }, b: EdgeKeyRow): boolean => a.fromId === b.fromId && a.type === b.type && a.toId === b.toId;
 
 /** An edge after one event (pure): drawn, ended, or drawn again (a new holding in `intervals`). */
 export function evolveEdge(row: LineageEdgeRow | undefined, event: RecordedEvent, key: EdgeKeyRow): LineageEdgeRow | undefined {
   const facts = factsOf(event);
+  const id = edgeId(key.fromId, key.type, key.toId);
   let next = row;
   // An event ends the old holding before it draws the new one (an alias leaving a version).
-  if (next && next.endedPosition === null && facts.ends.some((e) => sameEdge(e, key))) {
+  if (next && next.endedPosition === null && facts.endedEdges.has(id)) {
     const intervals = next.intervals ? next.intervals.map((i, n, all): EdgeInterval => (n === all.length - 1 ? [i[0], event.position] : i)) : null;
     next = { ...next, endedPosition: event.position, endedAt: at(event), endedEventId: event.id, intervals };
   }
-  const drawn = facts.edges.find((e) => sameEdge({ fromId: e.from.id, type: e.type, toId: e.to.id }, key));
+  const drawn = facts.drawn.get(id);
   if (drawn) {
     if (!next) {
       next = {
@@ -115,22 +143,16 @@ export function evolveNodeEvent(row: LineageEventRow | undefined, event: Recorde
 }
 
 function nodeKeys(event: RecordedEvent): Array<{ id: string }> {
-  const facts = factsOf(event);
-  const ids = new Set<string>();
-  for (const n of facts.nodes) ids.add(n.id);
-  for (const e of facts.edges) {
-    ids.add(e.from.id);
-    ids.add(e.to.id);
-  }
-  for (const n of facts.endsNodes) ids.add(n.id);
+  const { declared, referenced, ended } = factsOf(event);
+  const ids = new Set<string>([...declared.keys(), ...referenced.keys(), ...ended.keys()]);
   return [...ids].map((id) => ({ id }));
 }
 
 function edgeKeys(event: RecordedEvent): EdgeKeyRow[] {
-  const facts = factsOf(event);
+  const { facts, drawn } = factsOf(event);
   const keys = new Map<string, EdgeKeyRow>();
-  for (const e of facts.ends) keys.set(`${e.fromId}\u0000${e.type}\u0000${e.toId}`, e);
-  for (const e of facts.edges) keys.set(`${e.from.id}\u0000${e.type}\u0000${e.to.id}`, { fromId: e.from.id, type: e.type, toId: e.to.id });
+  for (const e of facts.ends) keys.set(edgeId(e.fromId, e.type, e.toId), e);
+  for (const [id, e] of drawn) keys.set(id, { fromId: e.from.id, type: e.type, toId: e.to.id });
   return [...keys.values()];
 }
 
@@ -144,8 +166,9 @@ export const lineageGraphProjection: Projection = {
     { table: lineageEdgesTable, keyOf: edgeKeys, evolve: evolveEdge } satisfies TableProjection<RecordedEvent, LineageEdgeRow, 'fromId' | 'type' | 'toId'>,
     {
       table: lineageEventsTable,
-      keyOf: (event) => factsOf(event).subjects.map((nodeId) => ({ nodeId, position: event.position })),
+      keyOf: (event) => factsOf(event).facts.subjects.map((nodeId) => ({ nodeId, position: event.position })),
       evolve: evolveNodeEvent,
+      appendOnly: true,
     } satisfies TableProjection<RecordedEvent, LineageEventRow, 'nodeId' | 'position'>,
   ],
 };
