@@ -349,7 +349,7 @@ describe('models through GraphQL: registry, deployment, drift and retraining', (
     await bad({ id: state.versionId, after: 'bm90LWEtY3Vyc29y' }, 'BAD_USER_INPUT', /cursor/);
 
     // Why is it in production: the chain from data to retraining, each step linked to its cause.
-    const { explain } = await ada.data(`query($id: ID!) { explain(id: $id) { missingStages subject { kind } steps { stage type actor eventId causationId causedByStep } } }`, { id: state.deploymentId });
+    const { explain } = await ada.data(`query($id: ID!) { explain(id: $id) { missingStages subject { kind } steps { stage type actor eventId causationId causedByStep flowStartStep } } }`, { id: state.deploymentId });
     expect(explain.subject.kind).toBe('deployment');
     expect(explain.missingStages).toEqual([]);
     const stages = explain.steps.map((s: any) => s.stage);
@@ -358,6 +358,10 @@ describe('models through GraphQL: registry, deployment, drift and retraining', (
     expect(explain.steps[step('monitoring.AlertRaised.v1')].causedByStep).toBe(step('monitoring.DriftMeasured.v1'));
     expect(explain.steps[step('monitoring.RetrainRequested.v1')].causedByStep).toBe(step('monitoring.AlertRaised.v1'));
     expect(explain.steps.find((s: any) => s.type === 'registry.PromotionApproved.v1').actor).toBe('bob@example.com');
+    // The approval and the alias move are one request's flow; the drift window, its alert and the retraining another's.
+    expect(explain.steps[step('registry.AliasAssigned.v1')].flowStartStep).toBe(step('registry.PromotionApproved.v1'));
+    expect(explain.steps[step('registry.PromotionApproved.v1')].flowStartStep).toBeNull();
+    expect(explain.steps[step('monitoring.RetrainRequested.v1')].flowStartStep).toBe(step('monitoring.DriftMeasured.v1'));
     // The run's timeline: its own events and its neighbours' (the data it read, its experiment, its job), in order.
     const { timeline } = await ada.data(`query($id: ID!) { timeline(id: $id, first: 20) { nodes { type position nodeId } pageInfo { hasNextPage } } }`, { id: state.runId });
     expect(timeline.nodes).toEqual(expect.arrayContaining([{ type: 'experiments.RunStarted.v1', position: expect.any(Number), nodeId: state.runId }]));

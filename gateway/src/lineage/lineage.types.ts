@@ -205,6 +205,9 @@ export class ExplainStep extends LineageEvent {
 
   @Field(() => Int, { nullable: true, description: 'Index (in `steps`) of the step whose event caused this one.' })
   causedByStep!: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Index of the first step of the same flow (correlation id: one request and what it set off), when that is an earlier step.' })
+  flowStartStep!: number | null;
 }
 
 @ObjectType({ description: "Why a model version or deployment is in its current state: the causal chain of events behind it, oldest first." })

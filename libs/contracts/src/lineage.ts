@@ -128,6 +128,8 @@ export const ExplainStep = LineageEventView.extend({
   summary: z.string(),
   /** The step (index in `steps`) whose event caused this one, when the cause is in the chain. */
   causedByStep: z.number().int().nullable(),
+  /** The first step of the same flow (correlation id: one request and what it set off), when that is an earlier step. */
+  flowStartStep: z.number().int().nullable(),
 });
 export type ExplainStep = z.output<typeof ExplainStep>;
 

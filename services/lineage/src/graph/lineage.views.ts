@@ -139,11 +139,16 @@ export class LineageViews {
     const kept = events.filter((e) => !MEASUREMENTS.has(e.type) || causes.has(e.eventId));
     const kinds = await this.kindsOf(kept.map((e) => e.nodeId), position);
     const indexOf = new Map(kept.map((e, i) => [e.eventId, i]));
-    const steps: ExplainStep[] = kept.map((e) => ({
+    const flowStart = new Map<string, number>();
+    kept.forEach((e, i) => {
+      if (!flowStart.has(e.correlationId)) flowStart.set(e.correlationId, i);
+    });
+    const steps: ExplainStep[] = kept.map((e, i) => ({
       ...eventView(e, kinds),
       stage: stageOf(e.type),
       summary: summaryOf(e, kinds.get(e.nodeId) ?? null),
       causedByStep: e.causationId !== null ? (indexOf.get(e.causationId) ?? null) : null,
+      flowStartStep: flowStart.get(e.correlationId) !== i ? flowStart.get(e.correlationId)! : null,
     }));
     const present = new Set(steps.map((s) => s.stage));
     const expected = EXPECTED_STAGES[subject.kind] ?? [];
