@@ -185,17 +185,9 @@ export class Deployment {
 @ObjectType()
 export class DeploymentConnection extends Connection(Deployment) {}
 
-@ObjectType({ description: 'The job a retraining queues, but for its datasets (the newest version of each training dataset is taken when the retraining is requested).' })
-export class RetrainTemplate {
-  @Field(() => RetrainTemplateSourceEnum)
-  source!: string;
-
-  @Field(() => ID, { nullable: true, description: 'The job it was copied from (TRAINING_JOB).' })
-  sourceJobId!: string | null;
-
-  @Field(() => ID, { description: "The experiment of the retraining's new run." })
-  experimentId!: string;
-
+/** The fields of a job spec a retraining carries, in its template and in the job it queues. */
+@ObjectType({ isAbstract: true })
+abstract class RetrainJobSpec {
   @Field(() => [String], { description: 'argv, executed without a shell.' })
   command!: string[];
 
@@ -219,6 +211,19 @@ export class RetrainTemplate {
 
   @Field(() => Int)
   cancelGraceSeconds!: number;
+}
+
+@ObjectType({ description: 'The job a retraining queues, but for its datasets (the newest version of each training dataset is taken when the retraining is requested).' })
+export class RetrainTemplate extends RetrainJobSpec {
+  @Field(() => RetrainTemplateSourceEnum)
+  source!: string;
+
+  @Field(() => ID, { nullable: true, description: 'The job it was copied from (TRAINING_JOB).' })
+  sourceJobId!: string | null;
+
+  @Field(() => ID, { description: "The experiment of the retraining's new run." })
+  experimentId!: string;
+
 
   @Field(() => JSONScalar, { description: "The new run's params." })
   params!: Record<string, unknown>;
@@ -667,36 +672,13 @@ export class RetrainJobDatasetVersion {
 }
 
 @ObjectType({ description: 'The training job a retraining queues (as `jobId`, in a new run of `experimentId`).' })
-export class RetrainJob {
+export class RetrainJob extends RetrainJobSpec {
   @Field(() => ID)
   jobId!: string;
 
   @Field(() => ID)
   experimentId!: string;
 
-  @Field(() => [String])
-  command!: string[];
-
-  @Field(() => JSONScalar)
-  env!: Record<string, string>;
-
-  @Field(() => String, { nullable: true })
-  workingDir!: string | null;
-
-  @Field(() => JSONScalar, { description: '{ gpus, gpuMemoryMb, cpus, memoryMb, labels }' })
-  resources!: unknown;
-
-  @Field(() => Int)
-  priority!: number;
-
-  @Field(() => Int)
-  maxRetries!: number;
-
-  @Field(() => Int, { nullable: true })
-  timeoutSeconds!: number | null;
-
-  @Field(() => Int)
-  cancelGraceSeconds!: number;
 
   @Field(() => JSONScalar)
   params!: Record<string, unknown>;
