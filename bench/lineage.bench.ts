@@ -13,8 +13,8 @@ import { lineageMigrations } from '../services/lineage/src/lineage.migrations';
 import { lineageReadModel } from '../services/lineage/src/lineage.read-model';
 import { MerkleLogTables } from '../services/lineage/src/log/log.store';
 import { MerkleLogViews } from '../services/lineage/src/log/log.views';
-import { openLineageMigrations } from '../services/lineage/src/openlineage/openlineage.migrations';
 import { type BenchContext, type Benchmark, figure, type Figure, percentile, timed } from './harness';
+import { readEventsWithCursor } from './read-replay.bench';
 
 const NAME = 'lineage';
 /** Events per transaction while filling the store (positions: xid * 65,536 + index), and rows per INSERT. */
@@ -303,7 +303,7 @@ async function graphAndRebuild(ctx: BenchContext, pool: Pool, parameters: Record
   try {
     await store.migrate();
     // lineageMigrations may already hold the OpenLineage ones: each migration once, by id.
-    await migrateReadModel(pool, schema, 'lineage', [...new Map([...lineageMigrations, ...openLineageMigrations].map((m) => [m.id, m])).values()]);
+    await migrateReadModel(pool, schema, 'lineage', lineageMigrations);
 
     // ---- the store: the walked chain first, then other models' chains up to totalEvents
     const clock = { t: Date.parse('2024-01-01T00:00:00.000Z') };
@@ -337,23 +337,7 @@ async function graphAndRebuild(ctx: BenchContext, pool: Pool, parameters: Record
     const midPosition = Number(midRows[0].position);
 
     // ---- 2. rebuild of the read model, against a plain cursor over the same rows
-    const cursor = await timed(async () => {
-      const client = await pool.connect();
-      let count = 0;
-      try {
-        await client.query('BEGIN READ ONLY');
-        await client.query(`DECLARE events_cursor NO SCROLL CURSOR FOR SELECT position, event_id, stream_id, revision, type, data, actor, correlation_id, causation_id, occurred_at, prev_hash, hash FROM ${s}.events ORDER BY position`);
-        for (;;) {
-          const { rows } = await client.query(`FETCH ${READ_PAGE} FROM events_cursor`);
-          if (rows.length === 0) break;
-          count += rows.length;
-        }
-        await client.query('COMMIT');
-      } finally {
-        client.release();
-      }
-      return count;
-    });
+    const cursor = await timed(() => readEventsWithCursor(pool, s, READ_PAGE));
     const runner = new ProjectionRunner({ store, pool, schema, projection: lineageReadModel });
     const rebuild = await timed(async () => {
       await runner.start();

@@ -1,3 +1,4 @@
+import type { Pool } from 'pg';
 import { PostgresEventStore, type RecordedEvent } from '@modeltrail/eventstore';
 import { createPool, ident } from '@modeltrail/postgres';
 import { DEFAULT_PROJECTION_BATCH, migrateReadModel, type Projection, ProjectionRunner } from '@modeltrail/readmodel';
@@ -62,23 +63,7 @@ export const readReplayBenchmark: Benchmark = {
         }
       });
 
-      const cursor = await timed(async () => {
-        const client = await pool.connect();
-        let count = 0;
-        try {
-          await client.query('BEGIN READ ONLY');
-          await client.query(`DECLARE events_cursor NO SCROLL CURSOR FOR SELECT position, event_id, stream_id, revision, type, data, actor, correlation_id, causation_id, occurred_at, prev_hash, hash FROM ${s}.events ORDER BY position`);
-          for (;;) {
-            const { rows } = await client.query(`FETCH ${READ_PAGE} FROM events_cursor`);
-            if (rows.length === 0) break;
-            count += rows.length;
-          }
-          await client.query('COMMIT');
-        } finally {
-          client.release();
-        }
-        return count;
-      });
+      const cursor = await timed(() => readEventsWithCursor(pool, s, READ_PAGE));
 
       const runner = new ProjectionRunner({ store, pool, schema, projection: streamCounts });
       const rebuild = await timed(async () => {
@@ -104,3 +89,25 @@ export const readReplayBenchmark: Benchmark = {
     }
   },
 };
+
+/**
+ * The baseline of store reads and rebuilds: every stored event, in position order, through a
+ * plain server-side cursor in pages of `page` rows (`s`: the store's schema, quoted). Returns the count.
+ */
+export async function readEventsWithCursor(pool: Pool, s: string, page: number): Promise<number> {
+  const client = await pool.connect();
+  let count = 0;
+  try {
+    await client.query('BEGIN READ ONLY');
+    await client.query(`DECLARE events_cursor NO SCROLL CURSOR FOR SELECT position, event_id, stream_id, revision, type, data, actor, correlation_id, causation_id, occurred_at, prev_hash, hash FROM ${s}.events ORDER BY position`);
+    for (;;) {
+      const { rows } = await client.query(`FETCH ${page} FROM events_cursor`);
+      if (rows.length === 0) break;
+      count += rows.length;
+    }
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
+  return count;
+}
