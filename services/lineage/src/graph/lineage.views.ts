@@ -123,11 +123,13 @@ export class LineageViews {
     const { node: subject, position } = await this.rootAt(req.id, req.asOf, await this.positionOf(req.asOf));
     const up = await this.reader.traverse({ rootId: req.id, direction: 'UPSTREAM', depth: null, position });
     const down = await this.reader.traverse({ rootId: req.id, direction: 'DOWNSTREAM', depth: null, position });
-    const downIds = await this.followers(down.nodes, down.edges.map((e) => e.edge), req.id, position);
+    // The walks' nodes, read once: kinds decide what follows and which steps are which.
+    const known = new Map((await this.reader.nodes([...new Set([...up.nodes, ...down.nodes].map((n) => n.id))], position)).map((n) => [n.id, n]));
+    const downIds = followers(down.edges.map((e) => e.edge), req.id, known);
     // Beside the walks: the promotions and alias moves of every model version in the chain
     // (a deployment's version was approved before it was deployed), the validations those
     // promotions' gates read, and every validation of the chain's dataset versions.
-    const upRows = await this.reader.nodes(up.nodes.map((n) => n.id), position);
+    const upRows = up.nodes.map((n) => known.get(n.id)!);
     const versions = upRows.filter((n) => n.kind === 'model_version').map((n) => n.id);
     const promoted = (await this.reader.edgesAt(versions, ['PROMOTES', 'POINTS_TO'], 'from', position)).map((e) => e.toId);
     const gated = (await this.reader.edgesAt(promoted, ['GATED_ON'], 'to', position)).map((e) => e.fromId);
@@ -137,7 +139,8 @@ export class LineageViews {
     const events = await this.reader.eventsAbout(ids, position);
     const causes = new Set(events.map((e) => e.causationId).filter((c): c is string => c !== null));
     const kept = events.filter((e) => !MEASUREMENTS.has(e.type) || causes.has(e.eventId));
-    const kinds = await this.kindsOf(kept.map((e) => e.nodeId), position);
+    const kinds = new Map([...known.values()].map((n) => [n.id, n.kind]));
+    for (const [id, kind] of await this.kindsOf(kept.map((e) => e.nodeId).filter((id) => !kinds.has(id)), position)) kinds.set(id, kind);
     const indexOf = new Map(kept.map((e, i) => [e.eventId, i]));
     const flowStart = new Map<string, number>();
     kept.forEach((e, i) => {
@@ -160,31 +163,31 @@ export class LineageViews {
     };
   }
 
-  /**
-   * What followed from the subject and belongs to its story: the downstream walk cut where the
-   * next model's story starts (a retraining's job, run and new version belong to that version).
-   */
-  private async followers(nodes: Placed[], edges: WalkEdge[], rootId: string, position: number): Promise<string[]> {
-    const rows = new Map((await this.reader.nodes(nodes.map((n) => n.id), position)).map((n) => [n.id, n]));
-    const next = new Map<string, string[]>();
-    for (const e of edges) next.set(e.fromId, [...(next.get(e.fromId) ?? []), e.toId]);
-    const kept = new Set([rootId]);
-    const queue = [rootId];
-    while (queue.length > 0) {
-      const id = queue.shift()!;
-      for (const to of next.get(id) ?? []) {
-        if (kept.has(to) || !FOLLOWER_KINDS.has(rows.get(to)?.kind ?? '')) continue;
-        kept.add(to);
-        queue.push(to);
-      }
-    }
-    return [...kept];
-  }
-
   private async kindsOf(ids: string[], position: number): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
     const rows = await this.reader.nodes([...new Set(ids)], position);
     return new Map(rows.map((r) => [r.id, r.kind]));
   }
+}
+
+/**
+ * What followed from the subject and belongs to its story: the downstream walk cut where the
+ * next model's story starts (a retraining's job, run and new version belong to that version).
+ */
+function followers(edges: WalkEdge[], rootId: string, nodes: ReadonlyMap<string, LineageNodeRow>): string[] {
+  const next = new Map<string, string[]>();
+  for (const e of edges) next.set(e.fromId, [...(next.get(e.fromId) ?? []), e.toId]);
+  const kept = new Set([rootId]);
+  const queue = [rootId];
+  while (queue.length > 0) {
+    const id = queue.shift()!;
+    for (const to of next.get(id) ?? []) {
+      if (kept.has(to) || !FOLLOWER_KINDS.has(nodes.get(to)?.kind ?? '')) continue;
+      kept.add(to);
+      queue.push(to);
+    }
+  }
+  return [...kept];
 }
 
 /** Kinds that follow from a model version or deployment within its own story. */
