@@ -78,6 +78,19 @@ export class MerkleLogViews {
   /** The largest tree size seen in the log's state: smaller sizes need no check. */
   private knownSize = 0;
 
+  /** The root of the tree of `size` leaves (it never changes once the log has them). */
+  private async rootOf(size: number): Promise<Buffer> {
+    return this.roots.get(size) ?? this.remember(this.roots, size, await this.tables.rootAt(size));
+  }
+
+  /** The signed checkpoint of `size`, once one was published (null until then). */
+  private async checkpointOfSize(size: number): Promise<StoredCheckpoint | null> {
+    const known = this.checkpointsBySize.get(size);
+    if (known) return known;
+    const stored = await this.tables.checkpointOfSize(size);
+    return stored ? this.remember(this.checkpointsBySize, size, stored) : null;
+  }
+
   private remember<V>(map: Map<number, V>, size: number, value: V): V {
     map.delete(size);
     map.set(size, value);
@@ -167,8 +180,7 @@ export class MerkleLogViews {
     const frontier = this.roots.has(treeSize) ? [] : perfectNodesOf(0, treeSize);
     const hashes = await this.tables.nodes(dedupe([...plans.flatMap((p) => p.nodes), ...frontier]));
     const root = this.roots.get(treeSize) ?? this.remember(this.roots, treeSize, foldRightToLeft(frontier.map((n) => hashes.get(nodeKey(n.level, n.index))!)));
-    const checkpoint = this.checkpointsBySize.get(treeSize) ?? (await this.tables.checkpointOfSize(treeSize));
-    if (checkpoint) this.remember(this.checkpointsBySize, treeSize, checkpoint);
+    const checkpoint = await this.checkpointOfSize(treeSize);
     return leaves.map((leaf, i) => ({
       eventId: leaf.eventId,
       position: leaf.position,
@@ -192,7 +204,7 @@ export class MerkleLogViews {
     await this.requireSize(toSize, 'toSize');
     const plan = consistencyProofPlan(fromSize, toSize);
     const hashes = await this.tables.nodes(plan.nodes);
-    const [fromRoot, toRoot, fromCheckpoint, toCheckpoint] = await Promise.all([this.tables.rootAt(fromSize), this.tables.rootAt(toSize), this.tables.checkpointOfSize(fromSize), this.tables.checkpointOfSize(toSize)]);
+    const [fromRoot, toRoot, fromCheckpoint, toCheckpoint] = await Promise.all([this.rootOf(fromSize), this.rootOf(toSize), this.checkpointOfSize(fromSize), this.checkpointOfSize(toSize)]);
     return {
       fromSize,
       toSize,
