@@ -56,7 +56,63 @@ export interface AppConfig {
   agent: AgentConfig;
   /** The lineage service: its Merkle log's checkpoints and the OpenLineage export. */
   lineage: LineageConfig;
+  /** Who may call: the signing of actors between services, OIDC, platform admins, API limits. */
+  access: AccessConfig;
 }
+
+export interface AccessConfig {
+  /**
+   * The HMAC-SHA256 key that signs the actor and correlation headers of every NATS request
+   * (ACTOR_SIGNING_KEY, base64 or hex, at least 32 bytes). Every process but the agent holds it;
+   * services refuse a request whose actor is unsigned or forged. Outside production the
+   * well-known development key when unset; in production it must be set (requireActorSigningKey).
+   */
+  actorSigningKey: string | undefined;
+  /**
+   * Principals who are platform admins by configuration (PLATFORM_ADMINS, comma-separated): the
+   * root of trust that grants the first roles. Outside production, unset means every API_TOKENS
+   * user; in production, unset means none (platform admins are then only those granted by event).
+   */
+  platformAdmins: ReadonlyArray<string>;
+  /** OIDC bearer JWTs (OIDC_ISSUER and OIDC_AUDIENCE set both), or undefined when not configured. */
+  oidc: OidcConfig | undefined;
+  /** Requests each identity may make per minute at the gateway (RATE_LIMIT_PER_MINUTE, default 600), with bursts up to RATE_LIMIT_BURST (default 120). */
+  rateLimitPerMinute: number;
+  rateLimitBurst: number;
+  /** Aliases one GraphQL operation may use (GRAPHQL_MAX_ALIASES, default 30). */
+  graphqlMaxAliases: number;
+  /** Cost one GraphQL operation may have, list sizes and lineage depth counted (GRAPHQL_MAX_COST, default 20,000). */
+  graphqlMaxCost: number;
+  /** Operations one batched HTTP request may carry (GRAPHQL_MAX_BATCH, default 10). */
+  graphqlMaxBatch: number;
+  /** Whether introspection and field suggestions are served (GRAPHQL_INTROSPECTION; default on outside production, off in production). */
+  graphqlIntrospection: boolean;
+}
+
+export interface OidcConfig {
+  /** The issuer every token's `iss` must equal (OIDC_ISSUER). */
+  issuer: string;
+  /** The audience a token's `aud` must contain (OIDC_AUDIENCE). */
+  audience: string;
+  /** Where the issuer's signing keys are (OIDC_JWKS_URL); by default from the issuer's /.well-known/openid-configuration. */
+  jwksUrl: string | undefined;
+  /** Signature algorithms accepted (OIDC_ALGORITHMS, default RS256,ES256,EdDSA); `none` and HMAC never. */
+  algorithms: ReadonlyArray<string>;
+  /** The claim that names the user, the actor of what they do (OIDC_USER_CLAIM, default sub). */
+  userClaim: string;
+  /** Seconds of clock skew tolerated on exp/nbf/iat (OIDC_CLOCK_TOLERANCE_S, default 30). */
+  clockToleranceSeconds: number;
+}
+
+/**
+ * The development key that signs actors between processes when ACTOR_SIGNING_KEY is unset outside
+ * production. It is public (it is in the source): it keeps honest processes honest on a developer
+ * machine, nothing more.
+ */
+export const DEVELOPMENT_ACTOR_SIGNING_KEY = 'bW9kZWx0cmFpbC1kZXZlbG9wbWVudC1hY3Rvci1zaWduaW5nLWtleSEhISE=';
+
+/** JWS algorithms an OIDC token may be signed with: asymmetric only (never `none`, never HMAC with a public secret). */
+export const OIDC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
 export interface LineageConfig {
   /**
@@ -259,7 +315,42 @@ const schema = z.object({
   OPENLINEAGE_URL: url(['http:', 'https:'], 'http://marquez:5000/api/v1/lineage').optional(),
   OPENLINEAGE_FILE: z.string().min(1).optional(),
   OPENLINEAGE_NAMESPACE: z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/, 'must be a namespace without spaces, e.g. modeltrail').default('modeltrail'),
+  ACTOR_SIGNING_KEY: z
+    .string()
+    .trim()
+    .refine((v) => keyBytes(v) !== null, 'must be at least 32 random bytes, base64 or hex encoded (e.g. the output of: openssl rand -base64 32)')
+    .optional(),
+  PLATFORM_ADMINS: z
+    .string()
+    .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .refine((names) => names.every((name) => !/\s/.test(name) && name.length <= 256), 'must be comma-separated user names without spaces')
+    .optional(),
+  OIDC_ISSUER: url(['https:', 'http:'], 'https://login.example.com/realms/modeltrail').optional(),
+  OIDC_AUDIENCE: z.string().min(1).max(512).optional(),
+  OIDC_JWKS_URL: url(['https:', 'http:'], 'https://login.example.com/realms/modeltrail/protocol/openid-connect/certs').optional(),
+  OIDC_ALGORITHMS: z
+    .string()
+    .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .refine((algs) => algs.length > 0 && algs.every((a) => (OIDC_ALGORITHMS as readonly string[]).includes(a)), `must be a comma-separated list of ${OIDC_ALGORITHMS.join(', ')}`)
+    .optional(),
+  OIDC_USER_CLAIM: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/, 'must be a claim name such as sub or email').default('sub'),
+  OIDC_CLOCK_TOLERANCE_S: integer(0, 600).default(30),
+  RATE_LIMIT_PER_MINUTE: integer(1, 10_000_000).default(600),
+  RATE_LIMIT_BURST: integer(1, 10_000_000).default(120),
+  GRAPHQL_MAX_ALIASES: integer(1, 1_000).default(30),
+  GRAPHQL_MAX_COST: integer(10, 100_000_000).default(20_000),
+  GRAPHQL_MAX_BATCH: integer(1, 100).default(10),
+  GRAPHQL_INTROSPECTION: z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
 });
+
+/** The bytes of a signing key given as base64 or hex, or null when it is neither or under 32 bytes. */
+export function keyBytes(value: string): Buffer | null {
+  const v = value.trim();
+  let bytes: Buffer | null = null;
+  if (/^[0-9a-fA-F]+$/.test(v) && v.length % 2 === 0) bytes = Buffer.from(v, 'hex');
+  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(v)) bytes = Buffer.from(v, 'base64');
+  return bytes !== null && bytes.length >= 32 ? bytes : null;
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: Array<{ variable: string; problem: string }>) {
@@ -283,6 +374,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
     if (!e.NATS_URL) problems.push({ variable: 'NATS_URL', problem: 'is required when NODE_ENV=production (no local default in production)' });
   }
   if (e.AGENT_HEARTBEAT_MS * 2 > e.AGENT_LEASE_MS) problems.push({ variable: 'AGENT_LEASE_MS', problem: `must be at least twice AGENT_HEARTBEAT_MS (${e.AGENT_HEARTBEAT_MS} ms), so one lost heartbeat does not lose an agent` });
+  if (Boolean(e.OIDC_ISSUER) !== Boolean(e.OIDC_AUDIENCE)) problems.push({ variable: e.OIDC_ISSUER ? 'OIDC_AUDIENCE' : 'OIDC_ISSUER', problem: 'is required when the other of OIDC_ISSUER and OIDC_AUDIENCE is set' });
   if (e.NATS_USER && !e.NATS_PASSWORD) problems.push({ variable: 'NATS_PASSWORD', problem: 'is required when NATS_USER is set' });
   const serviceName = e.SERVICE_NAME ?? defaults.serviceName;
   if (!serviceName) problems.push({ variable: 'SERVICE_NAME', problem: 'is required (which ModelTrail process this is)' });
@@ -335,7 +427,40 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
       openLineageFile: e.OPENLINEAGE_FILE,
       openLineageNamespace: e.OPENLINEAGE_NAMESPACE,
     },
+    access: {
+      actorSigningKey: e.ACTOR_SIGNING_KEY ?? (e.NODE_ENV === 'production' ? undefined : DEVELOPMENT_ACTOR_SIGNING_KEY),
+      platformAdmins: e.PLATFORM_ADMINS ?? (e.NODE_ENV === 'production' ? [] : (e.API_TOKENS ?? DEVELOPMENT_TOKENS).map((t) => t.user)),
+      oidc:
+        e.OIDC_ISSUER && e.OIDC_AUDIENCE
+          ? {
+              issuer: e.OIDC_ISSUER,
+              audience: e.OIDC_AUDIENCE,
+              jwksUrl: e.OIDC_JWKS_URL,
+              algorithms: e.OIDC_ALGORITHMS ?? ['RS256', 'ES256', 'EdDSA'],
+              userClaim: e.OIDC_USER_CLAIM,
+              clockToleranceSeconds: e.OIDC_CLOCK_TOLERANCE_S,
+            }
+          : undefined,
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      rateLimitBurst: e.RATE_LIMIT_BURST,
+      graphqlMaxAliases: e.GRAPHQL_MAX_ALIASES,
+      graphqlMaxCost: e.GRAPHQL_MAX_COST,
+      graphqlMaxBatch: e.GRAPHQL_MAX_BATCH,
+      graphqlIntrospection: e.GRAPHQL_INTROSPECTION === undefined ? e.NODE_ENV !== 'production' : e.GRAPHQL_INTROSPECTION === 'true',
+    },
   };
+}
+
+/**
+ * The key that signs (gateway, services) and verifies (services) the actor of NATS requests: in
+ * production ACTOR_SIGNING_KEY must be set. Returns the key's bytes.
+ */
+export function requireActorSigningKey(config: Pick<AppConfig, 'access'>): Buffer {
+  const bytes = config.access.actorSigningKey === undefined ? null : keyBytes(config.access.actorSigningKey);
+  if (bytes === null) {
+    throw new ConfigError([{ variable: 'ACTOR_SIGNING_KEY', problem: 'is required when NODE_ENV=production: at least 32 random bytes, base64 or hex, shared by the gateway and the services (openssl rand -base64 32)' }]);
+  }
+  return bytes;
 }
 
 /** The checkpoint signing key of the lineage service: in production LOG_SIGNING_KEY must be set. */
@@ -386,7 +511,7 @@ export function requireSafeListenAddress(config: Pick<AppConfig, 'host' | 'apiTo
 function describe(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
   const variable = String(issue.path[0] ?? '');
   const value = env[variable];
-  const shown = value === undefined ? '' : ` (got "${/PASSWORD|SECRET|TOKEN/.test(variable) ? '***' : redact(value)}")`;
+  const shown = value === undefined ? '' : ` (got "${/PASSWORD|SECRET|TOKEN|KEY/.test(variable) ? '***' : redact(value)}")`;
   return `${issue.message}${shown}`;
 }
 

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { accessEvents, accessRpc } from './access';
 import { EventCatalog } from './catalog';
 import { datasetsEvents, datasetsRpc } from './datasets';
 import { experimentsEvents, experimentsRpc } from './experiments';
@@ -17,6 +18,7 @@ export const eventSchemas = {
   ...schedulerEvents,
   ...registryEvents,
   ...monitoringEvents,
+  ...accessEvents,
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -39,9 +41,10 @@ export const rpcDefinitions = {
   ...Object.fromEntries(Object.values(lineageRpc).map((d) => [d.subject, d])),
   ...Object.fromEntries(Object.values(logRpc).map((d) => [d.subject, d])),
   ...Object.fromEntries(Object.values(auditRpc).map((d) => [d.subject, d])),
+  ...Object.fromEntries(Object.values(accessRpc).map((d) => [d.subject, d])),
 } as const;
 
 type RpcOf<T> = T[keyof T];
-type AllRpc = RpcOf<typeof datasetsRpc> | RpcOf<typeof experimentsRpc> | RpcOf<typeof schedulerRpc> | RpcOf<typeof registryRpc> | RpcOf<typeof monitoringRpc> | RpcOf<typeof lineageRpc> | RpcOf<typeof logRpc> | RpcOf<typeof auditRpc>;
+type AllRpc = RpcOf<typeof datasetsRpc> | RpcOf<typeof experimentsRpc> | RpcOf<typeof schedulerRpc> | RpcOf<typeof registryRpc> | RpcOf<typeof monitoringRpc> | RpcOf<typeof lineageRpc> | RpcOf<typeof logRpc> | RpcOf<typeof auditRpc> | RpcOf<typeof accessRpc>;
 export type SubjectMap = { [R in AllRpc as R['subject']]: { request: z.input<R['request']>; reply: z.output<R['reply']> } };
 export type RpcSubject = keyof SubjectMap;

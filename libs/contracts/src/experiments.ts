@@ -590,9 +590,10 @@ export const experimentsRpc = {
   defineProject: defineRpc('mt.cmd.experiments.DefineProject', DefineProjectRequest, ProjectReply),
   createExperiment: defineRpc('mt.cmd.experiments.CreateExperiment', CreateExperimentRequest, ExperimentReply),
   startRun: defineRpc('mt.cmd.experiments.StartRun', StartRunRequest, RunReply),
-  logMetrics: defineRpc('mt.cmd.experiments.LogMetrics', LogMetricsRequest, LogMetricsReply),
-  logParams: defineRpc('mt.cmd.experiments.LogParams', LogParamsRequest, RunReply),
-  logArtifact: defineRpc('mt.cmd.experiments.LogArtifact', LogArtifactRequest, ArtifactReply),
+  /** An agent may log into the run of a job it holds (its own credential, see RpcDefinition.callers). */
+  logMetrics: defineRpc('mt.cmd.experiments.LogMetrics', LogMetricsRequest, LogMetricsReply, { callers: ['agent'] }),
+  logParams: defineRpc('mt.cmd.experiments.LogParams', LogParamsRequest, RunReply, { callers: ['agent'] }),
+  logArtifact: defineRpc('mt.cmd.experiments.LogArtifact', LogArtifactRequest, ArtifactReply, { callers: ['agent'] }),
   completeRun: defineRpc('mt.cmd.experiments.CompleteRun', CompleteRunRequest, RunReply),
   failRun: defineRpc('mt.cmd.experiments.FailRun', FailRunRequest, RunReply),
 

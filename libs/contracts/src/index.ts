@@ -10,5 +10,6 @@ export * from './scheduler';
 export * from './registry';
 export * from './monitoring';
 export * from './lineage';
+export * from './access';
 export * from './events';
 export * from './random';

@@ -14,10 +14,17 @@ export interface RpcDefinition<Subject extends string = string, Req extends z.Zo
    * the client's default (reading and profiling a large file, say). Absent for quick exchanges.
    */
   readonly timeoutMs?: number;
+  /**
+   * Callers besides the platform's own processes: `agent` means a GPU agent may call it with its
+   * own credential (an AGENT API key) instead of a signed actor; the responder then acts as that
+   * agent and lets it touch only its own assignments. Absent: only signed callers.
+   */
+  readonly callers?: ReadonlyArray<'agent'>;
 }
 
 export interface RpcOptions {
   timeoutMs?: number;
+  callers?: ReadonlyArray<'agent'>;
 }
 
 export function defineRpc<const Subject extends string, Req extends z.ZodType, Rep extends z.ZodType>(
@@ -26,7 +33,13 @@ export function defineRpc<const Subject extends string, Req extends z.ZodType, R
   reply: Rep,
   options: RpcOptions = {},
 ): RpcDefinition<Subject, Req, Rep> {
-  return options.timeoutMs === undefined ? { subject, request, reply } : { subject, request, reply, timeoutMs: options.timeoutMs };
+  return {
+    subject,
+    request,
+    reply,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.callers === undefined ? {} : { callers: options.callers }),
+  };
 }
 
 export type RpcRequest<R extends RpcDefinition> = z.input<R['request']>;

@@ -980,6 +980,9 @@ export const GetJobLogsRequest = z.object({
 
 const batchOf = (field: string) => z.array(uuid).min(1, `${field} must name at least one id`).max(500, `${field} must name at most 500 ids`);
 
+/** Requests an agent makes with its own credential (an AGENT API key). */
+const AGENT_CALLABLE = { callers: ['agent'] } as const;
+
 export const schedulerRpc = {
   submitJob: defineRpc('mt.cmd.scheduler.SubmitJob', SubmitJobRequest, JobView),
   cancelJob: defineRpc('mt.cmd.scheduler.CancelJob', CancelJobRequest, JobView),
@@ -990,13 +993,13 @@ export const schedulerRpc = {
   resumeAgent: defineRpc('mt.cmd.scheduler.ResumeAgent', ResumeAgentRequest, AgentView),
 
   /** Agent-facing: every report after registration carries the agent id and the job's fencing token. */
-  registerAgent: defineRpc('mt.cmd.scheduler.RegisterAgent', RegisterAgentRequest, RegisterAgentReply),
-  agentHeartbeat: defineRpc('mt.cmd.scheduler.AgentHeartbeat', AgentHeartbeatRequest, AgentHeartbeatReply),
+  registerAgent: defineRpc('mt.cmd.scheduler.RegisterAgent', RegisterAgentRequest, RegisterAgentReply, AGENT_CALLABLE),
+  agentHeartbeat: defineRpc('mt.cmd.scheduler.AgentHeartbeat', AgentHeartbeatRequest, AgentHeartbeatReply, AGENT_CALLABLE),
   /** The agent's last word when it stops cleanly; jobs it still held are requeued at once. */
-  stopAgent: defineRpc('mt.cmd.scheduler.StopAgent', StopAgentRequest, AgentView),
-  reportJobStarted: defineRpc('mt.cmd.scheduler.ReportJobStarted', ReportJobStartedRequest, JobView),
-  reportJobFinished: defineRpc('mt.cmd.scheduler.ReportJobFinished', ReportJobFinishedRequest, JobView),
-  appendJobLogs: defineRpc('mt.cmd.scheduler.AppendJobLogs', AppendJobLogsRequest, AppendJobLogsReply),
+  stopAgent: defineRpc('mt.cmd.scheduler.StopAgent', StopAgentRequest, AgentView, AGENT_CALLABLE),
+  reportJobStarted: defineRpc('mt.cmd.scheduler.ReportJobStarted', ReportJobStartedRequest, JobView, AGENT_CALLABLE),
+  reportJobFinished: defineRpc('mt.cmd.scheduler.ReportJobFinished', ReportJobFinishedRequest, JobView, AGENT_CALLABLE),
+  appendJobLogs: defineRpc('mt.cmd.scheduler.AppendJobLogs', AppendJobLogsRequest, AppendJobLogsReply, AGENT_CALLABLE),
 
   /** Batch lookups (the gateway's DataLoaders): unknown ids are absent from `items`. */
   getJobs: defineRpc('mt.qry.scheduler.GetJobs', z.object({ jobIds: batchOf('jobIds') }), z.object({ items: z.array(JobView) })),
