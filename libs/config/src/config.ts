@@ -170,6 +170,13 @@ export interface AgentConfig {
   /** The nvidia-smi to run (NVIDIA_SMI, default found on PATH) and how long it may take (NVIDIA_SMI_TIMEOUT_MS, default 5 s). */
   nvidiaSmi: string;
   nvidiaSmiTimeoutMs: number;
+  /**
+   * The agent's own credential (AGENT_API_KEY): an AGENT API key made for this agent id with
+   * createApiKey(kind: AGENT). Its requests then act as `agent:<id>` and may touch only the
+   * agent's own assignments. Required in production; outside production an agent without one
+   * signs as a platform process with ACTOR_SIGNING_KEY (the local development agent).
+   */
+  apiKey: string | undefined;
 }
 
 /** A bearer token and the user (the events' actor) it authenticates. */
@@ -306,6 +313,7 @@ const schema = z.object({
   AGENT_JOB_USER: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a user name such as nobody').default('nobody'),
   NVIDIA_SMI: z.string().min(1).default('nvidia-smi'),
   NVIDIA_SMI_TIMEOUT_MS: integer(100, 120_000).default(5_000),
+  AGENT_API_KEY: z.string().regex(/^mtk_[0-9a-f]{32}_[A-Za-z0-9_-]{43}$/, 'must be an API key as createApiKey shows it: mtk_<32 hex>_<43 characters>').optional(),
   LOG_SIGNING_KEY: z
     .string()
     .refine((v) => v.includes('-----BEGIN PRIVATE KEY-----') || /^[A-Za-z0-9+/]{43}=$/.test(v.trim()), 'must be a PEM PKCS#8 Ed25519 private key or a base64 32-byte seed')
@@ -418,6 +426,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
       jobUser: e.AGENT_JOB_USER,
       nvidiaSmi: e.NVIDIA_SMI,
       nvidiaSmiTimeoutMs: e.NVIDIA_SMI_TIMEOUT_MS,
+      apiKey: e.AGENT_API_KEY,
     },
     lineage: {
       logSigningKey: e.LOG_SIGNING_KEY ?? (e.NODE_ENV === 'production' ? undefined : DEVELOPMENT_LOG_SIGNING_KEY),
