@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { schedulerRpc } from '@modeltrail/contracts';
 import { connectNats, type ManagedNatsConnection, RpcClient } from '@modeltrail/messaging';
-import { ensureBuilt, eventually, freePort, platformSandbox, TEST_NATS_URL } from '@modeltrail/testing';
+import { ensureBuilt, eventually, freePort, platformSandbox, signedRpcClient, TEST_NATS_URL } from '@modeltrail/testing';
 import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../gateway/test/graphql-client';
 
 /**
@@ -325,7 +325,7 @@ describe('training jobs through GraphQL, on real agents', () => {
     expect(done).toMatchObject({ agentId: agentB, attempt: 2, exitCode: 0 });
 
     // The old agent comes back with its result under the first token: refused and recorded.
-    const rpc = new RpcClient(nats.nc, { namespace, timeoutMs: 5_000 });
+    const rpc = signedRpcClient(nats.nc, { namespace, timeoutMs: 5_000 });
     await expect(
       rpc.request(schedulerRpc.reportJobFinished, { jobId, agentId: agentA, fencingToken: running.fencingToken, outcome: 'SUCCEEDED', exitCode: 0 }, { headers: { actor: `agent:${agentA}`, correlationId: jobId } }),
     ).rejects.toMatchObject({ code: 'CONFLICT' });

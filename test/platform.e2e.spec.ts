@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datasetsRpc } from '@modeltrail/contracts';
 import { connectNats, type ManagedNatsConnection, RpcClient } from '@modeltrail/messaging';
-import { ensureBuilt, eventually, freePort, platformSandbox, type StartedPlatform, startPlatform, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { ensureBuilt, eventually, freePort, platformSandbox, signedRpcClient, type StartedPlatform, startPlatform, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 
 /**
  * The README's start command, for real: the compiled platform started by infra/scripts/start.js
@@ -36,7 +36,7 @@ describe('npm start: the platform as separate processes', () => {
   });
 
   it('creates the database, serves commands and queries, and relays events to JetStream', async () => {
-    const rpc = new RpcClient(nats.nc, { namespace, timeoutMs: 5000 });
+    const rpc = signedRpcClient(nats.nc, { namespace, timeoutMs: 5000 });
     const headers = { actor: 'e2e@example.com', correlationId: randomUUID() };
     const registered = await rpc.request(datasetsRpc.registerDataset, { name: 'iris', description: 'Fisher 1936' }, { headers });
     const { datasetId } = registered;

@@ -9,7 +9,7 @@ import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@modeltrail/config';
 import { datasetsRpc, experimentsRpc, type MessageHeaders } from '@modeltrail/contracts';
 import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
-import { platformSandbox, TEST_NATS_URL } from '@modeltrail/testing';
+import { platformSandbox, signedRpcClient, TEST_NATS_URL } from '@modeltrail/testing';
 import { DatasetsModule } from '../../../services/datasets/src/datasets.module';
 import { ExperimentsModule } from '../../../services/experiments/src/experiments.module';
 import { RegistryModule } from '../../../services/registry/src/registry.module';
@@ -51,7 +51,7 @@ describe('GraphQL gateway with the registry', () => {
     await gateway.listen(0, '127.0.0.1');
     http = new GraphQLHttpClient(`http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}${GRAPHQL_PATH}`, 'ada-token');
     nats = await connectNats({ url: TEST_NATS_URL, name: 'gateway-registry-test' });
-    rpc = new RpcClient(nats.nc, { timeoutMs: 20_000, namespace: sandbox.namespace });
+    rpc = signedRpcClient(nats.nc, { timeoutMs: 20_000, namespace: sandbox.namespace });
   }, 60_000);
   afterAll(async () => {
     await gateway?.close();

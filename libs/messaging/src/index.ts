@@ -1,3 +1,5 @@
+export * from './actor-auth';
+export * from './agent-credentials';
 export * from './durable-consumer';
 export * from './event-relay';
 export * from './headers';

@@ -1,6 +1,7 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { NatsConnection } from 'nats';
+import { actorSigningKeyFromEnvironment } from './actor-auth';
 import { connectNats, type ConnectNatsOptions, type ManagedNatsConnection } from './nats.connection';
 import { ModelTrailRpcExceptionFilter } from './rpc-exception.filter';
 import { RpcClient, type RpcClientOptions } from './rpc.client';
@@ -19,6 +20,11 @@ class NatsShutdown implements OnApplicationShutdown {
 
 export interface MessagingModuleOptions {
   nats: ConnectNatsOptions;
+  /**
+   * The RpcClient's options. Its requests are signed with `rpc.signingKey`
+   * (requireActorSigningKey(config)); absent, with the environment's key
+   * (actorSigningKeyFromEnvironment: ACTOR_SIGNING_KEY, or the development key outside production).
+   */
   rpc?: RpcClientOptions;
 }
 
@@ -36,11 +42,16 @@ export class MessagingModule {
       providers: [
         { provide: MANAGED_NATS, useFactory: () => connectNats(options.nats) },
         { provide: NATS_CONNECTION, useFactory: (managed: ManagedNatsConnection): NatsConnection => managed.nc, inject: [MANAGED_NATS] },
-        { provide: RpcClient, useFactory: (nc: NatsConnection) => new RpcClient(nc, options.rpc), inject: [NATS_CONNECTION] },
+        { provide: RpcClient, useFactory: (nc: NatsConnection) => new RpcClient(nc, rpcClientOptions(options.rpc)), inject: [NATS_CONNECTION] },
         { provide: APP_FILTER, useValue: new ModelTrailRpcExceptionFilter() },
         NatsShutdown,
       ],
       exports: [NATS_CONNECTION, RpcClient],
     };
   }
+}
+
+/** Every platform process signs: a client given neither a key nor a credential signs with the environment's key. */
+function rpcClientOptions(options: RpcClientOptions = {}): RpcClientOptions {
+  return options.signingKey || options.credential ? options : { ...options, signingKey: actorSigningKeyFromEnvironment() };
 }

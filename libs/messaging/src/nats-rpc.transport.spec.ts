@@ -2,7 +2,7 @@ import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { defineRpc, InternalError, NotFoundError, ValidationError, z, type MessageHeaders } from '@modeltrail/contracts';
-import { TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { signedRpcClient, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { RecordingLogger } from '../test/recording-logger';
 import { MessagingModule, NATS_CONNECTION } from './messaging.module';
 import { NatsRpcContext, RpcHeaders } from './nats-rpc.context';
@@ -71,7 +71,7 @@ describe('NatsRpcTransport (Nest custom transport)', () => {
     });
     await app.listen();
     client = await connectNats({ url: TEST_NATS_URL, name: 'nest-test-client', logger: new RecordingLogger() });
-    rpc = new RpcClient(client.nc, { timeoutMs: 2000 });
+    rpc = signedRpcClient(client.nc, { timeoutMs: 2000 });
   });
 
   afterAll(async () => {
@@ -129,7 +129,7 @@ describe('NatsRpcTransport on the app connection (useFactory)', () => {
     const appConnection = app.get<ManagedNatsConnection['nc']>(NATS_CONNECTION);
     const client = await connectNats({ url: TEST_NATS_URL, name: 'nest-test-client-2', logger: new RecordingLogger() });
     try {
-      await expect(new RpcClient(client.nc).request(RegisterModel, { name: 'x' }, { headers: who })).resolves.toMatchObject({ modelId: 'model-x' });
+      await expect(signedRpcClient(client.nc).request(RegisterModel, { name: 'x' }, { headers: who })).resolves.toMatchObject({ modelId: 'model-x' });
     } finally {
       await app.close();
       await client.close();

@@ -8,6 +8,7 @@ import { connectNats, type ConnectNatsOptions, type ManagedNatsConnection } from
 import { NatsRpcContext } from './nats-rpc.context';
 import { RPC_DEFINITION_EXTRA } from './rpc.decorators';
 import { answerRpc, decodeJson, isErrorPayload } from './rpc.envelope';
+import { type ActorVerificationOption, actorSigningKeyFromEnvironment, resolveActorVerification, type ResolvedActorVerification } from './actor-auth';
 import { HEADER_ACTOR, HEADER_CAUSATION_ID, HEADER_CORRELATION_ID } from './headers';
 import { DEFAULT_QUEUE } from './rpc.server';
 
@@ -23,6 +24,13 @@ export interface NatsRpcTransportOptions {
   /** Subject namespace of the installation (see withNamespace): handlers listen on `<namespace>.<pattern>`. */
   namespace?: string;
   logger?: MessagingLogger;
+  /**
+   * How the actor of each request is checked: `{ signingKey: requireActorSigningKey(config) }`,
+   * plus `credentials` where agents may call (a verifier, or a factory given this transport's
+   * connection). Absent: the environment's key (actorSigningKeyFromEnvironment; required in
+   * production). UNVERIFIED_ACTORS_FOR_TESTS only in tests that ask for it.
+   */
+  actors?: ActorVerificationOption;
 }
 
 export type NatsRpcTransportStatus = 'connected' | 'disconnected' | 'reconnecting';
@@ -47,12 +55,15 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
   private readonly log: MessagingLogger;
   private managed: ManagedNatsConnection | undefined;
   private nc: NatsConnection | undefined;
+  private actors: ResolvedActorVerification | null = null;
 
   constructor(private readonly options: NatsRpcTransportOptions) {
     super();
     if (!options.nats === !options.connection) throw new Error('NatsRpcTransport needs exactly one of `nats` (connect options) or `connection`');
     this.definitions = new Map((options.definitions ?? []).map((def) => [def.subject, def]));
     this.log = options.logger ?? defaultLogger(NatsRpcTransport.name);
+    // Fail at construction (not at the first request) when no key can be had.
+    if (options.actors === undefined) this.options = { ...options, actors: { signingKey: actorSigningKeyFromEnvironment() } };
   }
 
   async listen(callback: (...optionalParams: unknown[]) => unknown): Promise<void> {
@@ -63,6 +74,7 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
         this.managed = await connectNats({ logger: this.log, ...this.options.nats! });
         this.nc = this.managed.nc;
       }
+      this.actors = resolveActorVerification(this.options.actors, this.nc);
       this.followStatus(this.nc);
       this._status$.next('connected');
       this.subscribeHandlers(this.nc);
@@ -127,6 +139,8 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
         subject,
         schema: def?.request,
         logger: this.log,
+        actors: this.actors,
+        callers: def?.callers,
         invoke: async (request, headers, natsHeaders) => {
           const context = new NatsRpcContext([msg.subject, headers, natsHeaders]);
           try {

@@ -1,5 +1,5 @@
 import { defineRpc, z } from '@modeltrail/contracts';
-import { eventually, type PrivateNatsServer, startPrivateNatsServer } from '@modeltrail/testing';
+import { eventually, type PrivateNatsServer, signedRpcClient, startPrivateNatsServer } from '@modeltrail/testing';
 import { RecordingLogger } from '../test/recording-logger';
 import { connectNats, type ManagedNatsConnection } from './nats.connection';
 import { RpcClient } from './rpc.client';
@@ -22,7 +22,7 @@ describe('NATS reconnect', () => {
     const responder: ManagedNatsConnection = await connectNats({ ...options, name: 'reconnect-responder' });
     const caller: ManagedNatsConnection = await connectNats({ ...options, name: 'reconnect-caller' });
     const served = serveRpc(responder.nc, Ping, (req) => ({ n: req.n + 1 }), { logger: new RecordingLogger() });
-    const rpc = new RpcClient(caller.nc, { timeoutMs: 1000 });
+    const rpc = signedRpcClient(caller.nc, { timeoutMs: 1000 });
     const headers = { actor: 'test', correlationId: 'reconnect' };
     try {
       await expect(rpc.request(Ping, { n: 1 }, { headers })).resolves.toEqual({ n: 2 });

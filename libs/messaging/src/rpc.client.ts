@@ -11,6 +11,7 @@ import {
   type RpcReply,
   withNamespace,
 } from '@modeltrail/contracts';
+import { ActorSigner, HEADER_CREDENTIAL, HEADER_SIGNATURE } from './actor-auth';
 import { toNatsHeaders } from './headers';
 import { decodeJson, encodeJson, isErrorPayload, type RpcReplyEnvelope } from './rpc.envelope';
 
@@ -25,6 +26,17 @@ export interface RpcClientOptions {
   timeoutMs?: number;
   /** Subject namespace of the installation (see withNamespace); must match the responders'. */
   namespace?: string;
+  /**
+   * The actor signing key (requireActorSigningKey(config)): every request then carries an
+   * `Mt-Signature` over its subject, headers and body, which responders require. Every platform
+   * process signs; only an agent with its own credential does not.
+   */
+  signingKey?: Buffer;
+  /**
+   * An agent's own credential (its AGENT API key), sent as `Mt-Credential` instead of a signature:
+   * accepted only by definitions agents may call, which then act as the key's principal.
+   */
+  credential?: string;
 }
 
 /** Room left in a message for its headers (actor, correlation and command ids, reply subject). */
@@ -40,6 +52,8 @@ const kib = (bytes: number) => Math.ceil(bytes / 1024).toLocaleString('en-US');
 export class RpcClient {
   private readonly defaultTimeoutMs: number;
   private readonly namespace: string | undefined;
+  private readonly signer: ActorSigner | null;
+  private readonly credential: string | null;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -48,6 +62,10 @@ export class RpcClient {
     this.defaultTimeoutMs = options.timeoutMs ?? 5000;
     this.namespace = options.namespace;
     withNamespace(this.namespace, ''); // validates the namespace once
+    if (options.signingKey && options.credential) throw new Error('an RpcClient signs with the actor signing key or sends a credential, not both');
+    this.signer = options.signingKey ? new ActorSigner(options.signingKey) : null;
+    if (options.credential !== undefined && (!options.credential || /[\r\n]/.test(options.credential))) throw new Error('the credential must be a non-empty single line');
+    this.credential = options.credential ?? null;
   }
 
   async request<D extends RpcDefinition>(def: D, payload: RpcRequest<D>, options: RpcRequestOptions): Promise<RpcReply<D>> {
@@ -67,9 +85,12 @@ export class RpcClient {
         { size: body.length, maxPayload },
       );
     }
+    const subject = withNamespace(this.namespace, def.subject);
+    if (this.signer) headers.set(HEADER_SIGNATURE, this.signer.sign(subject, options.headers, body));
+    else if (this.credential) headers.set(HEADER_CREDENTIAL, this.credential);
     let raw: Uint8Array;
     try {
-      raw = await replyInboxOf(this.nc).request(withNamespace(this.namespace, def.subject), body, headers, timeoutMs);
+      raw = await replyInboxOf(this.nc).request(subject, body, headers, timeoutMs);
     } catch (error) {
       throw transportError(error, def.subject, timeoutMs);
     }

@@ -1,5 +1,6 @@
 import type { Msg, MsgHdrs } from 'nats';
 import { ERROR_CODES, ModelTrailError, parseWith, ValidationError, type ErrorPayload, type MessageHeaders, type z } from '@modeltrail/contracts';
+import { authenticateActor, type ResolvedActorVerification } from './actor-auth';
 import { fromNatsHeaders } from './headers';
 import { errorStack, type MessagingLogger } from './logger';
 
@@ -43,12 +44,21 @@ export interface AnswerRpcOptions {
   schema?: z.ZodType;
   invoke: (request: unknown, headers: MessageHeaders, natsHeaders: MsgHdrs | undefined) => Promise<unknown>;
   logger: MessagingLogger;
+  /**
+   * How the actor is checked (resolveActorVerification): a signed actor, or an agent credential
+   * where `callers` allow it. `null` only where a test explicitly asked for unchecked actors.
+   */
+  actors: ResolvedActorVerification | null;
+  /** Who besides signed platform processes may call (the definition's `callers`). */
+  callers?: ReadonlyArray<'agent'>;
 }
 
 /** Computes the reply envelope of one request: decode, check headers, validate, invoke, map errors. */
 export async function replyFor(msg: Msg, options: AnswerRpcOptions): Promise<RpcReplyEnvelope> {
   try {
-    const headers = fromNatsHeaders(msg.headers);
+    const claimed = fromNatsHeaders(msg.headers);
+    // Who acts is checked before anything else: a refused request never reaches the handler.
+    const headers = options.actors ? await authenticateActor(msg, claimed, options.subject, options.callers, options.actors, options.logger) : claimed;
     let body: unknown;
     try {
       body = decodeJson(msg.data);

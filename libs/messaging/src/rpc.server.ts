@@ -1,6 +1,7 @@
 import type { NatsConnection, Subscription } from 'nats';
 import { type MessageHeaders, type RpcDefinition, type RpcReply, withNamespace, type z } from '@modeltrail/contracts';
 import { defaultLogger, type MessagingLogger } from './logger';
+import { type ActorVerificationOption, resolveActorVerification } from './actor-auth';
 import { answerRpc } from './rpc.envelope';
 
 export type RpcHandler<D extends RpcDefinition> = (request: z.output<D['request']>, headers: MessageHeaders) => Promise<RpcReply<D>> | RpcReply<D>;
@@ -11,6 +12,12 @@ export interface ServeRpcOptions {
   /** Subject namespace of the installation (see withNamespace). */
   namespace?: string;
   logger?: MessagingLogger;
+  /**
+   * How the actor of each request is checked: the signing key (and the agent credential
+   * verifier, for definitions agents may call). Absent: the environment's key
+   * (actorSigningKeyFromEnvironment). UNVERIFIED_ACTORS_FOR_TESTS only in tests that ask for it.
+   */
+  actors?: ActorVerificationOption;
 }
 
 /** A running responder; `stop()` stops taking requests and waits for the ones being handled. */
@@ -30,6 +37,7 @@ export const DEFAULT_QUEUE = 'modeltrail';
 export function serveRpc<D extends RpcDefinition>(nc: NatsConnection, def: D, handler: RpcHandler<D>, options: ServeRpcOptions = {}): RpcServer {
   const logger = options.logger ?? defaultLogger(`Rpc(${def.subject})`);
   const inFlight = new Set<Promise<void>>();
+  const actors = resolveActorVerification(options.actors, nc);
   const subscription = nc.subscribe(withNamespace(options.namespace, def.subject), {
     queue: options.queue ?? DEFAULT_QUEUE,
     callback: (error, msg) => {
@@ -42,6 +50,8 @@ export function serveRpc<D extends RpcDefinition>(nc: NatsConnection, def: D, ha
         schema: def.request,
         invoke: async (request, headers) => handler(request as z.output<D['request']>, headers),
         logger,
+        actors,
+        callers: def.callers,
       }).finally(() => inFlight.delete(work));
       inFlight.add(work);
     },

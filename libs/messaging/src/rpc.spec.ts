@@ -1,5 +1,5 @@
 import { ConflictError, defineRpc, InternalError, NotFoundError, UnavailableError, ValidationError, z, type MessageHeaders, type ModelTrailError } from '@modeltrail/contracts';
-import { TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { signedRpcClient, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { RecordingLogger } from '../test/recording-logger';
 import { connectNats, type ManagedNatsConnection } from './nats.connection';
 import { RpcClient } from './rpc.client';
@@ -41,7 +41,7 @@ describe('typed request/reply over NATS', () => {
   beforeAll(async () => {
     server = await connectNats({ url: TEST_NATS_URL, name: 'rpc-test-server', logger });
     client = await connectNats({ url: TEST_NATS_URL, name: 'rpc-test-client', logger });
-    rpc = new RpcClient(client.nc, { timeoutMs: 2000 });
+    rpc = signedRpcClient(client.nc, { timeoutMs: 2000 });
     responders.push(
       serveRpc(
         server.nc,
@@ -187,7 +187,7 @@ describe('RpcClient on a connection that goes away', () => {
     const hanging = serveRpc(server.nc, Hang, () => new Promise<Record<string, never>>(() => undefined), { logger });
     await server.nc.flush();
     try {
-      const rpc = new RpcClient(client.nc, { timeoutMs: 10_000 });
+      const rpc = signedRpcClient(client.nc, { timeoutMs: 10_000 });
       const started = Date.now();
       const inFlight = caught(rpc.request(Hang, {}, { headers: who }), UnavailableError);
       await client.nc.flush();
@@ -252,10 +252,10 @@ describe('subject namespaces', () => {
     try {
       await server.nc.flush();
       for (let i = 0; i < 5; i++) {
-        await expect(new RpcClient(client.nc, { namespace: blue }).request(Echo, { say: 'hi' }, { headers: who })).resolves.toEqual({ said: 'hi', by: 'blue' });
-        await expect(new RpcClient(client.nc, { namespace: green }).request(Echo, { say: 'hi' }, { headers: who })).resolves.toEqual({ said: 'hi', by: 'green' });
+        await expect(signedRpcClient(client.nc, { namespace: blue }).request(Echo, { say: 'hi' }, { headers: who })).resolves.toEqual({ said: 'hi', by: 'blue' });
+        await expect(signedRpcClient(client.nc, { namespace: green }).request(Echo, { say: 'hi' }, { headers: who })).resolves.toEqual({ said: 'hi', by: 'green' });
       }
-      await caught(new RpcClient(client.nc, { namespace: uniqueName('nobody') }).request(Echo, { say: 'hi' }, { headers: who }), UnavailableError);
+      await caught(signedRpcClient(client.nc, { namespace: uniqueName('nobody') }).request(Echo, { say: 'hi' }, { headers: who }), UnavailableError);
       expect(() => new RpcClient(client.nc, { namespace: 'bad..name' })).toThrow(/namespace/);
     } finally {
       await Promise.all(responders.map((r) => r.stop()));

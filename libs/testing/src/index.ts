@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { createPool, ensureDatabase, ident } from '@modeltrail/postgres';
 
 export * from './decider';
+export * from './actors';
 
 /**
  * Test infrastructure shared by integration suites: the real PostgreSQL and NATS on localhost,

@@ -10,7 +10,7 @@ import { ConflictError, datasetsRpc, ForbiddenError, NotFoundError, ValidationEr
 import { PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { signedRpcClient, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { DatasetsModule } from './datasets.module';
 
 /** Dataset versions end to end at the service boundary: real files, PostgreSQL and NATS. */
@@ -54,7 +54,7 @@ describe('datasets service: versions, validation, cleaning and splits', () => {
     });
     await app.listen();
     caller = await connectNats({ url: TEST_NATS_URL, name: 'datasets-versions-caller' });
-    rpc = new RpcClient(caller.nc, { timeoutMs: 20_000, namespace: schema });
+    rpc = signedRpcClient(caller.nc, { timeoutMs: 20_000, namespace: schema });
     ({ datasetId } = await rpc.request(datasetsRpc.registerDataset, { name: 'churn', description: 'customer churn' }, opts));
   });
   afterAll(async () => {

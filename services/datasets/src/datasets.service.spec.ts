@@ -8,7 +8,7 @@ import { PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
-import { TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { signedRpcClient, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { DatasetsModule } from './datasets.module';
 
 /** The datasets service as it runs: a Nest app on the NATS transport, over the real PostgreSQL and NATS. */
@@ -30,7 +30,7 @@ describe('datasets service over NATS', () => {
     });
     await app.listen();
     caller = await connectNats({ url: TEST_NATS_URL, name: 'datasets-test-caller' });
-    rpc = new RpcClient(caller.nc, { timeoutMs: 5000, namespace: schema });
+    rpc = signedRpcClient(caller.nc, { timeoutMs: 5000, namespace: schema });
   });
   afterAll(async () => {
     await app.close();

@@ -1,7 +1,7 @@
 import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
-import { APP_CONFIG, type AppConfig, ConfigModule } from '@modeltrail/config';
+import { APP_CONFIG, type AppConfig, ConfigModule, requireActorSigningKey } from '@modeltrail/config';
 import { EventStoreModule } from '@modeltrail/eventstore';
 import { MessagingModule, NATS_CONNECTION, RpcClient } from '@modeltrail/messaging';
 import { createPool, PG_POOL, PostgresModule } from '@modeltrail/postgres';
@@ -38,7 +38,7 @@ export class ExperimentsModule {
         EventStoreModule.forRoot(),
         MessagingModule.forRoot({
           nats: { url: config.natsUrl, name: `${config.serviceName}-client`, user: config.natsUser, pass: config.natsPassword },
-          rpc: { timeoutMs: config.rpcTimeoutMs, namespace: config.natsNamespace },
+          rpc: { timeoutMs: config.rpcTimeoutMs, namespace: config.natsNamespace, signingKey: requireActorSigningKey(config) },
         }),
         ReadModelModule.forRoot({ component: 'experiments', migrations: experimentsMigrations, entities: experimentsEntities, projections: [experimentsProjection] }),
       ],

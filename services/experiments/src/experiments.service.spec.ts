@@ -22,7 +22,7 @@ import { PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, decodeJson, type ManagedNatsConnection, NatsRpcTransport, type RpcReplyEnvelope, RpcClient, type RpcServer, serveRpc, toNatsHeaders } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
-import { eventually, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { eventually, signedRpcClient, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { ExperimentsModule } from './experiments.module';
 
 /** The experiments service as it runs: a Nest app on the NATS transport, over the real PostgreSQL and NATS. */
@@ -121,7 +121,7 @@ describe('experiments service over NATS', () => {
     });
     await app.listen();
     caller = await connectNats({ url: TEST_NATS_URL, name: 'experiments-test-caller' });
-    rpc = new RpcClient(caller.nc, { timeoutMs: 10_000, namespace: schema });
+    rpc = signedRpcClient(caller.nc, { timeoutMs: 10_000, namespace: schema });
     datasets = serveRpc(
       caller.nc,
       datasetsRpc.getDatasetVersions,

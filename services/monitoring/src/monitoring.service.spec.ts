@@ -30,7 +30,7 @@ import {
 import { type EventStore, PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool } from '@modeltrail/postgres';
-import { eventually, platformSandbox, TEST_NATS_URL } from '@modeltrail/testing';
+import { eventually, platformSandbox, signedRpcClient, TEST_NATS_URL } from '@modeltrail/testing';
 import { DatasetsModule } from '../../datasets/src/datasets.module';
 import { ExperimentsModule } from '../../experiments/src/experiments.module';
 import { RegistryModule } from '../../registry/src/registry.module';
@@ -100,7 +100,7 @@ describe('monitoring service over NATS', () => {
     await scheduler.get(SchedulerLeadership).whenLeader();
     await boot(MonitoringModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'monitoring' })), 'monitoring');
     caller = await connectNats({ url: TEST_NATS_URL, name: 'monitoring-test-caller' });
-    rpc = new RpcClient(caller.nc, { timeoutMs: 30_000, namespace: sandbox.namespace });
+    rpc = signedRpcClient(caller.nc, { timeoutMs: 30_000, namespace: sandbox.namespace });
     store = new PostgresEventStore({ pool, connectionString: sandbox.databaseUrl, schema: 'eventstore' });
 
     // The problem, its training data (version 1) and a newer version of it (version 2, registered later in the story).

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, loadConfig } from '@modeltrail/config';
+import { ConfigError, loadConfig, requireActorSigningKey } from '@modeltrail/config';
 import { NatsRpcTransport } from '@modeltrail/messaging';
 import { RegistryModule } from './registry.module';
 
@@ -8,7 +8,7 @@ import { RegistryModule } from './registry.module';
 async function bootstrap(): Promise<void> {
   const config = loadConfig(process.env, { serviceName: 'registry' });
   const app = await NestFactory.createMicroservice(RegistryModule.forRoot(config), {
-    strategy: new NatsRpcTransport({ nats: { url: config.natsUrl, name: config.serviceName, user: config.natsUser, pass: config.natsPassword }, queue: config.serviceName, namespace: config.natsNamespace }),
+    strategy: new NatsRpcTransport({ nats: { url: config.natsUrl, name: config.serviceName, user: config.natsUser, pass: config.natsPassword }, queue: config.serviceName, namespace: config.natsNamespace, actors: { signingKey: requireActorSigningKey(config) } }),
     logger: config.logLevel === 'debug' ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn', 'log'],
   });
   app.enableShutdownHooks();

@@ -24,7 +24,7 @@ import {
 import { type EventStore, PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool } from '@modeltrail/postgres';
-import { platformSandbox, TEST_NATS_URL } from '@modeltrail/testing';
+import { platformSandbox, signedRpcClient, TEST_NATS_URL } from '@modeltrail/testing';
 import { DatasetsModule } from '../../datasets/src/datasets.module';
 import { ExperimentsModule } from '../../experiments/src/experiments.module';
 import type { Clock } from './clock';
@@ -74,7 +74,7 @@ describe('registry service over NATS', () => {
     await boot(ExperimentsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'experiments' })), 'experiments');
     await boot(RegistryModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'registry' }), clock), 'registry');
     caller = await connectNats({ url: TEST_NATS_URL, name: 'registry-test-caller' });
-    rpc = new RpcClient(caller.nc, { timeoutMs: 20_000, namespace: sandbox.namespace });
+    rpc = signedRpcClient(caller.nc, { timeoutMs: 20_000, namespace: sandbox.namespace });
     store = new PostgresEventStore({ pool, connectionString: sandbox.databaseUrl, schema: 'eventstore' });
   }, 60_000);
   afterAll(async () => {

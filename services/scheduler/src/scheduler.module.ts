@@ -1,7 +1,7 @@
 import { type BeforeApplicationShutdown, type DynamicModule, Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
-import { APP_CONFIG, type AppConfig, ConfigModule } from '@modeltrail/config';
+import { APP_CONFIG, type AppConfig, ConfigModule, requireActorSigningKey } from '@modeltrail/config';
 import { CommandHandler } from '@modeltrail/decider';
 import { EVENT_STORE, type EventStore, EventStoreModule } from '@modeltrail/eventstore';
 import { MessagingModule, NATS_CONNECTION, RpcClient } from '@modeltrail/messaging';
@@ -70,7 +70,7 @@ export class SchedulerModule {
         EventStoreModule.forRoot(),
         MessagingModule.forRoot({
           nats: { url: config.natsUrl, name: `${config.serviceName}-client`, user: config.natsUser, pass: config.natsPassword },
-          rpc: { timeoutMs: config.rpcTimeoutMs, namespace: config.natsNamespace },
+          rpc: { timeoutMs: config.rpcTimeoutMs, namespace: config.natsNamespace, signingKey: requireActorSigningKey(config) },
         }),
         ReadModelModule.forRoot({ component: 'scheduler', migrations: schedulerMigrations, entities: schedulerEntities, projections: [schedulerProjection] }),
       ],

@@ -26,7 +26,7 @@ import {
 import { PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, DEFAULT_JOB_TELEMETRY_PREFIX, followJobTelemetry, type ManagedNatsConnection, NatsRpcTransport, RpcClient, type RpcServer, serveRpc } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { eventually, TEST_DATABASE_URL, TEST_NATS_URL, take, uniqueName } from '@modeltrail/testing';
+import { eventually, signedRpcClient, take, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { ExperimentsModule } from '../../experiments/src/experiments.module';
 import { SimulatedAgent, type SimulatedAgentSpec } from '../test/simulated-agent';
 import { LivenessMonitor } from './agent/liveness.monitor';
@@ -88,7 +88,7 @@ describe('scheduler service over NATS', () => {
     scheduler = await boot(schedulerModule(), 'scheduler-test');
     await scheduler.get(SchedulerLeadership).whenLeader();
     caller = await connectNats({ url: TEST_NATS_URL, name: 'scheduler-test-caller' });
-    rpc = new RpcClient(caller.nc, { timeoutMs: 15_000, namespace: schema });
+    rpc = signedRpcClient(caller.nc, { timeoutMs: 15_000, namespace: schema });
     datasets = serveRpc(
       caller.nc,
       datasetsRpc.getDatasetVersions,

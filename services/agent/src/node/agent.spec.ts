@@ -10,7 +10,7 @@ import { loadConfig } from '@modeltrail/config';
 import { experimentsRpc, JobProgressItem, jobRunId, MAX_LOG_LINE_CHARS, withNamespace } from '@modeltrail/contracts';
 import { connectNats, DEFAULT_JOB_TELEMETRY_PREFIX, followJobTelemetry, type ManagedNatsConnection, type MessagingLogger, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { eventually, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { eventually, signedRpcClient, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { ExperimentsModule } from '../../../experiments/src/experiments.module';
 import { FIXTURES, isRoot, killQuietly, NODE, REPO_ROOT, tempDirs } from '../../test/helpers';
 import { SchedulerDouble } from '../../test/scheduler-double';
@@ -57,7 +57,7 @@ describe('agent', () => {
     });
     await experiments.listen();
     nats = await connectNats({ url: TEST_NATS_URL, name: 'agent-spec' });
-    rpc = new RpcClient(nats.nc, { timeoutMs: 10_000, namespace });
+    rpc = signedRpcClient(nats.nc, { timeoutMs: 10_000, namespace });
     scheduler = new SchedulerDouble(nats.nc, namespace);
     scheduler.start();
     const project = await rpc.request(experimentsRpc.defineProject, { name: `agent spec ${namespace}`, problem: 'p', taskType: 'BINARY_CLASSIFICATION', target: 'y' }, { headers });
