@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ConfigError, loadConfig } from '@modeltrail/config';
+import { type AppConfig, ConfigError, loadConfig, requireActorSigningKey } from '@modeltrail/config';
 import { agentIdForHost } from '@modeltrail/contracts';
 import { connectNats, type MessagingLogger } from '@modeltrail/messaging';
 import { Agent, AgentIdConflictError } from './node/agent';
@@ -16,6 +16,15 @@ import { jobUserFor } from './process/user';
  * `--replace-session`: the operator says the session holding this agent id is gone (a crashed
  * host), so this process takes the id over at once instead of being refused while it looks live.
  *
+ * Who it acts as. With AGENT_API_KEY (required in production) every request carries that key
+ * (`Mt-Credential`) and acts as `agent:<agentId>`: the scheduler and the experiments service then
+ * let it touch only its own registration and assignments. The key must be the AGENT key made for
+ * this agent id (a platform admin's GraphQL `createApiKey(input: { name, kind: AGENT, agentId })`);
+ * a key of another agent is refused at registration, and the agent does not start. Without a key,
+ * outside production only, it signs its requests with ACTOR_SIGNING_KEY (or the development key)
+ * as a platform process does, so a local `npm start` works unconfigured. The agent never needs
+ * the signing key in production.
+ *
  * Exit codes: 0 after a stop, 1 for a configuration or start-up failure, 2 when another agent
  * process holds the agent id or uses the data directory.
  */
@@ -30,6 +39,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env, { serviceName: 'agent' });
   const host = hostname();
   const agentId = config.agent.id ?? agentIdForHost(host);
+  const auth = agentAuth(config);
   const jobUser = await jobUserFor(config.agent.jobUser, typeof process.getuid === 'function' ? process.getuid() : -1);
   const nats = await connectNats({ url: config.natsUrl, name: `${config.serviceName}-${host}`, user: config.natsUser, pass: config.natsPassword });
   const agent = new Agent({
@@ -50,6 +60,7 @@ async function main(): Promise<void> {
     // Unset in production means the agent cannot tell the scheduler's roots: it leaves the check to the scheduler.
     workingDirRoots: config.scheduler.workingDirRoots.length > 0 ? config.scheduler.workingDirRoots : null,
     rpcTimeoutMs: config.rpcTimeoutMs,
+    ...auth,
     replaceSession: process.argv.includes('--replace-session'),
     logger: console_,
   });
@@ -76,6 +87,21 @@ async function main(): Promise<void> {
   } finally {
     await nats.close();
   }
+}
+
+/** The agent's own credential; without one, only outside production, the actor signing key. */
+function agentAuth(config: AppConfig): { credential: string } | { signingKey: Buffer } {
+  if (config.agent.apiKey) return { credential: config.agent.apiKey };
+  if (config.env === 'production') {
+    throw new ConfigError([
+      {
+        variable: 'AGENT_API_KEY',
+        problem:
+          'is required when NODE_ENV=production: the AGENT API key made for this agent id (a platform admin creates it with the GraphQL mutation createApiKey(input: { name, kind: AGENT, agentId }))',
+      },
+    ]);
+  }
+  return { signingKey: requireActorSigningKey(config) };
 }
 
 main().then(

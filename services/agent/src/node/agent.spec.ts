@@ -10,7 +10,7 @@ import { loadConfig } from '@modeltrail/config';
 import { experimentsRpc, JobProgressItem, jobRunId, MAX_LOG_LINE_CHARS, withNamespace } from '@modeltrail/contracts';
 import { connectNats, DEFAULT_JOB_TELEMETRY_PREFIX, followJobTelemetry, type ManagedNatsConnection, type MessagingLogger, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { eventually, signedRpcClient, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { eventually, signedRpcClient, TEST_ACTOR_SIGNING_KEY, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { ExperimentsModule } from '../../../experiments/src/experiments.module';
 import { FIXTURES, isRoot, killQuietly, NODE, REPO_ROOT, tempDirs } from '../../test/helpers';
 import { SchedulerDouble } from '../../test/scheduler-double';
@@ -94,6 +94,7 @@ describe('agent', () => {
   /** An agent with its own id, data directory and artifact store; the fake nvidia-smi `gpus` first on PATH. */
   function newAgent(gpus: string, options: Partial<AgentOptions> = {}): Agent {
     const agent = new Agent({
+      signingKey: TEST_ACTOR_SIGNING_KEY,
       nc: nats.nc,
       namespace,
       agentId: randomUUID(),

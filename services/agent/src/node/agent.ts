@@ -5,7 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { NatsConnection, Subscription } from 'nats';
 import { ArtifactStore } from '@modeltrail/artifacts';
 import {
+  agentPrincipal,
   ConflictError,
+  ForbiddenError,
   type GpuStatus,
   type JobAssignment,
   type Labels,
@@ -14,6 +16,7 @@ import {
   type RpcReply,
   schedulerRpc,
   subjects,
+  UnauthenticatedError,
   withNamespace,
 } from '@modeltrail/contracts';
 import { DEFAULT_JOB_TELEMETRY_PREFIX, defaultLogger, ensureTelemetryStream, type MessagingLogger, RpcClient, TELEMETRY_STREAM } from '@modeltrail/messaging';
@@ -103,6 +106,17 @@ export interface AgentOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Allowed roots of a job's working directory (config.scheduler.workingDirRoots), checked again on its real path; null: not checked. */
   workingDirRoots?: ReadonlyArray<string> | null;
+  /**
+   * The agent's own credential (config.agent.apiKey, an AGENT API key made for this agent id):
+   * sent as `Mt-Credential` with every request, so the agent acts as `agent:<agentId>` and may
+   * touch only its own assignments. Exactly one of `credential` and `signingKey`.
+   */
+  credential?: string;
+  /**
+   * Outside production only, an agent without a key signs its requests with the actor signing
+   * key as a platform process does (the local development agent).
+   */
+  signingKey?: Buffer;
   /** Timeout of each request (config.rpcTimeoutMs). Default 5000. */
   rpcTimeoutMs?: number;
   /** How long `stop()` lets running jobs end by themselves. Default 30,000 ms. */
@@ -195,7 +209,12 @@ export class Agent {
 
   constructor(private readonly options: AgentOptions) {
     this.agentId = options.agentId;
-    this.rpc = new RpcClient(options.nc, { timeoutMs: options.rpcTimeoutMs ?? 5_000, namespace: options.namespace });
+    if (!options.credential === !options.signingKey) throw new Error('an agent needs exactly one of its own credential (AGENT_API_KEY) or, outside production, the actor signing key');
+    this.rpc = new RpcClient(options.nc, {
+      timeoutMs: options.rpcTimeoutMs ?? 5_000,
+      namespace: options.namespace,
+      ...(options.credential ? { credential: options.credential } : { signingKey: options.signingKey }),
+    });
     this.logger = options.logger ?? defaultLogger('Agent');
     this.trouble = new RateLimitedLog((message) => this.logger.warn(message));
     this.stateFile = new JobStateFile(resolve(options.dataDir));
@@ -327,7 +346,7 @@ export class Agent {
   }
 
   private headers(): MessageHeaders {
-    return { actor: `agent:${this.agentId}`, correlationId: `agent-${this.agentId}` };
+    return { actor: agentPrincipal(this.agentId), correlationId: `agent-${this.agentId}` };
   }
 
   /** A new session, registered; retried while the scheduler does not answer. */
@@ -370,6 +389,12 @@ export class Agent {
           throw new AgentIdConflictError(this.agentId, heldBy === null ? null : `session ${heldBy}`, error.message);
         }
         if (error instanceof AgentStoppedError) throw new Error(`agent ${this.agentId} was stopped before it could register`);
+        if (error instanceof UnauthenticatedError) {
+          throw new Error(`agent ${this.agentId}: the scheduler refused this agent's credential (${error.message}): check AGENT_API_KEY (an AGENT key, not revoked or expired)`);
+        }
+        if (error instanceof ForbiddenError) {
+          throw new Error(`agent ${this.agentId}: the scheduler refused the registration (${error.message}): AGENT_API_KEY must be the AGENT key made for this agent id (set AGENT_ID to the key's agent id)`);
+        }
         throw error;
       }
     }
@@ -537,7 +562,7 @@ export class Agent {
         this.rpc.request(
           schedulerRpc.reportJobFinished,
           { jobId: entry.jobId, agentId: this.agentId, fencingToken: entry.fencingToken, outcome: 'CANCELLED', reason: entry.reason || 'cancelled before it started' },
-          { headers: { actor: `agent:${this.agentId}`, correlationId: entry.jobId, commandId: randomUUID() } },
+          { headers: { actor: agentPrincipal(this.agentId), correlationId: entry.jobId, commandId: randomUUID() } },
         ),
       { signal: this.abort.signal, ...(this.options.retry ?? DEFAULT_RETRY), maxAttempts: 10 },
     ).catch((error: unknown) => {

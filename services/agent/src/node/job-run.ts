@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { JetStreamClient } from 'nats';
 import type { ArtifactStore } from '@modeltrail/artifacts';
 import {
+  agentPrincipal,
   checkWorkingDir,
   commandScopedId,
   ConflictError,
@@ -563,7 +564,7 @@ export class JobRun {
   // -- reports ----------------------------------------------------------------------------------
 
   private headers(what: string | null): MessageHeaders {
-    const headers: MessageHeaders = { actor: `agent:${this.ctx.agentId}`, correlationId: this.jobId };
+    const headers: MessageHeaders = { actor: agentPrincipal(this.ctx.agentId), correlationId: this.jobId };
     if (what !== null) headers.commandId = commandScopedId(`agent-report/${this.jobId}/${this.fencingToken}`, what);
     return headers;
   }
