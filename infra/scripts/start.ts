@@ -24,6 +24,7 @@ export const PROCESSES: ProcessSpec[] = [
   { name: 'registry', entry: 'services/registry/src/main.js' },
   { name: 'monitoring', entry: 'services/monitoring/src/main.js' },
   { name: 'lineage', entry: 'services/lineage/src/main.js' },
+  { name: 'access', entry: 'services/access/src/main.js' },
   { name: 'gateway', entry: 'gateway/src/main.js' },
   // One local agent: its GPUs from nvidia-smi, or the machine's CPUs and memory when there is none.
   { name: 'agent', entry: 'services/agent/src/main.js' },
