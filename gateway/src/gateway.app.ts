@@ -2,8 +2,9 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { LogLevel } from '@nestjs/common';
 import type { AppConfig } from '@modeltrail/config';
-import { HTTP_BODY_LIMIT } from './errors/error-formatter';
-import { GatewayModule } from './gateway.module';
+import { answerHttpErrors, HTTP_BODY_LIMIT, requireJsonBody } from './errors/http-errors';
+import { GatewayModule, GRAPHQL_PATH } from './gateway.module';
+import { batchLimit } from './limits/batch-limit';
 
 export interface GatewayAppOptions {
   /** Nest's log levels; false for none (tests). */
@@ -11,14 +12,20 @@ export interface GatewayAppOptions {
 }
 
 /**
- * The gateway's HTTP application over `GatewayModule`: JSON bodies only, up to HTTP_BODY_LIMIT
- * (Express's default of 100 kB would refuse a batch of 10,000 metric points or rows), and no
- * `x-powered-by`. A body refused before GraphQL (too large, not JSON) is answered as a GraphQL
- * error by the module's exception filter. Not listening yet.
+ * The gateway's HTTP application over `GatewayModule`, not listening yet. Before any route:
+ * - a body that is not JSON is refused with 415 UNSUPPORTED_MEDIA_TYPE (requireJsonBody);
+ * - JSON bodies are read up to HTTP_BODY_LIMIT (Express's default of 100 kB would refuse a batch of
+ *   10,000 metric points or rows); one that does not parse is answered 400 BAD_USER_INPUT, one
+ *   too large 413 PAYLOAD_TOO_LARGE, right there (answerHttpErrors), never by Express's HTML page;
+ * - a batch (a JSON array) longer than GRAPHQL_MAX_BATCH is refused with 400 BATCH_TOO_LARGE.
+ * Unknown paths are answered 404 NOT_FOUND as JSON by the module's exception filter. No `x-powered-by`.
  */
 export async function createGatewayApp(config: AppConfig, options: GatewayAppOptions = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(config), { logger: options.logger ?? ['error', 'warn', 'log'], bodyParser: false });
-  app.useBodyParser('json', { limit: HTTP_BODY_LIMIT });
   app.getHttpAdapter().getInstance().disable('x-powered-by');
+  app.use(requireJsonBody());
+  app.useBodyParser('json', { limit: HTTP_BODY_LIMIT });
+  app.use(answerHttpErrors());
+  app.use(GRAPHQL_PATH, batchLimit(config));
   return app;
 }

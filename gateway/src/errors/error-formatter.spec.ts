@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { GraphQLError, locatedError } from 'graphql';
 import { ERROR_CODES, errorFromPayload, InternalError, NotFoundError, ValidationError } from '@modeltrail/contracts';
-import { ErrorFormatter, gatewayCodeOf, unauthenticated } from './error-formatter';
+import { ErrorFormatter, gatewayCodeOf, unauthenticated, withoutSuggestions } from './error-formatter';
 
 describe('error mapping at the edge', () => {
   const formatter = new ErrorFormatter();
@@ -64,5 +64,15 @@ describe('error mapping at the edge', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+  it('hides "Did you mean …?" when introspection is off, and keeps it otherwise', () => {
+    const validation = new GraphQLError('Cannot query field "nme" on type "Dataset". Did you mean "name" or "names"?', { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    const enumValue = new GraphQLError('Variable "$s" got invalid value "ACTIV"; Value "ACTIV" does not exist in "Status" enum. Did you mean the enum value "ACTIVE"?', { extensions: { code: 'BAD_USER_INPUT' } });
+    const hiding = new ErrorFormatter({ access: { graphqlIntrospection: false } } as never);
+    expect(hiding.format(validation.toJSON(), validation, undefined).message).toBe('Cannot query field "nme" on type "Dataset".');
+    expect(hiding.format(enumValue.toJSON(), enumValue, undefined).message).toBe('Variable "$s" got invalid value "ACTIV"; Value "ACTIV" does not exist in "Status" enum.');
+    const showing = new ErrorFormatter({ access: { graphqlIntrospection: true } } as never);
+    expect(showing.format(validation.toJSON(), validation, undefined).message).toMatch(/Did you mean "name" or "names"\?$/);
+    expect(withoutSuggestions('Unknown argument "frist" on field "Query.datasets". Did you mean "first"?')).toBe('Unknown argument "frist" on field "Query.datasets".');
   });
 });

@@ -1,9 +1,13 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { type ArgumentsHost, Catch, HttpException, Injectable, Logger } from '@nestjs/common';
-import type { ServerResponse } from 'node:http';
+import { type ArgumentsHost, Catch, Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GqlExceptionFilter } from '@nestjs/graphql';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { APP_CONFIG, type AppConfig } from '@modeltrail/config';
 import { type ErrorCode, ModelTrailError, UnauthenticatedError } from '@modeltrail/contracts';
+import { HTTP_BODY_LIMIT, httpRefusalOf, sendRefusal } from './http-errors';
+
+export { HTTP_BODY_LIMIT };
 
 /** The `extensions.code` values of this API (DESIGN §7). */
 export type GatewayErrorCode =
@@ -13,7 +17,8 @@ export type GatewayErrorCode =
   | 'FORBIDDEN'
   | 'UNAUTHENTICATED'
   | 'SERVICE_UNAVAILABLE'
-  | 'INTERNAL_SERVER_ERROR';
+  | 'INTERNAL_SERVER_ERROR'
+  | 'RATE_LIMITED';
 
 /** The one mapping from the platform's error codes to the API's. */
 export function gatewayCodeOf(code: ErrorCode): GatewayErrorCode {
@@ -51,7 +56,17 @@ const REQUEST_ERROR_CODES: ReadonlySet<string> = new Set([
   'OPERATION_RESOLUTION_FAILURE',
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
+  // The gateway's own refusals before any resolver runs (rate limit: see limits/rate-limit.ts).
+  'RATE_LIMITED',
 ]);
+
+/** graphql-js's "Did you mean …?" hints (fields, arguments, types, enum values), which reveal the schema. */
+const SUGGESTION = / ?Did you mean [^?]*\?/g;
+
+/** `message` without graphql-js's suggestions. */
+export function withoutSuggestions(message: string): string {
+  return message.replace(SUGGESTION, '').trim();
+}
 
 /** What the formatter knows of the operation an error belongs to. */
 export interface ErrorScope {
@@ -60,7 +75,8 @@ export interface ErrorScope {
 
 /**
  * A refusal decided before any resolver runs (authentication, a malformed header), with the
- * HTTP status Apollo should answer with; the formatter maps it like any other ModelTrailError.
+ * HTTP status Apollo should answer with and any headers (`WWW-Authenticate`, `Retry-After`); the
+ * formatter maps it like any other ModelTrailError.
  */
 export function requestRefusal(error: ModelTrailError, httpStatus: number, headers: Record<string, string> = {}): GraphQLError {
   return new GraphQLError(error.message, {
@@ -80,12 +96,19 @@ export function unauthenticated(message: string): GraphQLError {
  * - GraphQL's own request errors (parse, validation, variables) keep their code;
  * - anything else is a bug: it is logged with its stack and reaches the client as
  *   INTERNAL_SERVER_ERROR "internal error (correlation id …)".
- * No stack trace ever reaches a client.
+ * No stack trace ever reaches a client. When introspection is off (GRAPHQL_INTROSPECTION), no
+ * message carries graphql-js's "Did you mean …?" suggestions either, over HTTP and WebSocket.
  */
 @Injectable()
 export class ErrorFormatter {
   private readonly logger = new Logger('GraphQL');
   private readonly scopes = new WeakMap<object, ErrorScope>();
+  private readonly hideSuggestions: boolean;
+
+  /** `config`: the gateway's (injected); without it suggestions are kept, as with introspection on. */
+  constructor(@Optional() @Inject(APP_CONFIG) config?: Pick<AppConfig, 'access'>) {
+    this.hideSuggestions = config?.access !== undefined && !config.access.graphqlIntrospection;
+  }
 
   /** Apollo plugin recording which operation each error belongs to (formatError alone does not know). */
   plugin(): ApolloServerPlugin<{ correlationId?: string }> {
@@ -107,6 +130,11 @@ export class ErrorFormatter {
   readonly formatError = (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => this.format(formatted, error, this.scopeOf(error));
 
   format(formatted: GraphQLFormattedError, error: unknown, scope: ErrorScope | undefined): GraphQLFormattedError {
+    const result = this.map(formatted, error, scope);
+    return this.hideSuggestions ? { ...result, message: withoutSuggestions(result.message) } : result;
+  }
+
+  private map(formatted: GraphQLFormattedError, error: unknown, scope: ErrorScope | undefined): GraphQLFormattedError {
     const where = { ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
     const cause = rootCause(error);
     if (cause instanceof ModelTrailError) {
@@ -145,31 +173,16 @@ export function rootCause(error: unknown): unknown {
  * Lets resolver errors through Nest's exception layer untouched: they are formatted once, at
  * the edge, by ErrorFormatter (Nest's default would log every NOT_FOUND as a crash).
  *
- * An HTTP request refused before GraphQL sees it (a body that is not JSON, or larger than the
- * gateway takes) is answered here, in the shape of a GraphQL error with its code, instead of by
- * Express's default page (HTML, with a stack trace outside production).
+ * An HTTP request refused before GraphQL sees it (an unknown path, a body that is not JSON or
+ * larger than the gateway takes, which gateway.app.ts answers itself first) is answered here, in
+ * the shape of a GraphQL error with its code (httpRefusalOf), instead of by Express's default page
+ * (HTML, with a stack trace outside production).
  */
 @Catch()
 export class PassErrorsToGraphQL implements GqlExceptionFilter {
   catch(exception: unknown, host?: ArgumentsHost): void {
     if (host?.getType() !== 'http') throw exception;
-    const response = host.switchToHttp().getResponse<ServerResponse>();
-    // Nest's own exceptions, or body-parser's errors (which carry an HTTP `status`).
-    const carried = (exception as { status?: unknown } | null)?.status;
-    const status = exception instanceof HttpException ? exception.getStatus() : typeof carried === 'number' && carried >= 400 && carried < 600 ? carried : 500;
-    const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_USER_INPUT';
-    const message =
-      status === 413
-        ? `the request body is larger than the ${HTTP_BODY_LIMIT} the gateway accepts: send fewer items per call, or large data as a file (a uri or a dataset version)`
-        : status >= 500
-          ? 'internal error'
-          : `the request body is not valid JSON: ${exception instanceof Error ? exception.message : 'unreadable'}`;
-    if (response.headersSent) return;
-    response.statusCode = status;
-    response.setHeader('content-type', 'application/json; charset=utf-8');
-    response.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+    const http = host.switchToHttp();
+    sendRefusal(http.getResponse<ServerResponse>(), httpRefusalOf(exception, http.getRequest<IncomingMessage>()));
   }
 }
-
-/** The largest HTTP body the gateway reads: a little over the 8 MB NATS message of infra/nats (a command must also fit the server's max_payload, which RpcClient checks). */
-export const HTTP_BODY_LIMIT = '9mb';
