@@ -15,7 +15,7 @@ import { AckPolicy, connect, ErrorCode, Events, NatsError, nanos, StringCodec, t
 
 const CONFIG = join(__dirname, 'nats.conf');
 const DEV_CONFIG = join(__dirname, 'nats.dev.conf');
-const COMPONENTS = ['datasets', 'experiments', 'scheduler', 'registry', 'monitoring', 'lineage', 'gateway', 'agent', 'relay', 'admin'] as const;
+const COMPONENTS = ['datasets', 'experiments', 'scheduler', 'registry', 'monitoring', 'access', 'lineage', 'gateway', 'agent', 'relay', 'admin'] as const;
 type User = (typeof COMPONENTS)[number];
 
 const passwordVar = (user: User) => `NATS_${user.toUpperCase()}_PASSWORD`;
@@ -202,6 +202,23 @@ describe('infra/nats/nats.conf on a live server', () => {
     ['agent', 'mt.telemetry.job.j1.metrics', true],
     ['agent', 'mt.agent.heartbeat', true],
     ['agent', 'mt.evt.scheduler.JobSucceeded.v1', false],
+    // an agent logs into its jobs' runs, and nothing else of experiments
+    ['agent', 'mt.cmd.experiments.LogMetrics', true],
+    ['agent', 'mt.cmd.experiments.LogParams', true],
+    ['agent', 'mt.cmd.experiments.LogArtifact', true],
+    ['agent', 'mt.cmd.experiments.StartRun', false],
+    ['agent', 'mt.qry.access.AuthenticateApiKey', false],
+    // the services that take agent credentials ask the access service about them
+    ['scheduler', 'mt.qry.access.AuthenticateApiKey', true],
+    ['experiments', 'mt.qry.access.AuthenticateApiKey', true],
+    ['scheduler', 'mt.cmd.access.CreateApiKey', false],
+    // the access service: its own commands and events, queries anywhere
+    ['access', 'mt.cmd.access.CreateApiKey', true],
+    ['access', 'mt.evt.access.ApiKeyCreated.v1', true],
+    ['access', 'mt.qry.scheduler.GetJobs', true],
+    ['access', 'mt.cmd.scheduler.QueueJob', false],
+    ['access', 'mt.evt.datasets.DatasetRegistered.v1', false],
+    ['gateway', 'mt.cmd.access.CreateApiKey', true],
   ])('%s may publish %s: %s', async (user, subject, allowed) => {
     const token = randomBytes(8).toString('hex');
     const seen: string[] = [];
@@ -238,6 +255,11 @@ describe('infra/nats/nats.conf on a live server', () => {
     ['agent', 'mt.agent.heartbeat', 'mt.agent.heartbeat', false],
     ['agent', 'mt.cmd.datasets.>', 'mt.cmd.datasets.RegisterDataset', false],
     ['agent', 'mt.evt.>', 'mt.evt.registry.ModelRegistered.v1', false],
+    ['access', 'mt.cmd.access.>', 'mt.cmd.access.CreateApiKey', true],
+    ['access', 'mt.qry.access.>', 'mt.qry.access.AuthenticateApiKey', true],
+    ['access', 'mt.evt.>', 'mt.evt.access.ApiKeyCreated.v1', true],
+    ['access', 'mt.cmd.datasets.>', 'mt.cmd.datasets.RegisterDataset', false],
+    ['agent', 'mt.qry.access.>', 'mt.qry.access.AuthenticateApiKey', false],
   ])('%s may subscribe to %s (probe %s): %s', async (user, pattern, probe, allowed) => {
     const token = randomBytes(8).toString('hex');
     const seen: string[] = [];
