@@ -309,6 +309,27 @@ describe('access service over NATS', () => {
       expect(demoted).toMatchObject({ role: 'VIEWER', grantedBy: 'bob@example.com' });
     });
 
+    it('answers a retried command (same Mt-Command-Id) as the first time, appending nothing', async () => {
+      const project = randomUUID();
+      await rpc.request(accessRpc.grantRole, { scope: project, principal: 'ada@example.com', role: 'ADMIN' }, { headers: ada });
+      const grantHeaders = { ...ada, commandId: randomUUID() };
+      const granted = await rpc.request(accessRpc.grantRole, { scope: project, principal: 'dan@example.com', role: 'CONTRIBUTOR' }, { headers: grantHeaders });
+      const events = async () => (await store.readStream(accessStreamOf(project))).length;
+      expect(await rpc.request(accessRpc.grantRole, { scope: project, principal: 'dan@example.com', role: 'CONTRIBUTOR' }, { headers: grantHeaders })).toEqual(granted);
+      expect(await events()).toBe(2);
+      const revokeHeaders = { ...ada, commandId: randomUUID() };
+      const ended = await rpc.request(accessRpc.revokeRole, { scope: project, principal: 'dan@example.com' }, { headers: revokeHeaders });
+      expect(await events()).toBe(3);
+      expect(await rpc.request(accessRpc.revokeRole, { scope: project, principal: 'dan@example.com' }, { headers: revokeHeaders })).toEqual(ended);
+      expect(await events()).toBe(3);
+
+      const { keyId, request } = newKey();
+      const keyHeaders = { ...ada, commandId: randomUUID() };
+      const key = await rpc.request(accessRpc.createApiKey, { keyId, ...request }, { headers: keyHeaders });
+      expect(await rpc.request(accessRpc.createApiKey, { keyId, ...request }, { headers: keyHeaders })).toEqual(key);
+      expect((await store.readStream(apiKeyStream(keyId))).length).toBe(1);
+    });
+
     it('makes and unmakes platform admins', async () => {
       const root = `root-${randomUUID().slice(0, 8)}@example.com`;
       const project = randomUUID();
