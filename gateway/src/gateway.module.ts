@@ -6,7 +6,7 @@ import { GraphQLModule } from '@nestjs/graphql';
 import { type DocumentNode, type ExecutionResult, type FormattedExecutionResult, GraphQLError, parse } from 'graphql';
 import type { Context as WsContext, ServerOptions } from 'graphql-ws';
 import type { NatsConnection } from 'nats';
-import { type AppConfig, ConfigModule, requireApiTokens } from '@modeltrail/config';
+import { type AppConfig, ConfigModule, requireActorSigningKey, requireApiTokens } from '@modeltrail/config';
 import { EventStoreModule } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, RpcClient } from '@modeltrail/messaging';
 import { PostgresModule } from '@modeltrail/postgres';
@@ -49,7 +49,7 @@ class GatewayCoreModule {
           useFactory: () => connectNats({ url: config.natsUrl, name: config.serviceName, user: config.natsUser, pass: config.natsPassword }),
         },
         { provide: GATEWAY_NATS, inject: [MANAGED_NATS], useFactory: (managed: ManagedNatsConnection): NatsConnection => managed.nc },
-        { provide: RpcClient, inject: [GATEWAY_NATS], useFactory: (nc: NatsConnection) => new RpcClient(nc, { timeoutMs: config.rpcTimeoutMs, namespace: config.natsNamespace }) },
+        { provide: RpcClient, inject: [GATEWAY_NATS], useFactory: (nc: NatsConnection) => new RpcClient(nc, { timeoutMs: config.rpcTimeoutMs, namespace: config.natsNamespace, signingKey: requireActorSigningKey(config) }) },
         { provide: TOKEN_AUTHENTICATOR, useValue: new TokenAuthenticator(tokens) },
         GatewayContextFactory,
         ErrorFormatter,
