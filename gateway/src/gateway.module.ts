@@ -6,12 +6,16 @@ import { GraphQLModule } from '@nestjs/graphql';
 import { type DocumentNode, type ExecutionResult, type FormattedExecutionResult, GraphQLError, parse } from 'graphql';
 import type { Context as WsContext, ServerOptions } from 'graphql-ws';
 import type { NatsConnection } from 'nats';
-import { type AppConfig, ConfigModule, requireActorSigningKey, requireApiTokens } from '@modeltrail/config';
+import { randomUUID } from 'node:crypto';
+import { type AppConfig, ConfigModule, DEVELOPMENT_API_TOKEN, DEVELOPMENT_REVIEWER_TOKEN, requireActorSigningKey } from '@modeltrail/config';
+import { accessRpc } from '@modeltrail/contracts';
 import { EventStoreModule } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, RpcClient } from '@modeltrail/messaging';
 import { PostgresModule } from '@modeltrail/postgres';
-import { TokenAuthenticator } from './context/authentication';
-import { type GatewayContext, GatewayContextFactory, TOKEN_AUTHENTICATOR } from './context/gateway-context';
+import { enforceAccess } from './access/enforce';
+import { type ApiKeyCheck, Authenticator, TokenAuthenticator, tokenDigests } from './context/authentication';
+import { type GatewayContext, GatewayContextFactory, PLATFORM_ADMINS, RATE_LIMIT, type RateLimitCheck, TOKEN_AUTHENTICATOR } from './context/gateway-context';
+import { OidcVerifier } from './context/oidc';
 import { ErrorFormatter, PassErrorsToGraphQL } from './errors/error-formatter';
 import { GATEWAY_NATS, RunTelemetry } from './experiments/run-telemetry';
 import { GATEWAY_RESOLVERS } from './gateway.resolvers';
@@ -39,7 +43,6 @@ class NatsShutdown implements OnApplicationShutdown {
 @Module({})
 class GatewayCoreModule {
   static forRoot(config: AppConfig): DynamicModule {
-    const tokens = requireApiTokens(config);
     return {
       module: GatewayCoreModule,
       global: true,
@@ -50,12 +53,26 @@ class GatewayCoreModule {
         },
         { provide: GATEWAY_NATS, inject: [MANAGED_NATS], useFactory: (managed: ManagedNatsConnection): NatsConnection => managed.nc },
         { provide: RpcClient, inject: [GATEWAY_NATS], useFactory: (nc: NatsConnection) => new RpcClient(nc, { timeoutMs: config.rpcTimeoutMs, namespace: config.natsNamespace, signingKey: requireActorSigningKey(config) }) },
-        { provide: TOKEN_AUTHENTICATOR, useValue: new TokenAuthenticator(tokens) },
+        {
+          provide: TOKEN_AUTHENTICATOR,
+          inject: [RpcClient],
+          useFactory: (rpc: RpcClient) => {
+            const apiKeys: ApiKeyCheck = (keyId, secretHash) => rpc.request(accessRpc.authenticateApiKey, { keyId, secretHash }, { headers: { actor: 'system:gateway', correlationId: randomUUID() } });
+            return new Authenticator(
+              config.apiTokens.length ? new TokenAuthenticator(config.apiTokens) : null,
+              tokenDigests([DEVELOPMENT_API_TOKEN, DEVELOPMENT_REVIEWER_TOKEN]),
+              apiKeys,
+              config.access.oidc ? new OidcVerifier(config.access.oidc) : null,
+            );
+          },
+        },
+        { provide: PLATFORM_ADMINS, useValue: new Set(config.access.platformAdmins) },
+        { provide: RATE_LIMIT, useValue: (async () => undefined) satisfies RateLimitCheck },
         GatewayContextFactory,
         ErrorFormatter,
         NatsShutdown,
       ],
-      exports: [GATEWAY_NATS, RpcClient, TOKEN_AUTHENTICATOR, GatewayContextFactory, ErrorFormatter],
+      exports: [GATEWAY_NATS, RpcClient, TOKEN_AUTHENTICATOR, PLATFORM_ADMINS, RATE_LIMIT, GatewayContextFactory, ErrorFormatter],
     };
   }
 }
@@ -94,12 +111,14 @@ type HttpContextArgument = { req: IncomingMessage; res?: ServerResponse };
 type WsConnection = WsContext<Record<string, unknown>, { socket: { close(code: number, reason: string): void } }>;
 
 function graphqlOptions(config: AppConfig, contexts: GatewayContextFactory, errors: ErrorFormatter): ApolloDriverConfig {
-  const context = (argument: HttpContextArgument | WsConnection): GatewayContext =>
+  const context = (argument: HttpContextArgument | WsConnection): Promise<GatewayContext> =>
     'extra' in argument ? contexts.forWebSocket(argument) : contexts.forHttp(argument.req, argument.res);
   return {
     path: GRAPHQL_PATH,
     autoSchemaFile: true,
     sortSchema: true,
+    // Every root field's access policy is checked, every project-owned result filtered (access/enforce.ts).
+    transformSchema: (schema) => enforceAccess(schema),
     playground: false,
     introspection: true,
     includeStacktraceInErrorResponses: false,
@@ -119,8 +138,8 @@ function graphqlOptions(config: AppConfig, contexts: GatewayContextFactory, erro
  */
 function webSocketOptions(config: AppConfig, contexts: GatewayContextFactory, errors: ErrorFormatter): Partial<ServerOptions<Record<string, unknown>, { socket: { close(code: number, reason: string): void } }>> {
   return {
-    onConnect: (connection) => {
-      const refusal = contexts.refuseConnection(connection);
+    onConnect: async (connection) => {
+      const refusal = await contexts.refuseConnection(connection);
       if (refusal === null) return true;
       connection.extra.socket.close(WS_UNAUTHENTICATED, closeReason(`UNAUTHENTICATED: ${refusal}`));
       return false;

@@ -1,9 +1,10 @@
+import { AccessResolver } from './access/access.resolver';
 import { DatasetResolver } from './datasets/dataset.resolver';
 import { DatasetSplitResolver, DatasetVersionResolver, ValidationReportResolver } from './datasets/dataset-version.resolver';
 import { ExperimentResolver, ProjectResolver } from './experiments/project.resolver';
 import { ArtifactResolver, RunDatasetVersionResolver, RunParamValueResolver, RunResolver, RunSeriesResolver } from './experiments/run.resolver';
 import { HistoryResolver } from './history/history.resolver';
-import { LineageResolver } from './lineage/lineage.resolver';
+import { LineageNodeResolver, LineageResolver } from './lineage/lineage.resolver';
 import { MONITORING_RESOLVERS } from './monitoring/monitoring.resolvers';
 import { REGISTRY_RESOLVERS } from './registry/registry.resolver';
 import { AgentGpuResolver, AgentResolver } from './scheduler/agent.resolver';
@@ -12,6 +13,7 @@ import { SweepBestResolver, SweepResolver, SweepTrialResolver } from './schedule
 
 /** Every resolver of the API: the module serves them, and the committed schema is printed from them. */
 export const GATEWAY_RESOLVERS = [
+  AccessResolver,
   DatasetResolver,
   DatasetVersionResolver,
   ValidationReportResolver,
@@ -25,6 +27,7 @@ export const GATEWAY_RESOLVERS = [
   RunParamValueResolver,
   HistoryResolver,
   LineageResolver,
+  LineageNodeResolver,
   JobResolver,
   QueueEntryResolver,
   JobStatusChangeResolver,

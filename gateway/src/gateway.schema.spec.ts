@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSchema } from 'graphql';
+import { accessPolicies, enforceAccess } from './access/enforce';
 import { buildGatewaySchema, SCHEMA_FILE, schemaText } from './gateway.schema';
 
 const root = join(__dirname, '..', '..');
@@ -18,5 +19,21 @@ describe('the committed GraphQL schema', () => {
       throw new Error(`${SCHEMA_FILE} is out of date with gateway/src: regenerate it (GRAPHQL_SCHEMA_OUT=${SCHEMA_FILE} npx jest gateway/src/gateway.schema.spec.ts) and review the diff`);
     }
     expect(() => buildSchema(committed)).not.toThrow();
+  });
+});
+
+describe('access policies', () => {
+  it('every root field of the schema has one, and the schema builds with access enforced', async () => {
+    const schema = await buildGatewaySchema();
+    const policies = accessPolicies(schema);
+    const missing = [...policies].filter(([, policy]) => policy === undefined).map(([field]) => field);
+    expect(missing).toEqual([]);
+    expect(policies.size).toBeGreaterThan(80);
+    expect(() => enforceAccess(schema)).not.toThrow();
+  });
+
+  it('a root field without a policy stops the gateway from starting, naming it', () => {
+    const schema = buildSchema('type Query { open: String }');
+    expect(() => enforceAccess(schema)).toThrow(/root fields without an access policy.*Query\.open/);
   });
 });

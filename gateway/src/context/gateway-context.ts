@@ -2,15 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GraphQLResolveInfo } from 'graphql';
-import { ID_NAMESPACES, nameBasedUuid, ValidationError } from '@modeltrail/contracts';
+import { accessRpc, ID_NAMESPACES, nameBasedUuid, type PrincipalAccess, ValidationError } from '@modeltrail/contracts';
 import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
 import { RpcClient } from '@modeltrail/messaging';
 import { requestRefusal, unauthenticated } from '../errors/error-formatter';
-import type { TokenAuthenticator } from './authentication';
+import { AccessContext } from '../access/access-context';
+import type { Authenticator, Identity } from './authentication';
 import { Loaders } from './loaders';
 import { RequestRpc } from './request-rpc';
 
 export const TOKEN_AUTHENTICATOR = Symbol('TOKEN_AUTHENTICATOR');
+/** The principals PLATFORM_ADMINS names (a ReadonlySet<string>). */
+export const PLATFORM_ADMINS = Symbol('PLATFORM_ADMINS');
+/** Called once per authenticated operation with the principal; throws a refusal (429) when it is over its rate. */
+export const RATE_LIMIT = Symbol('RATE_LIMIT');
+export type RateLimitCheck = (principal: string) => Promise<void>;
 
 /** HTTP headers a client may send besides Authorization. */
 export const CORRELATION_HEADER = 'x-correlation-id';
@@ -23,6 +29,8 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 export interface GatewayContext {
   /** The authenticated user: the actor of every command this operation sends. */
   user: string;
+  /** What the user may do (roles per project, platform admin), and how they authenticated. */
+  access: AccessContext;
   correlationId: string;
   /** The client's Idempotency-Key (HTTP only), or null. */
   idempotencyKey: string | null;
@@ -42,15 +50,18 @@ export interface WebSocketConnection {
 @Injectable()
 export class GatewayContextFactory {
   constructor(
-    @Inject(TOKEN_AUTHENTICATOR) private readonly authenticator: TokenAuthenticator,
+    @Inject(TOKEN_AUTHENTICATOR) private readonly authenticator: Authenticator,
     private readonly rpc: RpcClient,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(PLATFORM_ADMINS) private readonly platformAdmins: ReadonlySet<string>,
+    @Inject(RATE_LIMIT) private readonly rateLimit: RateLimitCheck,
   ) {}
 
   /** An HTTP request: Authorization, X-Correlation-Id and Idempotency-Key headers. */
-  forHttp(req: IncomingMessage, res: Pick<ServerResponse, 'setHeader'> | undefined): GatewayContext {
-    const auth = this.authenticator.authenticate(req.headers.authorization);
+  async forHttp(req: IncomingMessage, res: Pick<ServerResponse, 'setHeader'> | undefined): Promise<GatewayContext> {
+    const auth = await this.authenticator.authenticate(req.headers.authorization);
     if (!auth.ok) throw unauthenticated(auth.reason);
+    await this.rateLimit(auth.identity.principal);
     const given = req.headers[CORRELATION_HEADER];
     const correlationId = typeof given === 'string' && UUID.test(given) ? given.toLowerCase() : randomUUID();
     res?.setHeader('X-Correlation-Id', correlationId);
@@ -58,26 +69,31 @@ export class GatewayContextFactory {
     if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))) {
       throw requestRefusal(new ValidationError('the Idempotency-Key header must be 1 to 255 visible ASCII characters', { issues: [{ field: 'Idempotency-Key', message: 'must be 1 to 255 visible ASCII characters' }] }), 400);
     }
-    return this.create(auth.user, correlationId, key ?? null);
+    return this.create(auth.identity, correlationId, key ?? null);
   }
 
   /** A graphql-ws operation: the connection was authenticated in onConnect; each operation gets its own correlation id. */
-  forWebSocket(connection: WebSocketConnection): GatewayContext {
-    const auth = this.authenticator.authenticate(authorizationParam(connection));
+  async forWebSocket(connection: WebSocketConnection): Promise<GatewayContext> {
+    const auth = await this.authenticator.authenticate(authorizationParam(connection));
     if (!auth.ok) throw unauthenticated(auth.reason);
-    return this.create(auth.user, randomUUID(), null);
+    await this.rateLimit(auth.identity.principal);
+    return this.create(auth.identity, randomUUID(), null);
   }
 
   /** onConnect of graphql-ws: the reason to refuse the connection, or null to accept it. */
-  refuseConnection(connection: WebSocketConnection): string | null {
-    const auth = this.authenticator.authenticate(authorizationParam(connection));
+  async refuseConnection(connection: WebSocketConnection): Promise<string | null> {
+    const auth = await this.authenticator.authenticate(authorizationParam(connection));
     return auth.ok ? null : auth.reason;
   }
 
-  private create(user: string, correlationId: string, idempotencyKey: string | null): GatewayContext {
+  private async create(identity: Identity, correlationId: string, idempotencyKey: string | null): Promise<GatewayContext> {
+    const user = identity.principal;
     const rpc = new RequestRpc(this.rpc, { actor: user, correlationId });
+    const grants: PrincipalAccess = identity.access ?? (await rpc.query(accessRpc.principalAccess, { principal: user }));
+    const access = new AccessContext(identity, grants.platformAdmin || this.platformAdmins.has(user), grants);
     return {
       user,
+      access,
       correlationId,
       idempotencyKey,
       rpc,

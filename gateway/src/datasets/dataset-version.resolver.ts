@@ -15,20 +15,24 @@ import {
   ValidateDatasetVersionInput,
 } from './dataset.inputs';
 import { Dataset, DatasetSplit, DatasetVersion, toDataset, toDatasetVersion, toValidationReport, ValidationReport } from './dataset.types';
+import { Needs } from '../access/policy';
 
 @Resolver(() => DatasetVersion)
 export class DatasetVersionResolver {
+  @Needs('VIEWER', ['datasetVersion', 'id'])
   @Query(() => DatasetVersion, { nullable: true, description: 'A dataset version by id (NOT_FOUND when there is none).' })
   async datasetVersion(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<DatasetVersion> {
     return toDatasetVersion(await ctx.loaders.datasetVersions.load(parseId(id, 'id')));
   }
 
+  @Needs('CONTRIBUTOR', ['dataset', 'input.datasetId'])
   @Mutation(() => DatasetVersion, { description: 'Registers a file as the next version of a dataset; a byte-identical file returns the existing version.' })
   async registerDatasetVersion(@Args('input') input: RegisterDatasetVersionInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<DatasetVersion> {
     const reply = await ctx.rpc.command(datasetsRpc.registerDatasetVersion, { ...present(input), datasetId: input.datasetId, uri: input.uri, format: input.format }, ctx.commandIdFor(info));
     return known(ctx, reply);
   }
 
+  @Needs('CONTRIBUTOR', ['dataset', 'input.datasetId'])
   @Mutation(() => DatasetVersion, { description: 'Records a version made outside ModelTrail from parent versions (lineage).' })
   async deriveDatasetVersion(@Args('input') input: DeriveDatasetVersionInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<DatasetVersion> {
     const reply = await ctx.rpc.command(
@@ -39,6 +43,7 @@ export class DatasetVersionResolver {
     return known(ctx, reply);
   }
 
+  @Needs('CONTRIBUTOR', ['datasetVersion', 'input.datasetVersionId'])
   @Mutation(() => ValidationReport, { description: 'Checks a version against rules and records the report.' })
   async validateDatasetVersion(@Args('input') input: ValidateDatasetVersionInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<ValidationReport> {
     const rules = toValidationRules(input.rules) as RpcRequest<typeof datasetsRpc.validateDatasetVersion>['rules'];
@@ -46,6 +51,7 @@ export class DatasetVersionResolver {
     return toValidationReport(reply);
   }
 
+  @Needs('CONTRIBUTOR', ['datasetVersion', 'input.datasetVersionId'])
   @Mutation(() => DatasetVersion, { description: 'Applies cleaning steps to a version, making a derived version.' })
   async cleanDatasetVersion(@Args('input') input: CleanDatasetVersionInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<DatasetVersion> {
     const steps = toCleaningSteps(input.steps) as RpcRequest<typeof datasetsRpc.cleanDatasetVersion>['steps'];
@@ -53,6 +59,7 @@ export class DatasetVersionResolver {
     return known(ctx, reply);
   }
 
+  @Needs('CONTRIBUTOR', ['datasetVersion', 'input.datasetVersionId'])
   @Mutation(() => DatasetSplit, { description: 'Splits a version into train, validation and test versions.' })
   async splitDatasetVersion(@Args('input') input: SplitDatasetVersionInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<DatasetSplit> {
     const reply = await ctx.rpc.command(

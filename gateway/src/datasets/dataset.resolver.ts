@@ -9,14 +9,17 @@ import type { GatewayContext } from '../context/gateway-context';
 import { Project, toProject } from '../experiments/experiment.types';
 import { ArchiveDatasetInput, ChangeDatasetDescriptionInput, DatasetFilter, RegisterDatasetInput } from './dataset.inputs';
 import { Dataset, DatasetConnection, DatasetVersionConnection, toDataset, toDatasetVersion } from './dataset.types';
+import { Needs, NeedsInProject } from '../access/policy';
 
 @Resolver(() => Dataset)
 export class DatasetResolver {
+  @Needs('VIEWER', ['dataset', 'id'])
   @Query(() => Dataset, { nullable: true, description: 'A dataset by id (NOT_FOUND when there is none).' })
   async dataset(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<Dataset> {
     return toDataset(await ctx.loaders.datasets.load(parseId(id, 'id')));
   }
 
+  @NeedsInProject('VIEWER', 'filter.projectId')
   @Query(() => DatasetConnection, { description: 'Datasets, oldest first.' })
   async datasets(
     @Args('filter', { type: () => DatasetFilter, nullable: true }) filter: DatasetFilter | null,
@@ -28,16 +31,19 @@ export class DatasetResolver {
     return toPage(reply, toDataset);
   }
 
+  @NeedsInProject('CONTRIBUTOR', 'input.projectId')
   @Mutation(() => Dataset)
   async registerDataset(@Args('input') input: RegisterDatasetInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Dataset> {
     return toDataset(await ctx.rpc.command(datasetsRpc.registerDataset, { ...present(input), name: input.name }, ctx.commandIdFor(info)));
   }
 
+  @Needs('CONTRIBUTOR', ['dataset', 'input.datasetId'])
   @Mutation(() => Dataset)
   async changeDatasetDescription(@Args('input') input: ChangeDatasetDescriptionInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Dataset> {
     return toDataset(await ctx.rpc.command(datasetsRpc.changeDatasetDescription, { datasetId: input.datasetId, description: input.description }, ctx.commandIdFor(info)));
   }
 
+  @Needs('CONTRIBUTOR', ['dataset', 'input.datasetId'])
   @Mutation(() => Dataset)
   async archiveDataset(@Args('input') input: ArchiveDatasetInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Dataset> {
     return toDataset(await ctx.rpc.command(datasetsRpc.archiveDataset, { datasetId: input.datasetId, reason: input.reason }, ctx.commandIdFor(info)));

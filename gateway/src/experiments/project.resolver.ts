@@ -1,6 +1,6 @@
 import { Args, Context, ID, Info, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
-import { datasetsRpc, experimentsRpc, streamId } from '@modeltrail/contracts';
+import { accessRpc, datasetsRpc, experimentsRpc, ID_NAMESPACES, nameBasedUuid, NotFoundError, projectIdFor, streamId } from '@modeltrail/contracts';
 import { parseId } from '../common/ids';
 import { PageArgs, pageRequest, toPage } from '../common/page';
 import type { GatewayContext } from '../context/gateway-context';
@@ -8,16 +8,19 @@ import { present } from '../common/input';
 import { DatasetConnection, DatasetStatusEnum, toDataset } from '../datasets/dataset.types';
 import { CreateExperimentInput, DefineProjectInput, RunOrder, toRunOrder } from './experiment.inputs';
 import { Experiment, ExperimentConnection, Project, ProjectConnection, RunConnection, TaskTypeEnum, toExperiment, toProject, toRun } from './experiment.types';
+import { Anyone, CheckedInResolver, Needs, NeedsInProject } from '../access/policy';
 
 type Values<E> = E[keyof E];
 
 @Resolver(() => Project)
 export class ProjectResolver {
+  @Needs('VIEWER', ['project', 'id'])
   @Query(() => Project, { nullable: true, description: 'A project by id (NOT_FOUND when there is none).' })
   async project(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<Project> {
     return toProject(await ctx.loaders.projects.load(parseId(id, 'id')));
   }
 
+  @Anyone('lists only the projects the caller has a role in')
   @Query(() => ProjectConnection, { description: 'Projects, oldest first.' })
   async projects(
     @Args('taskType', { type: () => TaskTypeEnum, nullable: true }) taskType: Values<typeof TaskTypeEnum> | null,
@@ -29,10 +32,26 @@ export class ProjectResolver {
     return toPage(reply, toProject);
   }
 
+  @CheckedInResolver('anyone may define a new project and becomes its ADMIN; redefining an existing one needs ADMIN in it')
   @Mutation(() => Project, { description: 'Defines a project: the problem, the task type, the target and the success criteria.' })
   async defineProject(@Args('input') input: DefineProjectInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Project> {
     const request = { ...present(input), name: input.name, problem: input.problem, taskType: input.taskType };
-    return toProject(await ctx.rpc.command(experimentsRpc.defineProject, request, ctx.commandIdFor(info)));
+    // A new project makes its definer its ADMIN; redefining one that exists needs ADMIN in it.
+    const projectId = projectIdFor(input.name);
+    const existed = await ctx.loaders.projects.load(projectId).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof NotFoundError) return false;
+        throw error;
+      },
+    );
+    if (existed) ctx.access.require('ADMIN', projectId, `defineProject of the existing project "${input.name}"`);
+    const commandId = ctx.commandIdFor(info);
+    const project = await ctx.rpc.command(experimentsRpc.defineProject, request, commandId);
+    if (!existed && !ctx.access.platformAdmin) {
+      await ctx.rpc.command(accessRpc.grantRole, { scope: project.projectId, principal: ctx.user, role: 'ADMIN' }, nameBasedUuid(ID_NAMESPACES.idempotencyKey, `${commandId}\nadmin of the project`));
+    }
+    return toProject(project);
   }
 
   @ResolveField(() => String, { description: 'Who defined it.' })
@@ -62,11 +81,13 @@ export class ProjectResolver {
 
 @Resolver(() => Experiment)
 export class ExperimentResolver {
+  @Needs('VIEWER', ['experiment', 'id'])
   @Query(() => Experiment, { nullable: true, description: 'An experiment by id (NOT_FOUND when there is none).' })
   async experiment(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<Experiment> {
     return toExperiment(await ctx.loaders.experiments.load(parseId(id, 'id')));
   }
 
+  @NeedsInProject('VIEWER', 'projectId')
   @Query(() => ExperimentConnection, { description: 'Experiments, of one project or of all, oldest first.' })
   async experiments(
     @Args('projectId', { type: () => ID, nullable: true }) projectId: string | null,
@@ -78,6 +99,7 @@ export class ExperimentResolver {
     return toPage(reply, toExperiment);
   }
 
+  @NeedsInProject('CONTRIBUTOR', 'input.projectId')
   @Mutation(() => Experiment)
   async createExperiment(@Args('input') input: CreateExperimentInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Experiment> {
     const request = { ...present(input), projectId: input.projectId, name: input.name };

@@ -25,6 +25,7 @@ import {
   toRun,
 } from './experiment.types';
 import { RunTelemetry } from './run-telemetry';
+import { Needs, NeedsInProject } from '../access/policy';
 
 type ListRuns = RpcRequest<typeof experimentsRpc.listRuns>;
 
@@ -32,11 +33,13 @@ type ListRuns = RpcRequest<typeof experimentsRpc.listRuns>;
 export class RunResolver {
   constructor(private readonly telemetry: RunTelemetry) {}
 
+  @Needs('VIEWER', ['run', 'id'])
   @Query(() => Run, { nullable: true, description: 'A run by id (NOT_FOUND when there is none).' })
   async run(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<Run> {
     return toRun(await ctx.loaders.runs.load(parseId(id, 'id')));
   }
 
+  @NeedsInProject('VIEWER', 'filter.projectId')
   @Query(() => RunConnection, { description: 'Runs matching a filter, newest first unless ordered otherwise.' })
   async runs(
     @Args('filter', { type: () => RunFilter, nullable: true }) filter: RunFilter | null,
@@ -50,6 +53,7 @@ export class RunResolver {
     return toPage(reply, toRun);
   }
 
+  @Needs('VIEWER', ['run', 'ids.*'])
   @Query(() => RunComparison, { description: 'Runs side by side: the parameters that differ, those in common, and each metric as series (long series thinned).' })
   async compareRuns(
     @Args('ids', { type: () => [ID] }) ids: string[],
@@ -74,6 +78,7 @@ export class RunResolver {
     };
   }
 
+  @Needs('CONTRIBUTOR', ['experiment', 'input.experimentId'], ['datasetVersion', 'input.datasetVersions.*.datasetVersionId'])
   @Mutation(() => Run, { description: 'Starts a run of an experiment with its parameters, data and code.' })
   async startRun(@Args('input') input: StartRunInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Run> {
     const request = {
@@ -85,34 +90,40 @@ export class RunResolver {
     return toRun(await ctx.rpc.command(experimentsRpc.startRun, request, ctx.commandIdFor(info)));
   }
 
+  @Needs('CONTRIBUTOR', ['run', 'input.runId'])
   @Mutation(() => LogMetricsResult, { description: 'Logs metric points of a running run; subscribers of runMetrics receive them.' })
   async logMetrics(@Args('input') input: LogMetricsInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<LogMetricsResult> {
     const points = input.points.map((point) => ({ ...present(point), key: point.key, value: point.value }));
     return ctx.rpc.command(experimentsRpc.logMetrics, { runId: input.runId, points }, ctx.commandIdFor(info));
   }
 
+  @Needs('CONTRIBUTOR', ['run', 'input.runId'])
   @Mutation(() => Run, { description: 'Adds parameters to a running run (a training script reports them as it goes); a parameter it has already cannot change.' })
   async logParams(@Args('input') input: LogParamsInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Run> {
     const request = { runId: input.runId, params: input.params } as RpcRequest<typeof experimentsRpc.logParams>;
     return toRun(await ctx.rpc.command(experimentsRpc.logParams, request, ctx.commandIdFor(info)));
   }
 
+  @Needs('CONTRIBUTOR', ['run', 'input.runId'])
   @Mutation(() => Artifact, { description: 'Records a file a run produced, with its digest.' })
   async logArtifact(@Args('input') input: LogArtifactInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Artifact> {
     const reply = await ctx.rpc.command(experimentsRpc.logArtifact, { runId: input.runId, name: input.name, uri: input.uri, digest: input.digest, size: input.size }, ctx.commandIdFor(info));
     return { ...reply, loggedBy: ctx.user };
   }
 
+  @Needs('CONTRIBUTOR', ['run', 'input.runId'])
   @Mutation(() => Run, { description: 'Ends a run as completed; its metrics summary is recorded.' })
   async completeRun(@Args('input') input: CompleteRunInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Run> {
     return toRun(await ctx.rpc.command(experimentsRpc.completeRun, { runId: input.runId }, ctx.commandIdFor(info)));
   }
 
+  @Needs('CONTRIBUTOR', ['run', 'input.runId'])
   @Mutation(() => Run, { description: 'Ends a run as failed, saying why.' })
   async failRun(@Args('input') input: FailRunInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Run> {
     return toRun(await ctx.rpc.command(experimentsRpc.failRun, { runId: input.runId, reason: input.reason }, ctx.commandIdFor(info)));
   }
 
+  @Needs('VIEWER', ['run', 'runId'])
   @Subscription(() => [MetricPoint], {
     description:
       'Metric points of a run as they are logged: each message is the batch of points one logMetrics call stored, in the order logged (a very large batch comes as several messages). Live only: earlier points are in Run.metrics.',

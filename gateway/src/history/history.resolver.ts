@@ -4,6 +4,7 @@ import type { EventStore, HashChainBreak, RecordedEvent, VerifyResult } from '@m
 import { parseId } from '../common/ids';
 import { DateTimeScalar, JSONScalar } from '../common/scalars';
 import type { GatewayContext } from '../context/gateway-context';
+import { Needs } from '../access/policy';
 
 @ObjectType({ description: 'One stored event of an entity.' })
 export class HistoryEvent {
@@ -67,6 +68,7 @@ export class History {
 
 @Resolver(() => History)
 export class HistoryResolver {
+  @Needs('VIEWER', ['entity', 'entityId'])
   @Query(() => History, { description: 'The history of any entity by its id (NOT_FOUND when no stream has that id).' })
   async history(@Args('entityId', { type: () => ID }) entityId: string, @Context() ctx: GatewayContext): Promise<History> {
     const id = parseId(entityId, 'entityId');

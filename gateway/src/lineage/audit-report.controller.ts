@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import { GraphQLError } from 'graphql';
 import { auditRpc, ModelTrailError } from '@modeltrail/contracts';
-import { RpcClient } from '@modeltrail/messaging';
-import type { TokenAuthenticator } from '../context/authentication';
-import { TOKEN_AUTHENTICATOR } from '../context/gateway-context';
+import { authorize } from '../access/enforce';
+import { requireWholeLineageVisible } from '../access/lineage-redaction';
+import { parseId } from '../common/ids';
+import { type GatewayContext, GatewayContextFactory } from '../context/gateway-context';
 import { gatewayCodeOf } from '../errors/error-formatter';
 import { documentBody } from './audit-document';
 
@@ -12,7 +13,7 @@ import { documentBody } from './audit-document';
 const FORMATS: Record<string, AuditReportFormat> = { json: 'JSON', markdown: 'MARKDOWN', md: 'MARKDOWN', html: 'HTML' };
 type AuditReportFormat = 'JSON' | 'MARKDOWN' | 'HTML';
 
-const STATUS: Record<string, number> = { BAD_USER_INPUT: 400, UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, CONFLICT: 409, SERVICE_UNAVAILABLE: 503, INTERNAL_SERVER_ERROR: 500 };
+const STATUS: Record<string, number> = { BAD_USER_INPUT: 400, UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, CONFLICT: 409, RATE_LIMITED: 429, SERVICE_UNAVAILABLE: 503, INTERNAL_SERVER_ERROR: 500 };
 
 /**
  * `GET /audit-reports/<modelVersionId>?format=json|markdown|html`: an audit report as a file to
@@ -22,22 +23,29 @@ const STATUS: Record<string, number> = { BAD_USER_INPUT: 400, UNAUTHENTICATED: 4
  */
 @Controller('audit-reports')
 export class AuditReportController {
-  constructor(
-    @Inject(TOKEN_AUTHENTICATOR) private readonly authenticator: TokenAuthenticator,
-    private readonly rpc: RpcClient,
-  ) {}
+  constructor(private readonly contexts: GatewayContextFactory) {}
 
   @Get(':modelVersionId')
   async download(@Param('modelVersionId') modelVersionId: string, @Query('format') format: string | undefined, @Req() req: IncomingMessage, @Res() res: ServerResponse): Promise<void> {
-    const auth = this.authenticator.authenticate(req.headers.authorization);
-    if (!auth.ok) {
-      res.setHeader('WWW-Authenticate', 'Bearer realm="modeltrail"');
-      return fail(res, 'UNAUTHENTICATED', auth.reason);
+    // The same authentication, rate limit and access rule as the auditReport query: VIEWER in the version's project.
+    let ctx: GatewayContext;
+    try {
+      ctx = await this.contexts.forHttp(req, res);
+    } catch (error) {
+      if (error instanceof GraphQLError) {
+        const http = error.extensions.http as { headers?: Map<string, string> } | undefined;
+        for (const [name, value] of http?.headers ?? []) res.setHeader(name, value);
+        return fail(res, String(error.extensions.code ?? 'UNAUTHENTICATED'), error.message);
+      }
+      throw error;
     }
     const chosen = FORMATS[(format ?? 'json').toLowerCase()];
     if (!chosen) return fail(res, 'BAD_USER_INPUT', `format "${format}" is not one of json, markdown, html`);
     try {
-      const document = await this.rpc.request(auditRpc.auditReport, { modelVersionId, format: chosen }, { headers: { actor: auth.user, correlationId: randomUUID() } });
+      const id = parseId(modelVersionId, 'modelVersionId');
+      await authorize({ kind: 'role', role: 'VIEWER', of: [['modelVersion', 'id']], reads: [] }, { id }, ctx, 'auditReport');
+      await requireWholeLineageVisible(id, ctx, 'this audit report');
+      const document = await ctx.rpc.query(auditRpc.auditReport, { modelVersionId: id, format: chosen });
       res.statusCode = 200;
       res.setHeader('content-type', document.contentType);
       res.setHeader('content-disposition', `attachment; filename="${document.fileName}"`);

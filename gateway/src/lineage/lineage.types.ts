@@ -88,6 +88,9 @@ export class LineageNode {
 
   @Field(() => String, { nullable: true })
   endReason!: string | null;
+
+  /** Set on a node of a project the caller has no role in (see LineageNodeResolver.redacted). */
+  redacted?: boolean;
 }
 
 @ObjectType({ description: 'A relation between two entities, from upstream (`from`) to downstream (`to`); it reads "<to> TYPE <from>".' })

@@ -12,6 +12,7 @@ import { AlertFeed } from './alert-feed';
 import { monitoringLoaders } from './monitoring.loaders';
 import { AlertFilter, ApproveRetrainInput, DeclineRetrainInput, RetrainRequestFilter } from './monitoring.inputs';
 import { Alert, AlertConnection, AlertEvent, Deployment, RetrainJobRefusal, RetrainRequest, RetrainRequestConnection, toAlert, toDeployment, toRetrainRequest } from './monitoring.types';
+import { Needs, NeedsInProject } from '../access/policy';
 
 @Resolver(() => Alert)
 export class AlertResolver {
@@ -26,11 +27,13 @@ export class AlertResolver {
     return this.feed.size;
   }
 
+  @Needs('VIEWER', ['alert', 'id'])
   @Query(() => Alert, { nullable: true, description: 'An alert by id (NOT_FOUND when there is none).' })
   async alert(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<Alert> {
     return toAlert(await monitoringLoaders(ctx).alerts.load(parseId(id, 'id')));
   }
 
+  @Needs('VIEWER', ['deployment', 'filter.deploymentId'])
   @Query(() => AlertConnection, { description: 'Alerts of every deployment (or those the filter names), newest first.' })
   async alerts(@Args('filter', { type: () => AlertFilter, nullable: true }) filter: AlertFilter | null, @Args() page: PageArgs, @Context() ctx: GatewayContext): Promise<AlertConnection> {
     const reply = await ctx.rpc.query(monitoringRpc.listAlerts, { filter: present(filter ?? {}), ...pageRequest(page) } as RpcRequest<typeof monitoringRpc.listAlerts>);
@@ -39,6 +42,7 @@ export class AlertResolver {
     return toPage(reply, toAlert);
   }
 
+  @NeedsInProject('VIEWER', 'deploymentId')
   @Subscription(() => AlertEvent, {
     name: 'alerts',
     description: 'Alerts raised and resolved from now on, as the monitors record them: of one deployment (NOT_FOUND for an unknown one), or of every deployment.',
@@ -84,11 +88,13 @@ export class AlertEventResolver {
 
 @Resolver(() => RetrainRequest)
 export class RetrainRequestResolver {
+  @Needs('VIEWER', ['retrainRequest', 'id'])
   @Query(() => RetrainRequest, { nullable: true, description: 'A retraining by id (NOT_FOUND when there is none).' })
   async retrainRequest(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<RetrainRequest> {
     return toRetrainRequest(await monitoringLoaders(ctx).retrains.load(parseId(id, 'id')));
   }
 
+  @Needs('VIEWER', ['deployment', 'filter.deploymentId'])
   @Query(() => RetrainRequestConnection, { description: 'Retrainings of every deployment (or those the filter names), newest first.' })
   async retrainRequests(
     @Args('filter', { type: () => RetrainRequestFilter, nullable: true }) filter: RetrainRequestFilter | null,
@@ -101,6 +107,7 @@ export class RetrainRequestResolver {
     return toPage(reply, toRetrainRequest);
   }
 
+  @Needs('APPROVER', ['retrainRequest', 'input.retrainId'])
   @Mutation(() => RetrainRequest, { description: 'Approves a proposed retraining (the approver is the caller): it is requested on the newest dataset versions, and the scheduler queues its job.' })
   async approveRetrain(@Args('input') input: ApproveRetrainInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<RetrainRequest> {
     const view = await ctx.rpc.command(monitoringRpc.approveRetrain, present(input) as RpcRequest<typeof monitoringRpc.approveRetrain>, ctx.commandIdFor(info));
@@ -108,6 +115,7 @@ export class RetrainRequestResolver {
     return toRetrainRequest(view);
   }
 
+  @Needs('APPROVER', ['retrainRequest', 'input.retrainId'])
   @Mutation(() => RetrainRequest, { description: 'Declines a proposed retraining, saying why.' })
   async declineRetrain(@Args('input') input: DeclineRetrainInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<RetrainRequest> {
     const view = await ctx.rpc.command(monitoringRpc.declineRetrain, { retrainId: input.retrainId, reason: input.reason }, ctx.commandIdFor(info));

@@ -1,3 +1,4 @@
+import { Needs } from '../access/policy';
 import { Args, Context, ID, Info, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { type AlertView, monitoringRpc, type MonitorView, type RetrainView, type RpcRequest } from '@modeltrail/contracts';
@@ -49,11 +50,13 @@ type Values<E> = E[keyof E];
  */
 @Resolver(() => Deployment)
 export class DeploymentResolver {
+  @Needs('VIEWER', ['deployment', 'id'])
   @Query(() => Deployment, { nullable: true, description: 'A deployment by id (NOT_FOUND when there is none).' })
   async deployment(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<Deployment> {
     return toDeployment(await monitoringLoaders(ctx).deployments.load(parseId(id, 'id')));
   }
 
+  @Needs('VIEWER', [['model', 'filter.modelId'], ['modelVersion', 'filter.modelVersionId']])
   @Query(() => DeploymentConnection, { description: 'Deployments matching a filter, newest first.' })
   async deployments(@Args('filter', { type: () => DeploymentFilter, nullable: true }) filter: DeploymentFilter | null, @Args() page: PageArgs, @Context() ctx: GatewayContext): Promise<DeploymentConnection> {
     const reply = await ctx.rpc.query(monitoringRpc.listDeployments, { ...present(filter ?? {}), ...pageRequest(page) } as RpcRequest<typeof monitoringRpc.listDeployments>);
@@ -62,6 +65,7 @@ export class DeploymentResolver {
     return toPage(reply, toDeployment);
   }
 
+  @Needs('CONTRIBUTOR', ['modelVersion', 'input.modelVersionId'], ['datasetVersion', 'input.referenceDatasetVersionId'])
   @Mutation(() => Deployment, { description: "Deploys a model version: its training data is profiled into the frozen reference (drift is measured against it), and the deployment's monitor is created with the default settings." })
   async deployModel(@Args('input') input: DeployModelInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Deployment> {
     const view = await ctx.rpc.command(monitoringRpc.deployModel, present(input) as RpcRequest<typeof monitoringRpc.deployModel>, ctx.commandIdFor(info));
@@ -69,12 +73,14 @@ export class DeploymentResolver {
     return toDeployment(view);
   }
 
+  @Needs('CONTRIBUTOR', ['deployment', 'input.deploymentId'], ['experiment', 'input.retrainJob.experimentId'])
   @Mutation(() => Monitor, { description: "Changes a deployment's monitor: drift methods and thresholds, hysteresis, performance tolerance and window, retraining policy and job." })
   async configureMonitor(@Args('input') input: ConfigureMonitorInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Monitor> {
     const view = await ctx.rpc.command(monitoringRpc.configureMonitor, toConfigureMonitor(input) as RpcRequest<typeof monitoringRpc.configureMonitor>, ctx.commandIdFor(info));
     return primedMonitor(monitoringLoaders(ctx), view);
   }
 
+  @Needs('CONTRIBUTOR', ['deployment', 'input.deploymentId'], ['datasetVersion', 'input.datasetVersionId'])
   @Mutation(() => IngestFeatureBatchResult, {
     description: "Measures a batch of production features against the deployment's reference (one drift window); raises or resolves alerts and requests or proposes a retraining as the monitor's settings say.",
   })
@@ -83,12 +89,14 @@ export class DeploymentResolver {
     return { measurement: toDriftMeasurement(reply.measurement), ...consequences(monitoringLoaders(ctx), reply) };
   }
 
+  @Needs('CONTRIBUTOR', ['deployment', 'input.deploymentId'])
   @Mutation(() => IngestPredictionsResult, { description: 'Stores predictions of the deployed model (idempotent per prediction id and value); their ground truth may come later.' })
   async ingestPredictions(@Args('input') input: IngestPredictionsInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<IngestPredictionsResult> {
     const request = { deploymentId: input.deploymentId, predictions: input.predictions.map((p) => present(p)) } as RpcRequest<typeof monitoringRpc.ingestPredictions>;
     return ctx.rpc.command(monitoringRpc.ingestPredictions, request, ctx.commandIdFor(info));
   }
 
+  @Needs('CONTRIBUTOR', ['deployment', 'input.deploymentId'])
   @Mutation(() => IngestGroundTruthResult, { description: 'Stores the true outcomes of stored predictions; each window of windowSize labels completed (in arrival order) is measured and compared with the deployed version.' })
   async ingestGroundTruth(@Args('input') input: IngestGroundTruthInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<IngestGroundTruthResult> {
     const request = { deploymentId: input.deploymentId, labels: input.labels.map((l) => ({ predictionId: l.predictionId, actual: l.actual })) } as RpcRequest<typeof monitoringRpc.ingestGroundTruth>;

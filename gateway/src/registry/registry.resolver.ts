@@ -1,3 +1,4 @@
+import { Needs, NeedsInProject } from '../access/policy';
 import { Args, Context, Float, ID, Info, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { registryRpc, type RpcRequest } from '@modeltrail/contracts';
@@ -41,11 +42,13 @@ type Values<E> = E[keyof E];
 
 @Resolver(() => Model)
 export class ModelResolver {
+  @Needs('VIEWER', ['model', 'id'])
   @Query(() => Model, { nullable: true, description: 'A registered model by id (NOT_FOUND when there is none).' })
   async model(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<Model> {
     return toModel(await registryLoaders(ctx).models.load(parseId(id, 'id')));
   }
 
+  @NeedsInProject('VIEWER', 'filter.projectId')
   @Query(() => ModelConnection, { description: 'Registered models, of one project or of all, oldest first.' })
   async models(@Args('filter', { type: () => ModelFilter, nullable: true }) filter: ModelFilter | null, @Args() page: PageArgs, @Context() ctx: GatewayContext): Promise<ModelConnection> {
     const reply = await ctx.rpc.query(registryRpc.listModels, { ...present(filter ?? {}), ...pageRequest(page) } as RpcRequest<typeof registryRpc.listModels>);
@@ -53,6 +56,7 @@ export class ModelResolver {
     return toPage(reply, toModel);
   }
 
+  @NeedsInProject('CONTRIBUTOR', 'input.projectId')
   @Mutation(() => Model, { description: 'Registers a model in a project; its name is unique within the project.' })
   async registerModel(@Args('input') input: RegisterModelInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Model> {
     const request = { projectId: input.projectId, name: input.name, ...(input.description != null ? { description: input.description } : {}) };
@@ -118,11 +122,13 @@ export class ModelResolver {
 
 @Resolver(() => ModelVersion)
 export class ModelVersionResolver {
+  @Needs('VIEWER', ['modelVersion', 'id'])
   @Query(() => ModelVersion, { nullable: true, description: 'A model version by id (NOT_FOUND when there is none).' })
   async modelVersion(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<ModelVersion> {
     return toModelVersion(await registryLoaders(ctx).modelVersions.load(parseId(id, 'id')));
   }
 
+  @Needs('CONTRIBUTOR', ['model', 'input.modelId'], ['run', 'input.runId'])
   @Mutation(() => ModelVersion, {
     description: "Creates the next version of a model from a completed run of its project: the run's artifact (by name) with its digest, its metrics summary, params, code and dataset versions, with a signature and a model card.",
   })
@@ -132,12 +138,14 @@ export class ModelVersionResolver {
     return this.primed(ctx, await ctx.rpc.command(registryRpc.createModelVersion, request, ctx.commandIdFor(info)));
   }
 
+  @Needs('CONTRIBUTOR', ['modelVersion', 'input.modelVersionId'])
   @Mutation(() => ModelVersion, { description: "Replaces a version's model card (fields left out become empty)." })
   async updateModelCard(@Args('input') input: UpdateModelCardInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<ModelVersion> {
     const request = { modelVersionId: input.modelVersionId, modelCard: toModelCard(input.modelCard) ?? {} } as RpcRequest<typeof registryRpc.updateModelCard>;
     return this.primed(ctx, await ctx.rpc.command(registryRpc.updateModelCard, request, ctx.commandIdFor(info)));
   }
 
+  @Needs('CONTRIBUTOR', ['modelVersion', 'input.modelVersionId'])
   @Mutation(() => ModelVersion, { description: 'Archives a version: it can no longer be promoted. Refused while it holds an alias.' })
   async archiveModelVersion(@Args('input') input: ArchiveModelVersionInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<ModelVersion> {
     return this.primed(ctx, await ctx.rpc.command(registryRpc.archiveModelVersion, { modelVersionId: input.modelVersionId, reason: input.reason }, ctx.commandIdFor(info)));
@@ -182,6 +190,7 @@ export class ModelVersionResolver {
 
 @Resolver(() => PromotionRequest)
 export class PromotionRequestResolver {
+  @Needs('VIEWER', [['model', 'filter.modelId'], ['modelVersion', 'filter.modelVersionId']])
   @Query(() => PromotionRequestConnection, { description: 'Promotion requests matching a filter, newest first.' })
   async promotionRequests(
     @Args('filter', { type: () => PromotionRequestFilter, nullable: true }) filter: PromotionRequestFilter | null,
@@ -193,17 +202,20 @@ export class PromotionRequestResolver {
     return toPage(reply, toPromotionRequest);
   }
 
+  @Needs('VIEWER', ['promotionRequest', 'id'])
   @Query(() => PromotionRequest, { nullable: true, description: 'A promotion request by id (NOT_FOUND when there is none).' })
   async promotionRequest(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<PromotionRequest> {
     return toPromotionRequest(await registryLoaders(ctx).promotionRequests.load(parseId(id, 'id')));
   }
 
+  @Needs('CONTRIBUTOR', ['modelVersion', 'input.modelVersionId'])
   @Mutation(() => PromotionRequest, { description: 'Requests that a version take an alias. Every gate is judged now and recorded with the request.' })
   async requestPromotion(@Args('input') input: RequestPromotionInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<PromotionRequest> {
     const request = { modelVersionId: input.modelVersionId, alias: input.alias, justification: input.justification };
     return toPromotionRequest(await ctx.rpc.command(registryRpc.requestPromotion, request, ctx.commandIdFor(info)));
   }
 
+  @Needs('APPROVER', ['promotionRequest', 'input.requestId'])
   @Mutation(() => PromotionRequest, {
     description: 'Approves a request as the caller (FORBIDDEN for its requester; CONFLICT when a gate failed, naming it): the alias moves to the version in the same change.',
   })
@@ -212,6 +224,7 @@ export class PromotionRequestResolver {
     return toPromotionRequest(await ctx.rpc.command(registryRpc.approvePromotion, request, ctx.commandIdFor(info)));
   }
 
+  @Needs('APPROVER', ['promotionRequest', 'input.requestId'])
   @Mutation(() => PromotionRequest, { description: 'Rejects a pending request.' })
   async rejectPromotion(@Args('input') input: RejectPromotionInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<PromotionRequest> {
     return toPromotionRequest(await ctx.rpc.command(registryRpc.rejectPromotion, { requestId: input.requestId, reason: input.reason }, ctx.commandIdFor(info)));
@@ -230,6 +243,7 @@ export class PromotionRequestResolver {
 
 @Resolver(() => AliasAssignment)
 export class AliasAssignmentResolver {
+  @Needs('VIEWER', ['model', 'modelId'])
   @Query(() => [AliasAssignment], { description: 'Every move of an alias of a model, newest first: which version, who requested and approved it, when and why.' })
   async aliasHistory(@Args('modelId', { type: () => ID }) modelId: string, @Args('alias') alias: string, @Context() ctx: GatewayContext): Promise<AliasAssignment[]> {
     return (await ctx.rpc.query(registryRpc.aliasHistory, { modelId: parseId(modelId, 'modelId'), alias })).items.map(toAliasAssignment);

@@ -1,3 +1,4 @@
+import { Needs, NeedsInProject } from '../access/policy';
 import { Logger } from '@nestjs/common';
 import { Args, Context, ID, Info, Int, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
@@ -41,11 +42,13 @@ export class JobResolver {
 
   constructor(private readonly telemetry: JobTelemetry) {}
 
+  @Needs('VIEWER', ['job', 'id'])
   @Query(() => Job, { nullable: true, description: 'A job by id (NOT_FOUND when there is none).' })
   async job(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<Job> {
     return toJob(await ctx.loaders.jobs.load(parseId(id, 'id')));
   }
 
+  @NeedsInProject('VIEWER', 'filter.projectId')
   @Query(() => JobConnection, { description: 'Jobs matching a filter, newest first.' })
   async jobs(@Args('filter', { type: () => JobFilter, nullable: true }) filter: JobFilter | null, @Args() page: PageArgs, @Context() ctx: GatewayContext): Promise<JobConnection> {
     const reply = await ctx.rpc.query(schedulerRpc.listJobs, { filter: present(filter ?? {}), ...pageRequest(page) } as RpcRequest<typeof schedulerRpc.listJobs>);
@@ -53,6 +56,7 @@ export class JobResolver {
     return toPage(reply, toJob);
   }
 
+  @NeedsInProject('VIEWER', 'projectId')
   @Query(() => QueueConnection, { description: 'Pending jobs in placement order, each with its position and why it waits.' })
   async queue(
     @Args('projectId', { type: () => ID, nullable: true, description: "Only this project's jobs (positions stay those of the whole queue)." }) projectId: string | null,
@@ -63,22 +67,26 @@ export class JobResolver {
     return { ...toPage(reply, toQueueEntry), totalPending: reply.totalPending };
   }
 
+  @Needs('CONTRIBUTOR', [['experiment', 'input.experimentId'], ['run', 'input.runId']], ['datasetVersion', 'input.datasetVersions.*.datasetVersionId'])
   @Mutation(() => Job, { description: 'Queues a training job: its command runs on an agent that fits its resources, training into a run.' })
   async submitJob(@Args('input') input: SubmitJobInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Job> {
     const request = toJobSpec(input) as RpcRequest<typeof schedulerRpc.submitJob>;
     return this.primed(ctx, await ctx.rpc.command(schedulerRpc.submitJob, request, ctx.commandIdFor(info)));
   }
 
+  @Needs('CONTRIBUTOR', ['job', 'input.jobId'])
   @Mutation(() => Job, { description: 'Cancels a job: a queued one at once, a running one by stopping its process (SIGTERM, grace, SIGKILL).' })
   async cancelJob(@Args('input') input: CancelJobInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Job> {
     return this.primed(ctx, await ctx.rpc.command(schedulerRpc.cancelJob, { jobId: input.jobId, reason: input.reason }, ctx.commandIdFor(info)));
   }
 
+  @Needs('CONTRIBUTOR', ['job', 'input.jobId'])
   @Mutation(() => Job, { description: "Changes a queued job's priority." })
   async changeJobPriority(@Args('input') input: ChangeJobPriorityInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Job> {
     return this.primed(ctx, await ctx.rpc.command(schedulerRpc.changeJobPriority, { jobId: input.jobId, priority: input.priority }, ctx.commandIdFor(info)));
   }
 
+  @Needs('VIEWER', ['job', 'jobId'])
   @Subscription(() => JobProgressItem, {
     description: `A job's live progress in the order stored: metric points, output lines and status changes. With replayLast N (0 to ${MAX_REPLAY_LAST}), the last N items kept first, then live ones. NOT_FOUND for an unknown job.`,
     resolve: (item: JobProgressItem, _args: unknown, ctx: GatewayContext) => eventOf(item, ctx),
@@ -106,6 +114,7 @@ export class JobResolver {
     return stream;
   }
 
+  @Needs('VIEWER', ['job', 'jobId'])
   @Subscription(() => JobProgressBatch, {
     description: `jobProgress in batches: each message holds the items that arrived together (up to ${MAX_BATCH_ITEMS}), for charts and jobs that log thousands of points a second. Same order, replay and errors as jobProgress.`,
     resolve: (batch: JobProgressBatch, _args: unknown, ctx: GatewayContext) => eventOf(batch, ctx),
@@ -136,6 +145,7 @@ export class JobResolver {
     return stream;
   }
 
+  @NeedsInProject('VIEWER', 'filter.projectId')
   @Subscription(() => JobStatusChange, {
     description: 'State changes of jobs as the scheduler records them (every job, or those the filter names). Live only: a job\'s earlier changes are in jobProgress(replayLast).',
     resolve: (change: JobStatusChange, _args: unknown, ctx: GatewayContext) => eventOf(change, ctx),

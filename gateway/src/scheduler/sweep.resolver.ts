@@ -6,20 +6,24 @@ import type { GatewayContext } from '../context/gateway-context';
 import { Experiment, Project, Run, toExperiment, toProject, toRun } from '../experiments/experiment.types';
 import { CancelSweepInput, SubmitSweepInput, toJobSpec, toObjective } from './scheduler.inputs';
 import { Job, Sweep, SweepBest, SweepTrial, toJob, toSweep } from './scheduler.types';
+import { Needs } from '../access/policy';
 
 @Resolver(() => Sweep)
 export class SweepResolver {
+  @Needs('VIEWER', ['sweep', 'id'])
   @Query(() => Sweep, { nullable: true, description: 'A sweep by id (NOT_FOUND when there is none).' })
   async sweep(@Args('id', { type: () => ID }) id: string, @Context() ctx: GatewayContext): Promise<Sweep> {
     return toSweep(await ctx.loaders.sweeps.load(parseId(id, 'id')));
   }
 
+  @Needs('CONTRIBUTOR', ['experiment', 'input.experimentId'], ['datasetVersion', 'input.datasetVersions.*.datasetVersionId'])
   @Mutation(() => Sweep, { description: 'Starts a hyper-parameter sweep over an experiment: one job per trial, a few at a time.' })
   async submitSweep(@Args('input') input: SubmitSweepInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Sweep> {
     const request = { ...toJobSpec(input), ...(input.objective ? { objective: toObjective(input.objective) } : {}) } as RpcRequest<typeof schedulerRpc.submitSweep>;
     return toSweep(await ctx.rpc.command(schedulerRpc.submitSweep, request, ctx.commandIdFor(info)));
   }
 
+  @Needs('CONTRIBUTOR', ['sweep', 'input.sweepId'])
   @Mutation(() => Sweep, { description: 'Cancels a sweep and every trial job still queued or running.' })
   async cancelSweep(@Args('input') input: CancelSweepInput, @Context() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Sweep> {
     return toSweep(await ctx.rpc.command(schedulerRpc.cancelSweep, { sweepId: input.sweepId, reason: input.reason }, ctx.commandIdFor(info)));

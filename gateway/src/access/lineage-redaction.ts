@@ -1,0 +1,52 @@
+import { ForbiddenError, lineageRpc, type LineageEventView, NotFoundError, type RpcRequest } from '@modeltrail/contracts';
+import type { GatewayContext } from '../context/gateway-context';
+import { projectOf } from './project-of';
+
+/** What replaces what a caller may not read of an event about a node of another project. */
+export const REDACTED = 'redacted';
+
+/**
+ * Which of the nodes a lineage answer mentions the caller may see. The projects come from one
+ * walk of the root's whole lineage (cached by the lineage service); a node beyond it is looked
+ * up on its own. Nodes of no project (people, agents) are visible to everyone.
+ */
+export async function nodeVisibility(rootId: string, nodeIds: Iterable<string>, ctx: GatewayContext): Promise<(nodeId: string) => boolean> {
+  if (ctx.access.platformAdmin) return () => true;
+  const wanted = new Set(nodeIds);
+  const projects = new Map<string, string | null>();
+  const walk = await ctx.rpc.query(lineageRpc.lineage, { id: rootId, direction: 'BOTH', depth: null, first: 1000 } as RpcRequest<typeof lineageRpc.lineage>);
+  for (const node of walk.nodes) projects.set(node.id, node.projectId);
+  await Promise.all(
+    [...wanted]
+      .filter((id) => !projects.has(id))
+      .map(async (id) => {
+        try {
+          projects.set(id, await projectOf('entity', id, ctx));
+        } catch (error) {
+          if (!(error instanceof NotFoundError)) throw error;
+          projects.set(id, undefined as unknown as string); // unknown: shown redacted
+        }
+      }),
+  );
+  return (nodeId) => {
+    const project = projects.get(nodeId);
+    return project !== undefined && ctx.access.canSee(project);
+  };
+}
+
+/** An event about a node the caller may not see keeps its ids and place in the order, nothing else. */
+export function redactEvent<E extends LineageEventView>(event: E): E {
+  return { ...event, type: REDACTED, stream: REDACTED, actor: REDACTED, nodeKind: null };
+}
+
+/**
+ * A document that cannot be redacted (an audit report is digested and cites its events whole)
+ * is for those who may see every project it covers: FORBIDDEN otherwise, saying why.
+ */
+export async function requireWholeLineageVisible(rootId: string, ctx: GatewayContext, what: string): Promise<void> {
+  if (ctx.access.platformAdmin) return;
+  const walk = await ctx.rpc.query(lineageRpc.lineage, { id: rootId, direction: 'BOTH', depth: null, first: 1000 } as RpcRequest<typeof lineageRpc.lineage>);
+  if (walk.nodes.some((node) => !ctx.access.canSee(node.projectId)) || walk.pageInfo.hasNextPage) {
+    throw new ForbiddenError(`${what} covers the lineage of other projects you have no role in: it needs VIEWER in each of them`, { requiredRole: 'VIEWER' });
+  }
+}

@@ -1,0 +1,103 @@
+import { ENTITY_STREAM_PREFIXES, lineageRpc, streamId } from '@modeltrail/contracts';
+import type { GatewayContext } from '../context/gateway-context';
+import { monitoringLoaders } from '../monitoring/monitoring.loaders';
+import { registryLoaders } from '../registry/registry.loaders';
+
+/** The kinds of entity whose project a policy can look up by id. `entity`: any id the history or lineage knows. */
+export const ENTITY_KINDS = [
+  'project',
+  'experiment',
+  'run',
+  'dataset',
+  'datasetVersion',
+  'job',
+  'sweep',
+  'agent',
+  'model',
+  'modelVersion',
+  'promotionRequest',
+  'deployment',
+  'monitor',
+  'alert',
+  'retrainRequest',
+  'entity',
+] as const;
+export type EntityKind = (typeof ENTITY_KINDS)[number];
+
+const KIND_OF_PREFIX: Record<(typeof ENTITY_STREAM_PREFIXES)[number], EntityKind> = {
+  dataset: 'dataset',
+  'dataset-version': 'datasetVersion',
+  project: 'project',
+  experiment: 'experiment',
+  run: 'run',
+  job: 'job',
+  agent: 'agent',
+  sweep: 'sweep',
+  model: 'model',
+  'model-version': 'modelVersion',
+  deployment: 'deployment',
+  monitor: 'monitor',
+};
+
+/**
+ * The project an entity belongs to, or null for what has none (a shared dataset, an agent). An id
+ * the owning service does not know is NOT_FOUND, for whoever asks. Lookups go through the
+ * operation's DataLoaders, which read each service's read model caught up with its own writes,
+ * so an entity created a moment ago is found.
+ */
+export async function projectOf(kind: EntityKind, id: string, ctx: GatewayContext): Promise<string | null> {
+  switch (kind) {
+    case 'project':
+      return (await ctx.loaders.projects.load(id)).projectId;
+    case 'experiment':
+      return (await ctx.loaders.experiments.load(id)).projectId;
+    case 'run':
+      return (await ctx.loaders.runs.load(id)).projectId;
+    case 'dataset':
+      return (await ctx.loaders.datasets.load(id)).projectId;
+    case 'datasetVersion':
+      return projectOf('dataset', (await ctx.loaders.datasetVersions.load(id)).datasetId, ctx);
+    case 'job':
+      return (await ctx.loaders.jobs.load(id)).projectId;
+    case 'sweep':
+      return (await ctx.loaders.sweeps.load(id)).projectId;
+    case 'agent':
+      await ctx.loaders.agents.load(id);
+      return null;
+    case 'model':
+      return (await registryLoaders(ctx).models.load(id)).projectId;
+    case 'modelVersion':
+      return (await registryLoaders(ctx).modelVersions.load(id)).projectId;
+    case 'promotionRequest':
+      return projectOf('model', (await registryLoaders(ctx).promotionRequests.load(id)).modelId, ctx);
+    case 'deployment':
+      return (await monitoringLoaders(ctx).deployments.load(id)).projectId;
+    case 'monitor':
+      return (await monitoringLoaders(ctx).monitors.load(id)).projectId;
+    case 'alert':
+      return projectOf('deployment', (await monitoringLoaders(ctx).alerts.load(id)).deploymentId, ctx);
+    case 'retrainRequest':
+      return projectOf('model', (await monitoringLoaders(ctx).retrains.load(id)).modelId, ctx);
+    case 'entity':
+      return projectOfAnyEntity(id, ctx);
+    default: {
+      const unknownKind: never = kind;
+      throw new Error(`no project lookup for ${String(unknownKind)}`);
+    }
+  }
+}
+
+/**
+ * Any id: an aggregate's own stream says its kind; anything else (a promotion, an alert, a
+ * validation, an artifact) is asked of the lineage graph, whose nodes carry their project.
+ */
+async function projectOfAnyEntity(id: string, ctx: GatewayContext): Promise<string | null> {
+  const lower = id.toLowerCase();
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(lower)) {
+    const streams = await Promise.all(ENTITY_STREAM_PREFIXES.map(async (prefix) => ((await ctx.store.streamRevision(streamId(prefix, lower))) === 'no_stream' ? null : prefix)));
+    const prefix = streams.find((p) => p !== null);
+    if (prefix) return projectOf(KIND_OF_PREFIX[prefix], lower, ctx);
+  }
+  const graph = await ctx.rpc.query(lineageRpc.lineage, { id, direction: 'UPSTREAM', depth: 0, first: 1 });
+  return graph.root.projectId;
+}
