@@ -254,7 +254,7 @@ describe('access matrix: role × operation × project, through GraphQL', () => {
     fixtures.P1 = await buildProject('P1');
     fixtures.P2 = await buildProject('P2');
     const { publishCheckpoint } = await admin.data(`mutation { publishCheckpoint { treeSize } }`);
-    shared = { root, csv, agentId, runTag, treeSize: publishCheckpoint.treeSize };
+    shared = { root, csv, agentId, runTag, treeSize: publishCheckpoint.treeSize, ownKeyIds: {}, serviceKeyId: randomUUID() };
     for (const key of ['P1', 'P2'] as const) secrets.set(key, secretsOf(fixtures[key]!));
   }, 120_000);
 
@@ -263,7 +263,7 @@ describe('access matrix: role × operation × project, through GraphQL', () => {
     for (const p of PRINCIPALS) {
       const role = p.roles.P1;
       if (!role) continue;
-      const granted = await admin.request(`mutation($p: ID, $who: String!, $role: ProjectRole!) { grantRole(input: { projectId: $p, principal: $who, role: $role }) { __typename } }`, {
+      const granted = await admin.request(`mutation($p: ID, $who: String!, $role: ProjectRole!) { grantRole(input: { projectId: $p, principal: $who, role: $role }) { principal role projectId } }`, {
         p: fixtures.P1!.projectId,
         who: p.user,
         role,
@@ -275,6 +275,16 @@ describe('access matrix: role × operation × project, through GraphQL', () => {
       expect(made.createApiKey.key).toMatch(/^mtk_[0-9a-f]{32}_[A-Za-z0-9_-]{43}$/);
       tokens.set(p.name, made.createApiKey.key);
     }
+    // Throwaway keys, for revokeApiKey: one of each user's own, one of a service account.
+    for (const p of PRINCIPALS) {
+      const made = await new GraphQLHttpClient(url, p.staticToken).data(`mutation($n: String!) { createApiKey(input: { name: $n }) { apiKey { id } } }`, { n: `throwaway of ${p.name}` });
+      shared.ownKeyIds[p.user] = made.createApiKey.apiKey.id;
+    }
+    const service = await admin.data(`mutation($n: String!, $sa: String!) { createApiKey(input: { name: $n, kind: SERVICE_ACCOUNT, serviceAccount: $sa }) { apiKey { id principal } } }`, {
+      n: 'throwaway service key',
+      sa: `acl-${runTag}-throwaway`,
+    });
+    shared.serviceKeyId = service.createApiKey.apiKey.id;
     // The keys authenticate as their users.
     for (const p of PRINCIPALS.filter((x) => x.usesApiKey)) {
       const response = await new GraphQLHttpClient(url, tokens.get(p.name)!).request(`{ logKey { origin } }`);
@@ -297,7 +307,7 @@ describe('access matrix: role × operation × project, through GraphQL', () => {
     const invalid: string[] = [];
     for (const probe of PROBES.filter((p) => fields.includes(p.field))) {
       for (const key of ['P1', 'P2'] as const) {
-        const call = probe.call(fixtures[key] ?? placeholder(key), shared ?? { root, csv, agentId: randomUUID(), runTag, treeSize: 1 }, 'probe@example.com');
+        const call = probe.call(fixtures[key] ?? placeholder(key), shared ?? { root, csv, agentId: randomUUID(), runTag, treeSize: 1, ownKeyIds: {}, serviceKeyId: randomUUID() }, 'probe@example.com');
         const errors = validate(schema, parse(call.document));
         if (errors.length) invalid.push(`${label(probe)}: ${errors.map((e) => e.message).join('; ')}`);
       }
@@ -348,7 +358,7 @@ describe('access matrix: role × operation × project, through GraphQL', () => {
         const bad = r.codes.filter((c) => c === 'FORBIDDEN' || c === 'UNAUTHENTICATED');
         if (bad.length) failures.push(`${r.cell}: expected ALLOWED, got ${bad.join(',')} (HTTP ${r.status}) ${clip(r.text)}`);
         const others = r.codes.filter((c) => c !== 'FORBIDDEN' && c !== 'UNAUTHENTICATED');
-        if (others.length) otherErrors.push(`${r.cell}: ${others.join(',')}`);
+        if (others.length) otherErrors.push(`${r.cell}: ${others.join(',')} ${clip(errorMessages(r.text), 240)}`);
       } else {
         refusalStatuses.set(r.status, (refusalStatuses.get(r.status) ?? 0) + 1);
         if (!r.codes.includes('FORBIDDEN')) failures.push(`${r.cell}: expected FORBIDDEN, got ${r.codes.join(',') || 'no error'} (HTTP ${r.status}) ${clip(r.text)}`);
@@ -362,6 +372,13 @@ describe('access matrix: role × operation × project, through GraphQL', () => {
       const member = r.principal.platformAdmin || r.principal.roles[r.project] !== undefined;
       const id = r.probe.mustSee(fixtures[r.project]!);
       if (member && !r.text.toLowerCase().includes(id.toLowerCase())) unseen.push(`${r.cell}: ${id} not in ${clip(r.text)}`);
+    }
+
+    // apiKeys: a principal who is not a platform admin lists its own keys only.
+    for (const r of results) {
+      if (r.probe.field !== 'Query.apiKeys' || r.principal.platformAdmin) continue;
+      const foreign = ((r as any).body?.data?.apiKeys?.nodes ?? []).filter((k: any) => k.principal !== r.principal.user);
+      if (foreign.length) unseen.push(`${r.cell}: lists keys of others: ${foreign.map((k: any) => `${k.principal} (${k.name})`).join(', ')}`);
     }
 
     // Leaks: a principal without a role in a project reads nothing of it it did not send.
@@ -391,7 +408,7 @@ describe('access matrix: role × operation × project, through GraphQL', () => {
         `allowed cells with other errors (past access control): ${otherErrors.length}\n  ${otherErrors.join('\n  ')}`,
         `failures: ${failures.length}\n  ${failures.join('\n  ')}`,
         `leaks: ${leaks.length}\n  ${leaks.join('\n  ')}`,
-        `unseen in lists: ${unseen.length}\n  ${unseen.join('\n  ')}`,
+        `unseen in lists (or another's keys listed): ${unseen.length}\n  ${unseen.join('\n  ')}`,
         `refusals that appended events: ${appendedForRefusal.length}\n  ${appendedForRefusal.join('\n  ')}`,
       ].join('\n'),
     );
@@ -527,6 +544,17 @@ function rootFields(schema: GraphQLSchema): string[] {
     if (type) for (const name of Object.keys(type.getFields())) out.push(`${type.name}.${name}`);
   }
   return out;
+}
+
+/** The messages of the errors in an answer (or the answer itself when it is not JSON). */
+function errorMessages(text: string): string {
+  try {
+    const body = JSON.parse(text);
+    const errors = Array.isArray(body) ? body.flatMap((m: any) => m?.errors ?? (Array.isArray(m) ? m : [])) : (body?.errors ?? []);
+    return errors.map((e: any) => e?.message).join(' | ');
+  } catch {
+    return text;
+  }
 }
 
 function strings(value: unknown): string[] {
