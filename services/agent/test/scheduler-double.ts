@@ -82,6 +82,17 @@ export class SchedulerDouble {
     await Promise.all(this.servers.map((server) => server.stop()));
   }
 
+  /**
+   * Which jobs an agent holds, as the scheduler would answer the experiments service (assigned
+   * to it and not reported finished): the experiments module's AgentAssignments in agent specs.
+   */
+  readonly agentAssignments = {
+    holdsAny: async (agentId: string, jobIds: ReadonlyArray<string>): Promise<boolean> =>
+      jobIds.some((jobId) => this.assignedTo.get(jobId) === agentId && !this.finishedOf(jobId) && !this.stale.has(jobId)),
+  };
+  /** Job id -> the agent it was last assigned to. */
+  private readonly assignedTo = new Map<string, string>();
+
   /** Hands a job to an agent at its next heartbeat, and wakes the agent. */
   assign(agentId: string, job: Pick<JobAssignment, 'jobId' | 'runId' | 'command'> & Partial<JobAssignment>): JobAssignment {
     const assignment: JobAssignment = {
@@ -97,6 +108,7 @@ export class SchedulerDouble {
     };
     const list = this.assignments.get(agentId) ?? [];
     list.push(assignment);
+    this.assignedTo.set(assignment.jobId, agentId);
     this.assignments.set(agentId, list);
     this.wake(agentId);
     return assignment;

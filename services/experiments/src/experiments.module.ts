@@ -16,6 +16,7 @@ import { ProjectHandlers } from './project/project.handlers';
 import { experimentsEntities } from './read-model/experiments.entities';
 import { experimentsProjection } from './read-model/experiments.projection';
 import { RunReader } from './read-model/run.reader';
+import { AGENT_ASSIGNMENTS, type AgentAssignments, SchedulerAgentAssignments } from './run/agent-assignments';
 import { DATASET_VERSION_DIRECTORY, NatsDatasetVersionDirectory } from './run/dataset-version.directory';
 import { RunHandlers } from './run/run.handlers';
 
@@ -29,7 +30,11 @@ class ExperimentsPoolShutdown implements OnApplicationShutdown {
 /** The experiments bounded context (DESIGN §1): Project, Experiment, Run and the runs' metrics. */
 @Module({})
 export class ExperimentsModule {
-  static forRoot(config: AppConfig, clock: Clock = systemClock): DynamicModule {
+  /**
+   * `options.agentAssignments`: which jobs an agent holds (default: asked of the scheduler,
+   * SchedulerAgentAssignments); tests without a scheduler give their own.
+   */
+  static forRoot(config: AppConfig, clock: Clock = systemClock, options: { agentAssignments?: AgentAssignments } = {}): DynamicModule {
     return {
       module: ExperimentsModule,
       imports: [
@@ -56,6 +61,11 @@ export class ExperimentsModule {
         { provide: RunReader, inject: [EXPERIMENTS_POOL, APP_CONFIG, MetricStore], useFactory: (pool: Pool, c: AppConfig, metrics: MetricStore) => new RunReader(pool, c.readModelSchema, metrics) },
         { provide: RunTelemetryPublisher, inject: [NATS_CONNECTION, APP_CONFIG], useFactory: (nc: NatsConnection, c: AppConfig) => new RunTelemetryPublisher(nc, c.natsNamespace) },
         { provide: DATASET_VERSION_DIRECTORY, inject: [RpcClient], useFactory: (rpc: RpcClient) => new NatsDatasetVersionDirectory(rpc) },
+        {
+          provide: AGENT_ASSIGNMENTS,
+          inject: [RpcClient],
+          useFactory: (rpc: RpcClient): AgentAssignments => options.agentAssignments ?? new SchedulerAgentAssignments(rpc, { actor: `service:${config.serviceName}` }),
+        },
       ],
     };
   }

@@ -5,24 +5,27 @@ import { NestFactory } from '@nestjs/core';
 import type { Subscription } from 'nats';
 import { loadConfig } from '@modeltrail/config';
 import {
+  agentPrincipal,
   ConflictError,
   datasetsRpc,
   type DatasetVersionReply,
   experimentIdFor,
   experimentsRpc,
+  ForbiddenError,
   type MetricPointInput,
   NotFoundError,
   projectIdFor,
   type RunMetricsTelemetry,
   subjects,
+  UnauthenticatedError,
   ValidationError,
   withNamespace,
 } from '@modeltrail/contracts';
 import { PostgresEventStore } from '@modeltrail/eventstore';
-import { connectNats, decodeJson, type ManagedNatsConnection, NatsRpcTransport, type RpcReplyEnvelope, RpcClient, type RpcServer, serveRpc, toNatsHeaders } from '@modeltrail/messaging';
+import { ActorSigner, connectNats, decodeJson, HEADER_SIGNATURE, type ManagedNatsConnection, NatsRpcTransport, type RpcReplyEnvelope, RpcClient, type RpcServer, serveRpc, toNatsHeaders } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
-import { eventually, signedRpcClient, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { eventually, signedRpcClient, TEST_ACTOR_SIGNING_KEY, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { ExperimentsModule } from './experiments.module';
 
 /** The experiments service as it runs: a Nest app on the NATS transport, over the real PostgreSQL and NATS. */
@@ -74,7 +77,11 @@ describe('experiments service over NATS', () => {
 
   /** A request whose body is sent as written: values JSON.stringify cannot produce (1e309). */
   async function raw(subject: string, body: string): Promise<RpcReplyEnvelope> {
-    const reply = await caller.nc.request(withNamespace(schema, subject), new TextEncoder().encode(body), { timeout: 5_000, headers: toNatsHeaders(headers) });
+    // Signed as the RpcClient signs (the body as sent), so only the body is under test.
+    const data = new TextEncoder().encode(body);
+    const natsHeaders = toNatsHeaders(headers);
+    natsHeaders.set(HEADER_SIGNATURE, new ActorSigner(TEST_ACTOR_SIGNING_KEY).sign(withNamespace(schema, subject), headers, data));
+    const reply = await caller.nc.request(withNamespace(schema, subject), data, { timeout: 5_000, headers: natsHeaders });
     return decodeJson(reply.data) as RpcReplyEnvelope;
   }
 
@@ -107,6 +114,18 @@ describe('experiments service over NATS', () => {
     };
   }
 
+  /** The jobs each agent holds (`agentId/jobId`), as the scheduler would answer; and the agent keys the access service would accept. */
+  const held = new Set<string>();
+  const agentAssignments = { holdsAny: async (agentId: string, jobIds: ReadonlyArray<string>) => jobIds.some((jobId) => held.has(`${agentId}/${jobId}`)) };
+  const agentKeys = new Map<string, string>();
+  const credentials = {
+    async verify(credential: string) {
+      const principal = agentKeys.get(credential);
+      if (!principal) throw new UnauthenticatedError('unknown API key');
+      return { principal };
+    },
+  };
+
   let projectCounter = 0;
   async function newExperiment(): Promise<{ projectId: string; experimentId: string }> {
     const project = await rpc.request(experimentsRpc.defineProject, { name: `project ${++projectCounter}`, problem: 'p', taskType: 'REGRESSION', target: 'y' }, { headers });
@@ -115,8 +134,8 @@ describe('experiments service over NATS', () => {
   }
 
   beforeAll(async () => {
-    app = await NestFactory.createMicroservice(ExperimentsModule.forRoot(config, clock), {
-      strategy: new NatsRpcTransport({ nats: { url: config.natsUrl, name: 'experiments-test' }, namespace: schema }),
+    app = await NestFactory.createMicroservice(ExperimentsModule.forRoot(config, clock, { agentAssignments }), {
+      strategy: new NatsRpcTransport({ nats: { url: config.natsUrl, name: 'experiments-test' }, namespace: schema, actors: { signingKey: TEST_ACTOR_SIGNING_KEY, credentials } }),
       logger: false,
     });
     await app.listen();
@@ -255,6 +274,40 @@ describe('experiments service over NATS', () => {
     const secondPage = await rpc.request(experimentsRpc.getRunMetrics, { runId: run.runId, key: 'loss', first: 1, after: firstPage.pageInfo.endCursor! }, { headers });
     expect([firstPage.pageInfo.hasNextPage, secondPage.pageInfo.hasNextPage]).toEqual([true, false]);
     expect([...firstPage.points, ...secondPage.points].map((p) => p.value)).toEqual([0.9, 0.4]);
+  });
+
+  it('lets an agent log only into the run of a job it holds now; platform callers as before', async () => {
+    const { experimentId } = await newExperiment();
+    const jobId = randomUUID();
+    const run = await rpc.request(experimentsRpc.startRun, { experimentId, tags: [`job:${jobId}`] }, { headers });
+    const untagged = await rpc.request(experimentsRpc.startRun, { experimentId }, { headers });
+    const ownId = randomUUID();
+    const key = `mtk_${randomUUID().replace(/-/g, '')}_${'e'.repeat(43)}`;
+    agentKeys.set(key, agentPrincipal(ownId));
+    const keyed = new RpcClient(caller.nc, { credential: key, namespace: schema, timeoutMs: 10_000 });
+    const agentHeaders = { actor: 'whoever', correlationId: jobId };
+    const points = [{ key: 'agent/loss', value: 0.5, step: 1 }];
+
+    // Not yet assigned: refused, nothing stored.
+    await expect(keyed.request(experimentsRpc.logMetrics, { runId: run.runId, points }, { headers: { ...agentHeaders, commandId: randomUUID() } })).rejects.toBeInstanceOf(ForbiddenError);
+    held.add(`${ownId}/${jobId}`);
+    await expect(keyed.request(experimentsRpc.logMetrics, { runId: run.runId, points }, { headers: { ...agentHeaders, commandId: randomUUID() } })).resolves.toMatchObject({ accepted: 1 });
+    await expect(keyed.request(experimentsRpc.logParams, { runId: run.runId, params: { epochs: 3 } }, { headers: agentHeaders })).resolves.toMatchObject({ runId: run.runId });
+    const stored = await rpc.request(experimentsRpc.getRunMetrics, { runId: run.runId, key: 'agent/loss' }, { headers });
+    expect(stored.points.map((p) => p.value)).toEqual([0.5]);
+    const events = await store.readStream(`run-${run.runId}`);
+    expect(events.at(-1)?.metadata.actor).toBe(agentPrincipal(ownId));
+
+    // Another agent (signed as a platform process would sign an agent actor), a run of no job, and commands agents may not call.
+    const impostor = { actor: agentPrincipal(randomUUID()), correlationId: jobId };
+    await expect(rpc.request(experimentsRpc.logParams, { runId: run.runId, params: { epochs: 3, lr: 1 } }, { headers: impostor })).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(keyed.request(experimentsRpc.logParams, { runId: untagged.runId, params: { epochs: 3 } }, { headers: agentHeaders })).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(keyed.request(experimentsRpc.completeRun, { runId: run.runId }, { headers: agentHeaders })).rejects.toBeInstanceOf(UnauthenticatedError);
+
+    // No longer held: refused again; a platform caller logs as before.
+    held.delete(`${ownId}/${jobId}`);
+    await expect(keyed.request(experimentsRpc.logParams, { runId: run.runId, params: { epochs: 3 } }, { headers: agentHeaders })).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(rpc.request(experimentsRpc.logParams, { runId: run.runId, params: { lr: 0.1 } }, { headers })).resolves.toMatchObject({ runId: run.runId });
   });
 
   it('refuses a second project of the same name, naming the existing one, and recognises a retry by its command id', async () => {

@@ -4,11 +4,13 @@ import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@modeltrail/config';
 import {
+  agentPrincipal,
   commandScopedId,
   ConflictError,
   type DatasetVersionReply,
   datasetsRpc,
   experimentsRpc,
+  ForbiddenError,
   jobRefusalStream,
   JobProgressItem,
   jobRunId,
@@ -20,13 +22,28 @@ import {
   schedulerRpc,
   sweepStream,
   SweepSpace,
+  UnauthenticatedError,
   ValidationError,
   withNamespace,
 } from '@modeltrail/contracts';
 import { PostgresEventStore } from '@modeltrail/eventstore';
-import { connectNats, DEFAULT_JOB_TELEMETRY_PREFIX, followJobTelemetry, type ManagedNatsConnection, NatsRpcTransport, RpcClient, type RpcServer, serveRpc } from '@modeltrail/messaging';
+import {
+  connectNats,
+  type CredentialVerifier,
+  decodeJson,
+  DEFAULT_JOB_TELEMETRY_PREFIX,
+  encodeJson,
+  followJobTelemetry,
+  type ManagedNatsConnection,
+  NatsRpcTransport,
+  RpcClient,
+  type RpcReplyEnvelope,
+  type RpcServer,
+  serveRpc,
+  toNatsHeaders,
+} from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { eventually, signedRpcClient, take, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { eventually, signedRpcClient, take, TEST_ACTOR_SIGNING_KEY, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { ExperimentsModule } from '../../experiments/src/experiments.module';
 import { SimulatedAgent, type SimulatedAgentSpec } from '../test/simulated-agent';
 import { LivenessMonitor } from './agent/liveness.monitor';
@@ -74,8 +91,21 @@ describe('scheduler service over NATS', () => {
   const knownVersions = new Map<string, string>();
   let datasets: RpcServer | undefined;
 
+  /** Agent credentials the services accept (API key -> principal): the access service's part, stubbed. */
+  const agentKeys = new Map<string, string>();
+  const credentials: CredentialVerifier = {
+    async verify(credential) {
+      const principal = agentKeys.get(credential);
+      if (!principal) throw new UnauthenticatedError('unknown API key');
+      return { principal };
+    },
+  };
+
   async function boot(module: ReturnType<typeof SchedulerModule.forRoot>, name: string): Promise<INestMicroservice> {
-    const app = await NestFactory.createMicroservice(module, { strategy: new NatsRpcTransport({ nats: { url: TEST_NATS_URL, name }, namespace: schema }), logger: false });
+    const app = await NestFactory.createMicroservice(module, {
+      strategy: new NatsRpcTransport({ nats: { url: TEST_NATS_URL, name }, namespace: schema, actors: { signingKey: TEST_ACTOR_SIGNING_KEY, credentials } }),
+      logger: false,
+    });
     await app.listen();
     return app;
   }
@@ -585,6 +615,73 @@ describe('scheduler service over NATS', () => {
     expect(stale).toBeInstanceOf(ConflictError);
     expect(stale.message).toMatch(/token 7 was never issued/);
     await l.finish(logged.jobId);
+  });
+
+  it('refuses a command whose actor is unsigned or forged, appending nothing', async () => {
+    const { experimentId } = await experiment();
+    const jobId = randomUUID();
+    const body = { jobId, experimentId, command: ['python', 'train.py'], resources: { gpus: 0 } };
+    for (const signature of [undefined, 'v1.1800000000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA']) {
+      const natsHeaders = toNatsHeaders({ actor: 'platform-admin@example.com', correlationId: 'forged' });
+      if (signature) natsHeaders.set('Mt-Signature', signature);
+      const reply = await caller.nc.request(`${schema}.${schedulerRpc.submitJob.subject}`, encodeJson(body), { headers: natsHeaders, timeout: 5_000 });
+      const envelope = decodeJson(reply.data) as RpcReplyEnvelope;
+      expect(envelope).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED', message: expect.stringMatching(signature ? /forged actor/ : /unsigned actor/) } });
+    }
+    expect(await store.readStream(jobStream(jobId))).toEqual([]);
+    // The same request signed is taken.
+    await expect(rpc.request(schedulerRpc.submitJob, body, { headers })).resolves.toMatchObject({ jobId });
+    await rpc.request(schedulerRpc.cancelJob, { jobId, reason: 'test over' }, { headers });
+  });
+
+  it('lets an agent with its own credential act only for itself and report only on its own assignments', async () => {
+    const labels = newPool();
+    const ownId = randomUUID();
+    const key = `mtk_${randomUUID().replace(/-/g, '')}_${'k'.repeat(43)}`;
+    agentKeys.set(key, agentPrincipal(ownId));
+    const keyed = new RpcClient(caller.nc, { credential: key, namespace: schema, timeoutMs: 15_000 });
+
+    // Registers and heartbeats as itself: the handlers see agent:<ownId> whatever actor it claims.
+    const own = new SimulatedAgent(keyed, caller.nc, schema, { agentId: ownId, labels, gpus: [16_384] });
+    own.whenAssigned((assignment) => void own.start(assignment.jobId).catch(() => undefined));
+    agents.push(own);
+    await own.register();
+    await own.live(200);
+    const events = await store.readStream(`agent-${ownId}`);
+    expect(events[0].metadata.actor).toBe(agentPrincipal(ownId));
+
+    // Not as another agent.
+    const impostor = new SimulatedAgent(keyed, caller.nc, schema, { agentId: randomUUID(), labels, gpus: [16_384] });
+    await expect(impostor.register()).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(impostor.stop()).rejects.toBeInstanceOf(ForbiddenError);
+
+    // Its own job: started and finished with its credential.
+    const mine = await submit(labels);
+    await statusOf(mine.jobId, 'RUNNING');
+    await expect(own.logs(mine.jobId, [{ seq: 1, line: 'epoch 1' }])).resolves.toMatchObject({ accepted: 1 });
+
+    // Another agent's job (a signed platform agent): the credentialed agent may not report on it, under either agent id.
+    const otherLabels = newPool();
+    const other = await agent({ labels: otherLabels, gpus: [16_384] });
+    const theirs = await submit(otherLabels);
+    await statusOf(theirs.jobId, 'RUNNING');
+    const token = other.require(theirs.jobId).fencingToken;
+    const before = (await store.readStream(jobStream(theirs.jobId))).length;
+    const report = (agentId: string) =>
+      keyed.request(schedulerRpc.reportJobFinished, { jobId: theirs.jobId, agentId, fencingToken: token, outcome: 'FAILED', exitCode: 1, durationMs: 1, reason: 'sabotage' }, { headers: own.headers });
+    await expect(report(other.agentId)).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(report(ownId)).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(keyed.request(schedulerRpc.appendJobLogs, { jobId: theirs.jobId, agentId: ownId, fencingToken: token, lines: [{ seq: 1, stream: 'stdout', time: new Date().toISOString(), line: 'x' }] }, { headers: own.headers })).rejects.toBeInstanceOf(ForbiddenError);
+    expect(await store.readStream(jobStream(theirs.jobId))).toHaveLength(before);
+    expect(await job(theirs.jobId)).toMatchObject({ status: 'RUNNING', agentId: other.agentId });
+
+    // A credential does not open commands agents may not call, and an unknown one opens nothing.
+    await expect(keyed.request(schedulerRpc.cancelJob, { jobId: theirs.jobId, reason: 'x' }, { headers: own.headers })).rejects.toBeInstanceOf(UnauthenticatedError);
+    const unknown = new RpcClient(caller.nc, { credential: `mtk_${'0'.repeat(32)}_${'k'.repeat(43)}`, namespace: schema });
+    await expect(unknown.request(schedulerRpc.agentHeartbeat, { agentId: ownId, sessionId: own.sessionId, running: [], gpuStatus: [], acceptAssignments: true }, { headers: own.headers })).rejects.toBeInstanceOf(UnauthenticatedError);
+
+    await expect(own.finish(mine.jobId)).resolves.toMatchObject({ status: 'SUCCEEDED' });
+    await other.finish(theirs.jobId);
   });
 
   it('runs a GRID 2x2 sweep two trials at a time and completes it with the best trial by the project objective', async () => {

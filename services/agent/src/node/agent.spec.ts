@@ -51,14 +51,15 @@ describe('agent', () => {
   let logged: string[] = [];
 
   beforeAll(async () => {
-    experiments = await NestFactory.createMicroservice(ExperimentsModule.forRoot(config), {
+    nats = await connectNats({ url: TEST_NATS_URL, name: 'agent-spec' });
+    scheduler = new SchedulerDouble(nats.nc, namespace);
+    // The jobs an agent holds are the double's: the experiments service asks it instead of a scheduler.
+    experiments = await NestFactory.createMicroservice(ExperimentsModule.forRoot(config, undefined, { agentAssignments: scheduler.agentAssignments }), {
       strategy: new NatsRpcTransport({ nats: { url: TEST_NATS_URL, name: 'agent-spec-experiments' }, namespace }),
       logger: false,
     });
     await experiments.listen();
-    nats = await connectNats({ url: TEST_NATS_URL, name: 'agent-spec' });
     rpc = signedRpcClient(nats.nc, { timeoutMs: 10_000, namespace });
-    scheduler = new SchedulerDouble(nats.nc, namespace);
     scheduler.start();
     const project = await rpc.request(experimentsRpc.defineProject, { name: `agent spec ${namespace}`, problem: 'p', taskType: 'BINARY_CLASSIFICATION', target: 'y' }, { headers });
     experimentId = (await rpc.request(experimentsRpc.createExperiment, { projectId: project.projectId, name: 'jobs' }, { headers })).experimentId;

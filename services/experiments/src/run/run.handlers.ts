@@ -20,6 +20,7 @@ import { CLOCK, type Clock } from '../clock';
 import { type ExperimentCommand, experimentDecider, type ExperimentEvent, type ExperimentState, experimentStream } from '../experiment/experiment.decider';
 import { MetricStore } from '../metrics/metric.store';
 import { RunTelemetryPublisher } from '../metrics/run-telemetry.publisher';
+import { AGENT_ASSIGNMENTS, type AgentAssignments, assertAgentMayLogInto } from './agent-assignments';
 import { DATASET_VERSION_DIRECTORY, type DatasetVersionDirectory } from './dataset-version.directory';
 import { assertAcceptsMetrics, type RunCommand, runDecider, type RunEvent, type RunState, runStream } from './run.decider';
 
@@ -38,6 +39,7 @@ export class RunHandlers {
     @Inject(DATASET_VERSION_DIRECTORY) private readonly datasetVersions: DatasetVersionDirectory,
     private readonly metrics: MetricStore,
     private readonly telemetry: RunTelemetryPublisher,
+    @Inject(AGENT_ASSIGNMENTS) private readonly assignments: AgentAssignments,
   ) {
     this.runs = new CommandHandler(store, runDecider);
     this.experiments = new CommandHandler(store, experimentDecider);
@@ -66,12 +68,14 @@ export class RunHandlers {
   /** Params the run did not have are added; a retry changes nothing; another value for a key is a CONFLICT. */
   @RpcPattern(experimentsRpc.logParams)
   async logParams(@Payload() req: Req<'logParams'>, @RpcHeaders() headers: MessageHeaders): Promise<RunReply> {
+    await this.checkAgent(req.runId, headers);
     const command: RunCommand = { type: 'LogParams', runId: req.runId, params: req.params, at: this.clock.now() };
     return runReply(req.runId, await this.runs.handle(runStream(req.runId), command, commandContextOf(headers)));
   }
 
   @RpcPattern(experimentsRpc.logArtifact)
   async logArtifact(@Payload() req: Req<'logArtifact'>, @RpcHeaders() headers: MessageHeaders): Promise<ArtifactReply> {
+    await this.checkAgent(req.runId, headers);
     const command: RunCommand = { type: 'LogArtifact', ...req, at: this.clock.now() };
     const { state } = await this.runs.handle(runStream(req.runId), command, commandContextOf(headers));
     const artifact = state.status === 'NotStarted' ? undefined : state.artifacts[req.name];
@@ -88,6 +92,7 @@ export class RunHandlers {
    */
   @RpcPattern(experimentsRpc.logMetrics)
   async logMetrics(@Payload() req: Req<'logMetrics'>, @RpcHeaders() headers: MessageHeaders): Promise<RpcReply<typeof experimentsRpc.logMetrics>> {
+    await this.checkAgent(req.runId, headers);
     const now = this.clock.now();
     const points: MetricPoint[] = req.points.map((p) => ({ key: p.key, value: p.value, step: p.step, timestamp: p.timestamp ?? now }));
     const stored = await this.metrics.withRunLock(req.runId, async (tx) => {
@@ -102,6 +107,14 @@ export class RunHandlers {
     // that subscribed before logging has the points live by the time it has the reply.
     if (stored) this.telemetry.publish(req.runId, points);
     return { runId: req.runId, accepted: stored ? points.length : 0, alreadyRecorded: !stored };
+  }
+
+  /** An agent (an `agent:<id>` actor) logs only into the run of a job it holds now (see assertAgentMayLogInto). */
+  private async checkAgent(runId: string, headers: MessageHeaders): Promise<void> {
+    if (!headers.actor.startsWith('agent:')) return;
+    const { state } = await this.runs.load(runStream(runId));
+    if (state.status === 'NotStarted') throw new NotFoundError(`run ${runId} does not exist`, { runId });
+    await assertAgentMayLogInto(this.assignments, headers, runId, state.tags);
   }
 
   @RpcPattern(experimentsRpc.completeRun)

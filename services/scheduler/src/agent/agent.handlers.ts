@@ -10,6 +10,7 @@ import { agentInstruction, checkFencing } from '../job/job.decider';
 import { SchedulerReader } from '../read-model/scheduler.reader';
 import { SchedulerViews } from '../read-model/scheduler.views';
 import { SchedulerSignals } from '../signals';
+import { assertActsForAgent } from './agent-access';
 import { type AgentCommand, type AgentEvent, type AgentState } from './agent.decider';
 import { LivenessTable } from './liveness';
 
@@ -46,6 +47,7 @@ export class AgentHandlers {
    */
   @RpcPattern(schedulerRpc.registerAgent)
   async register(@Payload() req: Req<'registerAgent'>, @RpcHeaders() headers: MessageHeaders): Promise<RpcReply<typeof schedulerRpc.registerAgent>> {
+    assertActsForAgent(headers, req.agentId, 'register');
     const at = this.clock.now();
     const { state } = await this.agents.load(agentStream(req.agentId));
     const lastSeenAt = state.status === 'None' ? null : await this.lastHeard(req.agentId, state.sessionId);
@@ -80,7 +82,8 @@ export class AgentHandlers {
    * processes whose token is stale, or register again when the session is not known.
    */
   @RpcPattern(schedulerRpc.agentHeartbeat)
-  async heartbeat(@Payload() req: Req<'agentHeartbeat'>): Promise<RpcReply<typeof schedulerRpc.agentHeartbeat>> {
+  async heartbeat(@Payload() req: Req<'agentHeartbeat'>, @RpcHeaders() headers: MessageHeaders): Promise<RpcReply<typeof schedulerRpc.agentHeartbeat>> {
+    assertActsForAgent(headers, req.agentId, 'heartbeat');
     const at = this.clock.now();
     const [view, instructions] = await Promise.all([this.reader.heartbeatView(req.agentId), this.instructions(req.agentId, req.running)]);
     const known = await this.sessionKnown(req.agentId, req.sessionId, view.agent);
@@ -126,6 +129,7 @@ export class AgentHandlers {
    */
   @RpcPattern(schedulerRpc.stopAgent)
   async stop(@Payload() req: Req<'stopAgent'>, @RpcHeaders() headers: MessageHeaders): Promise<AgentView> {
+    assertActsForAgent(headers, req.agentId, 'stop a session');
     const result = await this.agents.handle(
       agentStream(req.agentId),
       { type: 'StopAgent', agentId: req.agentId, sessionId: req.sessionId, reason: req.reason || 'stopped by its operator', at: this.clock.now() },

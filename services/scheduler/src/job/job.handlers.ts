@@ -16,6 +16,7 @@ import {
 import { commandContextOf, type HandleResult } from '@modeltrail/decider';
 import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
 import { RpcHeaders, RpcPattern } from '@modeltrail/messaging';
+import { assertActsForAgent, assertOwnAssignment } from '../agent/agent-access';
 import { CLOCK, type Clock } from '../clock';
 import { EXPERIMENTS_CLIENT, type ExperimentsClient } from '../experiments.client';
 import { SchedulerViews } from '../read-model/scheduler.views';
@@ -64,6 +65,7 @@ export class JobHandlers {
 
   @RpcPattern(schedulerRpc.reportJobStarted)
   async started(@Payload() req: Req<'reportJobStarted'>, @RpcHeaders() headers: MessageHeaders): Promise<JobView> {
+    await this.checkAgentReport(req, headers, 'report a job started');
     const command: JobCommand = { type: 'ReportJobStarted', jobId: req.jobId, agentId: req.agentId, fencingToken: req.fencingToken, pid: req.pid, at: this.clock.now() };
     return this.agentReport(req, await this.jobs.handle(req.jobId, command, commandContextOf(headers)));
   }
@@ -71,6 +73,7 @@ export class JobHandlers {
   /** A stale token appends StaleReportRefused (for the audit), then the agent gets CONFLICT. */
   @RpcPattern(schedulerRpc.reportJobFinished)
   async finished(@Payload() req: Req<'reportJobFinished'>, @RpcHeaders() headers: MessageHeaders): Promise<JobView> {
+    await this.checkAgentReport(req, headers, 'report a job finished');
     const { jobId, agentId, fencingToken, outcome, exitCode, signal, durationMs, reason } = req;
     const command: JobCommand = { type: 'ReportJobFinished', jobId, agentId, fencingToken, outcome, exitCode, signal, durationMs, reason, at: this.clock.now() };
     return this.agentReport(req, await this.jobs.handle(jobId, command, commandContextOf(headers)));
@@ -83,9 +86,11 @@ export class JobHandlers {
    */
   @RpcPattern(schedulerRpc.appendJobLogs)
   async appendLogs(@Payload() req: Req<'appendJobLogs'>, @RpcHeaders() headers: MessageHeaders): Promise<RpcReply<typeof schedulerRpc.appendJobLogs>> {
+    assertActsForAgent(headers, req.agentId, 'append job logs');
     const revision = await this.store.streamRevision(jobStream(req.jobId));
     if (revision === 'no_stream') throw new NotFoundError(`job ${req.jobId} does not exist`, { jobId: req.jobId });
     const state = await this.jobs.stateAt(req.jobId, revision);
+    assertOwnAssignment(headers, state, req.agentId, req.fencingToken);
     const stale = checkFencing(state, req.agentId, req.fencingToken);
     if (stale || state.status === 'None') {
       await this.jobs.handle(
@@ -97,6 +102,12 @@ export class JobHandlers {
     }
     const { accepted, lastSeq } = await this.logs.append(req.jobId, state.attempt, req.lines, this.config.scheduler.jobLogMaxBytes);
     return { jobId: req.jobId, accepted, lastSeq };
+  }
+
+  /** An agent principal reports only as itself, and only on an attempt it could have been given (see agent-access). */
+  private async checkAgentReport(req: { jobId: string; agentId: string; fencingToken: number }, headers: MessageHeaders, what: string): Promise<void> {
+    assertActsForAgent(headers, req.agentId, what);
+    if (headers.actor.startsWith('agent:')) assertOwnAssignment(headers, await this.jobs.stateAt(req.jobId, 0, true), req.agentId, req.fencingToken);
   }
 
   private async agentReport(req: { jobId: string; agentId: string; fencingToken: number }, result: HandleResult<JobState>): Promise<JobView> {
