@@ -40,8 +40,9 @@ describe('agent process (dist/services/agent/src/main.js)', () => {
     killQuietly(pids);
   });
 
-  function startAgent(agentId: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  function startAgent(agentId: string, extraEnv: Record<string, string> = {}): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
     const env = {
+      ...extraEnv,
       PATH: `${join(FIXTURES, 'nvidia-smi', 'h100-2x80gb')}:${process.env.PATH}`,
       NATS_URL: TEST_NATS_URL,
       NATS_NAMESPACE: namespace,
@@ -91,5 +92,11 @@ describe('agent process (dist/services/agent/src/main.js)', () => {
     const agent = startAgent(agentId);
     expect(await agent.exited).toBe(2);
     expect(agent.output()).toContain(`agent failed: agent id ${agentId} is held by a live session`);
+  });
+
+  it('refuses to start in production without its own credential, naming AGENT_API_KEY', async () => {
+    const agent = startAgent(randomUUID(), { NODE_ENV: 'production', DATABASE_URL: 'postgres://unused@127.0.0.1:5432/unused' });
+    expect(await agent.exited).toBe(1);
+    expect(agent.output()).toMatch(/AGENT_API_KEY: is required when NODE_ENV=production/);
   });
 });
