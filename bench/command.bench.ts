@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { datasetsRpc, defineRpc, type MessageHeaders, withNamespace, z } from '@modeltrail/contracts';
-import { decodeJson, encodeJson, fromNatsHeaders, RpcClient } from '@modeltrail/messaging';
+import { actorSigningKeyFromEnvironment, decodeJson, encodeJson, fromNatsHeaders, RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
 import { type Benchmark, type BenchContext, type ConcurrentRun, cpuFigures, runConcurrent, summarize, summaryFigures, warmUpOps } from './harness';
@@ -36,7 +36,7 @@ export const commandBenchmark: Benchmark = {
     const schema = ctx.schema('cmd');
     const service = await bootDatasets(ctx, schema, schema);
     try {
-      const rpc = new RpcClient(ctx.nc, { timeoutMs: 30_000, namespace: schema });
+      const rpc = new RpcClient(ctx.nc, { timeoutMs: 30_000, namespace: schema, signingKey: actorSigningKeyFromEnvironment() });
       const headers = { actor: 'bench@modeltrail.local', correlationId: `bench-${schema}` };
       const datasets: string[] = [];
       for (let i = 0; i < DATASETS; i++) datasets.push((await rpc.request(datasetsRpc.registerDataset, { name: `bench-${i}`, description: 'seed' }, { headers })).datasetId);
@@ -106,7 +106,7 @@ export async function commandBaseline(
   const pool = createPool(ctx.databaseUrl, { max: POOL_SIZE, applicationName: 'bench-command-baseline' });
   const stop = await serveInsertBaseline(ctx, pool, schema);
   try {
-    const rpc = new RpcClient(ctx.nc, { timeoutMs: 30_000, namespace: schema });
+    const rpc = new RpcClient(ctx.nc, { timeoutMs: 30_000, namespace: schema, signingKey: actorSigningKeyFromEnvironment() });
     const headers = { actor: 'bench@modeltrail.local', correlationId: `bench-${schema}` };
     const op = (i: number, w: number) => rpc.request(insertBaseline, request(i, w), { headers }).then(() => undefined);
     await runConcurrent(concurrency, warmUpOps(ctx, concurrency), op);

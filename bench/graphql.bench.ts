@@ -1,7 +1,7 @@
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { datasetsRpc } from '@modeltrail/contracts';
-import { RpcClient } from '@modeltrail/messaging';
+import { actorSigningKeyFromEnvironment, RpcClient } from '@modeltrail/messaging';
 import { commandBaseline } from './command.bench';
 import { type Benchmark, type BenchContext, inSeries, runConcurrent, summarize, summaryFigures, warmUpOps } from './harness';
 import { BENCH_TOKEN, bootDatasets, bootGateway } from './services';
@@ -52,7 +52,7 @@ export const graphqlBenchmark: Benchmark = {
     });
     const { url: echoUrl } = await startStandaloneServer(echo, { listen: { port: 0, host: '127.0.0.1' } });
     try {
-      const rpc = new RpcClient(ctx.nc, { timeoutMs: 30_000, namespace: schema });
+      const rpc = new RpcClient(ctx.nc, { timeoutMs: 30_000, namespace: schema, signingKey: actorSigningKeyFromEnvironment() });
       const headers = { actor: 'bench@modeltrail.local', correlationId: `bench-${schema}` };
       const datasets: string[] = [];
       for (let i = 0; i < DATASETS; i++) datasets.push((await rpc.request(datasetsRpc.registerDataset, { name: `gql-${i}` }, { headers })).datasetId);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { INestApplication, INestMicroservice } from '@nestjs/common';
 import { experimentsRpc, withNamespace } from '@modeltrail/contracts';
-import { decodeJson, encodeJson, RpcClient } from '@modeltrail/messaging';
+import { actorSigningKeyFromEnvironment, decodeJson, encodeJson, RpcClient } from '@modeltrail/messaging';
 import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../gateway/test/graphql-client';
 import { Agent } from '../services/agent/src/node';
 import { type Benchmark, type BenchContext, figure, percentile } from './harness';
@@ -91,7 +91,7 @@ export const liveProgressBenchmark: Benchmark = {
       await agent.start();
 
       const http = new GraphQLHttpClient(gateway.url, BENCH_TOKEN);
-      const rpc = new RpcClient(ctx.nc, { timeoutMs: 30_000, namespace: schema });
+      const rpc = new RpcClient(ctx.nc, { timeoutMs: 30_000, namespace: schema, signingKey: actorSigningKeyFromEnvironment() });
       const headers = { actor: 'bench@modeltrail.local', correlationId: `bench-${schema}` };
       const project = await rpc.request(experimentsRpc.defineProject, { name: 'live-bench', problem: 'How fast is live progress?', taskType: 'REGRESSION', target: 'y' }, { headers });
       const experiment = await rpc.request(experimentsRpc.createExperiment, { projectId: project.projectId, name: 'live' }, { headers });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { experimentsRpc, type MetricPoint } from '@modeltrail/contracts';
-import { encodeJson, RpcClient } from '@modeltrail/messaging';
+import { actorSigningKeyFromEnvironment, encodeJson, RpcClient } from '@modeltrail/messaging';
 import { ident } from '@modeltrail/postgres';
 import { type Benchmark, type BenchContext, type CpuUse, cpuNow, cpuSince, type Figure, figure, timed } from './harness';
 import { bootExperiments } from './services';
@@ -28,7 +28,7 @@ export const metricsBenchmark: Benchmark = {
     const rm = ident(readModel);
     const service = await bootExperiments(ctx, schema, readModel);
     try {
-      const rpc = new RpcClient(ctx.nc, { timeoutMs: 60_000, namespace: schema });
+      const rpc = new RpcClient(ctx.nc, { timeoutMs: 60_000, namespace: schema, signingKey: actorSigningKeyFromEnvironment() });
       const headers = { actor: 'bench@modeltrail.local', correlationId: `bench-${schema}` };
       const project = await rpc.request(experimentsRpc.defineProject, { name: 'bench-project', problem: 'How fast are metrics ingested?', taskType: 'REGRESSION', target: 'y' }, { headers });
       const experiment = await rpc.request(experimentsRpc.createExperiment, { projectId: project.projectId, name: 'bench-experiment' }, { headers });

@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@modeltrail/config';
 import { type AgentGpu, type JobResources, jobStream, schedulerRpc, subjects, withNamespace } from '@modeltrail/contracts';
 import { PostgresEventStore } from '@modeltrail/eventstore';
-import { NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
+import { actorSigningKeyFromEnvironment, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
 import { placeJobs, type PendingJob, type PlacementAgent, type PlacementInput } from '../services/scheduler/src/placement/placement';
@@ -211,7 +211,7 @@ export const placementBenchmark: Benchmark = {
     let scheduler: INestMicroservice | undefined;
     const pool = createPool(ctx.databaseUrl, { max: SEED_CONCURRENCY, applicationName: 'bench-placement' });
     const store = new PostgresEventStore({ pool, connectionString: ctx.databaseUrl, schema });
-    const rpc = new RpcClient(ctx.nc, { timeoutMs: 60_000, namespace: schema });
+    const rpc = new RpcClient(ctx.nc, { timeoutMs: 60_000, namespace: schema, signingKey: actorSigningKeyFromEnvironment() });
     const headers = { actor: 'bench@modeltrail.local', correlationId: `bench-${schema}` };
     const wakes = ctx.nc.subscribe(withNamespace(schema, subjects.agent('*', 'wake')));
     try {

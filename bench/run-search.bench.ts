@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { experimentsRpc, type ListRunsReply, nameBasedUuid, platformEventCatalog, type RpcRequest, type RunStartedV1, type z } from '@modeltrail/contracts';
 import { PostgresEventStore } from '@modeltrail/eventstore';
-import { RpcClient } from '@modeltrail/messaging';
+import { actorSigningKeyFromEnvironment, RpcClient } from '@modeltrail/messaging';
 import type { Pool } from 'pg';
 import { createPool, ident } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
@@ -112,7 +112,7 @@ export const runSearchBenchmark: Benchmark = {
     const pool = createPool(ctx.databaseUrl, { max: SEED_WRITERS + 2, applicationName: 'bench-run-search' });
     const store = new PostgresEventStore({ pool, connectionString: ctx.databaseUrl, schema, catalog: platformEventCatalog() });
     try {
-      const rpc = new RpcClient(ctx.nc, { timeoutMs: 60_000, namespace: schema });
+      const rpc = new RpcClient(ctx.nc, { timeoutMs: 60_000, namespace: schema, signingKey: actorSigningKeyFromEnvironment() });
       const headers = { actor: 'bench@modeltrail.local', correlationId: `bench-${schema}` };
 
       const seeding = await timed(async () => {
