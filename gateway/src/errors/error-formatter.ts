@@ -5,6 +5,7 @@ import type { GqlExceptionFilter } from '@nestjs/graphql';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { APP_CONFIG, type AppConfig } from '@modeltrail/config';
 import { type ErrorCode, ModelTrailError, UnauthenticatedError } from '@modeltrail/contracts';
+import { tokenLimitError } from '../limits/hardening';
 import { HTTP_BODY_LIMIT, httpRefusalOf, sendRefusal } from './http-errors';
 
 export { HTTP_BODY_LIMIT };
@@ -93,7 +94,8 @@ export function unauthenticated(message: string): GraphQLError {
  * Formats every error at the edge, over HTTP and WebSocket alike:
  * - a ModelTrailError (from a service over NATS, or from the gateway itself) keeps its message
  *   and gets its mapped code; its details (which field was invalid) go in `extensions.details`;
- * - GraphQL's own request errors (parse, validation, variables) keep their code;
+ * - GraphQL's own request errors (parse, validation, variables) keep their code, except the
+ *   parser's token limit (hardeningParseOptions), answered as the other limits are;
  * - anything else is a bug: it is logged with its stack and reaches the client as
  *   INTERNAL_SERVER_ERROR "internal error (correlation id …)".
  * No stack trace ever reaches a client. When introspection is off (GRAPHQL_INTROSPECTION), no
@@ -142,6 +144,8 @@ export class ErrorFormatter {
       return { message: cause.message, ...where, extensions: { code: gatewayCodeOf(cause.code), ...(cause.details ? { details: cause.details } : {}) } };
     }
     const code = formatted.extensions?.code;
+    const tokens = code === 'GRAPHQL_PARSE_FAILED' ? tokenLimitError(formatted.message) : null;
+    if (tokens) return { message: tokens.message, extensions: { code: tokens.extensions.code, details: tokens.extensions.details } };
     if (cause instanceof GraphQLError && typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
       const details = cause.extensions.details;
       return { message: formatted.message, ...where, extensions: { code, ...(details ? { details } : {}) } };

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSchema, parse, specifiedRules, validate } from 'graphql';
 import { LINEAGE_LEVEL_COST, MAX_LINEAGE_DEPTH, MAX_PAGE_SIZE, operationCost } from './cost';
-import { costProblem, hardeningProblems, hardeningValidationRules, introspectionEnabled, MAX_DIRECTIVES, MAX_TOKENS, tokenProblem } from './hardening';
+import { costProblem, hardeningParseOptions, hardeningProblems, hardeningValidationRules, introspectionEnabled, MAX_DIRECTIVES, MAX_TOKENS, tokenLimitError, tokenProblem } from './hardening';
 
 /** The API's own schema: costs are checked against the real page sizes and their defaults. */
 const schema = buildSchema(readFileSync(join(__dirname, '..', '..', 'schema.gql'), 'utf8'));
@@ -46,6 +46,12 @@ describe('tokens', () => {
     const started = Date.now();
     expect(tokenProblem(huge)?.extensions.details).toEqual({ tokens: MAX_TOKENS + 1, maxTokens: MAX_TOKENS });
     expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  it('is a parser option, whose syntax error becomes the same refusal', () => {
+    expect(() => parse(`{ ${'a '.repeat(MAX_TOKENS)}}`, hardeningParseOptions())).toThrow(/Document contains more tha[nt] 2000 tokens/);
+    expect(tokenLimitError('Syntax Error: Document contains more than 2000 tokens. Parsing aborted.')?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', details: { tokens: 2001, maxTokens: 2000 }, http: { status: 400 } });
+    expect(tokenLimitError('Syntax Error: Unexpected Name "x".')).toBeNull();
   });
 
   it('leaves a syntax error to the parser', () => {

@@ -1,10 +1,11 @@
-import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDisableSuggestions } from '@apollo/server/plugin/disableSuggestions';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import {
   type ASTVisitor,
   type DocumentNode,
+  type ParseOptions,
   GraphQLError,
   type GraphQLSchema,
   Kind,
@@ -58,13 +59,13 @@ function foundIn(error: GraphQLError): number | undefined {
  * GraphQL's validation) in this API's words; armor enters each operation, so `current` tracks it.
  */
 function armorRule(
-  make: (options: { n: number; exposeLimits: true; propagateOnRejection: false; onReject: Array<(context: ValidationContext | null, error: GraphQLError) => void> }) => ValidationRule,
+  make: (options: { n: number; allowList: string[]; exposeLimits: true; propagateOnRejection: false; onReject: Array<(context: ValidationContext | null, error: GraphQLError) => void> }) => ValidationRule,
   limit: number,
   describe: (operation: OperationDefinitionNode | undefined, found: number | undefined) => GraphQLError,
 ): ValidationRule {
   return (context) => {
     let current: OperationDefinitionNode | undefined;
-    const inner = make({ n: limit, exposeLimits: true, propagateOnRejection: false, onReject: [(_context, error) => context.reportError(describe(current, foundIn(error)))] })(context);
+    const inner = make({ n: limit, allowList: [], exposeLimits: true, propagateOnRejection: false, onReject: [(_context, error) => context.reportError(describe(current, foundIn(error)))] })(context);
     const enter = (inner as { OperationDefinition?: { enter?: (node: OperationDefinitionNode) => void } }).OperationDefinition?.enter;
     const visitor: ASTVisitor = {
       OperationDefinition: {
@@ -78,7 +79,7 @@ function armorRule(
   };
 }
 
-/** At most `config.access.graphqlMaxAliases` aliases per operation (graphql-armor max-aliases; `__typename` aliases are free). */
+/** At most `config.access.graphqlMaxAliases` aliases per operation (graphql-armor max-aliases), `__typename` ones too. */
 export function maxAliasesLimit(maxAliases: number): ValidationRule {
   return armorRule(maxAliasesRule as never, maxAliases, (operation, found) =>
     limitError(
@@ -99,8 +100,8 @@ export function maxDirectivesLimit(maxDirectives: number = MAX_DIRECTIVES): Vali
 /**
  * The validation rules of the hardening, for Apollo's `validationRules` (next to the depth limit):
  * aliases per operation (GRAPHQL_MAX_ALIASES) and directives per operation (MAX_DIRECTIVES).
- * The cost limit needs the variables, so it is a plugin (hardeningPlugins); the token limit runs
- * before parsing, also in a plugin.
+ * The cost limit needs the variables, so it is a plugin (hardeningPlugins); the token limit is a
+ * parser option (hardeningParseOptions).
  */
 export function hardeningValidationRules(config: HardeningConfig): ValidationRule[] {
   return [maxAliasesLimit(config.access.graphqlMaxAliases), maxDirectivesLimit()];
@@ -141,24 +142,41 @@ export function costProblem(schema: GraphQLSchema, document: DocumentNode, varia
 }
 
 /**
+ * Apollo's `parseOptions` (and graphql-ws's parse): graphql-js stops parsing a document at
+ * MAX_TOKENS tokens ("Document contains more than 2000 tokens"), before any validation runs; the
+ * ErrorFormatter answers that as this API's token refusal (tokenLimitError). A plugin cannot do it:
+ * Apollo turns an error thrown before parsing into a 500.
+ */
+export function hardeningParseOptions(): ParseOptions {
+  return { maxTokens: MAX_TOKENS };
+}
+
+/** graphql-js's message when `maxTokens` stopped the parser: the limit it names. */
+const PARSER_TOKEN_LIMIT = /Document contains more tha[nt] (\d+) tokens/; // graphql 16 writes "more that"
+
+/** The token refusal for graphql-js's own "more than N tokens" syntax error, or null for any other error message. */
+export function tokenLimitError(message: string): GraphQLError | null {
+  const match = PARSER_TOKEN_LIMIT.exec(message);
+  if (!match) return null;
+  const maxTokens = Number(match[1]);
+  return limitError(`this document has more than ${maxTokens} tokens, the limit: send a smaller query`, { tokens: maxTokens + 1, maxTokens });
+}
+
+/**
  * The hardening's Apollo plugins:
- * - the token limit, checked on the source before Apollo parses it;
- * - the cost limit (GRAPHQL_MAX_COST), once the operation and its variables are known;
+ * - the cost limit (GRAPHQL_MAX_COST), once the operation and its variables are known
+ *   (a GraphQLError thrown in didResolveOperation is answered with its own HTTP status, 400);
  * - when introspection is off, Apollo's DisableSuggestions: no "Did you mean …?" in validation
  *   errors (the ErrorFormatter also strips them from every other error, over WebSocket too).
+ * The token limit is hardeningParseOptions; aliases and directives are hardeningValidationRules.
  */
 export function hardeningPlugins(config: HardeningConfig): ApolloServerPlugin[] {
   const maxCost = config.access.graphqlMaxCost;
   const limits: ApolloServerPlugin = {
     async requestDidStart() {
       return {
-        async didResolveSource(requestContext: GraphQLRequestContext<object>) {
-          const problem = tokenProblem(requestContext.source ?? '');
-          if (problem) throw problem;
-        },
         async didResolveOperation(requestContext) {
-          const operation = requestContext.operation;
-          const problem = costProblem(requestContext.schema, requestContext.document, requestContext.request.variables, maxCost, operation);
+          const problem = costProblem(requestContext.schema, requestContext.document, requestContext.request.variables, maxCost, requestContext.operation);
           if (problem) throw problem;
         },
       };
@@ -169,7 +187,8 @@ export function hardeningPlugins(config: HardeningConfig): ApolloServerPlugin[] 
 
 /**
  * The same limits for an operation that does not go through Apollo (graphql-ws's onSubscribe):
- * tokens, aliases, directives and cost of every operation of the document. The errors carry
+ * tokens (parse with hardeningParseOptions() first, so a huge document is never parsed whole;
+ * counted again here), aliases, directives and cost of every operation of the document. The errors carry
  * `extensions.code` GRAPHQL_VALIDATION_FAILED and `details`; an empty list means none.
  */
 export function hardeningProblems(document: DocumentNode, schema: GraphQLSchema, variables: Record<string, unknown> | null | undefined, config: HardeningConfig): GraphQLError[] {
