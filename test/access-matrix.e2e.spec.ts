@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildClientSchema, buildSchema, getIntrospectionQuery, type GraphQLSchema, parse, validate } from 'graphql';
@@ -102,6 +102,8 @@ describe('access matrix: role × operation × project, through GraphQL', () => {
       RATE_LIMIT_PER_MINUTE: '10000000',
       RATE_LIMIT_BURST: '1000000',
       GRAPHQL_MAX_COST: '100000000',
+      // Nine processes side by side under a parallel matrix: small pools keep PostgreSQL under its max_connections (100 here).
+      DATABASE_POOL_SIZE: '4',
       NODE_ENV: 'development',
       LOG_LEVEL: 'warn',
     };
@@ -112,6 +114,8 @@ describe('access matrix: role × operation × project, through GraphQL', () => {
   }, 400_000);
 
   afterAll(async () => {
+    // ACL_MATRIX_OUTPUT=<file>: what the platform's processes printed, to read after a failure.
+    if (process.env.ACL_MATRIX_OUTPUT && platform) writeFileSync(process.env.ACL_MATRIX_OUTPUT, platform.output());
     await platform?.stop();
     await sandbox.remove();
     rmSync(work, { recursive: true, force: true });
@@ -285,10 +289,13 @@ describe('access matrix: role × operation × project, through GraphQL', () => {
       sa: `acl-${runTag}-throwaway`,
     });
     shared.serviceKeyId = service.createApiKey.apiKey.id;
-    // The keys authenticate as their users.
-    for (const p of PRINCIPALS.filter((x) => x.usesApiKey)) {
-      const response = await new GraphQLHttpClient(url, tokens.get(p.name)!).request(`{ logKey { origin } }`);
-      expect([p.name, response.errors]).toEqual([p.name, undefined]);
+    // Each credential the matrix uses authenticates as its user, with the roles granted.
+    for (const p of PRINCIPALS) {
+      const { me } = await new GraphQLHttpClient(url, tokens.get(p.name)!).data(`{ me { principal platformAdmin authenticatedBy projects { projectId role } } }`);
+      expect([p.name, me.principal, me.platformAdmin, me.authenticatedBy]).toEqual([p.name, p.user, p.platformAdmin, p.usesApiKey ? 'API_KEY' : 'STATIC_TOKEN']);
+      const inP1 = me.projects.find((x: any) => x.projectId === fixtures.P1!.projectId);
+      expect([p.name, inP1?.role ?? null]).toEqual([p.name, p.roles.P1 ?? null]);
+      expect([p.name, me.projects.some((x: any) => x.projectId === fixtures.P2!.projectId)]).toEqual([p.name, false]);
     }
   });
 
@@ -326,7 +333,7 @@ describe('access matrix: role × operation × project, through GraphQL', () => {
 
     // Reads and subscriptions change nothing: several at a time.
     const reads = probes.filter((p) => !p.field.startsWith('Mutation.')).flatMap((probe) => (['P1', 'P2'] as const).flatMap((key) => PRINCIPALS.map((principal) => ({ probe, key, principal }))));
-    await pool(reads, 12, async ({ probe, key, principal }) => {
+    await pool(reads, 8, async ({ probe, key, principal }) => {
       results.push(await runCell(probe, key, principal));
     });
     const readsDone = Date.now();
@@ -400,8 +407,17 @@ describe('access matrix: role × operation × project, through GraphQL', () => {
     const appendedForRefusal = refusedMutations.filter((r) => r.correlationId && appended.has(r.correlationId)).map((r) => `${r.cell}: ${appended.get(r.correlationId!)!.join(', ')}`);
     const withoutCorrelation = refusedMutations.filter((r) => r.correlationId === null).map((r) => r.cell);
 
+    // Internal errors: what the platform printed about them (by correlation id).
+    const output = platform.output().split('\n');
+    const internal = results
+      .filter((r) => r.codes.includes('INTERNAL_SERVER_ERROR'))
+      .flatMap((r) => [...r.text.matchAll(/correlation id ([0-9a-f-]{36})/g)].map((m) => m[1]))
+      .slice(0, 6)
+      .flatMap((id) => output.filter((line) => line.includes(id)).slice(0, 3).map((line) => clip(line, 400)));
+
     console.log(
       [
+        `platform lines about internal errors:\n  ${internal.join('\n  ')}`,
         `access matrix: ${results.length} cells (${probes.length} probes × 2 projects × ${PRINCIPALS.length} principals) in ${(elapsed / 1000).toFixed(1)} s (reads ${((readsDone - started) / 1000).toFixed(1)} s)`,
         `slowest cells: ${[...results].sort((a, b) => b.ms - a.ms).slice(0, 8).map((r) => `${r.cell} ${r.ms} ms`).join('; ')}`,
         `refusals by HTTP status: ${[...refusalStatuses].map(([s, n]) => `${s}: ${n}`).join(', ')}`,
