@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { NatsConnection } from 'nats';
-import { accessRpc, agentIdOfPrincipal, type MessageHeaders, parseApiKey, UnauthenticatedError } from '@modeltrail/contracts';
+import { accessRpc, agentIdOfPrincipal, parseApiKey, UnauthenticatedError } from '@modeltrail/contracts';
 import type { CredentialVerifier, VerifiedCredential } from './actor-auth';
 import { RpcClient } from './rpc.client';
 
