@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
@@ -81,6 +82,16 @@ describe('NatsRpcTransport (Nest custom transport)', () => {
 
   it('serves an @RpcPattern handler: typed reply, headers through @RpcHeaders()', async () => {
     await expect(rpc.request(RegisterModel, { name: 'churn' }, { headers: who })).resolves.toEqual({ modelId: 'model-churn', registeredBy: 'user:grace', correlationId: 'corr-nest' });
+  });
+
+  it('refuses an unsigned or forged actor before the handler runs (it verifies with the environment key when given none)', async () => {
+    const before = app.get(ModelsController).calls;
+    await expect(new RpcClient(client.nc).request(RegisterModel, { name: 'forged' }, { headers: who })).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: `request to ${RegisterModel.subject} has an unsigned actor` });
+    await expect(new RpcClient(client.nc, { signingKey: randomBytes(32) }).request(RegisterModel, { name: 'forged' }, { headers: who })).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: `request to ${RegisterModel.subject} has a forged actor`,
+    });
+    expect(app.get(ModelsController).calls).toBe(before);
   });
 
   it('validates the request before the handler runs', async () => {
