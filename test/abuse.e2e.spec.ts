@@ -129,7 +129,7 @@ describe('abuse of the GraphQL API (OWASP GraphQL cheat sheet)', () => {
       for (const path of ['/graphql', '/nope']) {
         const huge = await post(JSON.stringify({ query: '{ __typename }', variables: { padding: 'x'.repeat(10 * 1024 * 1024) } }), {}, path);
         expect(huge.status).toBe(413);
-        expect(huge.body.errors).toEqual([{ message: expect.stringMatching(/^the request body is larger than the 9mb the gateway accepts/), extensions: { code: 'PAYLOAD_TOO_LARGE', details: { limit: '9mb' } } }]);
+        expect(huge.body.errors).toEqual([{ message: expect.stringMatching(/^the request body is larger than the 9mb the gateway accepts/), extensions: { code: 'PAYLOAD_TOO_LARGE' } }]);
       }
     });
 

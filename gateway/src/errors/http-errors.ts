@@ -55,7 +55,6 @@ export function httpRefusalOf(exception: unknown, request?: Pick<IncomingMessage
       status,
       code: 'PAYLOAD_TOO_LARGE',
       message: `the request body is larger than the ${HTTP_BODY_LIMIT} the gateway accepts: send fewer items per call, or large data as a file (a uri or a dataset version)`,
-      details: { limit: HTTP_BODY_LIMIT },
     };
   }
   if (status === 415) {
