@@ -287,5 +287,11 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
     expect(out).toMatch(/\n— modeltrail.local\/log [A-Za-z0-9+/=]+\n/);
     expect(out).toMatch(/"verifyLog":\{"ok":true,"eventsChecked":\d+,"checkpointsChecked":\d+,"problemCount":0\}/);
     expect(out).toMatch(/modeltrail-audit-[0-9a-f-]{36}\.json: all \d+ checks passed\n/);
+    // Step 14: a role granted as an event, a personal key that acts as its creator, shown once, then revoked.
+    expect(out).toMatch(/\n\{"principal":"carol@example.com","role":"VIEWER","grantedBy":"bob@example.com"\}\n/);
+    expect(out).toMatch(/\n\{"id":"[0-9a-f-]{36}","prefix":"mtk_[0-9a-f]{8}","principal":"bob@example.com","status":"ACTIVE"\}\n/);
+    expect(out).toMatch(/\n\{"principal":"bob@example.com","authenticatedBy":"API_KEY"\}\n/);
+    expect(out).toMatch(/\n\[\["carol@example.com","VIEWER"\]\]\n/);
+    expect(out).toMatch(/\n\{"revokeApiKey":\{"status":"REVOKED"\}\}\n"UNAUTHENTICATED"\n/);
   }, 240_000);
 });

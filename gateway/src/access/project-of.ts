@@ -1,4 +1,4 @@
-import { ENTITY_STREAM_PREFIXES, lineageRpc, streamId } from '@modeltrail/contracts';
+import { ENTITY_STREAM_PREFIXES, lineageRpc, NotFoundError, streamId } from '@modeltrail/contracts';
 import type { GatewayContext } from '../context/gateway-context';
 import { monitoringLoaders } from '../monitoring/monitoring.loaders';
 import { registryLoaders } from '../registry/registry.loaders';
@@ -95,8 +95,15 @@ async function projectOfAnyEntity(id: string, ctx: GatewayContext): Promise<stri
   const lower = id.toLowerCase();
   if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(lower)) {
     const streams = await Promise.all(ENTITY_STREAM_PREFIXES.map(async (prefix) => ((await ctx.store.streamRevision(streamId(prefix, lower))) === 'no_stream' ? null : prefix)));
-    const prefix = streams.find((p) => p !== null);
-    if (prefix) return projectOf(KIND_OF_PREFIX[prefix], lower, ctx);
+    // An id may name streams of two aggregates (a deployment and its monitor): the first whose service knows it answers.
+    for (const prefix of streams) {
+      if (prefix === null) continue;
+      try {
+        return await projectOf(KIND_OF_PREFIX[prefix], lower, ctx);
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+      }
+    }
   }
   const graph = await ctx.rpc.query(lineageRpc.lineage, { id, direction: 'UPSTREAM', depth: 0, first: 1 });
   return graph.root.projectId;

@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULTS, DEVELOPMENT_API_TOKEN, DEVELOPMENT_REVIEWER_TOKEN, isLoopbackHost, loadConfig, requireApiTokens, requireSafeListenAddress } from './config';
+import { ConfigError, DEFAULTS, DEVELOPMENT_API_TOKEN, DEVELOPMENT_REVIEWER_TOKEN, isLoopbackHost, keyBytes, loadConfig, requireActorSigningKey, requireSafeListenAddress } from './config';
 
 describe('loadConfig', () => {
   it('gives a developer machine working defaults', () => {
@@ -64,7 +64,6 @@ describe('loadConfig', () => {
         { token: 'dGVzdA==', user: 'bob@example.com' },
       ]);
       expect(config.graphqlMaxDepth).toBe(8);
-      expect(requireApiTokens(config)).toBe(config.apiTokens);
     });
 
     it('defaults to the development tokens (a developer and a reviewer) and a depth of 12 outside production only', () => {
@@ -76,8 +75,43 @@ describe('loadConfig', () => {
 
       const production = loadConfig({ NODE_ENV: 'production', SERVICE_NAME: 'gateway', DATABASE_URL: 'postgres://db/mt', NATS_URL: 'nats://nats:4222' });
       expect(production.apiTokens).toEqual([]);
-      expect(() => requireApiTokens(production)).toThrow(ConfigError);
-      expect(() => requireApiTokens(production)).toThrow(/API_TOKENS: is required when NODE_ENV=production/);
+      expect(production.access.platformAdmins).toEqual([]);
+    });
+
+    it('makes every API_TOKENS user a platform admin outside production unless PLATFORM_ADMINS says who, and none in production', () => {
+      expect(loadConfig({ SERVICE_NAME: 'gateway', API_TOKENS: 'a=ada@example.com,b=bob@example.com' }).access.platformAdmins).toEqual(['ada@example.com', 'bob@example.com']);
+      expect(loadConfig({ SERVICE_NAME: 'gateway', API_TOKENS: 'a=ada@example.com,b=bob@example.com', PLATFORM_ADMINS: 'ops@example.com' }).access.platformAdmins).toEqual(['ops@example.com']);
+      expect(loadConfig({ SERVICE_NAME: 'gateway' }).access.platformAdmins).toEqual([DEVELOPMENT_API_TOKEN.user, DEVELOPMENT_REVIEWER_TOKEN.user]);
+    });
+  });
+
+  describe('access', () => {
+    const production = { NODE_ENV: 'production', SERVICE_NAME: 'gateway', DATABASE_URL: 'postgres://db/mt', NATS_URL: 'nats://nats:4222' };
+
+    it('needs ACTOR_SIGNING_KEY in production, of at least 32 bytes, base64 or hex, never printing it', () => {
+      expect(() => requireActorSigningKey(loadConfig(production))).toThrow(/ACTOR_SIGNING_KEY: is required when NODE_ENV=production/);
+      const key = Buffer.alloc(32, 7);
+      expect(requireActorSigningKey(loadConfig({ ...production, ACTOR_SIGNING_KEY: key.toString('base64') }))).toEqual(key);
+      expect(requireActorSigningKey(loadConfig({ ...production, ACTOR_SIGNING_KEY: key.toString('hex') }))).toEqual(key);
+      expect(keyBytes(Buffer.alloc(31).toString('base64'))).toBeNull();
+      expect(() => loadConfig({ ...production, ACTOR_SIGNING_KEY: 'short-secret' })).toThrow(/ACTOR_SIGNING_KEY: must be at least 32 random bytes.*\(got "\*\*\*"\)/);
+      expect(requireActorSigningKey(loadConfig({ SERVICE_NAME: 'datasets' })).length).toBeGreaterThanOrEqual(32);
+    });
+
+    it('reads OIDC only with both issuer and audience, with an asymmetric allow-list', () => {
+      expect(loadConfig(production).access.oidc).toBeUndefined();
+      expect(() => loadConfig({ ...production, OIDC_ISSUER: 'https://login.example.com' })).toThrow(/OIDC_AUDIENCE: is required when the other/);
+      const oidc = loadConfig({ ...production, OIDC_ISSUER: 'https://login.example.com', OIDC_AUDIENCE: 'modeltrail', OIDC_USER_CLAIM: 'email' }).access.oidc;
+      expect(oidc).toEqual({ issuer: 'https://login.example.com', audience: 'modeltrail', jwksUrl: undefined, algorithms: ['RS256', 'ES256', 'EdDSA'], userClaim: 'email', clockToleranceSeconds: 30 });
+      expect(() => loadConfig({ ...production, OIDC_ISSUER: 'https://login.example.com', OIDC_AUDIENCE: 'm', OIDC_ALGORITHMS: 'HS256' })).toThrow(/OIDC_ALGORITHMS: must be a comma-separated list of RS256/);
+      expect(() => loadConfig({ ...production, OIDC_ISSUER: 'https://login.example.com', OIDC_AUDIENCE: 'm', OIDC_ALGORITHMS: 'none' })).toThrow(/OIDC_ALGORITHMS/);
+    });
+
+    it('turns introspection off in production unless GRAPHQL_INTROSPECTION says otherwise', () => {
+      expect(loadConfig(production).access.graphqlIntrospection).toBe(false);
+      expect(loadConfig({ SERVICE_NAME: 'gateway' }).access.graphqlIntrospection).toBe(true);
+      expect(loadConfig({ ...production, GRAPHQL_INTROSPECTION: 'true' }).access.graphqlIntrospection).toBe(true);
+      expect(loadConfig({ SERVICE_NAME: 'gateway', GRAPHQL_INTROSPECTION: 'false' }).access.graphqlIntrospection).toBe(false);
     });
 
     it('names API_TOKENS and the bad entry without printing any token', () => {

@@ -43,8 +43,8 @@ export interface AppConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /**
    * Bearer tokens the GraphQL gateway accepts, each naming the user who acts with it (API_TOKENS).
-   * Outside production, unset means the development token only; in production, unset means none
-   * (the gateway refuses to start: see requireApiTokens).
+   * Outside production, unset means the development tokens; in production, unset means none (the
+   * gateway then takes API keys and OIDC JWTs only).
    */
   apiTokens: ReadonlyArray<ApiToken>;
   /** Deepest field nesting a GraphQL operation may have (GRAPHQL_MAX_DEPTH). */
@@ -478,17 +478,6 @@ export function requireLogSigningKey(config: Pick<AppConfig, 'env' | 'lineage'>)
     throw new ConfigError([{ variable: 'LOG_SIGNING_KEY', problem: 'is required when NODE_ENV=production: an Ed25519 private key (PEM PKCS#8) or a base64 32-byte seed that signs the log checkpoints' }]);
   }
   return config.lineage.logSigningKey;
-}
-
-/**
- * The tokens of a process that authenticates requests (the gateway): in production API_TOKENS
- * must be set, since there is no development token there.
- */
-export function requireApiTokens(config: Pick<AppConfig, 'env' | 'apiTokens'>): ReadonlyArray<ApiToken> {
-  if (config.apiTokens.length === 0) {
-    throw new ConfigError([{ variable: 'API_TOKENS', problem: `is required${config.env === 'production' ? ' when NODE_ENV=production (no development token in production)' : ''}: comma-separated token=user pairs` }]);
-  }
-  return config.apiTokens;
 }
 
 /** Whether `host` only ever reaches this machine: localhost, 127.0.0.0/8 or ::1 (IPv4-mapped too). */
