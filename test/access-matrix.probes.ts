@@ -40,6 +40,8 @@ export interface ProjectFixtures {
   experimentName: string;
   /** A completed run with params, metrics and a `model` artifact. */
   runId: string;
+  /** P1: a completed run of P1 that trained on P2's dataset version (lineage across projects); P2: its own run. */
+  crossRunId: string;
   /** A running run, for logMetrics, logParams, logArtifact, failRun and completeRun. */
   liveRunId: string;
   /** A queued job that no agent fits (it stays queued). */
@@ -116,7 +118,7 @@ const END = 4;
 const LAST = 5;
 const AFTER_LAST = 6;
 
-const query = (name: string, requires: Requirement, call: Probe['call'], mustSee?: Probe['mustSee']): Probe => ({ field: `Query.${name}`, requires, phase: 0, call, mustSee });
+const query = (name: string, requires: Requirement, call: Probe['call'], mustSee?: Probe['mustSee'], variant?: string): Probe => ({ field: `Query.${name}`, requires, phase: 0, call, mustSee, variant });
 const mutation = (name: string, requires: Requirement, phase: number, call: Probe['call'], variant?: string): Probe => ({ field: `Mutation.${name}`, requires, phase, call, variant });
 const subscription = (name: string, requires: Requirement, call: Probe['call'], variant?: string): Probe => ({ field: `Subscription.${name}`, requires, phase: 0, call, variant });
 
@@ -170,6 +172,14 @@ export const PROBES: ReadonlyArray<Probe> = [
   query('explain', 'VIEWER', (fx) => q(`query($id: ID!) { explain(id: $id) { subject { id kind } missingStages steps { nodeId eventId type actor } } }`, { id: fx.deploymentId })),
   query('lineage', 'VIEWER', (fx) =>
     q(`query($id: ID!) { lineage(id: $id, first: 500) { root { id } totalNodes nodes { id kind name projectId redacted } edges { from to type } } }`, { id: fx.modelVersionId }),
+  ),
+  // A P1 run that read P2's data: its lineage shows a P1 member nothing of P2 (no id, no name).
+  query(
+    'lineage',
+    'VIEWER',
+    (fx) => q(`query($id: ID!) { lineage(id: $id, direction: UPSTREAM, first: 500) { root { id } nodes { id kind name projectId redacted } edges { from to type } } }`, { id: fx.crossRunId }),
+    undefined,
+    'of a run that read data of another project',
   ),
   query('timeline', 'VIEWER', (fx) => q(`query($id: ID!) { timeline(id: $id, first: 100) { nodes { nodeId eventId type actor } } }`, { id: fx.runId })),
   query('history', 'VIEWER', (fx) => q(`query($id: ID!) { history(entityId: $id) { stream events { id type actor correlationId data } } }`, { id: fx.runId })),
