@@ -19,9 +19,9 @@ import { type Closed, SubscriptionQueue, webSocketClient } from '../gateway/test
  * `it.todo`; set the flag to true in the commit that wires them.
  */
 const WIRED = {
-  hardening: false,
-  introspection: false,
-  rateLimit: false,
+  hardening: true,
+  introspection: true,
+  rateLimit: true,
 };
 
 const root = join(__dirname, '..');

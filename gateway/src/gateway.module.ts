@@ -3,7 +3,7 @@ import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
-import { type DocumentNode, type ExecutionResult, type FormattedExecutionResult, GraphQLError, parse } from 'graphql';
+import { type DocumentNode, type ExecutionResult, type FormattedExecutionResult, GraphQLError, type GraphQLSchema, parse } from 'graphql';
 import type { Context as WsContext, ServerOptions } from 'graphql-ws';
 import type { NatsConnection } from 'nats';
 import { randomUUID } from 'node:crypto';
@@ -20,6 +20,8 @@ import { ErrorFormatter, PassErrorsToGraphQL } from './errors/error-formatter';
 import { GATEWAY_NATS, RunTelemetry } from './experiments/run-telemetry';
 import { GATEWAY_RESOLVERS } from './gateway.resolvers';
 import { depthLimitRule, depthProblem } from './limits/depth-limit';
+import { hardeningParseOptions, hardeningPlugins, hardeningProblems, hardeningValidationRules, introspectionEnabled, tokenLimitError } from './limits/hardening';
+import { IdentityRateLimiter, rateLimitedError } from './limits/rate-limit';
 import { AuditReportController } from './lineage/audit-report.controller';
 import { JobTelemetry } from './scheduler/job-telemetry';
 
@@ -67,7 +69,7 @@ class GatewayCoreModule {
           },
         },
         { provide: PLATFORM_ADMINS, useValue: new Set(config.access.platformAdmins) },
-        { provide: RATE_LIMIT, useValue: (async () => undefined) satisfies RateLimitCheck },
+        { provide: RATE_LIMIT, useValue: rateLimitCheck(IdentityRateLimiter.fromConfig(config)) },
         GatewayContextFactory,
         ErrorFormatter,
         NatsShutdown,
@@ -110,7 +112,17 @@ export class GatewayModule {
 type HttpContextArgument = { req: IncomingMessage; res?: ServerResponse };
 type WsConnection = WsContext<Record<string, unknown>, { socket: { close(code: number, reason: string): void } }>;
 
+/** RATE_LIMIT_PER_MINUTE and RATE_LIMIT_BURST per authenticated principal: over them, 429 with Retry-After. */
+function rateLimitCheck(limiter: IdentityRateLimiter): RateLimitCheck {
+  return async (principal) => {
+    const decision = await limiter.consume(principal);
+    if (!decision.ok) throw rateLimitedError(decision.retryAfterSeconds);
+  };
+}
+
 function graphqlOptions(config: AppConfig, contexts: GatewayContextFactory, errors: ErrorFormatter): ApolloDriverConfig {
+  // The served schema, with access enforced: graphql-ws's onSubscribe measures operations against it.
+  let served: GraphQLSchema | undefined;
   const context = (argument: HttpContextArgument | WsConnection): Promise<GatewayContext> =>
     'extra' in argument ? contexts.forWebSocket(argument) : contexts.forHttp(argument.req, argument.res);
   return {
@@ -118,16 +130,20 @@ function graphqlOptions(config: AppConfig, contexts: GatewayContextFactory, erro
     autoSchemaFile: true,
     sortSchema: true,
     // Every root field's access policy is checked, every project-owned result filtered (access/enforce.ts).
-    transformSchema: (schema) => enforceAccess(schema),
+    transformSchema: (schema) => (served = enforceAccess(schema)),
     playground: false,
-    introspection: true,
+    // OWASP's GraphQL cheat sheet (gateway/src/limits): no introspection or suggestions in production,
+    // depth, aliases, directives, tokens and cost limited, batches capped (gateway.app.ts).
+    introspection: introspectionEnabled(config),
     includeStacktraceInErrorResponses: false,
-    validationRules: [depthLimitRule(config.graphqlMaxDepth)],
+    allowBatchedHttpRequests: true,
+    parseOptions: hardeningParseOptions(),
+    validationRules: [depthLimitRule(config.graphqlMaxDepth), ...hardeningValidationRules(config)],
     formatError: errors.formatError,
-    plugins: [errors.plugin()],
+    plugins: [errors.plugin(), ...hardeningPlugins(config)],
     context,
     // Nest's type lists a subset of graphql-ws's options; `context` and `onError` are passed on too.
-    subscriptions: { 'graphql-ws': webSocketOptions(config, contexts, errors) as never },
+    subscriptions: { 'graphql-ws': webSocketOptions(config, contexts, errors, () => served) as never },
   };
 }
 
@@ -136,7 +152,7 @@ function graphqlOptions(config: AppConfig, contexts: GatewayContextFactory, erro
  * refused with close code 4401 and the reason; every operation then gets its own context, the
  * same depth limit as HTTP, and errors formatted as over HTTP.
  */
-function webSocketOptions(config: AppConfig, contexts: GatewayContextFactory, errors: ErrorFormatter): Partial<ServerOptions<Record<string, unknown>, { socket: { close(code: number, reason: string): void } }>> {
+function webSocketOptions(config: AppConfig, contexts: GatewayContextFactory, errors: ErrorFormatter, schema: () => GraphQLSchema | undefined): Partial<ServerOptions<Record<string, unknown>, { socket: { close(code: number, reason: string): void } }>> {
   return {
     onConnect: async (connection) => {
       const refusal = await contexts.refuseConnection(connection);
@@ -148,12 +164,15 @@ function webSocketOptions(config: AppConfig, contexts: GatewayContextFactory, er
     onSubscribe: (_connection, _id, payload) => {
       let document: DocumentNode;
       try {
-        document = parse(payload.query);
+        document = parse(payload.query, hardeningParseOptions());
       } catch (error) {
         const syntax = error instanceof GraphQLError ? error : new GraphQLError(String(error));
+        const tooLong = tokenLimitError(syntax.message);
+        if (tooLong) return [tooLong];
         return [new GraphQLError(syntax.message, { source: syntax.source, positions: syntax.positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
       }
-      const problems = depthProblem(document, config.graphqlMaxDepth);
+      const served = schema();
+      const problems = [...depthProblem(document, config.graphqlMaxDepth), ...(served ? hardeningProblems(document, served, payload.variables, config) : [])];
       return problems.length ? problems.map((problem) => new GraphQLError(problem.message, { nodes: problem.nodes, extensions: { ...problem.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } })) : undefined;
     },
     onNext: (_connection, _id, _payload, args, result) => {
