@@ -24,6 +24,12 @@ describe('rate limit per identity', () => {
     expect((refused as { retryAfterSeconds: number }).retryAfterSeconds).toBeLessThanOrEqual(60);
   });
 
+  it('counts every operation of a batch', async () => {
+    const limiter = new IdentityRateLimiter({ perMinute: 600, burst: 10 });
+    expect(await limiter.consume('ada', 10)).toEqual({ ok: true });
+    expect((await limiter.consume('ada')).ok).toBe(false);
+  });
+
   it('reads RATE_LIMIT_PER_MINUTE and RATE_LIMIT_BURST', () => {
     expect(IdentityRateLimiter.fromConfig({ access: { rateLimitPerMinute: 600, rateLimitBurst: 120 } } as never).limits).toEqual({ perMinute: 600, burst: 120 });
   });

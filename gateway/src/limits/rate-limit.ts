@@ -40,9 +40,14 @@ export class IdentityRateLimiter {
     return new IdentityRateLimiter({ perMinute: config.access.rateLimitPerMinute, burst: config.access.rateLimitBurst });
   }
 
-  /** Counts one request of `identity`; refused with how long to wait once over either window. */
-  async consume(identity: string): Promise<RateDecision> {
-    const results = await Promise.allSettled([this.burst.consume(identity), this.minute.consume(identity)]);
+  /**
+   * Counts one request of `identity` (`operations` for a batch: Apollo builds one context for a
+   * whole batched HTTP request, so pass `Array.isArray(req.body) ? req.body.length : 1` or a batch
+   * of 10 costs as much as one operation); refused with how long to wait once over either window.
+   */
+  async consume(identity: string, operations = 1): Promise<RateDecision> {
+    const points = Math.max(1, Math.floor(operations));
+    const results = await Promise.allSettled([this.burst.consume(identity, points), this.minute.consume(identity, points)]);
     let waitMs = -1;
     for (const result of results) {
       if (result.status === 'fulfilled') continue;
