@@ -50,10 +50,10 @@ async function startGateway(env: Record<string, string>): Promise<Gateway> {
   });
   let output = '';
   for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 120_000;
   while (!/gateway: GraphQL on/.test(output)) {
     if (child.exitCode !== null) throw new Error(`the gateway exited (code ${child.exitCode}):\n${output.slice(-3_000)}`);
-    if (Date.now() > deadline) throw new Error(`the gateway did not start within 60 s:\n${output.slice(-3_000)}`);
+    if (Date.now() > deadline) throw new Error(`the gateway did not start within 120 s:\n${output.slice(-3_000)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {
@@ -106,10 +106,11 @@ describe('abuse of the GraphQL API (OWASP GraphQL cheat sheet)', () => {
     ensureBuilt(root);
     const port = await freePort();
     platform = startPlatform(root, { ...process.env, ...env, PORT: String(port) });
-    await platform.waitFor([/access: serving/, /gateway: GraphQL on/]);
+    // Generous: on a loaded machine ten processes take a while to start.
+    await platform.waitFor([/access: serving/, /gateway: GraphQL on/], 180_000);
     gateway = { url: `http://127.0.0.1:${port}`, output: () => platform.output(), stop: async () => undefined };
     graphql = `${gateway.url}/graphql`;
-  }, 180_000);
+  }, 400_000);
   afterAll(async () => {
     await platform?.stop();
     await sandbox.remove();
@@ -151,7 +152,10 @@ describe('abuse of the GraphQL API (OWASP GraphQL cheat sheet)', () => {
       }
     });
 
-    it('a batch of 11 operations: 400 BATCH_TOO_LARGE naming the limit', async () => {
+    it('a batch of 11 operations: 400 BATCH_TOO_LARGE naming the limit; up to 10 are served', async () => {
+      const allowed = await post(JSON.stringify(Array.from({ length: 10 }, () => ({ query: '{ __typename }' }))));
+      expect(allowed.status).toBe(200);
+      expect(allowed.body).toEqual(Array.from({ length: 10 }, () => ({ data: { __typename: 'Query' } })));
       const batch = await post(JSON.stringify(Array.from({ length: 11 }, () => ({ query: '{ __typename }' }))));
       expect(batch.status).toBe(400);
       expect(batch.body.errors).toEqual([
@@ -308,7 +312,7 @@ describe('abuse of the GraphQL API (OWASP GraphQL cheat sheet)', () => {
           await limited.stop();
         }
       },
-      90_000,
+      180_000,
     );
   });
 });
