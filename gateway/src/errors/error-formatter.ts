@@ -6,7 +6,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { APP_CONFIG, type AppConfig } from '@modeltrail/config';
 import { type ErrorCode, ModelTrailError, UnauthenticatedError } from '@modeltrail/contracts';
 import { tokenLimitError } from '../limits/hardening';
-import { HTTP_BODY_LIMIT, httpRefusalOf, sendRefusal } from './http-errors';
+import { answerHttpError, HTTP_BODY_LIMIT } from './http-errors';
 
 export { HTTP_BODY_LIMIT };
 
@@ -187,6 +187,6 @@ export class PassErrorsToGraphQL implements GqlExceptionFilter {
   catch(exception: unknown, host?: ArgumentsHost): void {
     if (host?.getType() !== 'http') throw exception;
     const http = host.switchToHttp();
-    sendRefusal(http.getResponse<ServerResponse>(), httpRefusalOf(exception, http.getRequest<IncomingMessage>()));
+    answerHttpError(exception, http.getRequest<IncomingMessage>(), http.getResponse<ServerResponse>());
   }
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Logger } from '@nestjs/common';
 import { answerHttpErrors, httpRefusalOf, isJsonMediaType, requireJsonBody, sendRefusal } from './http-errors';
 
 const NO_STACK = /stacktrace|\bat [^"]*\.(ts|js):\d+|\/work\/|node_modules/;
@@ -31,7 +32,7 @@ describe('refusals before GraphQL', () => {
     let server: Server;
     let url: string;
     beforeAll(async () => {
-      const chain = [requireJsonBody(), (req: IncomingMessage, _res: ServerResponse, next: (e?: unknown) => void) => (req.url === '/boom' ? next(Object.assign(new Error('bad /etc/passwd'), { status: 413 })) : next())];
+      const chain = [requireJsonBody(), (req: IncomingMessage, _res: ServerResponse, next: (e?: unknown) => void) => (req.url === '/boom' ? next(Object.assign(new Error('bad /etc/passwd'), { status: 413 })) : req.url === '/bug' ? next(new TypeError('x is undefined at /work/main/dist/a.js:1:1')) : next())];
       const errors = answerHttpErrors();
       server = createServer((req, res) => {
         let index = 0;
@@ -65,6 +66,18 @@ describe('refusals before GraphQL', () => {
       const text = await response.text();
       expect(JSON.parse(text).errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
       expect(text).not.toMatch(NO_STACK);
+    });
+
+    it('answers a bug with 500 "internal error", its details only in the log', async () => {
+      const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      try {
+        const response = await fetch(`${url}/bug`);
+        expect(response.status).toBe(500);
+        expect(await response.json()).toEqual({ errors: [{ message: 'internal error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+        expect(logged).toHaveBeenCalledWith(expect.stringMatching(/^GET \/bug: x is undefined/), expect.stringMatching(/TypeError/));
+      } finally {
+        logged.mockRestore();
+      }
     });
   });
 });

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Logger } from '@nestjs/common';
 
 /** The largest HTTP body the gateway reads: a little over the 8 MB NATS message of infra/nats (a command must also fit the server's max_payload, which RpcClient checks). */
 export const HTTP_BODY_LIMIT = '9mb';
@@ -131,6 +132,15 @@ export function requireJsonBody(): (req: IncomingMessage, res: ServerResponse, n
  */
 export function answerHttpErrors(): (error: unknown, req: IncomingMessage, res: ServerResponse, next: Next) => void {
   return (error, req, res, _next) => {
-    sendRefusal(res, httpRefusalOf(error, req));
+    answerHttpError(error, req, res);
   };
+}
+
+const logger = new Logger('HTTP');
+
+/** Answers `error` as its JSON refusal; a 500 (a bug, not the client's doing) is logged with its stack, which the client never sees. */
+export function answerHttpError(error: unknown, req: IncomingMessage, res: ServerResponse): void {
+  const refusal = httpRefusalOf(error, req);
+  if (refusal.status >= 500) logger.error(`${req.method ?? '?'} ${pathOf(req.url)}: ${error instanceof Error ? error.message : String(error)}`, error instanceof Error ? error.stack : undefined);
+  sendRefusal(res, refusal);
 }
