@@ -6,7 +6,7 @@ import { GraphQLModule } from '@nestjs/graphql';
 import { type DocumentNode, type ExecutionResult, type FormattedExecutionResult, GraphQLError, type GraphQLSchema, parse } from 'graphql';
 import type { Context as WsContext, ServerOptions } from 'graphql-ws';
 import type { NatsConnection } from 'nats';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { type AppConfig, ConfigModule, DEVELOPMENT_API_TOKEN, DEVELOPMENT_REVIEWER_TOKEN, requireActorSigningKey } from '@modeltrail/config';
 import { accessRpc } from '@modeltrail/contracts';
 import { EventStoreModule } from '@modeltrail/eventstore';
@@ -14,7 +14,7 @@ import { connectNats, type ManagedNatsConnection, RpcClient } from '@modeltrail/
 import { PostgresModule } from '@modeltrail/postgres';
 import { enforceAccess } from './access/enforce';
 import { type ApiKeyCheck, Authenticator, TokenAuthenticator, tokenDigests } from './context/authentication';
-import { type GatewayContext, GatewayContextFactory, PLATFORM_ADMINS, RATE_LIMIT, type RateLimitCheck, TOKEN_AUTHENTICATOR } from './context/gateway-context';
+import { type GatewayContext, GatewayContextFactory, PLATFORM_ADMINS, RATE_LIMIT, type RateLimitCheck, REDACTION_KEY, TOKEN_AUTHENTICATOR } from './context/gateway-context';
 import { OidcVerifier } from './context/oidc';
 import { ErrorFormatter, PassErrorsToGraphQL } from './errors/error-formatter';
 import { GATEWAY_NATS, RunTelemetry } from './experiments/run-telemetry';
@@ -69,12 +69,14 @@ class GatewayCoreModule {
           },
         },
         { provide: PLATFORM_ADMINS, useValue: new Set(config.access.platformAdmins) },
+        // Placeholders of redacted lineage ids: keyed by the actor signing key, which every replica shares.
+        { provide: REDACTION_KEY, useValue: createHash('sha256').update('modeltrail redacted ids\n').update(requireActorSigningKey(config)).digest() },
         { provide: RATE_LIMIT, useValue: rateLimitCheck(IdentityRateLimiter.fromConfig(config)) },
         GatewayContextFactory,
         ErrorFormatter,
         NatsShutdown,
       ],
-      exports: [GATEWAY_NATS, RpcClient, TOKEN_AUTHENTICATOR, PLATFORM_ADMINS, RATE_LIMIT, GatewayContextFactory, ErrorFormatter],
+      exports: [GATEWAY_NATS, RpcClient, TOKEN_AUTHENTICATOR, PLATFORM_ADMINS, RATE_LIMIT, REDACTION_KEY, GatewayContextFactory, ErrorFormatter],
     };
   }
 }

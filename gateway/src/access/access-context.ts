@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { ForbiddenError, type PrincipalAccess, type ProjectRole, roleAtLeast } from '@modeltrail/contracts';
 import type { Identity } from '../context/authentication';
 
@@ -9,12 +10,14 @@ import type { Identity } from '../context/authentication';
  * authenticated may read them, only platform admins may change them.
  */
 export class AccessContext {
-  private readonly roles: ReadonlyMap<string, ProjectRole>;
+  private readonly roles: Map<string, ProjectRole>;
 
   constructor(
     readonly identity: Identity,
     readonly platformAdmin: boolean,
     access: Pick<PrincipalAccess, 'projects'>,
+    /** Keys the placeholders of redacted ids (the same on every replica, so pages of one walk agree). */
+    private readonly redactionKey: Buffer = Buffer.alloc(32),
   ) {
     this.roles = new Map(access.projects.map((p) => [p.projectId.toLowerCase(), p.role]));
   }
@@ -27,6 +30,11 @@ export class AccessContext {
   roleIn(projectId: string): ProjectRole | null {
     if (this.platformAdmin) return 'ADMIN';
     return this.roles.get(projectId.toLowerCase()) ?? null;
+  }
+
+  /** Records a role this operation has just been granted (the definer of a new project), so the rest of it may use it. */
+  granted(projectId: string, role: ProjectRole): void {
+    this.roles.set(projectId.toLowerCase(), role);
   }
 
   /** Projects the caller holds a role in (a platform admin sees every project besides). */
@@ -52,6 +60,15 @@ export class AccessContext {
       projectId === null ? `${what} needs a platform admin: it has no project` : `${what} needs the ${role} role in its project`,
       { requiredRole: role },
     );
+  }
+
+  /**
+   * What stands for the id of something the caller may not see: `redacted:` and a keyed digest of
+   * the id, so the same hidden node is the same placeholder wherever it appears (the graph keeps
+   * its shape) while the id itself is not told.
+   */
+  placeholderOf(id: string): string {
+    return `redacted:${createHmac('sha256', this.redactionKey).update(id, 'utf8').digest('base64url').slice(0, 22)}`;
   }
 
   requirePlatformAdmin(what: string): void {

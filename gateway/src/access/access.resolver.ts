@@ -45,6 +45,7 @@ export class AccessResolver {
     @Args() page: PageArgs,
     @Context() ctx: GatewayContext,
   ): Promise<ApiKeyConnection> {
+    principal ??= null; // an absent argument comes as undefined
     if (!ctx.access.platformAdmin && principal !== null && principal !== ctx.user) throw new ForbiddenError("listing another principal's keys needs a platform admin");
     const owner = ctx.access.platformAdmin ? principal : ctx.user;
     const reply = await ctx.rpc.query(accessRpc.listApiKeys, { ...(owner !== null ? { principal: owner } : {}), includeRevoked, ...pageRequest(page) });
@@ -61,6 +62,8 @@ export class AccessResolver {
     @Args() page: PageArgs,
     @Context() ctx: GatewayContext,
   ): Promise<RoleGrantConnection> {
+    projectId ??= null; // absent arguments come as undefined
+    principal ??= null;
     let scope: string | undefined;
     if (projectId !== null || platform) scope = scopeOf({ projectId, platform });
     if (scope === PLATFORM_SCOPE) ctx.access.requirePlatformAdmin('roleGrants of the platform');

@@ -48,11 +48,12 @@ export const GUARDED_TYPES: Readonly<Record<string, Guard>> = {
  * Types shown redacted rather than left out, so that a graph keeps its true shape: a lineage node
  * of a project the caller cannot see keeps its id and kind, nothing else.
  */
-export const REDACTED_TYPES: Readonly<Record<string, { guard: Guard; redact: (value: Record<string, unknown>) => Record<string, unknown> }>> = {
+export const REDACTED_TYPES: Readonly<Record<string, { guard: Guard; redact: (value: Record<string, unknown>, ctx: GatewayContext) => Record<string, unknown> }>> = {
   LineageNode: {
     guard: own,
-    redact: (node) => ({
+    redact: (node, ctx) => ({
       ...node,
+      id: ctx.access.placeholderOf(node.id as string),
       name: null,
       projectId: null,
       attributes: {},
@@ -165,7 +166,9 @@ function withPolicy(field: GraphQLFieldConfig<unknown, GatewayContext>, policy: 
   }
   const subscribe = field.subscribe!;
   const resolve = field.resolve ?? ((payload: unknown) => payload);
-  const payloadGuard = policy.kind === 'anyone' || policy.kind === 'inProject' ? GUARDED_TYPES[getNamedType(field.type).name] : undefined;
+  // Events of types that belong to a project are filtered one by one (alerts of every deployment, job updates).
+  const itemType = getNamedType(field.type).name;
+  const payloadGuard: Guard | undefined = Object.hasOwn(GUARDED_TYPES, itemType) ? GUARDED_TYPES[itemType] : undefined;
   return {
     ...field,
     subscribe: async (source, args, ctx, info) => {
@@ -296,5 +299,5 @@ async function keepVisible(items: Array<Record<string, unknown>>, guard: Guard, 
 }
 
 async function redactIfHidden(value: Record<string, unknown>, type: (typeof REDACTED_TYPES)[string], ctx: GatewayContext): Promise<Record<string, unknown>> {
-  return ctx.access.canSee(await type.guard(value, ctx)) ? value : type.redact(value);
+  return ctx.access.canSee(await type.guard(value, ctx)) ? value : type.redact(value, ctx);
 }

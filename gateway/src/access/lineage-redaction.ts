@@ -34,9 +34,9 @@ export async function nodeVisibility(rootId: string, nodeIds: Iterable<string>, 
   };
 }
 
-/** An event about a node the caller may not see keeps its ids and place in the order, nothing else. */
-export function redactEvent<E extends LineageEventView>(event: E): E {
-  return { ...event, type: REDACTED, stream: REDACTED, actor: REDACTED, nodeKind: null };
+/** An event about a node the caller may not see keeps its place in the order and its flow ids, nothing else (its node by placeholder). */
+export function redactEvent<E extends LineageEventView>(event: E, ctx: GatewayContext): E {
+  return { ...event, eventId: ctx.access.placeholderOf(event.eventId), type: REDACTED, stream: REDACTED, actor: REDACTED, nodeId: ctx.access.placeholderOf(event.nodeId), nodeKind: null };
 }
 
 /**

@@ -17,6 +17,8 @@ export const PLATFORM_ADMINS = Symbol('PLATFORM_ADMINS');
 /** Called once per authenticated operation with the principal; throws a refusal (429) when it is over its rate. */
 export const RATE_LIMIT = Symbol('RATE_LIMIT');
 export type RateLimitCheck = (principal: string) => Promise<void>;
+/** The key of redacted ids' placeholders (a Buffer derived from the configuration, the same on every replica). */
+export const REDACTION_KEY = Symbol('REDACTION_KEY');
 
 /** HTTP headers a client may send besides Authorization. */
 export const CORRELATION_HEADER = 'x-correlation-id';
@@ -55,6 +57,7 @@ export class GatewayContextFactory {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(PLATFORM_ADMINS) private readonly platformAdmins: ReadonlySet<string>,
     @Inject(RATE_LIMIT) private readonly rateLimit: RateLimitCheck,
+    @Inject(REDACTION_KEY) private readonly redactionKey: Buffer,
   ) {}
 
   /** An HTTP request: Authorization, X-Correlation-Id and Idempotency-Key headers. */
@@ -90,7 +93,7 @@ export class GatewayContextFactory {
     const user = identity.principal;
     const rpc = new RequestRpc(this.rpc, { actor: user, correlationId });
     const grants: PrincipalAccess = identity.access ?? (await rpc.query(accessRpc.principalAccess, { principal: user }));
-    const access = new AccessContext(identity, grants.platformAdmin || this.platformAdmins.has(user), grants);
+    const access = new AccessContext(identity, grants.platformAdmin || this.platformAdmins.has(user), grants, this.redactionKey);
     return {
       user,
       access,

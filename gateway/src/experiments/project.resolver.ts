@@ -1,6 +1,6 @@
 import { Args, Context, ID, Info, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
-import { accessRpc, datasetsRpc, experimentsRpc, ID_NAMESPACES, nameBasedUuid, NotFoundError, projectIdFor, streamId } from '@modeltrail/contracts';
+import { accessRpc, datasetsRpc, DefineProjectRequest, experimentsRpc, ID_NAMESPACES, nameBasedUuid, NotFoundError, parseWith, projectIdFor, streamId } from '@modeltrail/contracts';
 import { parseId } from '../common/ids';
 import { PageArgs, pageRequest, toPage } from '../common/page';
 import type { GatewayContext } from '../context/gateway-context';
@@ -47,11 +47,15 @@ export class ProjectResolver {
     );
     if (existed) ctx.access.require('ADMIN', projectId, `defineProject of the existing project "${input.name}"`);
     const commandId = ctx.commandIdFor(info);
-    const project = await ctx.rpc.command(experimentsRpc.defineProject, request, commandId);
     if (!existed && !ctx.access.platformAdmin) {
-      await ctx.rpc.command(accessRpc.grantRole, { scope: project.projectId, principal: ctx.user, role: 'ADMIN' }, nameBasedUuid(ID_NAMESPACES.idempotencyKey, `${commandId}\nadmin of the project`));
+      // The definer's ADMIN role first, so that a project never exists without an admin; the request
+      // is checked here first, so that a definition the service would refuse grants nothing. A retry
+      // grants nothing twice (same role) and defines the project.
+      parseWith(DefineProjectRequest, request, 'defineProject input');
+      await ctx.rpc.command(accessRpc.grantRole, { scope: projectId, principal: ctx.user, role: 'ADMIN' }, nameBasedUuid(ID_NAMESPACES.idempotencyKey, `${commandId}\nadmin of the project`));
+      ctx.access.granted(projectId, 'ADMIN');
     }
-    return toProject(project);
+    return toProject(await ctx.rpc.command(experimentsRpc.defineProject, request, commandId));
   }
 
   @ResolveField(() => String, { description: 'Who defined it.' })

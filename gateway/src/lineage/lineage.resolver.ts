@@ -36,7 +36,13 @@ export class LineageResolver {
     if (ctx.access.platformAdmin) return graph;
     // Nodes of other projects are redacted on the way out (LineageNode); so is who drew an edge to one.
     const hidden = new Set(graph.nodes.filter((node) => !ctx.access.canSee(node.projectId)).map((node) => node.id));
-    return { ...graph, edges: graph.edges.map((edge) => (hidden.has(edge.from) || hidden.has(edge.to) ? { ...edge, attributes: {}, createdBy: REDACTED } : edge)) };
+    const shown = (id: string) => (hidden.has(id) ? ctx.access.placeholderOf(id) : id);
+    return {
+      ...graph,
+      edges: graph.edges.map((edge) =>
+        hidden.has(edge.from) || hidden.has(edge.to) ? { ...edge, from: shown(edge.from), to: shown(edge.to), attributes: {}, createdBy: REDACTED, createdEventId: ctx.access.placeholderOf(edge.createdEventId) } : edge,
+      ),
+    };
   }
 
   @Needs('VIEWER', ['entity', 'id'])
@@ -50,7 +56,7 @@ export class LineageResolver {
   ): Promise<Timeline> {
     const reply = await ctx.rpc.query(lineageRpc.timeline, { id, asOf: asOf(at), first, after: after ?? null } as RpcRequest<typeof lineageRpc.timeline>);
     const visible = await nodeVisibility(id, reply.items.map((event) => event.nodeId), ctx);
-    return { position: reply.position, nodes: reply.items.map((event) => (visible(event.nodeId) ? event : redactEvent(event))), pageInfo: reply.pageInfo };
+    return { position: reply.position, nodes: reply.items.map((event) => (visible(event.nodeId) ? event : redactEvent(event, ctx))), pageInfo: reply.pageInfo };
   }
 
   @Needs('VIEWER', ['entity', 'id'])
@@ -61,7 +67,7 @@ export class LineageResolver {
   async explain(@Args('id', { type: () => ID }) id: string, @Args('asOf', { type: () => AsOfInput, nullable: true }) at: AsOfInput | null, @Context() ctx: GatewayContext): Promise<Explanation> {
     const explanation = await ctx.rpc.query(lineageRpc.explain, { id, asOf: asOf(at) } as RpcRequest<typeof lineageRpc.explain>);
     const visible = await nodeVisibility(id, explanation.steps.map((step) => step.nodeId), ctx);
-    const steps = explanation.steps.map((step) => (visible(step.nodeId) ? step : { ...redactEvent(step), summary: `${step.stage}: a step in a project you have no role in` }));
+    const steps = explanation.steps.map((step) => (visible(step.nodeId) ? step : { ...redactEvent(step, ctx), summary: `${step.stage}: a step in a project you have no role in` }));
     return { ...explanation, steps };
   }
 

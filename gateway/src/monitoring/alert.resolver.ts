@@ -12,7 +12,7 @@ import { AlertFeed } from './alert-feed';
 import { monitoringLoaders } from './monitoring.loaders';
 import { AlertFilter, ApproveRetrainInput, DeclineRetrainInput, RetrainRequestFilter } from './monitoring.inputs';
 import { Alert, AlertConnection, AlertEvent, Deployment, RetrainJobRefusal, RetrainRequest, RetrainRequestConnection, toAlert, toDeployment, toRetrainRequest } from './monitoring.types';
-import { Needs, NeedsInProject } from '../access/policy';
+import { Needs } from '../access/policy';
 
 @Resolver(() => Alert)
 export class AlertResolver {
@@ -42,7 +42,7 @@ export class AlertResolver {
     return toPage(reply, toAlert);
   }
 
-  @NeedsInProject('VIEWER', 'deploymentId')
+  @Needs('VIEWER', ['deployment', 'deploymentId'])
   @Subscription(() => AlertEvent, {
     name: 'alerts',
     description: 'Alerts raised and resolved from now on, as the monitors record them: of one deployment (NOT_FOUND for an unknown one), or of every deployment.',
