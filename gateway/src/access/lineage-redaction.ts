@@ -50,3 +50,23 @@ export async function requireWholeLineageVisible(rootId: string, ctx: GatewayCon
     throw new ForbiddenError(`${what} covers the lineage of other projects you have no role in: it needs VIEWER in each of them`, { requiredRole: 'VIEWER' });
   }
 }
+
+/**
+ * The ids of the nodes of an entity's lineage (this page's and the whole walk's) that belong to a
+ * project the caller cannot see; empty for a platform admin.
+ */
+export async function hiddenNodeIds(rootId: string, page: ReadonlyArray<{ id: string; projectId: string | null }>, ctx: GatewayContext): Promise<Set<string>> {
+  const hidden = new Set<string>();
+  if (ctx.access.platformAdmin) return hidden;
+  const walk = await ctx.rpc.query(lineageRpc.lineage, { id: rootId, direction: 'BOTH', depth: null, first: 1000 } as RpcRequest<typeof lineageRpc.lineage>);
+  for (const node of [...page, ...walk.nodes]) if (!ctx.access.canSee(node.projectId)) hidden.add(node.id);
+  return hidden;
+}
+
+/** `value` with every string that is a hidden id replaced by its placeholder, at any depth. */
+export function replaceIds(value: unknown, hidden: ReadonlySet<string>, ctx: GatewayContext): unknown {
+  if (typeof value === 'string') return hidden.has(value) ? ctx.access.placeholderOf(value) : value;
+  if (Array.isArray(value)) return value.map((item) => replaceIds(item, hidden, ctx));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, replaceIds(item, hidden, ctx)]));
+  return value;
+}

@@ -92,8 +92,10 @@ export class GatewayContextFactory {
   private async create(identity: Identity, correlationId: string, idempotencyKey: string | null): Promise<GatewayContext> {
     const user = identity.principal;
     const rpc = new RequestRpc(this.rpc, { actor: user, correlationId });
-    const grants: PrincipalAccess = identity.access ?? (await rpc.query(accessRpc.principalAccess, { principal: user }));
-    const access = new AccessContext(identity, grants.platformAdmin || this.platformAdmins.has(user), grants, this.redactionKey);
+    // A platform admin by configuration may do everything: its grants need no lookup.
+    const configuredAdmin = this.platformAdmins.has(user);
+    const grants: PrincipalAccess = identity.access ?? (configuredAdmin ? { principal: user, platformAdmin: true, projects: [] } : await rpc.query(accessRpc.principalAccess, { principal: user }));
+    const access = new AccessContext(identity, grants.platformAdmin || configuredAdmin, grants, this.redactionKey);
     return {
       user,
       access,

@@ -3,7 +3,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { auditRpc, lineageRpc, logRpc, NotFoundError, type RpcRequest } from '@modeltrail/contracts';
 import { JSONScalar } from '../common/scalars';
 import type { GatewayContext } from '../context/gateway-context';
-import { nodeVisibility, REDACTED, redactEvent, requireWholeLineageVisible } from '../access/lineage-redaction';
+import { hiddenNodeIds, nodeVisibility, REDACTED, redactEvent, replaceIds, requireWholeLineageVisible } from '../access/lineage-redaction';
 import { documentBody } from './audit-document';
 import { AuditReportDocument, AuditReportFormatEnum, AsOfInput, ConsistencyProof, Explanation, InclusionProof, LineageDirectionEnum, LineageGraph, LineageNode, LogCheckpoint, LogCheckpointConnection, LogKey, LogVerification, Timeline } from './lineage.types';
 import { Anyone, Needs, PlatformAdmin } from '../access/policy';
@@ -35,12 +35,19 @@ export class LineageResolver {
     const graph = await ctx.rpc.query(lineageRpc.lineage, { id, direction, depth: depth ?? null, asOf: asOf(at), first, after: after ?? null } as RpcRequest<typeof lineageRpc.lineage>);
     if (ctx.access.platformAdmin) return graph;
     // Nodes of other projects are redacted on the way out (LineageNode); so is who drew an edge to one.
-    const hidden = new Set(graph.nodes.filter((node) => !ctx.access.canSee(node.projectId)).map((node) => node.id));
-    const shown = (id: string) => (hidden.has(id) ? ctx.access.placeholderOf(id) : id);
+    const hidden = await hiddenNodeIds(id, graph.nodes, ctx);
+    if (hidden.size === 0) return graph;
+    const shown = (nodeId: string) => (hidden.has(nodeId) ? ctx.access.placeholderOf(nodeId) : nodeId);
+    // A visible node may name a hidden one among its facts (a run's training data): that id is replaced too.
+    const facts = (attributes: Record<string, unknown>) => replaceIds(attributes, hidden, ctx) as Record<string, unknown>;
     return {
       ...graph,
+      root: { ...graph.root, attributes: facts(graph.root.attributes) },
+      nodes: graph.nodes.map((node) => (hidden.has(node.id) ? node : { ...node, attributes: facts(node.attributes) })),
       edges: graph.edges.map((edge) =>
-        hidden.has(edge.from) || hidden.has(edge.to) ? { ...edge, from: shown(edge.from), to: shown(edge.to), attributes: {}, createdBy: REDACTED, createdEventId: ctx.access.placeholderOf(edge.createdEventId) } : edge,
+        hidden.has(edge.from) || hidden.has(edge.to)
+          ? { ...edge, from: shown(edge.from), to: shown(edge.to), attributes: {}, createdBy: REDACTED, createdEventId: ctx.access.placeholderOf(edge.createdEventId) }
+          : { ...edge, attributes: facts(edge.attributes) },
       ),
     };
   }
