@@ -116,8 +116,8 @@ type WsConnection = WsContext<Record<string, unknown>, { socket: { close(code: n
 
 /** RATE_LIMIT_PER_MINUTE and RATE_LIMIT_BURST per authenticated principal: over them, 429 with Retry-After. */
 function rateLimitCheck(limiter: IdentityRateLimiter): RateLimitCheck {
-  return async (principal) => {
-    const decision = await limiter.consume(principal);
+  return async (principal, operations = 1) => {
+    const decision = await limiter.consume(principal, operations);
     if (!decision.ok) throw rateLimitedError(decision.retryAfterSeconds);
   };
 }

@@ -16,7 +16,7 @@ export const TOKEN_AUTHENTICATOR = Symbol('TOKEN_AUTHENTICATOR');
 export const PLATFORM_ADMINS = Symbol('PLATFORM_ADMINS');
 /** Called once per authenticated operation with the principal; throws a refusal (429) when it is over its rate. */
 export const RATE_LIMIT = Symbol('RATE_LIMIT');
-export type RateLimitCheck = (principal: string) => Promise<void>;
+export type RateLimitCheck = (principal: string, operations?: number) => Promise<void>;
 /** The key of redacted ids' placeholders (a Buffer derived from the configuration, the same on every replica). */
 export const REDACTION_KEY = Symbol('REDACTION_KEY');
 
@@ -64,7 +64,9 @@ export class GatewayContextFactory {
   async forHttp(req: IncomingMessage, res: Pick<ServerResponse, 'setHeader'> | undefined): Promise<GatewayContext> {
     const auth = await this.authenticator.authenticate(req.headers.authorization);
     if (!auth.ok) throw unauthenticated(auth.reason);
-    await this.rateLimit(auth.identity.principal);
+    // A batch counts as the operations it carries.
+    const body = (req as IncomingMessage & { body?: unknown }).body;
+    await this.rateLimit(auth.identity.principal, Array.isArray(body) ? Math.max(1, body.length) : 1);
     const given = req.headers[CORRELATION_HEADER];
     const correlationId = typeof given === 'string' && UUID.test(given) ? given.toLowerCase() : randomUUID();
     res?.setHeader('X-Correlation-Id', correlationId);
