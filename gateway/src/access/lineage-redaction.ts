@@ -1,6 +1,6 @@
 import { ForbiddenError, lineageRpc, type LineageEventView, NotFoundError, type RpcRequest } from '@modeltrail/contracts';
 import type { GatewayContext } from '../context/gateway-context';
-import { projectOf } from './project-of';
+import { projectOf, withProjects } from './project-of';
 
 /** What replaces what a caller may not read of an event about a node of another project. */
 export const REDACTED = 'redacted';
@@ -15,7 +15,7 @@ export async function nodeVisibility(rootId: string, nodeIds: Iterable<string>, 
   const wanted = new Set(nodeIds);
   const projects = new Map<string, string | null>();
   const walk = await ctx.rpc.query(lineageRpc.lineage, { id: rootId, direction: 'BOTH', depth: null, first: 1000 } as RpcRequest<typeof lineageRpc.lineage>);
-  for (const node of walk.nodes) projects.set(node.id, node.projectId);
+  for (const node of await withProjects(walk.nodes, walk.edges, ctx)) projects.set(node.id, node.projectId);
   await Promise.all(
     [...wanted]
       .filter((id) => !projects.has(id))
@@ -46,7 +46,7 @@ export function redactEvent<E extends LineageEventView>(event: E, ctx: GatewayCo
 export async function requireWholeLineageVisible(rootId: string, ctx: GatewayContext, what: string): Promise<void> {
   if (ctx.access.platformAdmin) return;
   const walk = await ctx.rpc.query(lineageRpc.lineage, { id: rootId, direction: 'BOTH', depth: null, first: 1000 } as RpcRequest<typeof lineageRpc.lineage>);
-  if (walk.nodes.some((node) => !ctx.access.canSee(node.projectId)) || walk.pageInfo.hasNextPage) {
+  if ((await withProjects(walk.nodes, walk.edges, ctx)).some((node) => !ctx.access.canSee(node.projectId)) || walk.pageInfo.hasNextPage) {
     throw new ForbiddenError(`${what} covers the lineage of other projects you have no role in: it needs VIEWER in each of them`, { requiredRole: 'VIEWER' });
   }
 }
@@ -59,7 +59,7 @@ export async function hiddenNodeIds(rootId: string, page: ReadonlyArray<{ id: st
   const hidden = new Set<string>();
   if (ctx.access.platformAdmin) return hidden;
   const walk = await ctx.rpc.query(lineageRpc.lineage, { id: rootId, direction: 'BOTH', depth: null, first: 1000 } as RpcRequest<typeof lineageRpc.lineage>);
-  for (const node of [...page, ...walk.nodes]) if (!ctx.access.canSee(node.projectId)) hidden.add(node.id);
+  for (const node of [...page, ...(await withProjects(walk.nodes, walk.edges, ctx))]) if (!ctx.access.canSee(node.projectId)) hidden.add(node.id);
   return hidden;
 }
 

@@ -105,6 +105,54 @@ async function projectOfAnyEntity(id: string, ctx: GatewayContext): Promise<stri
       }
     }
   }
-  const graph = await ctx.rpc.query(lineageRpc.lineage, { id, direction: 'UPSTREAM', depth: 0, first: 1 });
-  return graph.root.projectId;
+  // One step upstream: a validation or a split takes the project of the version it was made from.
+  const graph = await ctx.rpc.query(lineageRpc.lineage, { id, direction: 'UPSTREAM', depth: 1, first: 50 });
+  const [root] = await withProjects([graph.root, ...graph.nodes.filter((node) => node.id !== graph.root.id)], graph.edges, ctx);
+  return root.projectId;
+}
+
+type GraphNode = { id: string; kind: string; projectId: string | null; attributes: Record<string, unknown> };
+type GraphEdge = { from: string; to: string; type: string };
+
+/**
+ * The lineage graph records the project only on the entities that name one (projects, datasets,
+ * experiments, runs, jobs, models, deployments...). The nodes that belong to one of those are
+ * given its project here, before anyone decides what a caller may see: a dataset version its
+ * dataset's, an artifact its run's, a promotion its model's, an alert and a retraining their
+ * deployment's, a validation or a split the project of the version it was made from. People and
+ * agents keep none (they are shared).
+ */
+export async function withProjects<N extends GraphNode>(nodes: ReadonlyArray<N>, edges: ReadonlyArray<GraphEdge>, ctx: GatewayContext): Promise<N[]> {
+  const known = new Map<string, string | null>(nodes.map((node) => [node.id, node.projectId]));
+  const lookUp = async (node: N): Promise<string | null> => {
+    try {
+      switch (node.kind) {
+        case 'dataset_version':
+          return await projectOf('datasetVersion', node.id, ctx);
+        case 'artifact': {
+          const runId = node.id.split(':')[1];
+          return runId ? await projectOf('run', runId, ctx) : null;
+        }
+        case 'promotion':
+          return typeof node.attributes.modelId === 'string' ? await projectOf('model', node.attributes.modelId, ctx) : null;
+        case 'alert':
+          return await projectOf('alert', node.id, ctx);
+        case 'retrain':
+          return await projectOf('retrainRequest', node.id, ctx);
+        default:
+          return null;
+      }
+    } catch (error) {
+      if (error instanceof NotFoundError) return null;
+      throw error;
+    }
+  };
+  const filled = await Promise.all(nodes.map(async (node) => (node.projectId !== null ? node : { ...node, projectId: await lookUp(node) })));
+  for (const node of filled) known.set(node.id, node.projectId);
+  // Validations and splits: the project of the version they were made from (VALIDATES, SPLITS: version → it).
+  return filled.map((node) => {
+    if (node.projectId !== null || (node.kind !== 'validation' && node.kind !== 'split')) return node;
+    const source = edges.find((edge) => edge.to === node.id && (edge.type === 'VALIDATES' || edge.type === 'SPLITS'));
+    return source ? { ...node, projectId: known.get(source.from) ?? null } : node;
+  });
 }

@@ -3,6 +3,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { auditRpc, lineageRpc, logRpc, NotFoundError, type RpcRequest } from '@modeltrail/contracts';
 import { JSONScalar } from '../common/scalars';
 import type { GatewayContext } from '../context/gateway-context';
+import { withProjects } from '../access/project-of';
 import { hiddenNodeIds, nodeVisibility, REDACTED, redactEvent, replaceIds, requireWholeLineageVisible } from '../access/lineage-redaction';
 import { documentBody } from './audit-document';
 import { AuditReportDocument, AuditReportFormatEnum, AsOfInput, ConsistencyProof, Explanation, InclusionProof, LineageDirectionEnum, LineageGraph, LineageNode, LogCheckpoint, LogCheckpointConnection, LogKey, LogVerification, Timeline } from './lineage.types';
@@ -34,7 +35,10 @@ export class LineageResolver {
   ): Promise<LineageGraph> {
     const graph = await ctx.rpc.query(lineageRpc.lineage, { id, direction, depth: depth ?? null, asOf: asOf(at), first, after: after ?? null } as RpcRequest<typeof lineageRpc.lineage>);
     if (ctx.access.platformAdmin) return graph;
-    // Nodes of other projects are redacted on the way out (LineageNode); so is who drew an edge to one.
+    // Every node gets the project of what it belongs to; nodes of other projects are then redacted on
+    // the way out (LineageNode), and so is who drew an edge to one.
+    [graph.root] = await withProjects([graph.root], graph.edges, ctx);
+    graph.nodes = await withProjects(graph.nodes, graph.edges, ctx);
     const hidden = await hiddenNodeIds(id, graph.nodes, ctx);
     if (hidden.size === 0) return graph;
     const shown = (nodeId: string) => (hidden.has(nodeId) ? ctx.access.placeholderOf(nodeId) : nodeId);
