@@ -87,6 +87,8 @@ export const liveProgressBenchmark: Benchmark = {
         jobUser: null,
         gpuSampleIntervalMs: 0,
         stopGraceMs: 1_000,
+        // A local agent, as under npm start: it signs as a platform process.
+        signingKey: actorSigningKeyFromEnvironment(),
       });
       await agent.start();
 

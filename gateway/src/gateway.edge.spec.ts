@@ -98,10 +98,12 @@ describe('gateway edge (no services running)', () => {
       }
     });
 
-    it('refuses to boot in production without API_TOKENS, naming the variable', () => {
+    it('refuses to boot in production without ACTOR_SIGNING_KEY, naming the variable (API keys and OIDC need no API_TOKENS)', () => {
       const production = loadConfig({ NODE_ENV: 'production', SERVICE_NAME: 'gateway', DATABASE_URL: TEST_DATABASE_URL, NATS_URL: TEST_NATS_URL });
       expect(() => GatewayModule.forRoot(production)).toThrow(ConfigError);
-      expect(() => GatewayModule.forRoot(production)).toThrow(/API_TOKENS: is required when NODE_ENV=production/);
+      expect(() => GatewayModule.forRoot(production)).toThrow(/ACTOR_SIGNING_KEY: is required when NODE_ENV=production/);
+      const keyed = loadConfig({ NODE_ENV: 'production', SERVICE_NAME: 'gateway', DATABASE_URL: TEST_DATABASE_URL, NATS_URL: TEST_NATS_URL, ACTOR_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64') });
+      expect(() => GatewayModule.forRoot(keyed)).not.toThrow();
     });
   });
 
