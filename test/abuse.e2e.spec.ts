@@ -218,17 +218,17 @@ describe('abuse of the GraphQL API (OWASP GraphQL cheat sheet)', () => {
       const refused = await query('{ datasets(first: 200) { nodes { versions(first: 200) { nodes { id } } } } }');
       expect(refused.status).toBe(400);
       expect(refused.body.errors).toEqual([
-        expect.objectContaining({ message: expect.stringMatching(/^this query costs 80401; the limit is 20000 \(GRAPHQL_MAX_COST\)/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED', details: { cost: 80401, maxCost: 20000 } } }),
+        expect.objectContaining({ message: expect.stringMatching(/^this query costs 80401; the limit is 50000 \(GRAPHQL_MAX_COST\)/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED', details: { cost: 80401, maxCost: 50000 } } }),
       ]);
       // The same through variables: the cost is decided once they are known.
       const viaVariables = await query('query ($n: Int!) { datasets(first: $n) { nodes { versions(first: $n) { nodes { id } } } } }', { n: 200 });
-      expect(viaVariables.body.errors?.[0].extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', details: { cost: 80401, maxCost: 20000 } });
+      expect(viaVariables.body.errors?.[0].extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', details: { cost: 80401, maxCost: 50000 } });
     });
 
     itWhen(WIRED.hardening, 'lineage with a huge depth: refused by its cost before any service is asked', async () => {
       const refused = await query(`{ lineage(id: "${ID}", depth: 1000000) { totalNodes } }`);
       expect(refused.status).toBe(400);
-      expect(refused.body.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/^this query costs \d+; the limit is 20000/), extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }) })]);
+      expect(refused.body.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/^this query costs \d+; the limit is 50000/), extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }) })]);
     });
 
     itWhen(WIRED.introspection, 'introspection is refused when GRAPHQL_INTROSPECTION=false (as by default in production)', async () => {

@@ -81,7 +81,7 @@ export interface AccessConfig {
   rateLimitBurst: number;
   /** Aliases one GraphQL operation may use (GRAPHQL_MAX_ALIASES, default 30). */
   graphqlMaxAliases: number;
-  /** Cost one GraphQL operation may have, list sizes and lineage depth counted (GRAPHQL_MAX_COST, default 20,000). */
+  /** Cost one GraphQL operation may have, list sizes and lineage depth counted (GRAPHQL_MAX_COST, default 50,000: a lineage page of 1,000 nodes with their fields fits, two nested pages of 200 do not). */
   graphqlMaxCost: number;
   /** Operations one batched HTTP request may carry (GRAPHQL_MAX_BATCH, default 10). */
   graphqlMaxBatch: number;
@@ -346,7 +346,7 @@ const schema = z.object({
   RATE_LIMIT_PER_MINUTE: integer(1, 10_000_000).default(600),
   RATE_LIMIT_BURST: integer(1, 10_000_000).default(120),
   GRAPHQL_MAX_ALIASES: integer(1, 1_000).default(30),
-  GRAPHQL_MAX_COST: integer(10, 100_000_000).default(20_000),
+  GRAPHQL_MAX_COST: integer(10, 100_000_000).default(50_000),
   GRAPHQL_MAX_BATCH: integer(1, 100).default(10),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
 });
