@@ -344,7 +344,9 @@ describe('models through GraphQL: registry, deployment, drift and retraining', (
     await bad({ id: state.versionId, asOf: { position: 9_000_000_000_000_000 } }, 'BAD_USER_INPUT', /beyond the end of the log/);
     await bad({ id: state.versionId, asOf: { position: 5, time: '2026-01-01T00:00:00.000Z' } }, 'BAD_USER_INPUT', /exactly one of time and position/);
     await bad({ id: state.versionId, depth: -1 }, 'BAD_USER_INPUT', /depth/);
-    await bad({ id: state.versionId, depth: 100_000 }, 'BAD_USER_INPUT', /depth.*at most 1000/);
+    await bad({ id: state.versionId, depth: 1001 }, 'BAD_USER_INPUT', /depth.*at most 1000/);
+    // Far deeper: the walk's cost refuses it at the gateway, before the service is asked.
+    await bad({ id: state.versionId, depth: 100_000 }, 'GRAPHQL_VALIDATION_FAILED', /GRAPHQL_MAX_COST/);
     await bad({ id: '00000000-0000-4000-8000-000000000000' }, 'NOT_FOUND', /no lineage node/);
     await bad({ id: state.versionId, after: 'bm90LWEtY3Vyc29y' }, 'BAD_USER_INPUT', /cursor/);
 
