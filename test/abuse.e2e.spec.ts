@@ -295,7 +295,7 @@ describe('abuse of the GraphQL API (OWASP GraphQL cheat sheet)', () => {
   describe('rate limit per identity', () => {
     itWhen(
       WIRED.rateLimit,
-      'over RATE_LIMIT_BURST: 429 RATE_LIMITED with Retry-After, for that identity only',
+      'over RATE_LIMIT_BURST: 429 RATE_LIMITED with Retry-After, for that identity only, and for failed authentications per address',
       async () => {
         const limited = await startGateway({ ...env, RATE_LIMIT_PER_MINUTE: '60', RATE_LIMIT_BURST: '3' });
         try {
@@ -308,6 +308,10 @@ describe('abuse of the GraphQL API (OWASP GraphQL cheat sheet)', () => {
           expect(retryAfter).toBeLessThanOrEqual(3);
           expect(refused.body.errors).toEqual([{ message: expect.stringMatching(/^too many requests: try again in \d+ s/), extensions: { code: 'RATE_LIMITED', details: { retryAfterSeconds: retryAfter } } }]);
           expect((await ask('bob-token')).status).toBe(200);
+          // Guessing tokens is limited too: failed attempts count against the client's address.
+          const guesses = [];
+          for (let i = 0; i < 4; i++) guesses.push((await ask(`guess-${i}`)).status);
+          expect(guesses).toEqual([401, 401, 401, 429]);
         } finally {
           await limited.stop();
         }

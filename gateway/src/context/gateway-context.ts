@@ -63,7 +63,11 @@ export class GatewayContextFactory {
   /** An HTTP request: Authorization, X-Correlation-Id and Idempotency-Key headers. */
   async forHttp(req: IncomingMessage, res: Pick<ServerResponse, 'setHeader'> | undefined): Promise<GatewayContext> {
     const auth = await this.authenticator.authenticate(req.headers.authorization);
-    if (!auth.ok) throw unauthenticated(auth.reason);
+    if (!auth.ok) {
+      // Failed attempts count against the client's address, so guessing credentials is slowed like any caller.
+      await this.rateLimit(`unauthenticated:${req.socket?.remoteAddress ?? 'unknown'}`);
+      throw unauthenticated(auth.reason);
+    }
     // A batch counts as the operations it carries.
     const body = (req as IncomingMessage & { body?: unknown }).body;
     await this.rateLimit(auth.identity.principal, Array.isArray(body) ? Math.max(1, body.length) : 1);
