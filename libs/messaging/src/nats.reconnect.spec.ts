@@ -22,6 +22,8 @@ describe('NATS reconnect', () => {
     const responder: ManagedNatsConnection = await connectNats({ ...options, name: 'reconnect-responder' });
     const caller: ManagedNatsConnection = await connectNats({ ...options, name: 'reconnect-caller' });
     const served = serveRpc(responder.nc, Ping, (req) => ({ n: req.n + 1 }), { logger: new RecordingLogger() });
+    // The subscription reaches the server before the first request (another connection) is sent.
+    await responder.nc.flush();
     const rpc = signedRpcClient(caller.nc, { timeoutMs: 1000 });
     const headers = { actor: 'test', correlationId: 'reconnect' };
     try {
