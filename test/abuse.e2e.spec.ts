@@ -11,28 +11,10 @@ import { type Closed, SubscriptionQueue, webSocketClient } from '../gateway/test
  * process on its own; the gateway's real HTTP server, with GRAPHQL_INTROSPECTION=false as in
  * production): every refusal is a JSON GraphQL error with its status and code, and no body
  * carries a stack trace, a file path or HTML.
- *
- * TODO(wiring): the cases below marked `WIRED.*` need gateway/src/gateway.module.ts to use the
- * functions of gateway/src/limits/ (hardeningValidationRules + hardeningPlugins +
- * hardeningProblems in onSubscribe; `introspection: introspectionEnabled(config)`;
- * IdentityRateLimiter.consume + rateLimitedError in the context factory). Until then they are
- * `it.todo`; set the flag to true in the commit that wires them.
  */
-const WIRED = {
-  hardening: true,
-  introspection: true,
-  rateLimit: true,
-};
-
 const root = join(__dirname, '..');
 const ID = '3f2b8c1e-0a4d-4e5f-9b6a-7c8d9e0f1a2b';
 const LEAK = /stacktrace|\bat [^"\n]*\.(ts|js):\d+|\.ts:\d+|\/work\/|node_modules|dist\/|<html|<!DOCTYPE/i;
-
-/** A test that needs a piece of wiring, as `it.todo` until it is there. */
-function itWhen(wired: boolean, name: string, test: () => Promise<void>, timeout?: number): void {
-  if (wired) it(name, test, timeout);
-  else it.todo(`${name} (TODO: passes once gateway.module.ts wires gateway/src/limits)`);
-}
 
 interface Gateway {
   url: string;
@@ -195,7 +177,7 @@ describe('abuse of the GraphQL API (OWASP GraphQL cheat sheet)', () => {
       expect(`${typo.text}${argument.text}`).not.toMatch(/Did you mean/);
     });
 
-    itWhen(WIRED.hardening, '5,000 aliases: 400 GRAPHQL_VALIDATION_FAILED naming the limit, nothing executed', async () => {
+    it('5,000 aliases: 400 GRAPHQL_VALIDATION_FAILED naming the limit, nothing executed', async () => {
       // 5,000 aliases cannot be written in fewer tokens than the token limit: that refuses them first, before parsing.
       const many = await query(`{ ${Array.from({ length: 5_000 }, (_, i) => `a${i}: datasets { totalCount }`).join(' ')} }`);
       expect(many.status).toBe(400);
@@ -208,13 +190,13 @@ describe('abuse of the GraphQL API (OWASP GraphQL cheat sheet)', () => {
       ]);
     });
 
-    itWhen(WIRED.hardening, 'a document of more tokens than the limit: refused before it is parsed', async () => {
+    it('a document of more tokens than the limit: refused before it is parsed', async () => {
       const refused = await query(`{ ${'__typename '.repeat(50_000)}}`);
       expect(refused.status).toBe(400);
       expect(refused.body.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/^this document has more than 2000 tokens/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED', details: { tokens: 2001, maxTokens: 2000 } } })]);
     });
 
-    itWhen(WIRED.hardening, 'an expensive list query (first: 200 nested twice): 400 GRAPHQL_VALIDATION_FAILED naming the cost and the limit', async () => {
+    it('an expensive list query (first: 200 nested twice): 400 GRAPHQL_VALIDATION_FAILED naming the cost and the limit', async () => {
       const refused = await query('{ datasets(first: 200) { nodes { versions(first: 200) { nodes { id } } } } }');
       expect(refused.status).toBe(400);
       expect(refused.body.errors).toEqual([
@@ -225,13 +207,13 @@ describe('abuse of the GraphQL API (OWASP GraphQL cheat sheet)', () => {
       expect(viaVariables.body.errors?.[0].extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', details: { cost: 80401, maxCost: 50000 } });
     });
 
-    itWhen(WIRED.hardening, 'lineage with a huge depth: refused by its cost before any service is asked', async () => {
+    it('lineage with a huge depth: refused by its cost before any service is asked', async () => {
       const refused = await query(`{ lineage(id: "${ID}", depth: 1000000) { totalNodes } }`);
       expect(refused.status).toBe(400);
       expect(refused.body.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/^this query costs \d+; the limit is 50000/), extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }) })]);
     });
 
-    itWhen(WIRED.introspection, 'introspection is refused when GRAPHQL_INTROSPECTION=false (as by default in production)', async () => {
+    it('introspection is refused when GRAPHQL_INTROSPECTION=false (as by default in production)', async () => {
       const refused = await query('{ __schema { types { name } } }');
       expect(refused.status).toBe(400);
       expect(refused.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/introspection is not allowed/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
@@ -280,7 +262,7 @@ describe('abuse of the GraphQL API (OWASP GraphQL cheat sheet)', () => {
       expect(JSON.parse(refused.body)).toEqual({ errors: [{ message: 'nothing is served at /admin: WebSocket (graphql-ws) is served at /graphql', extensions: { code: 'NOT_FOUND' } }] });
     });
 
-    itWhen(WIRED.hardening, 'a subscription over the alias limit is refused like over HTTP', async () => {
+    it('a subscription over the alias limit is refused like over HTTP', async () => {
       const client = webSocketClient(graphql, { authorization: 'Bearer ada-token' });
       try {
         const aliases = Array.from({ length: 31 }, (_, i) => `k${i}: key`).join(' ');
@@ -293,9 +275,7 @@ describe('abuse of the GraphQL API (OWASP GraphQL cheat sheet)', () => {
   });
 
   describe('rate limit per identity', () => {
-    itWhen(
-      WIRED.rateLimit,
-      'over RATE_LIMIT_BURST: 429 RATE_LIMITED with Retry-After, for that identity only, and for failed authentications per address',
+    it('over RATE_LIMIT_BURST: 429 RATE_LIMITED with Retry-After, for that identity only, and for failed authentications per address',
       async () => {
         const limited = await startGateway({ ...env, RATE_LIMIT_PER_MINUTE: '60', RATE_LIMIT_BURST: '3' });
         try {
