@@ -17,7 +17,7 @@ export class AccessContext {
     readonly platformAdmin: boolean,
     access: Pick<PrincipalAccess, 'projects'>,
     /** Keys the placeholders of redacted ids (the same on every replica, so pages of one walk agree). */
-    private readonly redactionKey: Buffer = Buffer.alloc(32),
+    private readonly redactionKey: Buffer,
   ) {
     this.roles = new Map(access.projects.map((p) => [p.projectId.toLowerCase(), p.role]));
   }

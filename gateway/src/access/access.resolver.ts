@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Args, Context, ID, Info, Mutation, Query, Resolver } from '@nestjs/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
-import { accessRpc, agentPrincipal, type ApiKeyKind, apiKeyPrefix, formatApiKey, ForbiddenError, NotFoundError, PLATFORM_SCOPE, type ProjectRole, ValidationError } from '@modeltrail/contracts';
+import { accessRpc, agentPrincipal, type ApiKeyKind, formatApiKey, ForbiddenError, NotFoundError, PLATFORM_SCOPE, type ProjectRole, ValidationError } from '@modeltrail/contracts';
 import { parseId } from '../common/ids';
 import { PageArgs, pageRequest, toPage } from '../common/page';
 import type { GatewayContext } from '../context/gateway-context';
@@ -109,7 +109,7 @@ export class AccessResolver {
       { keyId, name: input.name, secretHash: createHash('sha256').update(secret, 'utf8').digest('hex'), kind, principal, agentId, expiresAt: input.expiresAt ?? null },
       randomUUID(),
     );
-    return { key: formatApiKey(keyId, secret), apiKey: toApiKey({ ...view, prefix: view.prefix || apiKeyPrefix(keyId) }) };
+    return { key: formatApiKey(keyId, secret), apiKey: toApiKey(view) };
   }
 
   @CheckedInResolver('the key\'s own principal or its creator; a platform admin any key')

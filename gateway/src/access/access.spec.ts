@@ -9,7 +9,7 @@ const P2 = '22222222-2222-4222-8222-222222222222';
 const identity = { principal: 'ada@example.com', method: 'API_KEY' as const, expiresAt: null, keyId: null, access: null };
 
 function access(projects: Array<{ projectId: string; role: 'VIEWER' | 'CONTRIBUTOR' | 'APPROVER' | 'ADMIN' }>, platformAdmin = false): AccessContext {
-  return new AccessContext(identity, platformAdmin, { projects });
+  return new AccessContext(identity, platformAdmin, { projects }, Buffer.alloc(32, 1));
 }
 
 describe('AccessContext', () => {

@@ -1,5 +1,6 @@
-import { ENTITY_STREAM_PREFIXES, lineageRpc, NotFoundError, streamId } from '@modeltrail/contracts';
+import { type ENTITY_STREAM_PREFIXES, lineageRpc, NotFoundError } from '@modeltrail/contracts';
 import type { GatewayContext } from '../context/gateway-context';
+import { aggregatesOf } from '../history/history.resolver';
 import { monitoringLoaders } from '../monitoring/monitoring.loaders';
 import { registryLoaders } from '../registry/registry.loaders';
 
@@ -94,10 +95,8 @@ export async function projectOf(kind: EntityKind, id: string, ctx: GatewayContex
 async function projectOfAnyEntity(id: string, ctx: GatewayContext): Promise<string | null> {
   const lower = id.toLowerCase();
   if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(lower)) {
-    const streams = await Promise.all(ENTITY_STREAM_PREFIXES.map(async (prefix) => ((await ctx.store.streamRevision(streamId(prefix, lower))) === 'no_stream' ? null : prefix)));
     // An id may name streams of two aggregates (a deployment and its monitor): the first whose service knows it answers.
-    for (const prefix of streams) {
-      if (prefix === null) continue;
+    for (const prefix of await aggregatesOf(ctx.store, lower)) {
       try {
         return await projectOf(KIND_OF_PREFIX[prefix], lower, ctx);
       } catch (error) {

@@ -1,5 +1,5 @@
 import { Args, Context, Field, Float, ID, Int, ObjectType, Query, Resolver } from '@nestjs/graphql';
-import { ENTITY_STREAM_PREFIXES, NotFoundError, streamId } from '@modeltrail/contracts';
+import { ENTITY_STREAM_PREFIXES, type EntityStreamPrefix, NotFoundError, streamId } from '@modeltrail/contracts';
 import type { EventStore, HashChainBreak, RecordedEvent, VerifyResult } from '@modeltrail/eventstore';
 import { parseId } from '../common/ids';
 import { DateTimeScalar, JSONScalar } from '../common/scalars';
@@ -79,12 +79,17 @@ export class HistoryResolver {
   }
 }
 
-/** The aggregate whose stream holds `id` (every prefix is looked up at once). */
-async function findAggregate(store: EventStore, id: string): Promise<string> {
+/** The aggregates with a stream of this id, in ENTITY_STREAM_PREFIXES order (every prefix is looked up at once). */
+export async function aggregatesOf(store: EventStore, id: string): Promise<EntityStreamPrefix[]> {
   const revisions = await Promise.all(ENTITY_STREAM_PREFIXES.map((prefix) => store.streamRevision(streamId(prefix, id))));
-  const index = revisions.findIndex((revision) => revision !== 'no_stream');
-  if (index < 0) throw new NotFoundError(`no entity has the id ${id} (looked for ${ENTITY_STREAM_PREFIXES.map((p) => `${p}-`).join(', ')} streams)`, { entityId: id });
-  return ENTITY_STREAM_PREFIXES[index];
+  return ENTITY_STREAM_PREFIXES.filter((_, index) => revisions[index] !== 'no_stream');
+}
+
+/** The first aggregate whose stream holds `id`. */
+async function findAggregate(store: EventStore, id: string): Promise<string> {
+  const [aggregate] = await aggregatesOf(store, id);
+  if (aggregate === undefined) throw new NotFoundError(`no entity has the id ${id} (looked for ${ENTITY_STREAM_PREFIXES.map((p) => `${p}-`).join(', ')} streams)`, { entityId: id });
+  return aggregate;
 }
 
 function toHistoryEvent(event: RecordedEvent): HistoryEvent {

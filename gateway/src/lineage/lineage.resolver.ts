@@ -3,8 +3,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { auditRpc, lineageRpc, logRpc, NotFoundError, type RpcRequest } from '@modeltrail/contracts';
 import { JSONScalar } from '../common/scalars';
 import type { GatewayContext } from '../context/gateway-context';
-import { withProjects } from '../access/project-of';
-import { hiddenNodeIds, nodeVisibility, REDACTED, redactEvent, replaceIds, requireWholeLineageVisible } from '../access/lineage-redaction';
+import { hiddenNodeIds, nodeVisibility, REDACTED, redactEvent, replaceIds, requireWholeLineageVisible, withWalkProjects } from '../access/lineage-redaction';
 import { documentBody } from './audit-document';
 import { AuditReportDocument, AuditReportFormatEnum, AsOfInput, ConsistencyProof, Explanation, InclusionProof, LineageDirectionEnum, LineageGraph, LineageNode, LogCheckpoint, LogCheckpointConnection, LogKey, LogVerification, Timeline } from './lineage.types';
 import { Anyone, Needs, PlatformAdmin } from '../access/policy';
@@ -37,8 +36,8 @@ export class LineageResolver {
     if (ctx.access.platformAdmin) return graph;
     // Every node gets the project of what it belongs to; nodes of other projects are then redacted on
     // the way out (LineageNode), and so is who drew an edge to one.
-    [graph.root] = await withProjects([graph.root], graph.edges, ctx);
-    graph.nodes = await withProjects(graph.nodes, graph.edges, ctx);
+    [graph.root] = await withWalkProjects(id, [graph.root], graph.edges, ctx);
+    graph.nodes = await withWalkProjects(id, graph.nodes, graph.edges, ctx);
     const hidden = await hiddenNodeIds(id, graph.nodes, ctx);
     if (hidden.size === 0) return graph;
     const shown = (nodeId: string) => (hidden.has(nodeId) ? ctx.access.placeholderOf(nodeId) : nodeId);
