@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { itWithNats } from '@modeltrail/testing';
 import type { BenchResults } from './harness';
 import { BENCHMARKS, DEFAULT_DATABASE_URL, runBenchmarks } from './run';
 
@@ -10,7 +11,7 @@ describe('benchmark suite (quick mode)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mt-bench-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('measures every benchmark next to its baseline and records the machine and parameters', async () => {
+  itWithNats('measures every benchmark next to its baseline and records the machine and parameters', async () => {
     const lines: string[] = [];
     const results = await runBenchmarks({ quick: true, scale: 0.25, resultsDir: dir, log: (line) => lines.push(line) });
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { ensureBuilt, freePort, platformSandbox, type StartedPlatform, startPlatform } from '@modeltrail/testing';
+import { describeWithNats, ensureBuilt, freePort, platformSandbox, type StartedPlatform, startPlatform } from '@modeltrail/testing';
 import { type Closed, SubscriptionQueue, webSocketClient } from '../gateway/test/graphql-client';
 
 /**
@@ -65,7 +65,7 @@ async function send(url: string, init: RequestInit = {}): Promise<Answer> {
   return { status: response.status, headers: response.headers, text, body: JSON.parse(text) };
 }
 
-describe('abuse of the GraphQL API (OWASP GraphQL cheat sheet)', () => {
+describeWithNats('abuse of the GraphQL API (OWASP GraphQL cheat sheet)', () => {
   const sandbox = platformSandbox('abuse');
   const work = mkdtempSync(join(tmpdir(), 'mt-abuse-'));
   const env: Record<string, string> = {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildClientSchema, buildSchema, getIntrospectionQuery, type GraphQLSchema, parse, validate } from 'graphql';
 import { Client } from 'pg';
-import { ensureBuilt, eventually, freePort, platformSandbox, type StartedPlatform, startPlatform } from '@modeltrail/testing';
+import { describeWithNats, ensureBuilt, eventually, freePort, platformSandbox, type StartedPlatform, startPlatform } from '@modeltrail/testing';
 import { GraphQLHttpClient, webSocketClient } from '../gateway/test/graphql-client';
 import {
   expectedAllowed,
@@ -69,7 +69,7 @@ interface CellResult {
   ms: number;
 }
 
-describe('access matrix: role × operation × project, through GraphQL', () => {
+describeWithNats('access matrix: role × operation × project, through GraphQL', () => {
   const root = join(__dirname, '..');
   const csv = join(root, 'examples/datasets/customer-churn.csv');
   const sandbox = platformSandbox('acl');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { schedulerRpc } from '@modeltrail/contracts';
 import { connectNats, type ManagedNatsConnection, RpcClient } from '@modeltrail/messaging';
-import { ensureBuilt, eventually, freePort, platformSandbox, signedRpcClient, TEST_NATS_URL } from '@modeltrail/testing';
+import { describeWithNats, ensureBuilt, eventually, freePort, platformSandbox, signedRpcClient, TEST_NATS_URL } from '@modeltrail/testing';
 import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../gateway/test/graphql-client';
 
 /**
@@ -25,7 +25,7 @@ function alive(pid: number): boolean {
   }
 }
 
-describe('training jobs through GraphQL, on real agents', () => {
+describeWithNats('training jobs through GraphQL, on real agents', () => {
   const root = join(__dirname, '..');
   const fixtures = join(root, 'services/agent/test/fixtures/nvidia-smi');
   const sandbox = platformSandbox('jobs');

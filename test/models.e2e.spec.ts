@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { hashFromHex, openCheckpoint, verifyConsistency, verifyInclusion } from '@modeltrail/merkle';
 import { validateRunEvent } from '@modeltrail/openlineage';
 import { verifyReport } from '../services/lineage/src/audit/audit.verify';
-import { ensureBuilt, eventually, freePort, platformSandbox, type StartedPlatform, startPlatform } from '@modeltrail/testing';
+import { describeWithNats, ensureBuilt, eventually, freePort, platformSandbox, type StartedPlatform, startPlatform } from '@modeltrail/testing';
 import { GraphQLHttpClient } from '../gateway/test/graphql-client';
 
 /**
@@ -19,7 +19,7 @@ import { GraphQLHttpClient } from '../gateway/test/graphql-client';
  * held-out accuracy, and raise a performance alert; with every step in `history`, each caused
  * step naming its cause.
  */
-describe('models through GraphQL: registry, deployment, drift and retraining', () => {
+describeWithNats('models through GraphQL: registry, deployment, drift and retraining', () => {
   const root = join(__dirname, '..');
   const csv = join(root, 'examples/datasets/customer-churn.csv');
   const sandbox = platformSandbox('models');

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datasetsRpc } from '@modeltrail/contracts';
 import { connectNats, type ManagedNatsConnection, RpcClient } from '@modeltrail/messaging';
-import { ensureBuilt, eventually, freePort, platformSandbox, signedRpcClient, type StartedPlatform, startPlatform, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, ensureBuilt, eventually, freePort, platformSandbox, signedRpcClient, type StartedPlatform, startPlatform, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 
 /**
  * The README's start command, for real: the compiled platform started by infra/scripts/start.js
  * as separate processes, on a database that does not exist yet, driven over NATS.
  */
-describe('npm start: the platform as separate processes', () => {
+describeWithNats('npm start: the platform as separate processes', () => {
   const root = join(__dirname, '..');
   const sandbox = platformSandbox('e2e');
   const { namespace, eventsStream } = sandbox;

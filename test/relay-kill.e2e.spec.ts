@@ -4,13 +4,13 @@ import { EventCatalog } from '@modeltrail/contracts';
 import { PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, MESSAGING_SCHEMA } from '@modeltrail/messaging';
 import { createPool, ensureDatabase, ident } from '@modeltrail/postgres';
-import { ensureBuilt, eventually, platformSandbox, TEST_NATS_URL } from '@modeltrail/testing';
+import { describeWithNats, ensureBuilt, eventually, platformSandbox, TEST_NATS_URL } from '@modeltrail/testing';
 
 /**
  * The relay process killed with SIGKILL part-way through (no shutdown code runs), then started
  * again: JetStream ends up holding every stored event exactly once.
  */
-describe('relay process killed part-way', () => {
+describeWithNats('relay process killed part-way', () => {
   const root = join(__dirname, '..');
   const sandbox = platformSandbox('relaykill');
   const { databaseUrl, eventsStream } = sandbox;

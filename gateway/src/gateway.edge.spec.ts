@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from '@modeltrail/config';
 import { withNamespace } from '@modeltrail/contracts';
 import { connectNats, encodeJson, type ManagedNatsConnection } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { type Closed, GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../test/graphql-client';
 import { createGatewayApp } from './gateway.app';
 import { GatewayModule, GRAPHQL_PATH, WS_UNAUTHENTICATED } from './gateway.module';
@@ -21,7 +21,7 @@ const NO_STACK = /stacktrace|\bat [^"]*\.(ts|js):\d+/;
  * The gateway's edge, with no service behind it: authentication, request validation, limits,
  * error mapping, and what happens when a service is missing or answers nonsense.
  */
-describe('gateway edge (no services running)', () => {
+describeWithNats('gateway edge (no services running)', () => {
   const schema = uniqueName('gwedge');
   const config = loadConfig({
     SERVICE_NAME: 'gateway',

@@ -13,7 +13,7 @@ import { PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, decodeJson, type ManagedNatsConnection, NatsRpcTransport } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
-import { eventually, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, eventually, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { DatasetsModule } from '../../services/datasets/src/datasets.module';
 import { ExperimentsModule } from '../../services/experiments/src/experiments.module';
 import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../test/graphql-client';
@@ -27,7 +27,7 @@ const sha = (text: string) => createHash('sha256').update(text).digest('hex');
  * The gateway with the real datasets and experiments services behind it, over the real
  * PostgreSQL and NATS, driven as a portal drives it: GraphQL over HTTP (fetch) and graphql-ws.
  */
-describe('GraphQL gateway with the datasets and experiments services', () => {
+describeWithNats('GraphQL gateway with the datasets and experiments services', () => {
   const schema = uniqueName('gw');
   const readModels = [`${schema}_ds`, `${schema}_ex`];
   const dir = mkdtempSync(join(tmpdir(), 'mt-gateway-'));

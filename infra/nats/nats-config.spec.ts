@@ -3,14 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { natsServerBinary } from '@modeltrail/testing';
+import { describeWithNatsServerBinary, natsServerBinary } from '@modeltrail/testing';
 import { AckPolicy, connect, ErrorCode, Events, NatsError, nanos, StringCodec, type NatsConnection, type Status } from 'nats';
 
 /**
  * infra/nats/nats.conf: the server accepts it, and the per-component users on a live server from
  * that very file can do what DESIGN §4 needs and nothing the header comment forbids.
  * Needs the `nats-server` binary (Debian package nats-server; or point NATS_SERVER_BIN at one);
- * without it the suite fails with a message saying so.
+ * without it both suites are skipped, saying so in their names.
  */
 
 const CONFIG = join(__dirname, 'nats.conf');
@@ -34,11 +34,10 @@ function checkConfig(file: string, env: NodeJS.ProcessEnv) {
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
-describe('infra/nats/nats.conf', () => {
+describeWithNatsServerBinary('infra/nats/nats.conf', () => {
   let scratch: string;
 
   beforeAll(() => {
-    natsServerBinary(); // fail the whole suite clearly when the binary is missing
     scratch = mkdtempSync(join(tmpdir(), 'mt-nats-conf-'));
   });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -89,7 +88,7 @@ describe('infra/nats/nats.conf', () => {
   });
 });
 
-describe('infra/nats/nats.conf on a live server', () => {
+describeWithNatsServerBinary('infra/nats/nats.conf on a live server', () => {
   const sc = StringCodec();
   let dir: string;
   let server: ChildProcess | undefined;

@@ -11,7 +11,7 @@ import { PostgresEventStore } from '@modeltrail/eventstore';
 import { NatsRpcTransport } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
-import { TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { ExperimentsModule } from '../../../services/experiments/src/experiments.module';
 import { GraphQLHttpClient } from '../../test/graphql-client';
 import { createGatewayApp } from '../gateway.app';
@@ -21,7 +21,7 @@ import { GRAPHQL_PATH } from '../gateway.module';
  * The logParams mutation through the gateway, with the real experiments service behind it over
  * the real PostgreSQL and NATS, driven as a portal (or a training script's helper) drives it.
  */
-describe('GraphQL logParams', () => {
+describeWithNats('GraphQL logParams', () => {
   const schema = uniqueName('gwparams');
   const readModel = `${schema}_ex`;
   const dir = mkdtempSync(join(tmpdir(), 'mt-gateway-params-'));

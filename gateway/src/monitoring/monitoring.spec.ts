@@ -33,7 +33,7 @@ import {
 import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, type RpcHandler, type RpcServer, serveRpc } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { eventually, jobViewOf, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, eventually, jobViewOf, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../../test/graphql-client';
 import { GatewayModule, GRAPHQL_PATH } from '../gateway.module';
 import { AlertResolver } from './alert.resolver';
@@ -408,7 +408,7 @@ function page<T>(items: T[], request: { first: number; after?: string }): { item
   return { items: slice, pageInfo: { endCursor: slice.length ? String(start + slice.length) : null, hasNextPage: start + slice.length < items.length } };
 }
 
-describe('GraphQL gateway: deployments, monitors, drift, performance, alerts and retrainings (monitoring responder on NATS)', () => {
+describeWithNats('GraphQL gateway: deployments, monitors, drift, performance, alerts and retrainings (monitoring responder on NATS)', () => {
   const namespace = uniqueName('gwmon');
   let gateway: INestApplication;
   let http: GraphQLHttpClient;

@@ -9,7 +9,7 @@ import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@modeltrail/config';
 import { datasetsRpc, experimentsRpc, type MessageHeaders } from '@modeltrail/contracts';
 import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
-import { platformSandbox, signedRpcClient, TEST_NATS_URL } from '@modeltrail/testing';
+import { describeWithNats, platformSandbox, signedRpcClient, TEST_NATS_URL } from '@modeltrail/testing';
 import { DatasetsModule } from '../../../services/datasets/src/datasets.module';
 import { ExperimentsModule } from '../../../services/experiments/src/experiments.module';
 import { RegistryModule } from '../../../services/registry/src/registry.module';
@@ -22,7 +22,7 @@ import { GatewayModule, GRAPHQL_PATH } from '../gateway.module';
  * versions, runs and promotion requests are reached from each other as fields; refusals carry
  * their `extensions.code`.
  */
-describe('GraphQL gateway with the registry', () => {
+describeWithNats('GraphQL gateway with the registry', () => {
   const sandbox = platformSandbox('gwreg');
   const dir = mkdtempSync(join(tmpdir(), 'mt-gateway-registry-'));
   const environment = { ...sandbox.env, ARTIFACT_ROOT: join(dir, 'artifacts'), DATA_ROOTS: dir, LOG_LEVEL: 'error' };

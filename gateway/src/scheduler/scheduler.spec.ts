@@ -27,7 +27,7 @@ import {
 import { connectNats, DEFAULT_JOB_TELEMETRY_PREFIX, ensureTelemetryStream, type JobTelemetryKind, type ManagedNatsConnection, publishJobTelemetry, type RpcHandler, type RpcServer, serveRpc } from '@modeltrail/messaging';
 import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
 import { createPool, ident } from '@modeltrail/postgres';
-import { eventually, jobViewOf, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, eventually, jobViewOf, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../../test/graphql-client';
 import { GATEWAY_NATS } from '../experiments/run-telemetry';
 import { createGatewayApp } from '../gateway.app';
@@ -290,7 +290,7 @@ function subscriptionCount(nc: NatsConnection): number {
   return (nc as unknown as { protocol: { subscriptions: { size(): number } } }).protocol.subscriptions.size();
 }
 
-describe('GraphQL gateway: training jobs, agents and sweeps (scheduler responder on NATS)', () => {
+describeWithNats('GraphQL gateway: training jobs, agents and sweeps (scheduler responder on NATS)', () => {
   const namespace = uniqueName('gwsched');
   const telemetryStream = uniqueName('MT_TELEMETRY_GWSCHED');
   const prefix = withNamespace(namespace, DEFAULT_JOB_TELEMETRY_PREFIX);

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DEVELOPMENT_ACTOR_SIGNING_KEY, keyBytes } from '@modeltrail/config';
 import { accessRpc, defineRpc, formatApiKey, type MessageHeaders, UnauthenticatedError, UnavailableError, z } from '@modeltrail/contracts';
-import { TEST_ACTOR_SIGNING_KEY, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, TEST_ACTOR_SIGNING_KEY, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { RecordingLogger } from '../test/recording-logger';
 import { ActorSigner, actorSigningKeyFromEnvironment, type CredentialVerifier, HEADER_CREDENTIAL, HEADER_SIGNATURE, MAX_SIGNATURE_SKEW_MS, UNVERIFIED_ACTORS_FOR_TESTS } from './actor-auth';
 import { ApiKeyCredentialVerifier } from './agent-credentials';
@@ -123,7 +123,7 @@ describe('ApiKeyCredentialVerifier', () => {
   });
 });
 
-describe('answerRpc checks who acts (real NATS)', () => {
+describeWithNats('answerRpc checks who acts (real NATS)', () => {
   const base = uniqueName('mt.cmd.actortest');
   const Create = defineRpc(`${base}.Create`, z.object({ name: z.string() }), z.object({ by: z.string() }));
   const AgentReport = defineRpc(`${base}.AgentReport`, z.object({ name: z.string() }), z.object({ by: z.string() }), { callers: ['agent'] });

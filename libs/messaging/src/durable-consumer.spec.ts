@@ -3,7 +3,7 @@ import type { JetStreamClient, JetStreamManager } from 'nats';
 import { EventCatalog, z } from '@modeltrail/contracts';
 import type { RecordedEvent } from '@modeltrail/eventstore';
 import { ident } from '@modeltrail/postgres';
-import { createTestSchema, TEST_NATS_URL, uniqueName, type TestSchema } from '@modeltrail/testing';
+import { createTestSchema, describeWithNats, TEST_NATS_URL, uniqueName, type TestSchema } from '@modeltrail/testing';
 import { RecordingLogger } from '../test/recording-logger';
 import { DurableConsumer, type DurableConsumerOptions, type ProcessReport } from './durable-consumer';
 import { encodeJson } from './rpc.envelope';
@@ -27,7 +27,7 @@ function recordedEvent(name: string): RecordedEvent {
   };
 }
 
-describe('DurableConsumer', () => {
+describeWithNats('DurableConsumer', () => {
   let db: TestSchema;
   let admin: ManagedNatsConnection;
   let jsm: JetStreamManager;

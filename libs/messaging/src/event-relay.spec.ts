@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JetStreamManager } from 'nats';
 import { PostgresEventStore, type NewEvent, type RecordedEvent } from '@modeltrail/eventstore';
-import { createTestSchema, eventually, TEST_NATS_URL, uniqueName, type TestSchema } from '@modeltrail/testing';
+import { createTestSchema, describeWithNats, eventually, TEST_NATS_URL, uniqueName, type TestSchema } from '@modeltrail/testing';
 import { RecordingLogger } from '../test/recording-logger';
 import { EventRelay, type EventRelayOptions } from './event-relay';
 import { connectNats, type ManagedNatsConnection } from './nats.connection';
@@ -38,7 +38,7 @@ async function appendEvents(store: PostgresEventStore, count: number, tag: strin
   return ids;
 }
 
-describe('EventRelay', () => {
+describeWithNats('EventRelay', () => {
   let db: TestSchema;
   let store: PostgresEventStore;
   let admin: ManagedNatsConnection;

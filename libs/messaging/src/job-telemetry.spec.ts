@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { JetStreamClient, JetStreamManager } from 'nats';
-import { TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { RecordingLogger } from '../test/recording-logger';
 import { ensureTelemetryStream, followJobTelemetry, type JobTelemetryKind, publishJobTelemetry } from './job-telemetry';
 import { connectNats, type ManagedNatsConnection } from './nats.connection';
@@ -29,7 +29,7 @@ async function take<T>(iterator: AsyncIterator<T>, count: number, timeoutMs = 5_
   return out;
 }
 
-describe('job telemetry on JetStream', () => {
+describeWithNats('job telemetry on JetStream', () => {
   let managed: ManagedNatsConnection;
   let js: JetStreamClient;
   let jsm: JetStreamManager;

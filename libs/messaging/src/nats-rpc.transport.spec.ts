@@ -3,7 +3,7 @@ import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import { defineRpc, InternalError, NotFoundError, ValidationError, z, type MessageHeaders } from '@modeltrail/contracts';
-import { signedRpcClient, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, signedRpcClient, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { RecordingLogger } from '../test/recording-logger';
 import { MessagingModule, NATS_CONNECTION } from './messaging.module';
 import { NatsRpcContext, RpcHeaders } from './nats-rpc.context';
@@ -60,7 +60,7 @@ class ModelsModule {}
 
 const who: MessageHeaders = { actor: 'user:grace', correlationId: 'corr-nest' };
 
-describe('NatsRpcTransport (Nest custom transport)', () => {
+describeWithNats('NatsRpcTransport (Nest custom transport)', () => {
   let app: INestMicroservice;
   let client: ManagedNatsConnection;
   let rpc: RpcClient;
@@ -129,7 +129,7 @@ describe('NatsRpcTransport (Nest custom transport)', () => {
   });
 });
 
-describe('NatsRpcTransport on the app connection (useFactory)', () => {
+describeWithNats('NatsRpcTransport on the app connection (useFactory)', () => {
   it('serves handlers on the connection of MessagingModule, and app.close() drains it', async () => {
     const app = await NestFactory.createMicroservice(ModelsModule, {
       inject: [NATS_CONNECTION],

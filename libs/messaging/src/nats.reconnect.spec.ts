@@ -1,12 +1,12 @@
 import { defineRpc, z } from '@modeltrail/contracts';
-import { eventually, type PrivateNatsServer, signedRpcClient, startPrivateNatsServer } from '@modeltrail/testing';
+import { describeWithNatsServerBinary, eventually, type PrivateNatsServer, signedRpcClient, startPrivateNatsServer } from '@modeltrail/testing';
 import { RecordingLogger } from '../test/recording-logger';
 import { connectNats, type ManagedNatsConnection } from './nats.connection';
 import { RpcClient } from './rpc.client';
 import { serveRpc } from './rpc.server';
 
 /** Connections outlive a NATS outage: the server is killed and started again under them. */
-describe('NATS reconnect', () => {
+describeWithNatsServerBinary('NATS reconnect', () => {
   let server: PrivateNatsServer;
   beforeAll(async () => {
     server = await startPrivateNatsServer();

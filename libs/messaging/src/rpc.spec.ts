@@ -1,5 +1,5 @@
 import { ConflictError, defineRpc, InternalError, NotFoundError, UnavailableError, ValidationError, z, type MessageHeaders, type ModelTrailError } from '@modeltrail/contracts';
-import { signedRpcClient, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, itWithNats, signedRpcClient, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { RecordingLogger } from '../test/recording-logger';
 import { connectNats, type ManagedNatsConnection } from './nats.connection';
 import { RpcClient } from './rpc.client';
@@ -29,7 +29,7 @@ async function caught<T extends ModelTrailError>(promise: Promise<unknown>, type
   throw new Error(`expected a ${type.name}`);
 }
 
-describe('typed request/reply over NATS', () => {
+describeWithNats('typed request/reply over NATS', () => {
   let server: ManagedNatsConnection;
   let client: ManagedNatsConnection;
   let rpc: RpcClient;
@@ -178,7 +178,7 @@ describe('typed request/reply over NATS', () => {
   });
 });
 
-describe('RpcClient on a connection that goes away', () => {
+describeWithNats('RpcClient on a connection that goes away', () => {
   it('fails a request in flight and a later one as UNAVAILABLE, naming the subject, without waiting for the timeout', async () => {
     const logger = new RecordingLogger();
     const server = await connectNats({ url: TEST_NATS_URL, name: 'rpc-close-server', logger });
@@ -218,7 +218,7 @@ describe('connectNats', () => {
     expect(error.message).not.toContain('s3cret');
   });
 
-  it('close() drains: a message published just before close is still delivered', async () => {
+  itWithNats('close() drains: a message published just before close is still delivered', async () => {
     const subscriber = await connectNats({ url: TEST_NATS_URL, name: 'drain-sub', logger: new RecordingLogger() });
     const publisher = await connectNats({ url: TEST_NATS_URL, name: 'drain-pub', logger: new RecordingLogger() });
     const subject = `${base}.drain`;
@@ -237,7 +237,7 @@ describe('connectNats', () => {
   });
 });
 
-describe('subject namespaces', () => {
+describeWithNats('subject namespaces', () => {
   it('keeps installations that share one NATS apart', async () => {
     const logger = new RecordingLogger();
     const server = await connectNats({ url: TEST_NATS_URL, name: 'rpc-ns-server', logger });

@@ -83,6 +83,7 @@ export * from './build';
 export * from './fixtures';
 export * from './sandbox';
 export * from './platform';
+export * from './requires';
 
 /** A TCP port free on 127.0.0.1 right now (for a process under test to listen on). */
 export function freePort(): Promise<number> {

@@ -9,14 +9,14 @@ import { PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, NatsRpcTransport, type RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
-import { signedRpcClient, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, signedRpcClient, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { AccessModule } from './access.module';
 import { apiKeyDecider, apiKeyStream } from './api-key/api-key.decider';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The access service as it runs: a Nest app on the NATS transport, over the real PostgreSQL and NATS. */
-describe('access service over NATS', () => {
+describeWithNats('access service over NATS', () => {
   const schema = uniqueName('accsvc');
   const config = loadConfig({
     SERVICE_NAME: 'access',

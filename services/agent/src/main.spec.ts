@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connectNats, type ManagedNatsConnection } from '@modeltrail/messaging';
-import { ensureBuilt, eventually, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, ensureBuilt, eventually, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { FIXTURES, killQuietly, NODE, REPO_ROOT, tempDirs } from '../test/helpers';
 import { SchedulerDouble } from '../test/scheduler-double';
 
@@ -13,7 +13,7 @@ import { SchedulerDouble } from '../test/scheduler-double';
  * the remote service), stopped with SIGTERM.
  */
 
-describe('agent process (dist/services/agent/src/main.js)', () => {
+describeWithNats('agent process (dist/services/agent/src/main.js)', () => {
   const dir = tempDirs('main');
   const namespace = uniqueName('agentmain');
   let nats: ManagedNatsConnection;

@@ -10,11 +10,11 @@ import { ConflictError, datasetsRpc, ForbiddenError, NotFoundError, ValidationEr
 import { PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { signedRpcClient, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, signedRpcClient, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { DatasetsModule } from './datasets.module';
 
 /** Dataset versions end to end at the service boundary: real files, PostgreSQL and NATS. */
-describe('datasets service: versions, validation, cleaning and splits', () => {
+describeWithNats('datasets service: versions, validation, cleaning and splits', () => {
   const schema = uniqueName('dver');
   const dir = mkdtempSync(join(tmpdir(), 'mt-dver-'));
   const artifactRoot = join(dir, 'artifacts');

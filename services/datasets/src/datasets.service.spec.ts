@@ -8,11 +8,11 @@ import { PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
-import { signedRpcClient, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, signedRpcClient, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { DatasetsModule } from './datasets.module';
 
 /** The datasets service as it runs: a Nest app on the NATS transport, over the real PostgreSQL and NATS. */
-describe('datasets service over NATS', () => {
+describeWithNats('datasets service over NATS', () => {
   const schema = uniqueName('dsvc');
   const config = loadConfig({ SERVICE_NAME: 'datasets', DATABASE_URL: TEST_DATABASE_URL, NATS_URL: TEST_NATS_URL, EVENTSTORE_SCHEMA: schema, READ_MODEL_SCHEMA: schema });
   const clock = { now: () => '2026-11-22T12:00:00.000Z' };

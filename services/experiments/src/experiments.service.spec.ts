@@ -25,11 +25,11 @@ import { PostgresEventStore } from '@modeltrail/eventstore';
 import { ActorSigner, connectNats, decodeJson, HEADER_SIGNATURE, type ManagedNatsConnection, NatsRpcTransport, type RpcReplyEnvelope, RpcClient, type RpcServer, serveRpc, toNatsHeaders } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
-import { eventually, signedRpcClient, TEST_ACTOR_SIGNING_KEY, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, eventually, signedRpcClient, TEST_ACTOR_SIGNING_KEY, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { ExperimentsModule } from './experiments.module';
 
 /** The experiments service as it runs: a Nest app on the NATS transport, over the real PostgreSQL and NATS. */
-describe('experiments service over NATS', () => {
+describeWithNats('experiments service over NATS', () => {
   const schema = uniqueName('exsvc');
   const config = loadConfig({
     SERVICE_NAME: 'experiments',

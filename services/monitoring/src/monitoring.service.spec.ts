@@ -30,7 +30,7 @@ import {
 import { type EventStore, PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool } from '@modeltrail/postgres';
-import { eventually, platformSandbox, signedRpcClient, TEST_NATS_URL } from '@modeltrail/testing';
+import { describeWithNats, eventually, platformSandbox, signedRpcClient, TEST_NATS_URL } from '@modeltrail/testing';
 import { DatasetsModule } from '../../datasets/src/datasets.module';
 import { ExperimentsModule } from '../../experiments/src/experiments.module';
 import { RegistryModule } from '../../registry/src/registry.module';
@@ -46,7 +46,7 @@ import { MonitoringModule } from './monitoring.module';
  * deployed; batches are measured against the frozen reference, and every refusal leaves the
  * store as it was.
  */
-describe('monitoring service over NATS', () => {
+describeWithNats('monitoring service over NATS', () => {
   const sandbox = platformSandbox('monitoring');
   const dir = mkdtempSync(join(tmpdir(), 'mt-monitoring-'));
   const artifactRoot = join(dir, 'artifacts');

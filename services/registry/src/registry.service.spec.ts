@@ -24,7 +24,7 @@ import {
 import { type EventStore, PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool } from '@modeltrail/postgres';
-import { platformSandbox, signedRpcClient, TEST_NATS_URL } from '@modeltrail/testing';
+import { describeWithNats, platformSandbox, signedRpcClient, TEST_NATS_URL } from '@modeltrail/testing';
 import { DatasetsModule } from '../../datasets/src/datasets.module';
 import { ExperimentsModule } from '../../experiments/src/experiments.module';
 import type { Clock } from './clock';
@@ -44,7 +44,7 @@ class SteppingClock implements Clock {
  * in a database of its own, next to the experiments and datasets services it reads runs,
  * artifacts, success criteria and validations from. Every refusal leaves the store as it was.
  */
-describe('registry service over NATS', () => {
+describeWithNats('registry service over NATS', () => {
   const sandbox = platformSandbox('registry');
   const dir = mkdtempSync(join(tmpdir(), 'mt-registry-'));
   const environment = { ...sandbox.env, ARTIFACT_ROOT: join(dir, 'artifacts'), DATA_ROOTS: dir, LOG_LEVEL: 'error' };

@@ -43,7 +43,7 @@ import {
   toNatsHeaders,
 } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { eventually, signedRpcClient, take, TEST_ACTOR_SIGNING_KEY, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, eventually, signedRpcClient, take, TEST_ACTOR_SIGNING_KEY, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { ExperimentsModule } from '../../experiments/src/experiments.module';
 import { SimulatedAgent, type SimulatedAgentSpec } from '../test/simulated-agent';
 import { LivenessMonitor } from './agent/liveness.monitor';
@@ -59,7 +59,7 @@ import { expandSpace } from './sweep/sweep-space';
  * calling the agent-facing RPCs over NATS. Each test places its jobs on its own pool of agents
  * (a label), so tests do not take each other's capacity.
  */
-describe('scheduler service over NATS', () => {
+describeWithNats('scheduler service over NATS', () => {
   const schema = uniqueName('schsvc');
   const telemetryStream = `${schema}_TEL`;
   const environment = {

@@ -10,7 +10,7 @@ import { loadConfig } from '@modeltrail/config';
 import { experimentsRpc, JobProgressItem, jobRunId, MAX_LOG_LINE_CHARS, withNamespace } from '@modeltrail/contracts';
 import { connectNats, DEFAULT_JOB_TELEMETRY_PREFIX, followJobTelemetry, type ManagedNatsConnection, type MessagingLogger, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { eventually, signedRpcClient, TEST_ACTOR_SIGNING_KEY, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, eventually, signedRpcClient, TEST_ACTOR_SIGNING_KEY, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { ExperimentsModule } from '../../../experiments/src/experiments.module';
 import { FIXTURES, isRoot, killQuietly, NODE, REPO_ROOT, tempDirs } from '../../test/helpers';
 import { SchedulerDouble } from '../../test/scheduler-double';
@@ -37,7 +37,7 @@ const headers = { actor: 'ada@example.com', correlationId: 'agent-spec' };
 /** Node as a job: a script given inline. */
 const nodeJob = (script: string) => [NODE, '-e', script];
 
-describe('agent', () => {
+describeWithNats('agent', () => {
   const dir = tempDirs('agent');
   const config = loadConfig({ SERVICE_NAME: 'experiments', DATABASE_URL: TEST_DATABASE_URL, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: namespace, EVENTSTORE_SCHEMA: namespace, READ_MODEL_SCHEMA: namespace });
   const pool = createPool(TEST_DATABASE_URL, { max: 1 });

@@ -6,7 +6,7 @@ import { loadConfig } from '@modeltrail/config';
 import { accessRpc, agentPrincipal, formatApiKey, type MessageHeaders, schedulerRpc, UnauthenticatedError } from '@modeltrail/contracts';
 import { agentCredentials, ApiKeyCredentialVerifier, connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient, type RpcServer, serveRpc } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { signedRpcClient, TEST_ACTOR_SIGNING_KEY, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, signedRpcClient, TEST_ACTOR_SIGNING_KEY, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { AccessModule } from '../../../access/src/access.module';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -16,7 +16,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
  * Mt-Credential is checked by the responder with AuthenticateApiKey (signed as the service), and
  * the handler acts as `agent:<agentId>`; other keys are refused before the handler.
  */
-describe('agent credentials checked with the access service', () => {
+describeWithNats('agent credentials checked with the access service', () => {
   const schema = uniqueName('agentcred');
   const config = loadConfig({ SERVICE_NAME: 'access', DATABASE_URL: TEST_DATABASE_URL, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: schema, EVENTSTORE_SCHEMA: schema, READ_MODEL_SCHEMA: schema });
   const admin = { actor: 'ada@example.com', correlationId: 'corr-agent-cred' };
