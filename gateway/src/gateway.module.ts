@@ -5,12 +5,11 @@ import { APP_FILTER } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
 import { type DocumentNode, type ExecutionResult, type FormattedExecutionResult, GraphQLError, type GraphQLSchema, parse } from 'graphql';
 import type { Context as WsContext, ServerOptions } from 'graphql-ws';
-import type { NatsConnection } from 'nats';
 import { createHash, randomUUID } from 'node:crypto';
 import { type AppConfig, ConfigModule, DEVELOPMENT_API_TOKEN, DEVELOPMENT_REVIEWER_TOKEN, requireActorSigningKey } from '@modeltrail/config';
 import { accessRpc } from '@modeltrail/contracts';
 import { EventStoreModule } from '@modeltrail/eventstore';
-import { connectNats, type ManagedNatsConnection, RpcClient } from '@modeltrail/messaging';
+import { connectBus, type ManagedBus, type MessageBus, RpcClient } from '@modeltrail/messaging';
 import { PostgresModule } from '@modeltrail/postgres';
 import { enforceAccess } from './access/enforce';
 import { type ApiKeyCheck, Authenticator, TokenAuthenticator, tokenDigests } from './context/authentication';
@@ -34,7 +33,7 @@ export const WS_UNAUTHENTICATED = 4401;
 const MANAGED_NATS = Symbol('GATEWAY_MANAGED_NATS');
 
 class NatsShutdown implements OnApplicationShutdown {
-  constructor(@Inject(MANAGED_NATS) private readonly managed: ManagedNatsConnection) {}
+  constructor(@Inject(MANAGED_NATS) private readonly managed: ManagedBus) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.managed.close();
@@ -51,10 +50,10 @@ class GatewayCoreModule {
       providers: [
         {
           provide: MANAGED_NATS,
-          useFactory: () => connectNats({ url: config.natsUrl, name: config.serviceName, user: config.natsUser, pass: config.natsPassword }),
+          useFactory: () => connectBus({ url: config.natsUrl, name: config.serviceName, user: config.natsUser, pass: config.natsPassword }),
         },
-        { provide: GATEWAY_NATS, inject: [MANAGED_NATS], useFactory: (managed: ManagedNatsConnection): NatsConnection => managed.nc },
-        { provide: RpcClient, inject: [GATEWAY_NATS], useFactory: (nc: NatsConnection) => new RpcClient(nc, { timeoutMs: config.rpcTimeoutMs, namespace: config.natsNamespace, signingKey: requireActorSigningKey(config) }) },
+        { provide: GATEWAY_NATS, inject: [MANAGED_NATS], useFactory: (managed: ManagedBus): MessageBus => managed.nc },
+        { provide: RpcClient, inject: [GATEWAY_NATS], useFactory: (nc: MessageBus) => new RpcClient(nc, { timeoutMs: config.rpcTimeoutMs, namespace: config.natsNamespace, signingKey: requireActorSigningKey(config) }) },
         {
           provide: TOKEN_AUTHENTICATOR,
           inject: [RpcClient],

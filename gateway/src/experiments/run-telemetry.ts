@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Msg, NatsConnection, Subscription } from 'nats';
+import type { Msg, Subscription } from 'nats';
 import { APP_CONFIG, type AppConfig } from '@modeltrail/config';
 import { type MetricPoint, RunMetricsTelemetry, subjects, withNamespace } from '@modeltrail/contracts';
-import { decodeJson } from '@modeltrail/messaging';
+import { decodeJson, type MessageBus } from '@modeltrail/messaging';
 
 /** Injection token of the gateway's NATS connection. */
 export const GATEWAY_NATS = Symbol('GATEWAY_NATS');
@@ -16,7 +16,7 @@ export class RunTelemetry {
   private readonly logger = new Logger(RunTelemetry.name);
 
   constructor(
-    @Inject(GATEWAY_NATS) private readonly nc: NatsConnection,
+    @Inject(GATEWAY_NATS) private readonly nc: MessageBus,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Msg, NatsConnection, Subscription } from 'nats';
+import type { Msg, Subscription } from 'nats';
 import { APP_CONFIG, type AppConfig } from '@modeltrail/config';
 import { JOB_TELEMETRY_ITEM_KIND, JobProgressItem as JobProgressContract, JobTelemetryMessage, UnavailableError, withNamespace } from '@modeltrail/contracts';
-import { type BufferedIterator, decodeJson, DEFAULT_JOB_TELEMETRY_PREFIX, followJobTelemetry, isJetStreamNotFound, type JobTelemetryKind } from '@modeltrail/messaging';
+import { type BufferedIterator, decodeJson, DEFAULT_JOB_TELEMETRY_PREFIX, followJobTelemetry, isJetStreamNotFound, type JobTelemetryKind, type MessageBus } from '@modeltrail/messaging';
 import { GATEWAY_NATS } from '../experiments/run-telemetry';
 import { Follower } from '../common/follower';
 import { type JobProgressItem, type JobStatusChange, toProgressItem } from './scheduler.types';
@@ -23,7 +23,7 @@ export class JobTelemetry {
   private readonly logger = new Logger(JobTelemetry.name);
 
   constructor(
-    @Inject(GATEWAY_NATS) private readonly nc: NatsConnection,
+    @Inject(GATEWAY_NATS) private readonly nc: MessageBus,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 

@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { Msg, NatsConnection } from 'nats';
+import type { Msg } from 'nats';
+import type { MessageBus } from './bus';
 import { DEVELOPMENT_ACTOR_SIGNING_KEY, keyBytes } from '@modeltrail/config';
 import { type MessageHeaders, ModelTrailError, UnauthenticatedError } from '@modeltrail/contracts';
 import type { MessagingLogger } from './logger';
@@ -85,7 +86,7 @@ export interface CredentialVerifier {
  */
 export interface ActorVerification {
   signingKey: Buffer;
-  credentials?: CredentialVerifier | ((nc: NatsConnection) => CredentialVerifier);
+  credentials?: CredentialVerifier | ((nc: MessageBus) => CredentialVerifier);
   /** The clock of the timestamp check (tests). */
   now?: () => number;
 }
@@ -124,7 +125,7 @@ export function actorSigningKeyFromEnvironment(env: NodeJS.ProcessEnv = process.
 }
 
 /** Resolves a responder's option: absent means the environment's key (never unchecked). */
-export function resolveActorVerification(option: ActorVerificationOption | undefined, nc: NatsConnection | undefined): ResolvedActorVerification | null {
+export function resolveActorVerification(option: ActorVerificationOption | undefined, nc: MessageBus | undefined): ResolvedActorVerification | null {
   if (option === UNVERIFIED_ACTORS_FOR_TESTS) return null;
   const verification: ActorVerification = option ?? { signingKey: actorSigningKeyFromEnvironment() };
   let credentials: CredentialVerifier | null = null;

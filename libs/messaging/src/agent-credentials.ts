@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { NatsConnection } from 'nats';
+import type { MessageBus } from './bus';
 import { accessRpc, agentIdOfPrincipal, parseApiKey, UnauthenticatedError } from '@modeltrail/contracts';
 import type { CredentialVerifier, VerifiedCredential } from './actor-auth';
 import { RpcClient } from './rpc.client';
@@ -84,6 +84,6 @@ export interface AgentCredentialsOptions {
  * The `credentials` of a responder whose definitions agents may call (ActorVerification): an
  * ApiKeyCredentialVerifier asking the access service over the responder's own connection.
  */
-export function agentCredentials(options: AgentCredentialsOptions): (nc: NatsConnection) => CredentialVerifier {
+export function agentCredentials(options: AgentCredentialsOptions): (nc: MessageBus) => CredentialVerifier {
   return (nc) => new ApiKeyCredentialVerifier(new RpcClient(nc, { signingKey: options.signingKey, namespace: options.namespace, timeoutMs: options.timeoutMs }), { actor: options.actor });
 }

@@ -1,8 +1,10 @@
 export * from './actor-auth';
 export * from './agent-credentials';
+export * from './bus';
 export * from './durable-consumer';
 export * from './event-relay';
 export * from './headers';
+export { closeInProcessBus, connectInProcessBus, IN_PROCESS_BUS_URL, isInProcessBusUrl } from './in-process-bus';
 export * from './jetstream';
 export * from './logger';
 export * from './messaging.module';

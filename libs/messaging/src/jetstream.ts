@@ -1,4 +1,5 @@
-import { DiscardPolicy, nanos, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type PubAck, type StreamConfig, type StreamInfo } from 'nats';
+import { DiscardPolicy, nanos, RetentionPolicy, StorageType, type JetStreamClient, type PubAck, type StreamConfig } from 'nats';
+import type { BusJetStreamManager, BusStreamInfo } from './bus';
 import { EVENTS_STREAM } from '@modeltrail/contracts';
 import type { RecordedEvent } from '@modeltrail/eventstore';
 import { encodeJson } from './rpc.envelope';
@@ -22,7 +23,7 @@ export interface EventsStreamOptions {
  * Creates the events stream when it is missing, or brings its subjects and duplicate window
  * in line when they differ. Safe when several processes start at once.
  */
-export function ensureEventsStream(jsm: JetStreamManager, options: EventsStreamOptions = {}): Promise<StreamInfo> {
+export function ensureEventsStream(jsm: BusJetStreamManager, options: EventsStreamOptions = {}): Promise<BusStreamInfo> {
   return ensureStream(
     jsm,
     options.streamName ?? EVENTS_STREAM,
@@ -40,8 +41,8 @@ export type OwnedStreamConfig = { subjects: string[] } & Partial<Pick<StreamConf
  * (unless `createOnly`), left alone otherwise. Safe when several processes start at once: one
  * that loses the race to create it compares with what the winner created.
  */
-export async function ensureStream(jsm: JetStreamManager, name: string, config: OwnedStreamConfig, options: { createOnly?: boolean } = {}): Promise<StreamInfo> {
-  let existing: StreamInfo | undefined;
+export async function ensureStream(jsm: BusJetStreamManager, name: string, config: OwnedStreamConfig, options: { createOnly?: boolean } = {}): Promise<BusStreamInfo> {
+  let existing: BusStreamInfo | undefined;
   try {
     existing = await jsm.streams.info(name);
   } catch (error) {

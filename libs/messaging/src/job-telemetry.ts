@@ -1,4 +1,5 @@
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg, nanos, type NatsConnection, type PubAck, type StreamInfo } from 'nats';
+import { DeliverPolicy, nanos, type PubAck } from 'nats';
+import type { BusJetStream, BusJetStreamManager, BusJsMsg, BusStreamInfo, MessageBus } from './bus';
 import { decodeJson, encodeJson } from './rpc.envelope';
 import { ensureStream } from './jetstream';
 
@@ -55,7 +56,7 @@ export function jobTelemetrySubject(prefix: string, jobId: string, kind: JobTele
  * Creates the telemetry stream when it is missing, or brings its subjects and limits in line.
  * Safe when several processes start at once.
  */
-export function ensureTelemetryStream(jsm: JetStreamManager, options: TelemetryStreamOptions = {}): Promise<StreamInfo> {
+export function ensureTelemetryStream(jsm: BusJetStreamManager, options: TelemetryStreamOptions = {}): Promise<BusStreamInfo> {
   return ensureStream(jsm, options.streamName ?? TELEMETRY_STREAM, {
     subjects: [`${options.subjectPrefix ?? DEFAULT_JOB_TELEMETRY_PREFIX}.>`],
     max_msgs_per_subject: options.maxMessagesPerSubject ?? 2_000,
@@ -65,7 +66,7 @@ export function ensureTelemetryStream(jsm: JetStreamManager, options: TelemetryS
 }
 
 /** Publishes a batch of one job's items of one kind; resolves when JetStream stored it. */
-export function publishJobTelemetry<T extends TelemetryItem>(js: JetStreamClient, prefix: string, jobId: string, kind: JobTelemetryKind, items: T[], timeoutMs = 5_000): Promise<PubAck> {
+export function publishJobTelemetry<T extends TelemetryItem>(js: Pick<BusJetStream, 'publish'>, prefix: string, jobId: string, kind: JobTelemetryKind, items: T[], timeoutMs = 5_000): Promise<PubAck> {
   const message: TelemetryMessage<T> = { jobId, kind, items };
   return js.publish(jobTelemetrySubject(prefix, jobId, kind), encodeJson(message), { timeout: timeoutMs });
 }
@@ -93,7 +94,7 @@ export interface FollowJobTelemetryOptions<T extends TelemetryItem> {
  * and hands them over once it has caught up (the consumer has nothing pending, or a message
  * stored after the call arrives). Items stored after the call are never dropped.
  */
-export async function followJobTelemetry<T extends TelemetryItem>(nc: NatsConnection, options: FollowJobTelemetryOptions<T>): Promise<AsyncIterableIterator<T & { subject: JobTelemetryKind }> & BufferedIterator<T & { subject: JobTelemetryKind }>> {
+export async function followJobTelemetry<T extends TelemetryItem>(nc: MessageBus, options: FollowJobTelemetryOptions<T>): Promise<AsyncIterableIterator<T & { subject: JobTelemetryKind }> & BufferedIterator<T & { subject: JobTelemetryKind }>> {
   const stream = options.streamName ?? TELEMETRY_STREAM;
   const prefix = options.subjectPrefix ?? DEFAULT_JOB_TELEMETRY_PREFIX;
   const js = nc.jetstream();
@@ -119,7 +120,7 @@ export async function followJobTelemetry<T extends TelemetryItem>(nc: NatsConnec
     await messages.close().catch(() => undefined);
     await consumer.delete().catch(() => undefined);
   };
-  const itemsOf = (message: JsMsg): Out[] => {
+  const itemsOf = (message: BusJsMsg): Out[] => {
     let body: TelemetryMessage<TelemetryItem> | undefined;
     try {
       body = decodeJson(message.data) as TelemetryMessage<TelemetryItem>;
@@ -139,7 +140,7 @@ export async function followJobTelemetry<T extends TelemetryItem>(nc: NatsConnec
     ready.push(...history.slice(-options.replayLast));
     history = null;
   };
-  const take = (message: JsMsg) => {
+  const take = (message: BusJsMsg) => {
     const items = itemsOf(message);
     if (history && message.info.streamSequence <= historyThrough) {
       history.push(...items);

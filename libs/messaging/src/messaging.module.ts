@@ -1,17 +1,17 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import type { NatsConnection } from 'nats';
 import { actorSigningKeyFromEnvironment } from './actor-auth';
-import { connectNats, type ConnectNatsOptions, type ManagedNatsConnection } from './nats.connection';
+import { connectBus, type ManagedBus, type MessageBus } from './bus';
+import type { ConnectNatsOptions } from './nats.connection';
 import { ModelTrailRpcExceptionFilter } from './rpc-exception.filter';
 import { RpcClient, type RpcClientOptions } from './rpc.client';
 
-/** Injection token of the app's NatsConnection. */
+/** Injection token of the app's MessageBus (a NATS connection, or the in-process bus). */
 export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
 const MANAGED_NATS = Symbol('MANAGED_NATS');
 
 class NatsShutdown implements OnApplicationShutdown {
-  constructor(@Inject(MANAGED_NATS) private readonly managed: ManagedNatsConnection) {}
+  constructor(@Inject(MANAGED_NATS) private readonly managed: ManagedBus) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.managed.close();
@@ -40,9 +40,9 @@ export class MessagingModule {
       module: MessagingModule,
       global: true,
       providers: [
-        { provide: MANAGED_NATS, useFactory: () => connectNats(options.nats) },
-        { provide: NATS_CONNECTION, useFactory: (managed: ManagedNatsConnection): NatsConnection => managed.nc, inject: [MANAGED_NATS] },
-        { provide: RpcClient, useFactory: (nc: NatsConnection) => new RpcClient(nc, rpcClientOptions(options.rpc)), inject: [NATS_CONNECTION] },
+        { provide: MANAGED_NATS, useFactory: () => connectBus(options.nats) },
+        { provide: NATS_CONNECTION, useFactory: (managed: ManagedBus): MessageBus => managed.nc, inject: [MANAGED_NATS] },
+        { provide: RpcClient, useFactory: (nc: MessageBus) => new RpcClient(nc, rpcClientOptions(options.rpc)), inject: [NATS_CONNECTION] },
         { provide: APP_FILTER, useValue: new ModelTrailRpcExceptionFilter() },
         NatsShutdown,
       ],

@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
-import type { Msg, NatsConnection, Status, Subscription } from 'nats';
+import type { Msg, Status, Subscription } from 'nats';
+import { connectBus, type ManagedBus, type MessageBus } from './bus';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { errorFromPayload, InternalError, ModelTrailError, type RpcDefinition, withNamespace } from '@modeltrail/contracts';
 import { defaultLogger, errorMessage, type MessagingLogger } from './logger';
-import { connectNats, type ConnectNatsOptions, type ManagedNatsConnection } from './nats.connection';
+import type { ConnectNatsOptions } from './nats.connection';
 import { NatsRpcContext } from './nats-rpc.context';
 import { RPC_DEFINITION_EXTRA } from './rpc.decorators';
 import { answerRpc, decodeJson, isErrorPayload } from './rpc.envelope';
@@ -16,7 +17,7 @@ export interface NatsRpcTransportOptions {
   /** Connect with these options; the transport owns that connection and drains it on close. */
   nats?: ConnectNatsOptions;
   /** Or serve on a connection someone else owns; close then drains only the transport's subscriptions. */
-  connection?: NatsConnection;
+  connection?: MessageBus;
   /** Queue group of every handler unless `@RpcPattern(def, { queue })` says otherwise (default `modeltrail`). */
   queue?: string;
   /** Definitions of subjects served with a plain `@MessagePattern(subject)`, so their requests are validated too. */
@@ -53,8 +54,8 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly definitions: Map<string, RpcDefinition>;
   private readonly log: MessagingLogger;
-  private managed: ManagedNatsConnection | undefined;
-  private nc: NatsConnection | undefined;
+  private managed: ManagedBus | undefined;
+  private nc: MessageBus | undefined;
   private actors: ResolvedActorVerification | null = null;
 
   constructor(private readonly options: NatsRpcTransportOptions) {
@@ -71,7 +72,7 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
       if (this.options.connection) {
         this.nc = this.options.connection;
       } else {
-        this.managed = await connectNats({ logger: this.log, ...this.options.nats! });
+        this.managed = await connectBus({ logger: this.log, ...this.options.nats! });
         this.nc = this.managed.nc;
       }
       this.actors = resolveActorVerification(this.options.actors, this.nc);
@@ -110,7 +111,7 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
     return this.nc as T;
   }
 
-  private subscribeHandlers(nc: NatsConnection): void {
+  private subscribeHandlers(nc: MessageBus): void {
     for (const [subject, handler] of this.messageHandlers) {
       if (subject.startsWith('{')) {
         this.log.warn(`pattern ${subject} is not a NATS subject; NatsRpcTransport serves string patterns only`);
@@ -168,7 +169,7 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
     };
   }
 
-  private followStatus(nc: NatsConnection): void {
+  private followStatus(nc: MessageBus): void {
     void (async () => {
       for await (const status of nc.status()) {
         if (status.type === 'disconnect') this._status$.next('disconnected');

@@ -66,7 +66,7 @@ export async function connectNats(options: ConnectNatsOptions): Promise<ManagedN
 }
 
 /** Drain, then wait for the close to finish; a second call, or a call on a closed connection, is a no-op. */
-export async function drainAndClose(nc: NatsConnection): Promise<void> {
+export async function drainAndClose(nc: Pick<NatsConnection, 'isClosed' | 'isDraining' | 'drain' | 'close' | 'closed'>): Promise<void> {
   if (!nc.isClosed() && !nc.isDraining()) {
     await nc.drain().catch(async () => {
       // Draining fails when the connection is not connected (e.g. reconnecting): just close.

@@ -1,4 +1,4 @@
-import { createInbox, ErrorCode as NatsErrorCode, type Msg, type MsgHdrs, type NatsConnection, type NatsError, type Subscription } from 'nats';
+import { createInbox, ErrorCode as NatsErrorCode, type Msg, type MsgHdrs, type NatsError, type Subscription } from 'nats';
 import {
   errorFromPayload,
   formatIssuePath,
@@ -11,6 +11,7 @@ import {
   type RpcReply,
   withNamespace,
 } from '@modeltrail/contracts';
+import type { MessageBus } from './bus';
 import { ActorSigner, HEADER_CREDENTIAL, HEADER_SIGNATURE } from './actor-auth';
 import { toNatsHeaders } from './headers';
 import { decodeJson, encodeJson, isErrorPayload, type RpcReplyEnvelope } from './rpc.envelope';
@@ -56,7 +57,7 @@ export class RpcClient {
   private readonly credential: string | null;
 
   constructor(
-    private readonly nc: NatsConnection,
+    private readonly nc: MessageBus,
     options: RpcClientOptions = {},
   ) {
     this.defaultTimeoutMs = options.timeoutMs ?? 5000;
@@ -125,7 +126,7 @@ class ReplyInbox {
   private readonly subscription: Subscription;
   private sequence = 0;
 
-  constructor(private readonly nc: NatsConnection) {
+  constructor(private readonly nc: MessageBus) {
     const inboxPrefix = (nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
     this.prefix = `${createInbox(inboxPrefix)}.`;
     this.subscription = nc.subscribe(`${this.prefix}*`, { callback: (error, msg) => (error ? undefined : this.receive(msg)) });
@@ -171,9 +172,9 @@ class ReplyInbox {
   }
 }
 
-const replyInboxes = new WeakMap<NatsConnection, ReplyInbox>();
+const replyInboxes = new WeakMap<MessageBus, ReplyInbox>();
 
-function replyInboxOf(nc: NatsConnection): ReplyInbox {
+function replyInboxOf(nc: MessageBus): ReplyInbox {
   let inbox = replyInboxes.get(nc);
   if (!inbox) replyInboxes.set(nc, (inbox = new ReplyInbox(nc)));
   return inbox;

@@ -1,4 +1,5 @@
-import type { NatsConnection, Subscription } from 'nats';
+import type { Subscription } from 'nats';
+import type { MessageBus } from './bus';
 import { type MessageHeaders, type RpcDefinition, type RpcReply, withNamespace, type z } from '@modeltrail/contracts';
 import { defaultLogger, type MessagingLogger } from './logger';
 import { type ActorVerificationOption, resolveActorVerification } from './actor-auth';
@@ -34,7 +35,7 @@ export const DEFAULT_QUEUE = 'modeltrail';
  * reply naming the field, and the handler is not called), the handler's result is the reply, and
  * its errors are mapped (ModelTrailError as is, anything else as INTERNAL).
  */
-export function serveRpc<D extends RpcDefinition>(nc: NatsConnection, def: D, handler: RpcHandler<D>, options: ServeRpcOptions = {}): RpcServer {
+export function serveRpc<D extends RpcDefinition>(nc: MessageBus, def: D, handler: RpcHandler<D>, options: ServeRpcOptions = {}): RpcServer {
   const logger = options.logger ?? defaultLogger(`Rpc(${def.subject})`);
   const inFlight = new Set<Promise<void>>();
   const actors = resolveActorVerification(options.actors, nc);

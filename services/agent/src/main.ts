@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { type AppConfig, ConfigError, loadConfig, requireActorSigningKey } from '@modeltrail/config';
 import { agentIdForHost } from '@modeltrail/contracts';
-import { connectNats, type MessagingLogger } from '@modeltrail/messaging';
+import { connectBus, type MessagingLogger } from '@modeltrail/messaging';
 import { Agent, AgentIdConflictError } from './node/agent';
 import { DataDirInUseError } from './node/session-file';
 import { jobUserFor } from './process/user';
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const agentId = config.agent.id ?? agentIdForHost(host);
   const auth = agentAuth(config);
   const jobUser = await jobUserFor(config.agent.jobUser, typeof process.getuid === 'function' ? process.getuid() : -1);
-  const nats = await connectNats({ url: config.natsUrl, name: `${config.serviceName}-${host}`, user: config.natsUser, pass: config.natsPassword });
+  const nats = await connectBus({ url: config.natsUrl, name: `${config.serviceName}-${host}`, user: config.natsUser, pass: config.natsPassword });
   const agent = new Agent({
     nc: nats.nc,
     namespace: config.natsNamespace,

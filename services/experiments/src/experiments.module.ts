@@ -1,9 +1,8 @@
 import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
 import { APP_CONFIG, type AppConfig, ConfigModule, requireActorSigningKey } from '@modeltrail/config';
 import { EventStoreModule } from '@modeltrail/eventstore';
-import { MessagingModule, NATS_CONNECTION, RpcClient } from '@modeltrail/messaging';
+import { type MessageBus, MessagingModule, NATS_CONNECTION, RpcClient } from '@modeltrail/messaging';
 import { createPool, PG_POOL, PostgresModule } from '@modeltrail/postgres';
 import { ReadModelModule } from '@modeltrail/readmodel';
 import { CLOCK, type Clock, systemClock } from './clock';
@@ -59,7 +58,7 @@ export class ExperimentsModule {
         ExperimentsPoolShutdown,
         { provide: MetricStore, inject: [EXPERIMENTS_POOL, APP_CONFIG], useFactory: (pool: Pool, c: AppConfig) => new MetricStore(pool, c.readModelSchema) },
         { provide: RunReader, inject: [EXPERIMENTS_POOL, APP_CONFIG, MetricStore], useFactory: (pool: Pool, c: AppConfig, metrics: MetricStore) => new RunReader(pool, c.readModelSchema, metrics) },
-        { provide: RunTelemetryPublisher, inject: [NATS_CONNECTION, APP_CONFIG], useFactory: (nc: NatsConnection, c: AppConfig) => new RunTelemetryPublisher(nc, c.natsNamespace) },
+        { provide: RunTelemetryPublisher, inject: [NATS_CONNECTION, APP_CONFIG], useFactory: (nc: MessageBus, c: AppConfig) => new RunTelemetryPublisher(nc, c.natsNamespace) },
         { provide: DATASET_VERSION_DIRECTORY, inject: [RpcClient], useFactory: (rpc: RpcClient) => new NatsDatasetVersionDirectory(rpc) },
         {
           provide: AGENT_ASSIGNMENTS,

@@ -1,10 +1,9 @@
 import { type BeforeApplicationShutdown, type DynamicModule, Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
-import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
 import { APP_CONFIG, type AppConfig, ConfigModule, requireActorSigningKey } from '@modeltrail/config';
 import { CommandHandler } from '@modeltrail/decider';
 import { EVENT_STORE, type EventStore, EventStoreModule } from '@modeltrail/eventstore';
-import { MessagingModule, NATS_CONNECTION, RpcClient } from '@modeltrail/messaging';
+import { type MessageBus, MessagingModule, NATS_CONNECTION, RpcClient } from '@modeltrail/messaging';
 import { PG_POOL, PostgresModule } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner, ReadModelModule } from '@modeltrail/readmodel';
 import { agentDecider } from './agent/agent.decider';
@@ -82,8 +81,8 @@ export class SchedulerModule {
         { provide: SchedulerReader, inject: [PG_POOL, APP_CONFIG], useFactory: (pool: Pool, c: AppConfig) => new SchedulerReader(pool, c.readModelSchema) },
         { provide: LivenessTable, inject: [PG_POOL, APP_CONFIG], useFactory: (pool: Pool, c: AppConfig) => new LivenessTable(pool, c.readModelSchema, c.scheduler.heartbeatMs / 2) },
         { provide: JobLogStore, inject: [PG_POOL, APP_CONFIG], useFactory: (pool: Pool, c: AppConfig) => new JobLogStore(pool, c.readModelSchema) },
-        { provide: JobStatusPublisher, inject: [NATS_CONNECTION, APP_CONFIG], useFactory: (nc: NatsConnection, c: AppConfig) => JobStatusPublisher.create(nc, c.telemetryStream, c.natsNamespace) },
-        { provide: SchedulerSignals, inject: [NATS_CONNECTION, APP_CONFIG], useFactory: (nc: NatsConnection, c: AppConfig) => new SchedulerSignals(nc, c.natsNamespace) },
+        { provide: JobStatusPublisher, inject: [NATS_CONNECTION, APP_CONFIG], useFactory: (nc: MessageBus, c: AppConfig) => JobStatusPublisher.create(nc, c.telemetryStream, c.natsNamespace) },
+        { provide: SchedulerSignals, inject: [NATS_CONNECTION, APP_CONFIG], useFactory: (nc: MessageBus, c: AppConfig) => new SchedulerSignals(nc, c.natsNamespace) },
         {
           provide: JobCommands,
           inject: [EVENT_STORE, JobStatusPublisher, SchedulerSignals],

@@ -1,4 +1,5 @@
-import type { NatsConnection, Subscription } from 'nats';
+import type { Subscription } from 'nats';
+import type { MessageBus } from '@modeltrail/messaging';
 import { subjects, withNamespace } from '@modeltrail/contracts';
 
 /**
@@ -16,7 +17,7 @@ export class SchedulerSignals {
   private readonly kickSubject: string;
 
   constructor(
-    private readonly nc: NatsConnection,
+    private readonly nc: MessageBus,
     private readonly namespace: string | undefined,
   ) {
     this.kickSubject = withNamespace(namespace, PLACEMENT_KICK_SUBJECT);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { NatsConnection, Subscription } from 'nats';
+import type { Subscription } from 'nats';
 import { ArtifactStore } from '@modeltrail/artifacts';
 import {
   agentPrincipal,
@@ -19,7 +19,7 @@ import {
   UnauthenticatedError,
   withNamespace,
 } from '@modeltrail/contracts';
-import { DEFAULT_JOB_TELEMETRY_PREFIX, defaultLogger, ensureTelemetryStream, type MessagingLogger, RpcClient, TELEMETRY_STREAM } from '@modeltrail/messaging';
+import { DEFAULT_JOB_TELEMETRY_PREFIX, defaultLogger, ensureTelemetryStream, type MessageBus, type MessagingLogger, RpcClient, TELEMETRY_STREAM } from '@modeltrail/messaging';
 import { DEFAULT_PROBE_TIMEOUT_MS, probeGpus } from '../gpu/probe';
 import { processGroupMembers } from '../process/procfs';
 import { stopProcessGroup } from '../process/group';
@@ -78,7 +78,7 @@ import { AgentSessionFile, type AgentSessionRecord } from './session-file';
  */
 
 export interface AgentOptions {
-  nc: NatsConnection;
+  nc: MessageBus;
   /** NATS subject namespace of the installation (config.natsNamespace). */
   namespace?: string;
   agentId: string;

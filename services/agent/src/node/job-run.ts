@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, realpath, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JetStreamClient } from 'nats';
 import type { ArtifactStore } from '@modeltrail/artifacts';
 import {
   agentPrincipal,
@@ -23,7 +22,7 @@ import {
   type RpcRequest,
   schedulerRpc,
 } from '@modeltrail/contracts';
-import { jobTelemetrySubject, type MessagingLogger, type RpcClient } from '@modeltrail/messaging';
+import { type BusJetStream, jobTelemetrySubject, type MessagingLogger, type RpcClient } from '@modeltrail/messaging';
 import { startGpuSampler, type GpuSampler } from '../gpu/probe';
 import { collectOutputs, type OutputArtifact } from '../outputs/collect';
 import { type JobExit, type JobProcess, startJobProcess } from '../process/job-process';
@@ -84,7 +83,7 @@ import { TelemetryPublisher } from './telemetry-publisher';
 export interface JobRunContext {
   agentId: string;
   rpc: RpcClient;
-  js: JetStreamClient;
+  js: Pick<BusJetStream, 'publish'>;
   telemetryPrefix: string;
   stateFile: JobStateFile;
   store: ArtifactStore;

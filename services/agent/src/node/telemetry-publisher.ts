@@ -1,6 +1,5 @@
-import type { JetStreamClient } from 'nats';
 import type { JobProgressItem, LogStream } from '@modeltrail/contracts';
-import { publishJobTelemetry } from '@modeltrail/messaging';
+import { type BusJetStream, publishJobTelemetry } from '@modeltrail/messaging';
 import { withRetries } from './retry';
 import { SerialBatcher } from './serial-batcher';
 
@@ -17,7 +16,7 @@ type LogItem = Extract<JobProgressItem, { kind: 'LOG' }>;
 type MetricItem = Extract<JobProgressItem, { kind: 'METRIC' }>;
 
 export interface TelemetryPublisherOptions {
-  js: JetStreamClient;
+  js: Pick<BusJetStream, 'publish'>;
   /** `<namespace>.mt.telemetry.job`. */
   subjectPrefix: string;
   jobId: string;

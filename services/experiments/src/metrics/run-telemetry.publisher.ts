@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { NatsConnection } from 'nats';
+import type { MessageBus } from '@modeltrail/messaging';
 import { type MetricPoint, type RunMetricsTelemetry, subjects, withNamespace } from '@modeltrail/contracts';
 
 /** Room left in a NATS message for the envelope and headers. */
@@ -15,7 +15,7 @@ export class RunTelemetryPublisher {
   private readonly logger = new Logger('RunTelemetry');
 
   constructor(
-    private readonly nc: NatsConnection,
+    private readonly nc: MessageBus,
     private readonly namespace: string | undefined,
   ) {}
 

@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { JetStreamClient, NatsConnection } from 'nats';
-import { DEFAULT_JOB_TELEMETRY_PREFIX, ensureTelemetryStream, publishJobTelemetry } from '@modeltrail/messaging';
+import { type BusJetStream, DEFAULT_JOB_TELEMETRY_PREFIX, type MessageBus, ensureTelemetryStream, publishJobTelemetry } from '@modeltrail/messaging';
 import { type JobProgressItem, type JobStatus, withNamespace } from '@modeltrail/contracts';
 import type { RecordedEvent } from '@modeltrail/eventstore';
 import type { JobEvent, JobState } from '../job/job.decider';
@@ -19,18 +18,18 @@ type StatusItem = Extract<JobProgressItem, { kind: 'STATUS' }>;
  */
 export class JobStatusPublisher {
   private readonly logger = new Logger('JobStatus');
-  private readonly js: JetStreamClient;
+  private readonly js: BusJetStream;
   private readonly inFlight = new Set<Promise<unknown>>();
 
   private constructor(
-    nc: NatsConnection,
+    nc: MessageBus,
     private readonly prefix: string,
   ) {
     this.js = nc.jetstream();
   }
 
   /** Creates the telemetry stream when it is missing (every publisher does at start). */
-  static async create(nc: NatsConnection, streamName: string, namespace: string | undefined): Promise<JobStatusPublisher> {
+  static async create(nc: MessageBus, streamName: string, namespace: string | undefined): Promise<JobStatusPublisher> {
     const prefix = withNamespace(namespace, DEFAULT_JOB_TELEMETRY_PREFIX);
     await ensureTelemetryStream(await nc.jetstreamManager(), { streamName, subjectPrefix: prefix });
     return new JobStatusPublisher(nc, prefix);
