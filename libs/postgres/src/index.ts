@@ -4,3 +4,4 @@ export * from './sql';
 export * from './transaction';
 export * from './leader';
 export * from './postgres.module';
+export * from './embedded';
