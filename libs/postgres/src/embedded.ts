@@ -163,11 +163,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   })).trim();
   const state = await readState(dataDir);
   await clearStaleLock(dataDir, state, log);
+  const owner = { pid: process.pid, started: await processStart(process.pid) };
+  await writeState(dataDir, { ...state, owner }, runAs);
 
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await preferredPort(state.port));
     try {
-      return await launch({ dataDir, port, password, binaries, runAs, log, settings: options.settings ?? {} });
+      return await launch({ dataDir, port, password, binaries, runAs, log, owner, settings: options.settings ?? {} });
     } catch (error) {
       // A port picked free can be taken before the server binds it: pick another.
       if (options.port === undefined && error instanceof PortTakenError && attempt < 3) continue;
@@ -280,6 +282,7 @@ async function initialise(dataDir: string, binaries: Binaries, runAs: OsUser | u
     if (code !== 0) throw new Error(`initdb failed (${code}) for ${dataDir}:\n${tail.text()}`);
     await writeFile(join(cluster, PASSWORD_FILE), `${password}\n`, { mode: 0o600 });
     if (runAs) await chown(join(cluster, PASSWORD_FILE), runAs.uid, runAs.gid);
+    await writeState(cluster, { owner: { pid: process.pid, started: await processStart(process.pid) } }, runAs);
     await rename(cluster, dataDir); // replaces dataDir when it is an empty directory
   } finally {
     await rm(staging, { recursive: true, force: true });
@@ -302,6 +305,7 @@ async function launch(args: {
   binaries: Binaries;
   runAs: OsUser | undefined;
   log: (line: string) => void;
+  owner: State['owner'];
   settings: Record<string, string | number>;
 }): Promise<EmbeddedPostgres> {
   const { dataDir, port, password, binaries, runAs, log } = args;
@@ -326,9 +330,10 @@ async function launch(args: {
   child.stderr!.on('data', (chunk: Buffer) => tail.push(chunk));
 
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  // The server goes when this process goes, however it ends (a signal we do not handle aside:
-  // the next start stops such an orphan).
+  // The server goes when this process goes: on exit, and through a watchdog when it is killed.
+  const watchdog = startWatchdog(child.pid);
   const stopOnExit = () => {
+    watchdog?.kill();
     if (!exited) child.kill('SIGINT');
   };
   process.on('exit', stopOnExit);
@@ -346,6 +351,7 @@ async function launch(args: {
     });
     child.once('exit', (code, signal) => {
       exited = { code, signal };
+      watchdog?.kill();
       process.off('exit', stopOnExit);
       if (ready && !stopping) {
         const line = `embedded PostgreSQL in ${dataDir} exited unexpectedly (${signal ?? code}); its last lines:\n${tail.text()}`;
@@ -375,7 +381,7 @@ async function launch(args: {
   child.unref();
   (child.stdout as unknown as { unref?: () => void }).unref?.();
   (child.stderr as unknown as { unref?: () => void }).unref?.();
-  await writeState(dataDir, { port, owner: { pid: process.pid, started: await processStart(process.pid) } }, runAs);
+  await writeState(dataDir, { port, owner: args.owner }, runAs);
 
   let stopped: Promise<void> | undefined;
   return {
@@ -472,6 +478,32 @@ async function clearStaleLock(dataDir: string, state: State, log: (line: string)
     }
   }
   throw new Error(`could not stop the PostgreSQL (pid ${pid}) left running in ${dataDir}`);
+}
+
+/**
+ * For sweeping throwaway clusters: whether the process that last started a server in `dataDir`
+ * is gone, in which case a server it left running there is stopped first. False while that
+ * process still runs (the directory is in use).
+ */
+export async function releaseAbandonedPostgres(dataDir: string, log: (line: string) => void = () => undefined): Promise<boolean> {
+  const state = await readState(dataDir);
+  if (state.owner && isAlive(state.owner.pid) && (await processStart(state.owner.pid)) === state.owner.started) return false;
+  await clearStaleLock(dataDir, state, log);
+  return true;
+}
+
+/**
+ * A process that sends the server SIGINT (fast shutdown) once this process is gone, killed in a
+ * way that ran no exit handler (SIGKILL, an unhandled signal). A server it misses is stopped by
+ * the next start on the same directory.
+ */
+function startWatchdog(serverPid: number | undefined): ChildProcess | undefined {
+  if (serverPid === undefined || process.platform === 'win32') return undefined;
+  const script = 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -INT "$2" 2>/dev/null';
+  const watchdog = spawn('/bin/sh', ['-c', script, 'modeltrail-postgres-watchdog', String(process.pid), String(serverPid)], { detached: true, stdio: 'ignore' });
+  watchdog.on('error', () => undefined);
+  watchdog.unref();
+  return watchdog;
 }
 
 /** Alive and not a zombie (an orphan's parent may never reap it). */
