@@ -23,6 +23,8 @@ module.exports = {
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
   testTimeout: 60_000,
   slowTestThreshold: 20,
-  globalSetup: '<rootDir>/test/global-setup.js',
+  // The test database (an embedded PostgreSQL when this machine has none) and whether NATS answers.
+  globalSetup: '<rootDir>/test/global-setup.ts',
+  globalTeardown: '<rootDir>/test/global-teardown.ts',
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };
