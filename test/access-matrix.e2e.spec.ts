@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildClientSchema, buildSchema, getIntrospectionQuery, type GraphQLSchema, parse, validate } from 'graphql';
 import { Client } from 'pg';
-import { describeWithNats, ensureBuilt, eventually, freePort, platformSandbox, type StartedPlatform, startPlatform } from '@modeltrail/testing';
+import { describeWithNats, ensureBuilt, eventually, freePort, platformSandbox, type StartedPlatform, startPlatform, uniqueName } from '@modeltrail/testing';
 import { GraphQLHttpClient, webSocketClient } from '../gateway/test/graphql-client';
 import {
   expectedAllowed,
@@ -73,8 +73,7 @@ describeWithNats('access matrix: role × operation × project, through GraphQL',
   const root = join(__dirname, '..');
   const csv = join(root, 'examples/datasets/customer-churn.csv');
   const sandbox = platformSandbox('acl');
-  const work = mkdtempSync(join(tmpdir(), 'mt-acl-'));
-  chmodSync(work, 0o755);
+  const work = join(tmpdir(), uniqueName('mt-acl')); // made in beforeAll: a skipped suite leaves nothing behind
   const runTag = randomBytes(4).toString('hex');
   let platform: StartedPlatform;
   let url: string;
@@ -85,6 +84,8 @@ describeWithNats('access matrix: role × operation × project, through GraphQL',
   let schema: GraphQLSchema;
 
   beforeAll(async () => {
+    mkdirSync(work);
+    chmodSync(work, 0o755);
     ensureBuilt(root);
     const port = await freePort();
     url = `http://127.0.0.1:${port}/graphql`;

@@ -1,11 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { schedulerRpc } from '@modeltrail/contracts';
 import { connectNats, type ManagedNatsConnection, RpcClient } from '@modeltrail/messaging';
-import { describeWithNats, ensureBuilt, eventually, freePort, platformSandbox, signedRpcClient, TEST_NATS_URL } from '@modeltrail/testing';
+import { describeWithNats, ensureBuilt, eventually, freePort, platformSandbox, signedRpcClient, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../gateway/test/graphql-client';
 
 /**
@@ -30,9 +30,7 @@ describeWithNats('training jobs through GraphQL, on real agents', () => {
   const fixtures = join(root, 'services/agent/test/fixtures/nvidia-smi');
   const sandbox = platformSandbox('jobs');
   const { namespace } = sandbox;
-  const work = mkdtempSync(join(tmpdir(), 'mt-jobs-'));
-  // Agents started as root run jobs as `nobody`, who must be able to reach the agents' data dirs.
-  chmodSync(work, 0o755);
+  const work = join(tmpdir(), uniqueName('mt-jobs')); // made in beforeAll: a skipped suite leaves nothing behind
   const agentA = randomUUID();
   const agentB = randomUUID();
   const processes = new Map<string, ChildProcess>();
@@ -55,6 +53,9 @@ describeWithNats('training jobs through GraphQL, on real agents', () => {
     start(name, 'services/agent/src/main.js', { AGENT_ID: id, AGENT_DATA_DIR: join(work, name), PATH: `${join(fixtures, gpus)}:${process.env.PATH}` });
 
   beforeAll(async () => {
+    mkdirSync(work);
+    // Agents started as root run jobs as `nobody`, who must be able to reach the agents' data dirs.
+    chmodSync(work, 0o755);
     ensureBuilt(root);
     const port = await freePort();
     url = `http://127.0.0.1:${port}/graphql`;

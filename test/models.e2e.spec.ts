@@ -1,11 +1,11 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { hashFromHex, openCheckpoint, verifyConsistency, verifyInclusion } from '@modeltrail/merkle';
 import { validateRunEvent } from '@modeltrail/openlineage';
 import { verifyReport } from '../services/lineage/src/audit/audit.verify';
-import { describeWithNats, ensureBuilt, eventually, freePort, platformSandbox, type StartedPlatform, startPlatform } from '@modeltrail/testing';
+import { describeWithNats, ensureBuilt, eventually, freePort, platformSandbox, type StartedPlatform, startPlatform, uniqueName } from '@modeltrail/testing';
 import { GraphQLHttpClient } from '../gateway/test/graphql-client';
 
 /**
@@ -23,14 +23,15 @@ describeWithNats('models through GraphQL: registry, deployment, drift and retrai
   const root = join(__dirname, '..');
   const csv = join(root, 'examples/datasets/customer-churn.csv');
   const sandbox = platformSandbox('models');
-  const work = mkdtempSync(join(tmpdir(), 'mt-models-'));
-  // The local agent runs jobs as `nobody` when started as root: it must reach its data dir.
-  chmodSync(work, 0o755);
+  const work = join(tmpdir(), uniqueName('mt-models')); // made in beforeAll: a skipped suite leaves nothing behind
   let platform: StartedPlatform;
   let ada: GraphQLHttpClient;
   let bob: GraphQLHttpClient;
 
   beforeAll(async () => {
+    mkdirSync(work);
+    // The local agent runs jobs as `nobody` when started as root: it must reach its data dir.
+    chmodSync(work, 0o755);
     ensureBuilt(root);
     const port = await freePort();
     const url = `http://127.0.0.1:${port}/graphql`;

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,7 @@ const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 describeWithNats('GraphQL gateway with the datasets and experiments services', () => {
   const schema = uniqueName('gw');
   const readModels = [`${schema}_ds`, `${schema}_ex`];
-  const dir = mkdtempSync(join(tmpdir(), 'mt-gateway-'));
+  const dir = join(tmpdir(), uniqueName('mt-gateway')); // made in beforeAll: a skipped suite leaves nothing behind
   const environment = { DATABASE_URL: TEST_DATABASE_URL, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: schema, EVENTSTORE_SCHEMA: schema, ARTIFACT_ROOT: join(dir, 'artifacts'), DATA_ROOTS: dir };
   const services: INestMicroservice[] = [];
   let gateway: INestApplication;
@@ -59,9 +59,10 @@ describeWithNats('GraphQL gateway with the datasets and experiments services', (
   };
 
   const csvPath = join(dir, 'customers.csv');
-  writeFileSync(csvPath, `${['id,age,plan,churned', ...Array.from({ length: 10 }, (_, i) => `${i + 1},${i === 3 ? '' : 30 + i},${i % 2 ? 'pro' : 'basic'},${i % 3 ? 'no' : 'yes'}`)].join('\n')}\n`);
 
   beforeAll(async () => {
+    mkdirSync(dir);
+    writeFileSync(csvPath, `${['id,age,plan,churned', ...Array.from({ length: 10 }, (_, i) => `${i + 1},${i === 3 ? '' : 30 + i},${i % 2 ? 'pro' : 'basic'},${i % 3 ? 'no' : 'yes'}`)].join('\n')}\n`);
     for (const [module, name] of [
       [DatasetsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'datasets', READ_MODEL_SCHEMA: readModels[0] })), 'datasets'],
       [ExperimentsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'experiments', READ_MODEL_SCHEMA: readModels[1] })), 'experiments'],

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ import { GRAPHQL_PATH } from '../gateway.module';
 describeWithNats('GraphQL logParams', () => {
   const schema = uniqueName('gwparams');
   const readModel = `${schema}_ex`;
-  const dir = mkdtempSync(join(tmpdir(), 'mt-gateway-params-'));
+  const dir = join(tmpdir(), uniqueName('mt-gateway-params')); // made in beforeAll: a skipped suite leaves nothing behind
   const environment = { DATABASE_URL: TEST_DATABASE_URL, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: schema, EVENTSTORE_SCHEMA: schema, ARTIFACT_ROOT: join(dir, 'artifacts'), DATA_ROOTS: dir };
   let service: INestMicroservice;
   let gateway: INestApplication;
@@ -42,6 +42,7 @@ describeWithNats('GraphQL logParams', () => {
   const LOG_PARAMS = 'mutation ($input: LogParamsInput!) { logParams(input: $input) { id status params startedBy experiment { id } } }';
 
   beforeAll(async () => {
+    mkdirSync(dir);
     service = await NestFactory.createMicroservice(ExperimentsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'experiments', READ_MODEL_SCHEMA: readModel })), {
       strategy: new NatsRpcTransport({ nats: { url: TEST_NATS_URL, name: 'experiments-gateway-params-test' }, namespace: schema, queue: 'experiments' }),
       logger: false,

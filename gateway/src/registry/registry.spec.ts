@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@modeltrail/config';
 import { datasetsRpc, experimentsRpc, type MessageHeaders } from '@modeltrail/contracts';
 import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
-import { describeWithNats, platformSandbox, signedRpcClient, TEST_NATS_URL } from '@modeltrail/testing';
+import { describeWithNats, platformSandbox, signedRpcClient, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { DatasetsModule } from '../../../services/datasets/src/datasets.module';
 import { ExperimentsModule } from '../../../services/experiments/src/experiments.module';
 import { RegistryModule } from '../../../services/registry/src/registry.module';
@@ -24,7 +24,7 @@ import { GatewayModule, GRAPHQL_PATH } from '../gateway.module';
  */
 describeWithNats('GraphQL gateway with the registry', () => {
   const sandbox = platformSandbox('gwreg');
-  const dir = mkdtempSync(join(tmpdir(), 'mt-gateway-registry-'));
+  const dir = join(tmpdir(), uniqueName('mt-gateway-registry')); // made in beforeAll: a skipped suite leaves nothing behind
   const environment = { ...sandbox.env, ARTIFACT_ROOT: join(dir, 'artifacts'), DATA_ROOTS: dir, LOG_LEVEL: 'error' };
   const ada: MessageHeaders = { actor: 'ada@example.com', correlationId: 'corr-gateway-registry' };
   const services: INestMicroservice[] = [];
@@ -34,7 +34,6 @@ describeWithNats('GraphQL gateway with the registry', () => {
   let rpc: RpcClient;
 
   const csv = join(dir, 'customers.csv');
-  writeFileSync(csv, `${['id,age,churned', ...Array.from({ length: 10 }, (_, i) => `${i + 1},${30 + i},${i % 3 ? 'no' : 'yes'}`)].join('\n')}\n`);
 
   async function boot(module: DynamicModule, name: string): Promise<void> {
     const service = await NestFactory.createMicroservice(module, { strategy: new NatsRpcTransport({ nats: { url: TEST_NATS_URL, name: `${name}-gateway-registry-test` }, namespace: sandbox.namespace, queue: name }), logger: false });
@@ -43,6 +42,8 @@ describeWithNats('GraphQL gateway with the registry', () => {
   }
 
   beforeAll(async () => {
+    mkdirSync(dir);
+    writeFileSync(csv, `${['id,age,churned', ...Array.from({ length: 10 }, (_, i) => `${i + 1},${30 + i},${i % 3 ? 'no' : 'yes'}`)].join('\n')}\n`);
     await boot(DatasetsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'datasets' })), 'datasets');
     await boot(ExperimentsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'experiments' })), 'experiments');
     await boot(RegistryModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'registry' })), 'registry');

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestMicroservice } from '@nestjs/common';
@@ -16,7 +16,7 @@ import { DatasetsModule } from './datasets.module';
 /** Dataset versions end to end at the service boundary: real files, PostgreSQL and NATS. */
 describeWithNats('datasets service: versions, validation, cleaning and splits', () => {
   const schema = uniqueName('dver');
-  const dir = mkdtempSync(join(tmpdir(), 'mt-dver-'));
+  const dir = join(tmpdir(), uniqueName('mt-dver')); // made in beforeAll: a skipped suite leaves nothing behind
   const artifactRoot = join(dir, 'artifacts');
   const config = loadConfig({
     SERVICE_NAME: 'datasets',
@@ -41,13 +41,14 @@ describeWithNats('datasets service: versions, validation, cleaning and splits', 
   lines.push(lines[lines.length - 1]);
   const csv = `${lines.join('\n')}\n`;
   const csvPath = join(dir, 'churn.csv');
-  writeFileSync(csvPath, csv);
   const sha = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
 
   let datasetId: string;
   let rowCount = 0;
 
   beforeAll(async () => {
+    mkdirSync(dir);
+    writeFileSync(csvPath, csv);
     app = await NestFactory.createMicroservice(DatasetsModule.forRoot(config), {
       strategy: new NatsRpcTransport({ nats: { url: config.natsUrl, name: 'datasets-versions-test' }, namespace: schema }),
       logger: false,

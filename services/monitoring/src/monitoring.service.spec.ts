@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamicModule, INestMicroservice } from '@nestjs/common';
@@ -30,7 +30,7 @@ import {
 import { type EventStore, PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool } from '@modeltrail/postgres';
-import { describeWithNats, eventually, platformSandbox, signedRpcClient, TEST_NATS_URL } from '@modeltrail/testing';
+import { describeWithNats, eventually, platformSandbox, signedRpcClient, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { DatasetsModule } from '../../datasets/src/datasets.module';
 import { ExperimentsModule } from '../../experiments/src/experiments.module';
 import { RegistryModule } from '../../registry/src/registry.module';
@@ -48,7 +48,7 @@ import { MonitoringModule } from './monitoring.module';
  */
 describeWithNats('monitoring service over NATS', () => {
   const sandbox = platformSandbox('monitoring');
-  const dir = mkdtempSync(join(tmpdir(), 'mt-monitoring-'));
+  const dir = join(tmpdir(), uniqueName('mt-monitoring')); // made in beforeAll: a skipped suite leaves nothing behind
   const artifactRoot = join(dir, 'artifacts');
   const environment = { ...sandbox.env, ARTIFACT_ROOT: artifactRoot, DATA_ROOTS: dir, JOB_WORKING_DIR_ROOTS: dir, LOG_LEVEL: 'error' };
   const ada: MessageHeaders = { actor: 'ada@example.com', correlationId: 'corr-monitoring' };
@@ -74,11 +74,8 @@ describeWithNats('monitoring service over NATS', () => {
   const HEADER = ['age', 'plan', 'spend', 'signup', 'churned'];
   const csvOf = (rows: string[][]) => `${[HEADER, ...rows].map((r) => r.join(',')).join('\n')}\n`;
   const trainCsv = join(dir, 'customers-2026-10.csv');
-  writeFileSync(trainCsv, csvOf(customers(7, 400)));
   const newerCsv = join(dir, 'customers-2026-11.csv');
-  writeFileSync(newerCsv, csvOf(customers(8, 400)));
   const emptyCsv = join(dir, 'empty.csv');
-  writeFileSync(emptyCsv, 'age,plan,spend\n');
   const shiftedRows = customers(9, 300, true).map(([age, plan, spend]) => [Number(age), plan, Number(spend)]);
 
   async function boot(module: DynamicModule, name: string): Promise<INestMicroservice> {
@@ -92,6 +89,10 @@ describeWithNats('monitoring service over NATS', () => {
   let trained: { runId: string; jobId: string; modelId: string; modelVersionId: string };
 
   beforeAll(async () => {
+    mkdirSync(dir);
+    writeFileSync(trainCsv, csvOf(customers(7, 400)));
+    writeFileSync(newerCsv, csvOf(customers(8, 400)));
+    writeFileSync(emptyCsv, 'age,plan,spend\n');
     // One after another: the first creates the database the others then find.
     await boot(DatasetsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'datasets' })), 'datasets');
     await boot(ExperimentsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'experiments' })), 'experiments');

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamicModule, INestMicroservice } from '@nestjs/common';
@@ -24,7 +24,7 @@ import {
 import { type EventStore, PostgresEventStore } from '@modeltrail/eventstore';
 import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool } from '@modeltrail/postgres';
-import { describeWithNats, platformSandbox, signedRpcClient, TEST_NATS_URL } from '@modeltrail/testing';
+import { describeWithNats, platformSandbox, signedRpcClient, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { DatasetsModule } from '../../datasets/src/datasets.module';
 import { ExperimentsModule } from '../../experiments/src/experiments.module';
 import type { Clock } from './clock';
@@ -46,7 +46,7 @@ class SteppingClock implements Clock {
  */
 describeWithNats('registry service over NATS', () => {
   const sandbox = platformSandbox('registry');
-  const dir = mkdtempSync(join(tmpdir(), 'mt-registry-'));
+  const dir = join(tmpdir(), uniqueName('mt-registry')); // made in beforeAll: a skipped suite leaves nothing behind
   const environment = { ...sandbox.env, ARTIFACT_ROOT: join(dir, 'artifacts'), DATA_ROOTS: dir, LOG_LEVEL: 'error' };
   const ada: MessageHeaders = { actor: 'ada@example.com', correlationId: 'corr-registry' };
   const bob: MessageHeaders = { actor: 'bob@example.com', correlationId: 'corr-registry' };
@@ -58,9 +58,7 @@ describeWithNats('registry service over NATS', () => {
   const pool = createPool(sandbox.databaseUrl, { max: 2 });
 
   const csv = join(dir, 'customers.csv');
-  writeFileSync(csv, `${['id,age,churned', ...Array.from({ length: 10 }, (_, i) => `${i + 1},${30 + i},${i % 3 ? 'no' : 'yes'}`)].join('\n')}\n`);
   const badCsv = join(dir, 'customers-with-gaps.csv');
-  writeFileSync(badCsv, `${['id,age,churned', ...Array.from({ length: 10 }, (_, i) => `${i + 1},${i === 3 ? '' : 30 + i},no`)].join('\n')}\n`);
 
   async function boot(module: DynamicModule, name: string): Promise<void> {
     const app = await NestFactory.createMicroservice(module, { strategy: new NatsRpcTransport({ nats: { url: TEST_NATS_URL, name: `${name}-registry-test` }, namespace: sandbox.namespace, queue: name }), logger: false });
@@ -69,6 +67,9 @@ describeWithNats('registry service over NATS', () => {
   }
 
   beforeAll(async () => {
+    mkdirSync(dir);
+    writeFileSync(csv, `${['id,age,churned', ...Array.from({ length: 10 }, (_, i) => `${i + 1},${30 + i},${i % 3 ? 'no' : 'yes'}`)].join('\n')}\n`);
+    writeFileSync(badCsv, `${['id,age,churned', ...Array.from({ length: 10 }, (_, i) => `${i + 1},${i === 3 ? '' : 30 + i},no`)].join('\n')}\n`);
     // One after another: the first creates the database the others then find.
     await boot(DatasetsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'datasets' })), 'datasets');
     await boot(ExperimentsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'experiments' })), 'experiments');
