@@ -393,6 +393,7 @@ async function launch(args: {
       stopped ??= (async () => {
         stopping = true;
         process.off('exit', stopOnExit);
+        watchdog?.kill();
         if (!exited) {
           child.kill('SIGINT'); // fast shutdown
           const quit = setTimeout(() => child.kill('SIGQUIT'), 30_000);
