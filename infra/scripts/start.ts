@@ -1,13 +1,23 @@
 /**
- * `npm start`: runs every ModelTrail process as its own child process, each with its own
- * SERVICE_NAME, prefixing its output. Ctrl-C (or SIGTERM) stops them all; if one exits, the rest
- * are stopped and the exit code says so.
+ * `npm start`: the whole platform, in one of two ways, chosen from what answers (and said so):
+ * - services: every ModelTrail process as its own child process, each with its own SERVICE_NAME,
+ *   prefixing its output, talking over NATS (when a NATS server answers, or NATS_URL is set);
+ * - one process: every service, the gateway and one agent composed in this process on the
+ *   in-process bus (when NATS_URL is unset and nothing answers at the default address, or
+ *   MODELTRAIL_MODE=one-process); see one-process.ts.
+ * The database is DATABASE_URL when set, else the PostgreSQL answering at the default address,
+ * else an embedded PostgreSQL started from node_modules with its data under
+ * MODELTRAIL_DATA_DIR/postgres (./data/postgres), stopped when the platform stops.
+ * Ctrl-C (or SIGTERM) stops everything; if one process exits, the rest are stopped and the exit
+ * code says so.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
-import { loadConfig } from '@modeltrail/config';
+import { type AppConfig, ConfigError, DEFAULTS, loadConfig } from '@modeltrail/config';
+import { redactNatsUrl } from '@modeltrail/messaging';
+import { chooseDatabase, type DatabaseChoice, portAnswers, redactUrl } from '@modeltrail/postgres';
 import { prepareDatabase } from './prepare-database';
 
 interface ProcessSpec {
@@ -32,22 +42,117 @@ export const PROCESSES: ProcessSpec[] = [
 
 const COLORS = [36, 33, 35, 32, 34, 31, 96, 93];
 const distRoot = join(__dirname, '..', '..');
+const say = (line: string) => process.stdout.write(`ModelTrail: ${line}\n`);
+
+interface MessagingChoice {
+  oneProcess: boolean;
+  reason: string;
+}
+
+/** An error of the start script itself: printed as it is, without a stack. */
+class StartError extends Error {}
+
+/**
+ * Separate processes over NATS, or one process on the in-process bus: MODELTRAIL_MODE when it
+ * says which; NATS_URL when set (it must answer); else whether a NATS server answers at the
+ * default address.
+ */
+async function chooseMessaging(config: AppConfig, env: NodeJS.ProcessEnv): Promise<MessagingChoice> {
+  if (config.mode === 'one-process') {
+    if (config.env === 'production') throw new StartError('MODELTRAIL_MODE=one-process is for development and evaluation: production runs the services topology over NATS (NODE_ENV=production)');
+    return { oneProcess: true, reason: 'MODELTRAIL_MODE=one-process: running in one process on the in-process bus' };
+  }
+  const configured = env.NATS_URL?.trim();
+  const url = configured || DEFAULTS.NATS_URL;
+  const { host, port } = natsAddress(url);
+  if (await portAnswers(host, port, 1_500)) {
+    return { oneProcess: false, reason: `NATS answers at ${redactNatsUrl(url)}${configured ? ' (NATS_URL)' : ''}: running every service as its own process` };
+  }
+  if (configured) throw new StartError(`NATS_URL is set to ${redactNatsUrl(url)}, but nothing answers there: start NATS (with JetStream), or unset NATS_URL to run everything in one process`);
+  if (config.mode === 'services') throw new StartError(`MODELTRAIL_MODE=services, but no NATS answers at ${url}: start NATS (with JetStream), set NATS_URL, or unset MODELTRAIL_MODE`);
+  return { oneProcess: true, reason: `no NATS at ${url} and NATS_URL unset: running in one process on the in-process bus` };
+}
+
+function natsAddress(url: string): { host: string; port: number } {
+  const parsed = new URL(url.includes('://') ? url : `nats://${url}`);
+  return { host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(parsed.port || 4222) };
+}
 
 async function main(): Promise<void> {
+  const started = Date.now();
   const config = loadConfig(process.env, { serviceName: 'start' });
   // Every entry point must exist before anything starts: never leave a half-started platform.
   const missing = PROCESSES.map((spec) => join(distRoot, spec.entry)).filter((entry) => !existsSync(entry));
-  if (missing.length) throw new Error(`missing ${missing.join(', ')}; run npm run build`);
-  // Create the database and run migrations once, before anything connects.
-  await prepareDatabase(config);
+  if (missing.length) throw new StartError(`missing ${missing.join(', ')}; run npm run build`);
 
+  const messaging = await chooseMessaging(config, process.env);
+  say(messaging.reason);
+  const database = await chooseDatabase(process.env, { dataDir: join(config.dataDir, 'postgres'), defaultUrl: DEFAULTS.DATABASE_URL });
+  say(`PostgreSQL: ${database.reason}`);
+  const shown = (path: string) => (relative(process.cwd(), path).startsWith('..') ? path : `./${relative(process.cwd(), path)}`);
+  say(`data: artifacts in ${shown(config.artifactRoot)}, the agent's files in ${shown(config.agent.dataDir)}${database.source === 'embedded' ? `, PostgreSQL in ${shown(database.dataDir!)}` : ''}`);
+  try {
+    // Create the database and run migrations once, before anything connects.
+    await prepareDatabase({ ...config, databaseUrl: database.url }).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new StartError(database.source === 'DATABASE_URL' ? `DATABASE_URL (${redactUrl(database.url)}) cannot be used: ${message}` : `PostgreSQL at ${redactUrl(database.url)} cannot be used: ${message}`);
+    });
+    const env = { ...process.env, DATABASE_URL: database.url };
+    if (messaging.oneProcess) await runOneProcess(env, database, started);
+    else runServices(env, database, config);
+  } catch (error) {
+    await database.stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The one-process composition, stopped (database included) on SIGINT/SIGTERM or when its agent fails. */
+async function runOneProcess(env: NodeJS.ProcessEnv, database: DatabaseChoice, started: number): Promise<void> {
+  // Loaded only here: the services topology never pays for composing every module in this process.
+  const { startOneProcess } = await import('./one-process');
+  const platform = await startOneProcess({ env, print: (line) => process.stdout.write(`${line}\n`) });
+  const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
+  say(`GraphQL API at ${platform.graphqlUrl}; ready in ${((Date.now() - started) / 1000).toFixed(1)} s, this process uses ${mib(process.memoryUsage().rss)} MiB`);
+  let stopping = false;
+  const stop = (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    process.exitCode = code;
+    say('stopping (running jobs get up to 30 s)');
+    setTimeout(() => process.exit(code || 1), 45_000).unref();
+    void platform
+      .stop()
+      .then(() => database.stop())
+      .catch((error: unknown) => process.stderr.write(`ModelTrail: stopping failed: ${error instanceof Error ? error.message : String(error)}\n`))
+      .finally(() => process.exit(code));
+  };
+  process.on('SIGINT', () => stop(0));
+  process.on('SIGTERM', () => stop(0));
+  platform.agentStopped.then(
+    () => stop(1),
+    (error: unknown) => {
+      say(`the agent stopped: ${error instanceof Error ? error.message : String(error)}; stopping the platform`);
+      stop(1);
+    },
+  );
+}
+
+/** Every process as a child process; the embedded PostgreSQL, if any, stops after the last one. */
+function runServices(env: NodeJS.ProcessEnv, database: DatabaseChoice, config: AppConfig): void {
   const children = new Map<string, ChildProcess>();
   let stopping = false;
+  const exitWhenDone = () => {
+    if (children.size > 0) return;
+    void database
+      .stop()
+      .catch(() => undefined)
+      .finally(() => process.exit());
+  };
   const stopAll = (code: number) => {
     if (stopping) return;
     stopping = true;
     process.exitCode = code;
-    process.stdout.write(`ModelTrail: stopping ${[...children.keys()].join(', ')}\n`);
+    say(`stopping ${[...children.keys()].join(', ')}`);
     for (const child of children.values()) child.kill('SIGTERM');
     setTimeout(() => {
       for (const child of children.values()) child.kill('SIGKILL');
@@ -59,7 +164,7 @@ async function main(): Promise<void> {
   PROCESSES.forEach((spec, index) => {
     const entry = join(distRoot, spec.entry);
     const child = spawn(process.execPath, ['--enable-source-maps', entry], {
-      env: { ...process.env, SERVICE_NAME: spec.name },
+      env: { ...env, SERVICE_NAME: spec.name },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.set(spec.name, child);
@@ -71,7 +176,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${prefix} could not run: ${error.message}; stopping the platform\n`);
       children.delete(spec.name);
       stopAll(1);
-      if (children.size === 0) process.exit();
+      exitWhenDone();
     });
     child.on('exit', (code, signal) => {
       children.delete(spec.name);
@@ -79,13 +184,15 @@ async function main(): Promise<void> {
         process.stdout.write(`${prefix} exited (${signal ?? code}); stopping the platform\n`);
         stopAll(code || 1);
       }
-      if (children.size === 0) process.exit();
+      exitWhenDone();
     });
   });
-  process.stdout.write(`ModelTrail: started ${PROCESSES.map((p) => p.name).join(', ')}\n`);
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  say(`started ${PROCESSES.map((p) => p.name).join(', ')}; the GraphQL API will be at http://${host}:${config.port}/graphql once the gateway says so`);
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`ModelTrail failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  const message = error instanceof ConfigError || error instanceof StartError ? error.message : error instanceof Error ? error.message : String(error);
+  process.stderr.write(`ModelTrail failed to start: ${message}\n`);
   process.exit(1);
 });

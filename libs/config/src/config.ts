@@ -1,5 +1,5 @@
 import { tmpdir } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { z } from '@modeltrail/contracts';
 
 /**
@@ -13,6 +13,15 @@ export interface AppConfig {
   serviceName: string;
   databaseUrl: string;
   databasePoolSize: number;
+  /**
+   * How `npm start` runs the platform (MODELTRAIL_MODE): `auto` (the default) runs separate
+   * processes over NATS when a NATS server answers and everything in one process on the
+   * in-process bus when none does and NATS_URL is unset; `services` requires NATS; `one-process`
+   * uses the in-process bus even when NATS answers.
+   */
+  mode: 'auto' | 'services' | 'one-process';
+  /** Where local state lives (MODELTRAIL_DATA_DIR, default ./data, absolute): the embedded PostgreSQL, artifacts and the agent's directory unless set on their own. */
+  dataDir: string;
   natsUrl: string;
   natsUser?: string;
   natsPassword?: string;
@@ -273,7 +282,9 @@ const schema = z.object({
     .trim()
     .regex(/^[A-Za-z0-9.:%-]+$/, 'must be an IP address or a host name to listen on, e.g. 127.0.0.1 or 0.0.0.0')
     .optional(),
-  ARTIFACT_ROOT: z.string().min(1).default('./data/artifacts'),
+  MODELTRAIL_MODE: z.enum(['auto', 'services', 'one-process']).default('auto'),
+  MODELTRAIL_DATA_DIR: z.string().min(1).default('./data'),
+  ARTIFACT_ROOT: z.string().min(1).optional(),
   DATA_ROOTS: z
     .string()
     .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
@@ -309,7 +320,7 @@ const schema = z.object({
     .optional(),
   AGENT_CPUS: integer(1, 100_000).optional(),
   AGENT_MEMORY_MB: integer(1, 1_073_741_824).optional(),
-  AGENT_DATA_DIR: z.string().min(1).default('./data/agent'),
+  AGENT_DATA_DIR: z.string().min(1).optional(),
   AGENT_JOB_USER: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a user name such as nobody').default('nobody'),
   NVIDIA_SMI: z.string().min(1).default('nvidia-smi'),
   NVIDIA_SMI_TIMEOUT_MS: integer(100, 120_000).default(5_000),
@@ -393,6 +404,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
     serviceName: serviceName!,
     databaseUrl: e.DATABASE_URL ?? DEFAULTS.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    mode: e.MODELTRAIL_MODE,
+    dataDir: resolve(e.MODELTRAIL_DATA_DIR),
     natsUrl: e.NATS_URL ?? DEFAULTS.NATS_URL,
     natsUser: e.NATS_USER,
     natsPassword: e.NATS_PASSWORD,
@@ -404,7 +417,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
     rpcTimeoutMs: e.RPC_TIMEOUT_MS,
     port: e.PORT ?? defaults.port ?? Number(DEFAULTS.PORT),
     host: e.HOST ?? DEFAULTS.HOST,
-    artifactRoot: e.ARTIFACT_ROOT,
+    artifactRoot: e.ARTIFACT_ROOT ?? join(e.MODELTRAIL_DATA_DIR, 'artifacts'),
     dataRoots: (e.DATA_ROOTS ?? (e.NODE_ENV === 'production' ? [] : [process.cwd()])).map((root) => resolve(root)),
     logLevel: e.LOG_LEVEL,
     apiTokens: e.API_TOKENS ?? (e.NODE_ENV === 'production' ? [] : [...DEVELOPMENT_TOKENS]),
@@ -422,7 +435,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
       labels: e.AGENT_LABELS ?? {},
       cpus: e.AGENT_CPUS,
       memoryMb: e.AGENT_MEMORY_MB,
-      dataDir: resolve(e.AGENT_DATA_DIR),
+      dataDir: resolve(e.AGENT_DATA_DIR ?? join(e.MODELTRAIL_DATA_DIR, 'agent')),
       jobUser: e.AGENT_JOB_USER,
       nvidiaSmi: e.NVIDIA_SMI,
       nvidiaSmiTimeoutMs: e.NVIDIA_SMI_TIMEOUT_MS,

@@ -18,3 +18,4 @@ export { decodeJson, encodeJson, isErrorPayload, type RpcReplyEnvelope } from '.
 export * from './rpc.server';
 export * from './schema';
 export * from './job-telemetry';
+export * from './service-app';

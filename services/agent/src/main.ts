@@ -1,10 +1,8 @@
-import { hostname } from 'node:os';
-import { type AppConfig, ConfigError, loadConfig, requireActorSigningKey } from '@modeltrail/config';
-import { agentIdForHost } from '@modeltrail/contracts';
-import { connectBus, type MessagingLogger } from '@modeltrail/messaging';
-import { Agent, AgentIdConflictError } from './node/agent';
+import { ConfigError, loadConfig } from '@modeltrail/config';
+import type { MessagingLogger } from '@modeltrail/messaging';
+import { AgentIdConflictError } from './node/agent';
+import { prepareAgent } from './node/run-agent';
 import { DataDirInUseError } from './node/session-file';
-import { jobUserFor } from './process/user';
 
 /**
  * The GPU-node agent process: reads the configuration, connects to NATS, registers this node
@@ -37,33 +35,7 @@ const console_: MessagingLogger = {
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, { serviceName: 'agent' });
-  const host = hostname();
-  const agentId = config.agent.id ?? agentIdForHost(host);
-  const auth = agentAuth(config);
-  const jobUser = await jobUserFor(config.agent.jobUser, typeof process.getuid === 'function' ? process.getuid() : -1);
-  const nats = await connectBus({ url: config.natsUrl, name: `${config.serviceName}-${host}`, user: config.natsUser, pass: config.natsPassword });
-  const agent = new Agent({
-    nc: nats.nc,
-    namespace: config.natsNamespace,
-    agentId,
-    hostname: host,
-    labels: config.agent.labels,
-    nvidiaSmi: config.agent.nvidiaSmi,
-    nvidiaSmiTimeoutMs: config.agent.nvidiaSmiTimeoutMs,
-    cpus: config.agent.cpus,
-    memoryMb: config.agent.memoryMb,
-    dataDir: config.agent.dataDir,
-    artifactRoot: config.artifactRoot,
-    telemetryStream: config.telemetryStream,
-    jobUser,
-    env: process.env,
-    // Unset in production means the agent cannot tell the scheduler's roots: it leaves the check to the scheduler.
-    workingDirRoots: config.scheduler.workingDirRoots.length > 0 ? config.scheduler.workingDirRoots : null,
-    rpcTimeoutMs: config.rpcTimeoutMs,
-    ...auth,
-    replaceSession: process.argv.includes('--replace-session'),
-    logger: console_,
-  });
+  const prepared = await prepareAgent(config, { replaceSession: process.argv.includes('--replace-session'), logger: console_ });
 
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -73,35 +45,11 @@ async function main(): Promise<void> {
     }
     signalled = true;
     console.log(`agent: ${signal}: taking no more jobs; running jobs get up to 30 s to end, then they are stopped`);
-    void agent.stop();
+    void prepared.stop();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  try {
-    try {
-      await agent.start();
-    } catch (error) {
-      if (!signalled) throw error;
-    }
-    await agent.closed;
-  } finally {
-    await nats.close();
-  }
-}
-
-/** The agent's own credential; without one, only outside production, the actor signing key. */
-function agentAuth(config: AppConfig): { credential: string } | { signingKey: Buffer } {
-  if (config.agent.apiKey) return { credential: config.agent.apiKey };
-  if (config.env === 'production') {
-    throw new ConfigError([
-      {
-        variable: 'AGENT_API_KEY',
-        problem:
-          'is required when NODE_ENV=production: the AGENT API key made for this agent id (a platform admin creates it with the GraphQL mutation createApiKey(input: { name, kind: AGENT, agentId }))',
-      },
-    ]);
-  }
-  return { signingKey: requireActorSigningKey(config) };
+  await prepared.run(() => signalled);
 }
 
 main().then(

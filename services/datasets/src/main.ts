@@ -1,16 +1,14 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { ConfigError, loadConfig, requireActorSigningKey } from '@modeltrail/config';
-import { NatsRpcTransport } from '@modeltrail/messaging';
+import { ConfigError, loadConfig } from '@modeltrail/config';
+import { createServiceApp } from '@modeltrail/messaging';
 import { DatasetsModule } from './datasets.module';
 
-/** Boots the datasets service as a NestJS app on the NATS transport. */
+/**
+ * Boots the datasets service as a NestJS app on the messaging port.
+ */
 async function bootstrap(): Promise<void> {
   const config = loadConfig(process.env, { serviceName: 'datasets' });
-  const app = await NestFactory.createMicroservice(DatasetsModule.forRoot(config), {
-    strategy: new NatsRpcTransport({ nats: { url: config.natsUrl, name: config.serviceName, user: config.natsUser, pass: config.natsPassword }, queue: config.serviceName, namespace: config.natsNamespace, actors: { signingKey: requireActorSigningKey(config) } }),
-    logger: config.logLevel === 'debug' ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn', 'log'],
-  });
+  const app = await createServiceApp(DatasetsModule.forRoot(config), config);
   app.enableShutdownHooks();
   await app.listen();
   console.log(`datasets: serving mt.cmd.datasets.* and mt.qry.datasets.* on ${config.natsUrl}`);

@@ -1,16 +1,14 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { ConfigError, loadConfig, requireActorSigningKey } from '@modeltrail/config';
-import { NatsRpcTransport } from '@modeltrail/messaging';
+import { ConfigError, loadConfig } from '@modeltrail/config';
+import { createServiceApp } from '@modeltrail/messaging';
 import { RegistryModule } from './registry.module';
 
-/** Boots the registry service as a NestJS app on the NATS transport (any number of replicas). */
+/**
+ * Boots the registry service as a NestJS app on the messaging port (any number of replicas).
+ */
 async function bootstrap(): Promise<void> {
   const config = loadConfig(process.env, { serviceName: 'registry' });
-  const app = await NestFactory.createMicroservice(RegistryModule.forRoot(config), {
-    strategy: new NatsRpcTransport({ nats: { url: config.natsUrl, name: config.serviceName, user: config.natsUser, pass: config.natsPassword }, queue: config.serviceName, namespace: config.natsNamespace, actors: { signingKey: requireActorSigningKey(config) } }),
-    logger: config.logLevel === 'debug' ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn', 'log'],
-  });
+  const app = await createServiceApp(RegistryModule.forRoot(config), config);
   app.enableShutdownHooks();
   await app.listen();
   console.log(`registry: serving mt.cmd.registry.* and mt.qry.registry.* on ${config.natsUrl}`);
