@@ -1,19 +1,29 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBuilt, eventually, freePort, platformSandbox, type StartedPlatform, startPlatform } from '@modeltrail/testing';
+import { ensureBuilt, eventually, freePort, natsAvailable, platformSandbox, type StartedPlatform, startPlatform, TEST_NATS_URL } from '@modeltrail/testing';
 import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../gateway/test/graphql-client';
 
 /**
  * The lifecycle's first stages through the public API only: the compiled platform started the
- * way `npm start` starts it (separate processes: relay, datasets, experiments, gateway), driven
- * through GraphQL over HTTP and WebSocket, on a database that does not exist yet.
+ * way `npm start` starts it, driven through GraphQL over HTTP and WebSocket, on a database that
+ * does not exist yet, in both of its ways to run: every service, the gateway and the agent in one
+ * process on the in-process bus (no NATS server needed), and separate processes over NATS.
  */
-describe('lifecycle through GraphQL: data preparation to compared runs', () => {
+const MODES: Array<[string, 'in-process' | 'nats']> = [
+  ['one process, in-process bus', 'in-process'],
+  [natsAvailable ? 'separate processes over NATS' : `separate processes over NATS (skipped: needs a NATS server at ${TEST_NATS_URL}, none answered)`, 'nats'],
+];
+
+describe.each(MODES)('lifecycle through GraphQL (%s): data preparation to compared runs', (_mode, bus) => {
+  if (bus === 'nats' && !natsAvailable) {
+    it.skip(`needs a NATS server at ${TEST_NATS_URL}`, () => undefined);
+    return;
+  }
   const root = join(__dirname, '..');
   const csv = join(root, 'examples/datasets/customer-churn.csv');
-  const sandbox = platformSandbox('life');
+  const sandbox = platformSandbox('life', { bus });
   const artifactRoot = mkdtempSync(join(tmpdir(), 'mt-life-'));
   // The local agent runs jobs as `nobody` when started as root: it must reach its data dir.
   chmodSync(artifactRoot, 0o755);
@@ -44,8 +54,18 @@ describe('lifecycle through GraphQL: data preparation to compared runs', () => {
 
   afterAll(async () => {
     await platform?.stop();
+    // What the platform said, for whoever reads a failure (test-results/ is kept by CI, not committed).
+    if (platform) {
+      mkdirSync(join(root, 'test-results'), { recursive: true });
+      writeFileSync(join(root, 'test-results', `lifecycle-${bus}.log`), platform.output());
+    }
     await sandbox.remove();
     rmSync(artifactRoot, { recursive: true, force: true });
+  });
+
+  it('says how it runs: one process on the in-process bus, or a process per service over NATS', () => {
+    expect(platform.output()).toMatch(bus === 'in-process' ? /ModelTrail: MODELTRAIL_MODE=one-process: running in one process on the in-process bus\n/ : /ModelTrail: NATS answers at nats:\/\/[^\s]+ \(NATS_URL\): running every service as its own process\n/);
+    expect(platform.output()).toMatch(/ModelTrail: PostgreSQL: DATABASE_URL is set\n/);
   });
 
   // Events in the store: bad input must not add any.

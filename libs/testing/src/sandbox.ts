@@ -5,7 +5,9 @@ import { TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from './index';
 
 /**
  * Names of its own for one started platform in a test (a database that does not exist yet, a
- * NATS namespace, its JetStream streams), so that runs on one machine cannot collide.
+ * NATS namespace, its JetStream streams), so that runs on one machine cannot collide. With
+ * `bus: 'in-process'` the platform runs in one process (MODELTRAIL_MODE=one-process) and needs
+ * no NATS server at all.
  */
 export interface PlatformSandbox {
   database: string;
@@ -13,7 +15,9 @@ export interface PlatformSandbox {
   namespace: string;
   eventsStream: string;
   telemetryStream: string;
-  /** DATABASE_URL, NATS_URL, NATS_NAMESPACE, EVENTS_STREAM and TELEMETRY_STREAM for the platform's processes. */
+  /** Which messaging the platform runs on. */
+  bus: 'nats' | 'in-process';
+  /** DATABASE_URL, and NATS_URL, NATS_NAMESPACE, EVENTS_STREAM and TELEMETRY_STREAM (or MODELTRAIL_MODE=one-process) for the platform. */
   env: Record<string, string>;
   /** Events in the platform's store: a refused command must not add any. */
   storedEvents(): Promise<number>;
@@ -21,7 +25,8 @@ export interface PlatformSandbox {
   remove(): Promise<void>;
 }
 
-export function platformSandbox(prefix: string): PlatformSandbox {
+export function platformSandbox(prefix: string, options: { bus?: 'nats' | 'in-process' } = {}): PlatformSandbox {
+  const bus = options.bus ?? 'nats';
   const database = uniqueName(`modeltrail_${prefix}`);
   const databaseUrl = Object.assign(new URL(TEST_DATABASE_URL), { pathname: `/${database}` }).toString();
   const namespace = uniqueName(prefix);
@@ -33,7 +38,11 @@ export function platformSandbox(prefix: string): PlatformSandbox {
     namespace,
     eventsStream,
     telemetryStream,
-    env: { DATABASE_URL: databaseUrl, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: namespace, EVENTS_STREAM: eventsStream, TELEMETRY_STREAM: telemetryStream },
+    bus,
+    env:
+      bus === 'nats'
+        ? { DATABASE_URL: databaseUrl, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: namespace, EVENTS_STREAM: eventsStream, TELEMETRY_STREAM: telemetryStream }
+        : { DATABASE_URL: databaseUrl, MODELTRAIL_MODE: 'one-process' },
     async storedEvents() {
       const db = new Client({ connectionString: databaseUrl });
       await db.connect();
@@ -45,13 +54,7 @@ export function platformSandbox(prefix: string): PlatformSandbox {
       }
     },
     async remove() {
-      const nc = await connect({ servers: TEST_NATS_URL, name: `${prefix}-cleanup` });
-      try {
-        const jsm = await nc.jetstreamManager();
-        for (const stream of [eventsStream, telemetryStream]) await jsm.streams.delete(stream).catch(() => undefined);
-      } finally {
-        await nc.close();
-      }
+      if (bus === 'nats') await removeStreams();
       const admin = new Client({ connectionString: TEST_DATABASE_URL });
       await admin.connect();
       try {
@@ -61,4 +64,14 @@ export function platformSandbox(prefix: string): PlatformSandbox {
       }
     },
   };
+
+  async function removeStreams(): Promise<void> {
+    const nc = await connect({ servers: TEST_NATS_URL, name: `${prefix}-cleanup` });
+    try {
+      const jsm = await nc.jetstreamManager();
+      for (const stream of [eventsStream, telemetryStream]) await jsm.streams.delete(stream).catch(() => undefined);
+    } finally {
+      await nc.close();
+    }
+  }
 }
