@@ -6,7 +6,9 @@
  *   removed by global-teardown), whose URL goes into TEST_DATABASE_URL for every worker. The
  *   database of the URL is created when missing.
  * - NATS: MODELTRAIL_TEST_NATS is `up` or `down`, whether anything answers at TEST_NATS_URL
- *   (default nats://127.0.0.1:4222), so suites that need it can say why they cannot run.
+ *   (default nats://127.0.0.1:4222), so suites that need it can say why they cannot run. Set
+ *   to `down` beforehand, it stays so: the suites that need NATS are then skipped even where a
+ *   server answers (to try a run as a machine without NATS would see it).
  *
  * Jest compiles this file with the project's transform, but the @modeltrail/* aliases do not
  * apply here: imports are relative.
@@ -28,7 +30,8 @@ export interface TestGlobals {
 }
 
 export default async function globalSetup(): Promise<void> {
-  const [, nats] = await Promise.all([prepareDatabase(), anyAnswers(process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222', 4222)]);
+  const forcedDown = process.env.MODELTRAIL_TEST_NATS === 'down';
+  const [, nats] = await Promise.all([prepareDatabase(), forcedDown ? false : anyAnswers(process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222', 4222)]);
   process.env.MODELTRAIL_TEST_NATS = nats ? 'up' : 'down';
 }
 
