@@ -81,7 +81,7 @@ class GatewayCoreModule {
 }
 
 /**
- * The GraphQL gateway (DESIGN §7): `GatewayModule.forRoot(config)` serves the API at /graphql
+ * The GraphQL gateway (docs/architecture.md: Gateway): `GatewayModule.forRoot(config)` serves the API at /graphql
  * (HTTP and graphql-ws) over the configured NATS, PostgreSQL and event store. It owns no domain
  * state: mutations are NATS commands, queries NATS requests, history reads the event store.
  * Throws a ConfigError when the configuration cannot serve (API_TOKENS missing in production).

@@ -8,7 +8,7 @@ import { AckPolicy, connect, ErrorCode, Events, NatsError, nanos, StringCodec, t
 
 /**
  * infra/nats/nats.conf: the server accepts it, and the per-component users on a live server from
- * that very file can do what DESIGN §4 needs and nothing the header comment forbids.
+ * that very file can do what docs/architecture.md: Messaging needs and nothing the header comment forbids.
  * Needs the `nats-server` binary (Debian package nats-server; or point NATS_SERVER_BIN at one);
  * without it both suites are skipped, saying so in their names.
  */

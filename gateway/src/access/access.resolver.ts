@@ -18,7 +18,7 @@ function scopeOf(input: { projectId?: string | null; platform: boolean }): strin
 }
 
 /**
- * Identities and roles (DESIGN §7): who the caller is, API keys (made here, shown once, stored as
+ * Identities and roles (docs/architecture.md: Gateway): who the caller is, API keys (made here, shown once, stored as
  * a hash by the access service), and roles per project, which are events of the access context.
  */
 @Resolver()

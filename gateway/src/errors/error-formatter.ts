@@ -10,7 +10,7 @@ import { answerHttpError, HTTP_BODY_LIMIT } from './http-errors';
 
 export { HTTP_BODY_LIMIT };
 
-/** The `extensions.code` values of this API (DESIGN §7). */
+/** The `extensions.code` values of this API (docs/architecture.md: Gateway). */
 export type GatewayErrorCode =
   | 'BAD_USER_INPUT'
   | 'NOT_FOUND'

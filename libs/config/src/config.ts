@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { z } from '@modeltrail/contracts';
 
 /**
- * The platform's configuration, read from the environment once at start-up (DESIGN §8).
+ * The platform's configuration, read from the environment once at start-up (docs/architecture.md: Two ways to run).
  * Defaults suit a developer machine; in production the connection settings must be explicit.
  * Nothing else in the code base reads process.env.
  */

@@ -20,7 +20,7 @@ describe('event type names', () => {
 });
 
 describe('subjects', () => {
-  it('build the subjects of DESIGN §4', () => {
+  it('build the subjects of docs/architecture.md: Messaging', () => {
     expect(subjects.command('datasets', 'RegisterDataset')).toBe('mt.cmd.datasets.RegisterDataset');
     expect(subjects.query('experiments', 'Runs')).toBe('mt.qry.experiments.Runs');
     expect(subjects.event('datasets.DatasetRegistered.v1')).toBe('mt.evt.datasets.DatasetRegistered.v1');

@@ -87,7 +87,7 @@ export type ColumnProfile = z.output<typeof ColumnProfile>;
 export const DatasetProfile = z.object({ rows: z.number().int().nonnegative(), columns: z.array(ColumnProfile) });
 export type DatasetProfile = z.output<typeof DatasetProfile>;
 
-/** Validation rules (DESIGN §1 DatasetValidated). Columns must exist in the version's schema. */
+/** Validation rules (docs/architecture.md: Bounded contexts DatasetValidated). Columns must exist in the version's schema. */
 export const ValidationRule = z.discriminatedUnion('type', [
   z.object({ type: z.literal('NOT_NULL'), column: ColumnName }),
   z

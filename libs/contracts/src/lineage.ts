@@ -3,7 +3,7 @@ import { defineRpc } from './rpc';
 import { z } from './schema';
 
 /**
- * Contracts of the `lineage` context (read side only, DESIGN §6): the lineage graph of every
+ * Contracts of the `lineage` context (read side only, docs/architecture.md: Lineage): the lineage graph of every
  * entity with valid-from/valid-to positions, causal explanations, timelines, the Merkle log
  * over the store with its signed checkpoints and proofs, audit reports and OpenLineage.
  *

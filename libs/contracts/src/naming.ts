@@ -1,5 +1,5 @@
 /**
- * Naming conventions of DESIGN §2 and §4.
+ * Naming conventions (docs/architecture.md: Inside a service, Messaging).
  * Event types: `<context>.<EventName>.v<N>`; subjects: `mt.cmd.*`, `mt.qry.*`, `mt.evt.*`, ...
  */
 export const CONTEXTS = ['datasets', 'experiments', 'scheduler', 'registry', 'monitoring', 'gateway', 'agent'] as const;
@@ -25,7 +25,7 @@ export function isEventTypeName(type: string): type is EventTypeName {
   return EVENT_TYPE.test(type);
 }
 
-/** JetStream stream holding copies of every domain event (DESIGN §4). */
+/** JetStream stream holding copies of every domain event (docs/architecture.md: Messaging). */
 export const EVENTS_STREAM = 'MT_EVENTS';
 
 export const subjects = {

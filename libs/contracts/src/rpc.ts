@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 
 /**
- * A request/reply exchange over NATS (DESIGN §4): a command (`mt.cmd.<context>.<Command>`) or a
+ * A request/reply exchange over NATS (docs/architecture.md: Messaging): a command (`mt.cmd.<context>.<Command>`) or a
  * query (`mt.qry.<context>.<Query>`) with the runtime schemas of its request and reply.
  * Requests are validated by the responder; replies by the caller.
  */

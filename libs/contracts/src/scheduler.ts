@@ -7,7 +7,7 @@ import { defineRpc } from './rpc';
 import { uuid as uuidSchema, z } from './schema';
 
 /**
- * Contracts of the `scheduler` context (DESIGN §1, §5): training jobs placed on GPU agents,
+ * Contracts of the `scheduler` context (docs/architecture.md: Bounded contexts, Training jobs and agents): training jobs placed on GPU agents,
  * the agents themselves, and hyper-parameter sweeps that queue one job per trial.
  *
  * A job's command is an argv list, never a shell line: the agent executes it without a shell,

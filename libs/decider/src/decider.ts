@@ -1,5 +1,5 @@
 /**
- * The decider pattern (DESIGN §2): domain logic as three pure functions. No I/O, no clock, no
+ * The decider pattern (docs/architecture.md: Inside a service): domain logic as three pure functions. No I/O, no clock, no
  * framework: time and ids arrive inside the command, so given/when/then tests are exact.
  */
 export interface DomainEvent<Type extends string = string, Data = unknown> {

@@ -67,7 +67,7 @@ const NO_POSITION = 2n ** 64n - 1n;
 type AppendOutcome = { kind: 'written'; result: AppendResult } | { kind: 'conflict'; actual: StreamRevision };
 
 /**
- * The EventStore port on EventStoreDB (DESIGN §3), with the PostgreSQL adapter's semantics.
+ * The EventStore port on EventStoreDB (docs/architecture.md: Event store), with the PostgreSQL adapter's semantics.
  *
  * Hash chain: each event's metadata holds its prevHash and hash, so an append must know the
  * stream's last hash. It reads the last event, then appends with exactly the revision it read

@@ -5,7 +5,7 @@ import { PostgresEventStore } from './postgres.event-store';
 import type { RecordedEvent } from './types';
 
 /**
- * Gap safety (DESIGN §3): while 8 appenders race — some of them holding their transaction open
+ * Gap safety (docs/architecture.md: Event store): while 8 appenders race — some of them holding their transaction open
  * for seconds after taking positions — a live subscriber must see every committed event exactly
  * once and in position order. A store that hands out positions from a bare sequence fails this:
  * the subscriber reads past the slow transaction's positions before they commit and never

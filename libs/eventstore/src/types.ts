@@ -1,5 +1,5 @@
 /**
- * The event store port (DESIGN §3). Every adapter — PostgreSQL, EventStoreDB, in-memory —
+ * The event store port (docs/architecture.md: Event store). Every adapter — PostgreSQL, EventStoreDB, in-memory —
  * implements `EventStore` and passes the one contract suite in `libs/eventstore/test`.
  *
  * Numbering: a stream's first event has revision 0; global positions are positive, increase in

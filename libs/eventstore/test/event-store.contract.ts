@@ -10,7 +10,7 @@ function placeOf(result: AppendResult): Pick<AppendResult, 'nextExpectedRevision
 }
 
 /**
- * The one contract every event store adapter passes (DESIGN §3). Streams are named under a
+ * The one contract every event store adapter passes (docs/architecture.md: Event store). Streams are named under a
  * prefix unique to the test, and global reads are filtered by it, so the suite also holds on a
  * shared server (EventStoreDB) that has other events in $all.
  */

@@ -68,7 +68,7 @@ interface Pending {
 
 /**
  * Follows the event store from a checkpoint kept in PostgreSQL and publishes every event to
- * JetStream (DESIGN §4). The checkpoint moves only over events whose publish was acked, and is
+ * JetStream (docs/architecture.md: Messaging). The checkpoint moves only over events whose publish was acked, and is
  * written in batches, so after a crash the relay re-publishes what came after the last
  * checkpoint — and JetStream drops those copies by their Nats-Msg-Id (= event id).
  *

@@ -1,7 +1,7 @@
 import { headers as natsHeaders, type MsgHdrs } from 'nats';
 import { ValidationError, type MessageHeaders } from '@modeltrail/contracts';
 
-/** NATS header names of the metadata every request carries (DESIGN §1: who acts, which flow, what caused it). */
+/** NATS header names of the metadata every request carries (docs/architecture.md: Bounded contexts: who acts, which flow, what caused it). */
 export const HEADER_ACTOR = 'Mt-Actor';
 export const HEADER_CORRELATION_ID = 'Mt-Correlation-Id';
 export const HEADER_CAUSATION_ID = 'Mt-Causation-Id';

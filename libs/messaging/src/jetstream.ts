@@ -4,7 +4,7 @@ import { EVENTS_STREAM } from '@modeltrail/contracts';
 import type { RecordedEvent } from '@modeltrail/eventstore';
 import { encodeJson } from './rpc.envelope';
 
-/** `mt.evt`: domain events are published at `mt.evt.<event type>` (DESIGN §4). */
+/** `mt.evt`: domain events are published at `mt.evt.<event type>` (docs/architecture.md: Messaging). */
 export const DEFAULT_EVENT_SUBJECT_PREFIX = 'mt.evt';
 /** How long JetStream remembers a Nats-Msg-Id to drop a re-published event (default 2 min). */
 export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;

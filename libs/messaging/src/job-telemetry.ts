@@ -4,7 +4,7 @@ import { decodeJson, encodeJson } from './rpc.envelope';
 import { ensureStream } from './jetstream';
 
 /**
- * Live progress of training jobs (DESIGN §4): metrics, log lines and status changes published at
+ * Live progress of training jobs (docs/architecture.md: Messaging): metrics, log lines and status changes published at
  * `<prefix>.<jobId>.<kind>` into a JetStream stream with limits, so a subscriber that comes late
  * first replays the last items of the job, then follows live ones.
  *

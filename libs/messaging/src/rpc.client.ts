@@ -45,7 +45,7 @@ const HEADER_ALLOWANCE = 4_096;
 const kib = (bytes: number) => Math.ceil(bytes / 1024).toLocaleString('en-US');
 
 /**
- * The requesting side of a command or query (DESIGN §4). The payload goes out as JSON without
+ * The requesting side of a command or query (docs/architecture.md: Messaging). The payload goes out as JSON without
  * checks (the responder validates it); the reply is parsed with the definition's reply schema,
  * or the responder's error comes back as the same typed error (NotFoundError, ConflictError...).
  * Timeouts and "no responders" are UnavailableError naming the subject.

@@ -10,7 +10,7 @@ export interface ReadModelOrmOptions {
 }
 
 /**
- * MikroORM for one service's read models (DESIGN §2). Tables come from the service's SQL
+ * MikroORM for one service's read models (docs/architecture.md: Inside a service). Tables come from the service's SQL
  * migrations (`migrate()` from @modeltrail/postgres), never from schema synchronisation, so the
  * ORM here only maps rows. Every unit of work runs on a fork (`em.fork()` or `em.transactional`):
  * the global context is disabled so that requests can never share an identity map.

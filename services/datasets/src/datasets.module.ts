@@ -16,7 +16,7 @@ import { DatasetVersionService, READABLE_ROOTS } from './dataset-version/dataset
 import { datasetsMigrations } from './datasets.migrations';
 import { DatasetsQueries } from './datasets.queries';
 
-/** The datasets bounded context (DESIGN §1): Dataset and DatasetVersion. */
+/** The datasets bounded context (docs/architecture.md: Bounded contexts): Dataset and DatasetVersion. */
 @Module({})
 export class DatasetsModule {
   static forRoot(config: AppConfig, clock: Clock = systemClock): DynamicModule {

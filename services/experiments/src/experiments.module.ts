@@ -26,7 +26,7 @@ class ExperimentsPoolShutdown implements OnApplicationShutdown {
   }
 }
 
-/** The experiments bounded context (DESIGN §1): Project, Experiment, Run and the runs' metrics. */
+/** The experiments bounded context (docs/architecture.md: Bounded contexts): Project, Experiment, Run and the runs' metrics. */
 @Module({})
 export class ExperimentsModule {
   /**

@@ -21,7 +21,7 @@ import { MerkleLogTables } from './log/log.store';
 import { MerkleLogViews } from './log/log.views';
 
 /**
- * The lineage context (DESIGN §6), read side only: it follows the whole event store and keeps
+ * The lineage context (docs/architecture.md: Lineage), read side only: it follows the whole event store and keeps
  * the lineage graph with valid-from/valid-to positions, answers walks as of any moment,
  * timelines and causal explanations. Every replica answers queries; the graph is one
  * combined projection.

@@ -29,7 +29,7 @@ import { MonitoringViews } from './read-model/monitoring.views';
 export const ARTIFACT_STORE = Symbol('ARTIFACT_STORE');
 
 /**
- * The monitoring bounded context (DESIGN §1): deployments with their frozen reference, and
+ * The monitoring bounded context (docs/architecture.md: Bounded contexts): deployments with their frozen reference, and
  * one monitor each (drift and performance windows, alerts, retraining). Every replica answers
  * every command and query; monitors decide on their own streams, so replicas need no leader.
  *

@@ -21,7 +21,7 @@ import { RegistryQueries } from './registry.queries';
 import { NatsSourcesClient, SOURCES_CLIENT, type SourcesClient } from './sources.client';
 
 /**
- * The registry bounded context (DESIGN §1): registered models, their versions made from
+ * The registry bounded context (docs/architecture.md: Bounded contexts): registered models, their versions made from
  * completed runs, promotion requests with their gates, and aliases with their full history.
  * Every replica answers commands and queries; the read model is one combined projection.
  *

@@ -1,5 +1,5 @@
 /**
- * The event relay process (DESIGN §4): follows the event store from its checkpoint and publishes
+ * The event relay process (docs/architecture.md: Messaging): follows the event store from its checkpoint and publishes
  * a copy of every event to the JetStream stream MT_EVENTS, `Nats-Msg-Id` = event id. Replicas
  * are safe: one holds the leadership lock and relays, the others wait to take over.
  */

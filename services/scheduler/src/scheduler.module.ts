@@ -47,7 +47,7 @@ class SchedulerLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
 }
 
 /**
- * The scheduler bounded context (DESIGN §1, §5): training jobs, the agents that run them and
+ * The scheduler bounded context (docs/architecture.md: Bounded contexts, Training jobs and agents): training jobs, the agents that run them and
  * hyper-parameter sweeps. Every replica answers commands and queries; the replica holding the
  * leadership lock also places jobs, judges agents' leases and reacts to job ends (see
  * SchedulerLeadership).
