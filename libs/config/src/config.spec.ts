@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { ConfigError, DEFAULTS, DEVELOPMENT_API_TOKEN, DEVELOPMENT_REVIEWER_TOKEN, isLoopbackHost, keyBytes, loadConfig, requireActorSigningKey, requireSafeListenAddress } from './config';
 
 describe('loadConfig', () => {
@@ -26,6 +27,19 @@ describe('loadConfig', () => {
     expect(loadConfig({ SERVICE_NAME: 'datasets', DATA_ROOTS: '/srv/data, /mnt/datasets/' }).dataRoots).toEqual(['/srv/data', '/mnt/datasets']);
     expect(loadConfig({ NODE_ENV: 'production', SERVICE_NAME: 'datasets', DATABASE_URL: DEFAULTS.DATABASE_URL, NATS_URL: DEFAULTS.NATS_URL }).dataRoots).toEqual([]);
     expect(() => loadConfig({ SERVICE_NAME: 'datasets', DATA_ROOTS: 'data,/srv' })).toThrow(/DATA_ROOTS: must be absolute directories/);
+  });
+
+  it('runs the platform as NATS allows by default, and keeps local data under one directory that MODELTRAIL_DATA_DIR moves', () => {
+    const defaults = loadConfig({ SERVICE_NAME: 'start' });
+    expect(defaults).toMatchObject({ mode: 'auto', dataDir: resolve('data'), artifactRoot: 'data/artifacts' });
+    expect(defaults.agent.dataDir).toBe(resolve('data/agent'));
+    const moved = loadConfig({ SERVICE_NAME: 'start', MODELTRAIL_MODE: 'one-process', MODELTRAIL_DATA_DIR: '/var/lib/modeltrail' });
+    expect(moved).toMatchObject({ mode: 'one-process', dataDir: '/var/lib/modeltrail', artifactRoot: '/var/lib/modeltrail/artifacts' });
+    expect(moved.agent.dataDir).toBe('/var/lib/modeltrail/agent');
+    // Set on their own, the artifact root and the agent's directory stay where they are put.
+    const own = loadConfig({ SERVICE_NAME: 'start', MODELTRAIL_DATA_DIR: '/var/lib/modeltrail', ARTIFACT_ROOT: '/srv/artifacts', AGENT_DATA_DIR: '/srv/agent' });
+    expect([own.artifactRoot, own.agent.dataDir]).toEqual(['/srv/artifacts', '/srv/agent']);
+    expect(() => loadConfig({ SERVICE_NAME: 'start', MODELTRAIL_MODE: 'cluster' })).toThrow(/MODELTRAIL_MODE/);
   });
 
   it('treats an empty variable as unset', () => {
