@@ -17,9 +17,9 @@ import type { BusConsumer, BusConsumerMessages, BusJetStream, BusJetStreamManage
  * - JetStream for the telemetry stream of live progress: streams with subjects and limits
  *   (messages per subject, age, bytes), de-duplication by `msgID`, publishes that reach core
  *   subscribers too, and ordered consumers that replay what is stored, then follow.
- * What it does not keep is anything across a restart: the telemetry stream is memory only (the
- * durable record of a job is the event store and the metrics table), and there is no server for
- * another process to reach.
+ * What it does not keep is anything across a restart: the telemetry stream is memory only, at
+ * most IN_PROCESS_STREAM_MAX_BYTES, oldest dropped first (the durable record of a job is the
+ * event store and the metrics table), and there is no server for another process to reach.
  */
 
 /** `in-process://<name>`: the URL the one-process composition gives every module instead of NATS_URL. */
@@ -257,6 +257,11 @@ interface StoredMessage {
 }
 
 const NANOS_PER_MS = 1_000_000;
+/**
+ * What one in-memory stream may hold at most, whatever its max_bytes says: a NATS server keeps
+ * the telemetry stream on disk (1 GiB by default), this process would keep it in its heap.
+ */
+export const IN_PROCESS_STREAM_MAX_BYTES = 64 * 1024 * 1024;
 
 /** One JetStream stream, in memory, with the limits the platform sets. */
 class LocalStream {
@@ -314,7 +319,8 @@ class LocalStream {
       const index = this.messages.findIndex((message) => message.subject === subject);
       if (index >= 0) this.drop(index);
     }
-    while (this.config.max_bytes > 0 && this.bytes > this.config.max_bytes && this.messages.length > 0) this.drop(0);
+    const maxBytes = Math.min(this.config.max_bytes > 0 ? this.config.max_bytes : Infinity, IN_PROCESS_STREAM_MAX_BYTES);
+    while (this.bytes > maxBytes && this.messages.length > 0) this.drop(0);
     while (this.config.max_msgs > 0 && this.messages.length > this.config.max_msgs) this.drop(0);
   }
 
