@@ -3,12 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { accessRpc, datasetsRpc, experimentsRpc, lineageRpc, logRpc, monitoringRpc, registryRpc, schedulerRpc, subjects } from '@modeltrail/contracts';
+import { DEFAULT_JOB_TELEMETRY_PREFIX, ensureEventsStream, ensureTelemetryStream, followJobTelemetry, publishJobTelemetry } from '@modeltrail/messaging';
 import { describeWithNatsServerBinary, natsServerBinary } from '@modeltrail/testing';
-import { AckPolicy, connect, ErrorCode, Events, NatsError, nanos, StringCodec, type NatsConnection, type Status } from 'nats';
+import { connect, ErrorCode, Events, NatsError, StringCodec, type NatsConnection, type Status } from 'nats';
+import { PLACEMENT_KICK_SUBJECT } from '../../services/scheduler/src/signals';
 
 /**
  * infra/nats/nats.conf: the server accepts it, and the per-component users on a live server from
- * that very file can do what docs/architecture.md: Messaging needs and nothing the header comment forbids.
+ * that very file can publish and subscribe what each component's code sends and listens on (the
+ * subjects taken from the contracts and the code's own constants, the telemetry and event streams
+ * driven by the libs/messaging functions the components call) and nothing the header comment forbids.
  * Needs the `nats-server` binary (Debian package nats-server; or point NATS_SERVER_BIN at one);
  * without it both suites are skipped, saying so in their names.
  */
@@ -173,52 +178,133 @@ describeWithNatsServerBinary('infra/nats/nats.conf on a live server', () => {
     await expect(connect({ servers: url, user: 'agent', pass: 'mt_wrong', reconnect: false })).rejects.toMatchObject({ code: ErrorCode.AuthorizationViolation });
   });
 
+  // What each component's code sends and listens on (the header of nats.conf says where each comes from).
+  const SENDS: Record<Exclude<User, 'admin'>, string[]> = {
+    datasets: [],
+    access: [],
+    lineage: [],
+    // DatasetVersionDirectory, AgentAssignments, agent credentials, RunTelemetryPublisher
+    experiments: [datasetsRpc.getDatasetVersions.subject, schedulerRpc.getJobs.subject, accessRpc.authenticateApiKey.subject, subjects.runTelemetry('r1')],
+    // NatsExperimentsClient, agent credentials, SchedulerSignals, JobStatusPublisher
+    scheduler: [
+      experimentsRpc.startRun.subject,
+      experimentsRpc.completeRun.subject,
+      experimentsRpc.failRun.subject,
+      experimentsRpc.getRuns.subject,
+      experimentsRpc.getExperiments.subject,
+      experimentsRpc.getProjects.subject,
+      accessRpc.authenticateApiKey.subject,
+      subjects.agent('agent-1', 'wake'),
+      PLACEMENT_KICK_SUBJECT,
+      subjects.jobTelemetry('j1', 'status'),
+    ],
+    // SourcesClient
+    registry: [experimentsRpc.getRuns.subject, experimentsRpc.listRunArtifacts.subject, experimentsRpc.getProjects.subject, datasetsRpc.listValidations.subject],
+    // PlatformClients
+    monitoring: [
+      registryRpc.getModelVersions.subject,
+      experimentsRpc.getProjects.subject,
+      datasetsRpc.getDatasetVersions.subject,
+      datasetsRpc.listDatasetVersions.subject,
+      schedulerRpc.listJobs.subject,
+    ],
+    // every command and query (a sample of each context)
+    gateway: [
+      datasetsRpc.registerDataset.subject,
+      experimentsRpc.startRun.subject,
+      schedulerRpc.submitJob.subject,
+      registryRpc.approvePromotion.subject,
+      monitoringRpc.deployModel.subject,
+      accessRpc.createApiKey.subject,
+      logRpc.publishCheckpoint.subject,
+      registryRpc.getModelVersions.subject,
+      lineageRpc.lineage.subject,
+      accessRpc.listApiKeys.subject,
+    ],
+    // Agent and JobRun (libs/contracts: callers ['agent']), TelemetryPublisher
+    agent: [
+      schedulerRpc.registerAgent.subject,
+      schedulerRpc.agentHeartbeat.subject,
+      schedulerRpc.stopAgent.subject,
+      schedulerRpc.reportJobStarted.subject,
+      schedulerRpc.reportJobFinished.subject,
+      schedulerRpc.appendJobLogs.subject,
+      experimentsRpc.logMetrics.subject,
+      experimentsRpc.logParams.subject,
+      experimentsRpc.logArtifact.subject,
+      subjects.jobTelemetry('j1', 'metrics'),
+      subjects.jobTelemetry('j1', 'logs'),
+    ],
+    relay: [subjects.event('registry.ModelRegistered.v1'), subjects.event('datasets.DatasetRegistered.v1')],
+  };
+
+  const FORBIDDEN_SENDS: Array<[User, string]> = [
+    // nobody but the relay publishes events
+    ['datasets', 'mt.evt.datasets.DatasetRegistered.v1'],
+    ['scheduler', 'mt.evt.scheduler.JobQueued.v1'],
+    ['gateway', 'mt.evt.datasets.DatasetRegistered.v1'],
+    ['agent', 'mt.evt.scheduler.JobSucceeded.v1'],
+    // commands only where the code sends them: no other cross-context command, none to its own context
+    ['scheduler', experimentsRpc.logMetrics.subject],
+    ['scheduler', experimentsRpc.createExperiment.subject],
+    ['scheduler', accessRpc.createApiKey.subject],
+    ['scheduler', schedulerRpc.submitJob.subject],
+    ['monitoring', schedulerRpc.submitJob.subject],
+    ['monitoring', registryRpc.createModelVersion.subject],
+    ['experiments', schedulerRpc.cancelJob.subject],
+    ['experiments', experimentsRpc.startRun.subject],
+    ['registry', experimentsRpc.startRun.subject],
+    ['access', schedulerRpc.submitJob.subject],
+    ['lineage', registryRpc.approvePromotion.subject],
+    ['relay', datasetsRpc.registerDataset.subject],
+    // queries only to what the code asks
+    ['registry', accessRpc.authenticateApiKey.subject],
+    ['monitoring', accessRpc.authenticateApiKey.subject],
+    ['datasets', experimentsRpc.getRuns.subject],
+    ['access', schedulerRpc.getJobs.subject],
+    ['lineage', registryRpc.getModelVersions.subject],
+    // responders answer only requests they received
+    ['datasets', '_INBOX.someone-elses-reply'],
+    ['scheduler', '_INBOX.someone-elses-reply'],
+    // the agent: only the commands agents may call, its jobs' metrics and logs, its own wake is not its to send
+    ['agent', schedulerRpc.submitJob.subject],
+    ['agent', schedulerRpc.drainAgent.subject],
+    ['agent', schedulerRpc.getJobs.subject],
+    ['agent', experimentsRpc.startRun.subject],
+    ['agent', experimentsRpc.completeRun.subject],
+    ['agent', accessRpc.authenticateApiKey.subject],
+    ['agent', 'mt.cmd.registry.X'],
+    ['agent', subjects.jobTelemetry('j1', 'status')],
+    ['agent', subjects.agent('agent-2', 'wake')],
+    ['agent', subjects.agentHeartbeat],
+    ['agent', PLACEMENT_KICK_SUBJECT],
+    // telemetry and signals from their one publisher only
+    ['gateway', subjects.jobTelemetry('j1', 'metrics')],
+    ['gateway', subjects.runTelemetry('r1')],
+    ['experiments', subjects.jobTelemetry('j1', 'metrics')],
+    ['scheduler', subjects.jobTelemetry('j1', 'metrics')],
+    ['scheduler', subjects.runTelemetry('r1')],
+    ['scheduler', subjects.agent('agent-1', 'cancel')],
+    ['monitoring', PLACEMENT_KICK_SUBJECT],
+    ['gateway', subjects.agent('agent-1', 'wake')],
+    // stream maintenance is for operators
+    ['scheduler', '$JS.API.STREAM.DELETE.MT_TELEMETRY'],
+    ['relay', '$JS.API.STREAM.PURGE.MT_EVENTS'],
+    ['gateway', '$JS.API.STREAM.CREATE.MT_X'],
+    ['gateway', '$JS.API.STREAM.MSG.DELETE.MT_EVENTS'],
+    ['agent', '$JS.API.STREAM.CREATE.MT_TELEMETRY'],
+    ['agent', '$JS.API.CONSUMER.CREATE.MT_TELEMETRY'],
+    ['datasets', '$JS.API.INFO'],
+    ['experiments', '$JS.API.STREAM.CREATE.MT_X'],
+  ];
+
+  const publishCases: Array<[User, string, boolean]> = [
+    ...Object.entries(SENDS).flatMap(([user, sent]) => sent.map((subject): [User, string, boolean] => [user as User, subject, true])),
+    ...FORBIDDEN_SENDS.map(([user, subject]): [User, string, boolean] => [user, subject, false]),
+  ];
+
   // publish: the admin observer (subscribed to everything) sees the message exactly when it is allowed
-  it.each<[User, string, boolean]>([
-    ['gateway', 'mt.cmd.datasets.RegisterDataset', true],
-    ['gateway', 'mt.qry.registry.GetModelVersion', true],
-    ['gateway', 'mt.evt.datasets.DatasetRegistered.v1', false],
-    ['gateway', 'mt.telemetry.job.j1.metrics', false],
-    ['gateway', 'mt.telemetry.run.r1.metrics', false],
-    ['experiments', 'mt.telemetry.run.r1.metrics', true],
-    ['experiments', 'mt.qry.datasets.GetDatasetVersions', true],
-    ['datasets', 'mt.evt.datasets.DatasetRegistered.v1', true],
-    ['datasets', 'mt.evt.registry.ModelRegistered.v1', false],
-    ['datasets', 'mt.cmd.datasets.ValidateDataset', true],
-    ['datasets', 'mt.cmd.registry.CreateModelVersion', false],
-    ['datasets', 'mt.qry.experiments.GetRun', true],
-    ['datasets', '_INBOX.someone-elses-reply', false],
-    ['monitoring', 'mt.cmd.scheduler.QueueJob', false],
-    ['monitoring', 'mt.evt.monitoring.AlertRaised.v1', true],
-    ['lineage', 'mt.cmd.registry.ApprovePromotion', false],
-    ['lineage', 'mt.evt.registry.ModelRegistered.v1', false],
-    ['lineage', 'mt.qry.registry.GetModelVersions', false],
-    ['scheduler', 'mt.agent.agent-1.assign', true],
-    ['relay', 'mt.evt.registry.ModelRegistered.v1', true],
-    ['relay', 'mt.cmd.datasets.RegisterDataset', false],
-    ['agent', 'mt.cmd.registry.X', false],
-    ['agent', 'mt.cmd.scheduler.ReportJobOutcome', true],
-    ['agent', 'mt.telemetry.job.j1.metrics', true],
-    ['agent', 'mt.agent.heartbeat', true],
-    ['agent', 'mt.evt.scheduler.JobSucceeded.v1', false],
-    // an agent logs into its jobs' runs, and nothing else of experiments
-    ['agent', 'mt.cmd.experiments.LogMetrics', true],
-    ['agent', 'mt.cmd.experiments.LogParams', true],
-    ['agent', 'mt.cmd.experiments.LogArtifact', true],
-    ['agent', 'mt.cmd.experiments.StartRun', false],
-    ['agent', 'mt.qry.access.AuthenticateApiKey', false],
-    // the services that take agent credentials ask the access service about them
-    ['scheduler', 'mt.qry.access.AuthenticateApiKey', true],
-    ['experiments', 'mt.qry.access.AuthenticateApiKey', true],
-    ['scheduler', 'mt.cmd.access.CreateApiKey', false],
-    // the access service: its own commands and events, queries anywhere
-    ['access', 'mt.cmd.access.CreateApiKey', true],
-    ['access', 'mt.evt.access.ApiKeyCreated.v1', true],
-    ['access', 'mt.qry.scheduler.GetJobs', true],
-    ['access', 'mt.cmd.scheduler.QueueJob', false],
-    ['access', 'mt.evt.datasets.DatasetRegistered.v1', false],
-    ['gateway', 'mt.cmd.access.CreateApiKey', true],
-  ])('%s may publish %s: %s', async (user, subject, allowed) => {
+  it.each<[User, string, boolean]>(publishCases)('%s may publish %s: %s', async (user, subject, allowed) => {
     const token = randomBytes(8).toString('hex');
     const seen: string[] = [];
     const observer = conns.admin.subscribe(subject, { callback: (_err, msg) => seen.push(sc.decode(msg.data)) });
@@ -240,25 +326,57 @@ describeWithNatsServerBinary('infra/nats/nats.conf on a live server', () => {
 
   // subscribe: a denied subscription is closed with a permissions error and receives nothing
   it.each<[User, string, string, boolean]>([
-    ['datasets', 'mt.cmd.datasets.>', 'mt.cmd.datasets.RegisterDataset', true],
-    ['datasets', 'mt.qry.datasets.>', 'mt.qry.datasets.GetDataset', true],
-    ['datasets', 'mt.cmd.registry.>', 'mt.cmd.registry.CreateModelVersion', false],
-    ['registry', 'mt.evt.>', 'mt.evt.experiments.RunCompleted.v1', true],
-    ['scheduler', 'mt.agent.heartbeat', 'mt.agent.heartbeat', true],
-    ['scheduler', 'mt.telemetry.job.>', 'mt.telemetry.job.j1.status', true],
-    ['gateway', 'mt.telemetry.job.*.metrics', 'mt.telemetry.job.j1.metrics', true],
-    ['gateway', 'mt.telemetry.run.*.metrics', 'mt.telemetry.run.r1.metrics', true],
-    ['datasets', 'mt.telemetry.run.>', 'mt.telemetry.run.r1.metrics', false],
-    ['gateway', 'mt.cmd.>', 'mt.cmd.datasets.RegisterDataset', false],
-    ['agent', 'mt.agent.agent-1.>', 'mt.agent.agent-1.assign', true],
-    ['agent', 'mt.agent.heartbeat', 'mt.agent.heartbeat', false],
-    ['agent', 'mt.cmd.datasets.>', 'mt.cmd.datasets.RegisterDataset', false],
+    // each service: its own commands and queries (as NatsRpcTransport subscribes, one subject each)
+    ['datasets', 'mt.cmd.datasets.>', datasetsRpc.registerDataset.subject, true],
+    ['datasets', datasetsRpc.getDataset.subject, datasetsRpc.getDataset.subject, true],
+    ['experiments', experimentsRpc.startRun.subject, experimentsRpc.startRun.subject, true],
+    ['experiments', experimentsRpc.getRuns.subject, experimentsRpc.getRuns.subject, true],
+    ['scheduler', schedulerRpc.agentHeartbeat.subject, schedulerRpc.agentHeartbeat.subject, true],
+    ['scheduler', schedulerRpc.listJobs.subject, schedulerRpc.listJobs.subject, true],
+    ['registry', registryRpc.createModelVersion.subject, registryRpc.createModelVersion.subject, true],
+    ['registry', registryRpc.getModelVersions.subject, registryRpc.getModelVersions.subject, true],
+    ['monitoring', monitoringRpc.ingestPredictions.subject, monitoringRpc.ingestPredictions.subject, true],
+    ['monitoring', monitoringRpc.listAlerts.subject, monitoringRpc.listAlerts.subject, true],
+    ['access', accessRpc.createApiKey.subject, accessRpc.createApiKey.subject, true],
+    ['access', accessRpc.authenticateApiKey.subject, accessRpc.authenticateApiKey.subject, true],
+    ['lineage', logRpc.publishCheckpoint.subject, logRpc.publishCheckpoint.subject, true],
+    ['lineage', lineageRpc.lineage.subject, lineageRpc.lineage.subject, true],
+    // replies for the components that send requests (RpcClient listens on `_INBOX.<id>.*`)
+    ...(['experiments', 'scheduler', 'registry', 'monitoring', 'gateway', 'agent', 'relay'] as const).map((user): [User, string, string, boolean] => [user, '_INBOX.abc.*', '_INBOX.abc.1', true]),
+    // those that only answer have no inbox
+    ['datasets', '_INBOX.>', '_INBOX.abc.1', false],
+    ['access', '_INBOX.>', '_INBOX.abc.1', false],
+    ['lineage', '_INBOX.>', '_INBOX.abc.1', false],
+    // the scheduler's placement kick, the agent's wake
+    ['scheduler', PLACEMENT_KICK_SUBJECT, PLACEMENT_KICK_SUBJECT, true],
+    ['agent', subjects.agent('agent-1', 'wake'), subjects.agent('agent-1', 'wake'), true],
+    // the gateway's live views: core status changes of every job or one, and run metrics
+    ['gateway', 'mt.telemetry.job.*.status', subjects.jobTelemetry('j1', 'status'), true],
+    ['gateway', subjects.jobTelemetry('j1', 'status'), subjects.jobTelemetry('j1', 'status'), true],
+    ['gateway', subjects.runTelemetry('r1'), subjects.runTelemetry('r1'), true],
+    // nobody else listens to what is not theirs
+    ['datasets', 'mt.cmd.registry.>', registryRpc.createModelVersion.subject, false],
+    ['experiments', 'mt.cmd.scheduler.>', schedulerRpc.submitJob.subject, false],
+    ['scheduler', 'mt.cmd.experiments.>', experimentsRpc.startRun.subject, false],
+    ['scheduler', 'mt.telemetry.job.>', subjects.jobTelemetry('j1', 'metrics'), false],
+    ['scheduler', 'mt.agent.>', subjects.agent('agent-1', 'wake'), false],
+    ['experiments', 'mt.telemetry.job.>', subjects.jobTelemetry('j1', 'metrics'), false],
+    ['monitoring', PLACEMENT_KICK_SUBJECT, PLACEMENT_KICK_SUBJECT, false],
+    ['gateway', 'mt.cmd.>', datasetsRpc.registerDataset.subject, false],
+    ['gateway', 'mt.telemetry.job.>', subjects.jobTelemetry('j1', 'metrics'), false],
+    ['access', 'mt.cmd.datasets.>', datasetsRpc.registerDataset.subject, false],
+    ['relay', 'mt.evt.>', 'mt.evt.registry.ModelRegistered.v1', false],
+    // no platform process reads MT_EVENTS
+    ['registry', 'mt.evt.>', 'mt.evt.experiments.RunCompleted.v1', false],
+    ['gateway', 'mt.evt.>', 'mt.evt.experiments.RunCompleted.v1', false],
+    // the agent: its wake only, not other traffic
+    ['agent', 'mt.agent.*.assign', 'mt.agent.agent-1.assign', false],
+    ['agent', subjects.agentHeartbeat, subjects.agentHeartbeat, false],
+    ['agent', 'mt.cmd.scheduler.>', schedulerRpc.agentHeartbeat.subject, false],
+    ['agent', 'mt.cmd.datasets.>', datasetsRpc.registerDataset.subject, false],
     ['agent', 'mt.evt.>', 'mt.evt.registry.ModelRegistered.v1', false],
-    ['access', 'mt.cmd.access.>', 'mt.cmd.access.CreateApiKey', true],
-    ['access', 'mt.qry.access.>', 'mt.qry.access.AuthenticateApiKey', true],
-    ['access', 'mt.evt.>', 'mt.evt.access.ApiKeyCreated.v1', true],
-    ['access', 'mt.cmd.datasets.>', 'mt.cmd.datasets.RegisterDataset', false],
-    ['agent', 'mt.qry.access.>', 'mt.qry.access.AuthenticateApiKey', false],
+    ['agent', 'mt.qry.access.>', accessRpc.authenticateApiKey.subject, false],
+    ['agent', 'mt.telemetry.job.>', subjects.jobTelemetry('j1', 'status'), false],
   ])('%s may subscribe to %s (probe %s): %s', async (user, pattern, probe, allowed) => {
     const token = randomBytes(8).toString('hex');
     const seen: string[] = [];
@@ -285,61 +403,112 @@ describeWithNatsServerBinary('infra/nats/nats.conf on a live server', () => {
     }
   });
 
-  it('lets the gateway send a command that the owning service answers (allow_responses)', async () => {
-    const sub = conns.datasets.subscribe('mt.cmd.datasets.>', {
-      queue: 'datasets',
+  // request/reply end to end: the owning service answers (allow_responses), as each caller's code asks
+  it.each<[User, string, User]>([
+    ['gateway', datasetsRpc.registerDataset.subject, 'datasets'],
+    ['gateway', logRpc.publishCheckpoint.subject, 'lineage'],
+    ['gateway', accessRpc.createApiKey.subject, 'access'],
+    ['scheduler', experimentsRpc.startRun.subject, 'experiments'],
+    ['scheduler', experimentsRpc.completeRun.subject, 'experiments'],
+    ['scheduler', experimentsRpc.failRun.subject, 'experiments'],
+    ['scheduler', accessRpc.authenticateApiKey.subject, 'access'],
+    ['experiments', accessRpc.authenticateApiKey.subject, 'access'],
+    ['experiments', schedulerRpc.getJobs.subject, 'scheduler'],
+    ['experiments', datasetsRpc.getDatasetVersions.subject, 'datasets'],
+    ['registry', experimentsRpc.listRunArtifacts.subject, 'experiments'],
+    ['registry', datasetsRpc.listValidations.subject, 'datasets'],
+    ['monitoring', schedulerRpc.listJobs.subject, 'scheduler'],
+    ['monitoring', registryRpc.getModelVersions.subject, 'registry'],
+    ['agent', schedulerRpc.agentHeartbeat.subject, 'scheduler'],
+    ['agent', schedulerRpc.reportJobFinished.subject, 'scheduler'],
+    ['agent', experimentsRpc.logMetrics.subject, 'experiments'],
+  ])('%s sends %s and %s answers', async (caller, subject, responder) => {
+    const context = subject.split('.')[2];
+    const sub = conns[responder].subscribe(`mt.${subject.split('.')[1]}.${context}.>`, {
+      queue: responder,
       callback: (err, msg) => {
         if (!err) msg.respond(sc.encode(`ok:${sc.decode(msg.data)}`));
       },
     });
-    await conns.datasets.flush();
-    const reply = await conns.gateway.request('mt.cmd.datasets.RegisterDataset', sc.encode('ds-1'), { timeout: 2_000 });
-    expect(sc.decode(reply.data)).toBe('ok:ds-1');
+    await conns[responder].flush();
+    const reply = await conns[caller].request(subject, sc.encode('x-1'), { timeout: 2_000 });
+    expect(sc.decode(reply.data)).toBe('ok:x-1');
+    expect(violated(responder, 'publish', reply.subject)).toBe(false);
     sub.unsubscribe();
   });
 
   it('fails a request from the agent to another context with a permissions violation', async () => {
     await expect(conns.agent.request('mt.cmd.registry.X', sc.encode('{}'), { timeout: 2_000 })).rejects.toMatchObject({ code: ErrorCode.PermissionsViolation });
+    await expect(conns.agent.request(experimentsRpc.startRun.subject, sc.encode('{}'), { timeout: 2_000 })).rejects.toMatchObject({ code: ErrorCode.PermissionsViolation });
     expect(conns.agent.isClosed()).toBe(false);
   });
 
-  it('carries domain events through JetStream: a service publishes its own context, the gateway consumes, nobody deletes', async () => {
+  it('carries domain events through JetStream: the relay creates MT_EVENTS and publishes, services may not, nobody deletes', async () => {
     const stream = `MT_EVENTS_${randomBytes(3).toString('hex').toUpperCase()}`;
-    const jsm = await conns.datasets.jetstreamManager();
-    await jsm.streams.add({ name: stream, subjects: ['mt.evt.>'], duplicate_window: nanos(120_000) });
+    const relayJsm = await conns.relay.jetstreamManager();
+    await ensureEventsStream(relayJsm, { streamName: stream }); // as EventRelay.start
+    await ensureEventsStream(relayJsm, { streamName: stream, duplicateWindowMs: 60_000 }); // and brings it in line
 
-    const js = conns.datasets.jetstream();
+    const js = conns.relay.jetstream();
     const ack = await js.publish('mt.evt.datasets.DatasetRegistered.v1', sc.encode('{"datasetId":"d1"}'), { msgID: 'event-1' });
     expect(ack.seq).toBe(1);
     const again = await js.publish('mt.evt.datasets.DatasetRegistered.v1', sc.encode('{"datasetId":"d1"}'), { msgID: 'event-1' });
     expect(again.duplicate).toBe(true);
-    await expect(js.publish('mt.evt.registry.ModelRegistered.v1', sc.encode('{}'))).rejects.toMatchObject({ code: ErrorCode.PermissionsViolation });
+    await expect(conns.datasets.jetstream().publish('mt.evt.datasets.DatasetRegistered.v2', sc.encode('{}'))).rejects.toMatchObject({ code: ErrorCode.PermissionsViolation });
 
+    await expect(relayJsm.streams.purge(stream)).rejects.toMatchObject({ code: ErrorCode.PermissionsViolation });
+    await expect(relayJsm.streams.delete(stream)).rejects.toMatchObject({ code: ErrorCode.PermissionsViolation });
     const gatewayJsm = await conns.gateway.jetstreamManager();
-    await gatewayJsm.consumers.add(stream, { durable_name: 'lineage', ack_policy: AckPolicy.Explicit });
-    const consumer = await conns.gateway.jetstream().consumers.get(stream, 'lineage');
-    const msg = await consumer.next({ expires: 2_000 });
-    expect(msg?.subject).toBe('mt.evt.datasets.DatasetRegistered.v1');
-    await msg!.ackAck();
-    expect((await consumer.info()).ack_floor.stream_seq).toBe(1);
-
     await expect(gatewayJsm.streams.delete(stream)).rejects.toMatchObject({ code: ErrorCode.PermissionsViolation });
     await expect(gatewayJsm.streams.purge(stream)).rejects.toMatchObject({ code: ErrorCode.PermissionsViolation });
-    expect((await jsm.streams.info(stream)).state.messages).toBe(1);
-    await (await conns.admin.jetstreamManager()).streams.delete(stream); // operators can
+
+    const adminJsm = await conns.admin.jetstreamManager();
+    expect((await adminJsm.streams.info(stream)).state.messages).toBe(1);
+    await adminJsm.streams.delete(stream); // operators can
   });
 
-  it('lets the agent publish telemetry into a stream the scheduler created, but not create streams itself', async () => {
+  it('carries job telemetry: the scheduler creates the stream and publishes status, the agent metrics and logs, the gateway follows', async () => {
     const stream = `MT_TELEMETRY_${randomBytes(3).toString('hex').toUpperCase()}`;
-    const jsm = await conns.scheduler.jetstreamManager();
-    await jsm.streams.add({ name: stream, subjects: ['mt.telemetry.job.>'], max_msgs_per_subject: 1_000, max_age: nanos(3_600_000) });
-
-    const ack = await conns.agent.jetstream().publish('mt.telemetry.job.j1.metrics', sc.encode('{"step":1,"loss":0.5}'));
-    expect(ack.stream).toBe(stream);
-
+    const jobId = `j${randomBytes(4).toString('hex')}`;
     const agentJsm = await conns.agent.jetstreamManager(); // read-only API calls are allowed
-    expect((await agentJsm.streams.info(stream)).state.messages).toBe(1);
-    await expect(agentJsm.streams.add({ name: `${stream}_X`, subjects: ['mt.agent.x.>'] })).rejects.toMatchObject({ code: ErrorCode.PermissionsViolation });
+    // the agent cannot create the stream (its start fails until the scheduler has)
+    await expect(ensureTelemetryStream(agentJsm, { streamName: stream })).rejects.toMatchObject({ code: ErrorCode.PermissionsViolation });
+
+    await ensureTelemetryStream(await conns.scheduler.jetstreamManager(), { streamName: stream }); // JobStatusPublisher.create
+    await ensureTelemetryStream(await conns.scheduler.jetstreamManager(), { streamName: stream, maxMessagesPerSubject: 1_000 }); // brought in line
+    await ensureTelemetryStream(agentJsm, { streamName: stream, maxMessagesPerSubject: 1_000 }); // Agent.start: finds it as it wants it
+
+    const statuses: string[] = [];
+    const statusSub = conns.gateway.subscribe(`${DEFAULT_JOB_TELEMETRY_PREFIX}.*.status`, { callback: (_err, msg) => statuses.push(msg.subject) });
+    await conns.gateway.flush();
+
+    await publishJobTelemetry(conns.scheduler.jetstream(), DEFAULT_JOB_TELEMETRY_PREFIX, jobId, 'status', [{ seq: 1 }]);
+    await publishJobTelemetry(conns.agent.jetstream(), DEFAULT_JOB_TELEMETRY_PREFIX, jobId, 'logs', [{ seq: 1 }]);
+    await publishJobTelemetry(conns.agent.jetstream(), DEFAULT_JOB_TELEMETRY_PREFIX, jobId, 'metrics', [{ seq: 1 }, { seq: 2 }]);
+    await expect(publishJobTelemetry(conns.agent.jetstream(), DEFAULT_JOB_TELEMETRY_PREFIX, jobId, 'status', [{ seq: 9 }], 2_000)).rejects.toMatchObject({
+      code: ErrorCode.PermissionsViolation,
+    });
+    await until(() => statuses.length === 1, 'the status change on the gateway');
+    expect(statuses).toEqual([subjects.jobTelemetry(jobId, 'status')]);
+    statusSub.unsubscribe();
+
+    // the gateway's jobProgress: replays what is stored, then follows (an ordered pull consumer)
+    const items = await followJobTelemetry(conns.gateway, { streamName: stream, jobId, replayLast: 10, decode: (item) => item as { seq: number } });
+    const seen: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const next = await items.next();
+      seen.push(`${next.value.subject}:${next.value.seq}`);
+    }
+    expect(seen).toEqual(['status:1', 'logs:1', 'metrics:1', 'metrics:2']);
+    await publishJobTelemetry(conns.agent.jetstream(), DEFAULT_JOB_TELEMETRY_PREFIX, jobId, 'metrics', [{ seq: 3 }]);
+    const live = await items.next();
+    expect(`${live.value.subject}:${live.value.seq}`).toBe('metrics:3');
+    await items.return!();
+
+    await expect(agentJsm.streams.update(stream, { max_msgs_per_subject: 5 })).rejects.toMatchObject({ code: ErrorCode.PermissionsViolation });
+    await expect((await conns.scheduler.jetstreamManager()).streams.delete(stream)).rejects.toMatchObject({ code: ErrorCode.PermissionsViolation });
+    await expect((await conns.gateway.jetstreamManager()).streams.add({ name: `${stream}_X`, subjects: ['mt.x.>'] })).rejects.toMatchObject({ code: ErrorCode.PermissionsViolation });
+    expect(violations.gateway.filter((v) => v.subject.startsWith('$JS.API.CONSUMER'))).toEqual([]);
     await (await conns.admin.jetstreamManager()).streams.delete(stream);
   });
 });
