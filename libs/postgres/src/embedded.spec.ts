@@ -87,7 +87,7 @@ describe('embedded PostgreSQL', () => {
     expect(defaultDataDir({ MODELTRAIL_DATA_DIR: '/data/mt' }, '/srv/app')).toBe('/data/mt');
   });
 
-  (isRoot ? it : it.skip)('as root, refuses before initdb a data directory the server user cannot reach, naming it and the fix', async () => {
+  (isRoot ? it : it.skip)(`as root, refuses before initdb a data directory the server user cannot reach, naming it and the fix${isRoot ? '' : ' (skipped: runs only as root)'}`, async () => {
     const closed = await mkdtemp(join(tmpdir(), 'modeltrail-embedded-closed-')); // 0700, owned by root
     try {
       const start = startEmbeddedPostgres({ dataDir: join(closed, 'inner', 'postgres') });

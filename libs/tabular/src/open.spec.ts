@@ -168,7 +168,7 @@ describe('openTable: files that cannot be read', () => {
   // Root reads every file whatever its mode, so as root this case cannot fail and is skipped;
   // the mapping of EACCES to the message is covered just below either way.
   const root = process.getuid?.() === 0;
-  (root ? it.skip : it)('refuses a file it may not read (skipped as root: root may read any file)', async () => {
+  (root ? it.skip : it)(`refuses a file it may not read${root ? ' (skipped: root may read any file)' : ''}`, async () => {
     const path = file('a\n1\n');
     chmodSync(path, 0o000);
     expect((await openError(path, 'CSV')).message).toBe(`${path} cannot be read: permission denied (the file must be readable by the user the service runs as)`);

@@ -81,7 +81,7 @@ const python = findOnPath('python3', process.env.PATH);
     expect(JSON.parse(bytes.toString())).toMatchObject({ type: 'logistic-regression', features: 4 });
   });
 
-  (isRoot ? it : it.skip)('runs as the unprivileged job user when the agent is root, its model still stored (runs only as root)', async () => {
+  (isRoot ? it : it.skip)(`runs as the unprivileged job user when the agent is root, its model still stored${isRoot ? '' : ' (skipped: runs only as root)'}`, async () => {
     const user = await jobUserFor(undefined, 0);
     const anyonesPython = pythonForAnyone();
     if (anyonesPython === null) throw new Error('no python3 on PATH that the job user may run (all of them sit under directories only their owner may enter)');

@@ -198,7 +198,7 @@ describe('startJobProcess', () => {
     await expect(startJobProcess({ ...base, argv: [NODE], jobEnv: { X: 'a\0b' } })).rejects.toThrow(/NUL/);
   });
 
-  (isRoot ? it : it.skip)('runs the job as nobody when the agent is root: it writes its output directory and nothing outside it (runs only as root)', async () => {
+  (isRoot ? it : it.skip)(`runs the job as nobody when the agent is root: it writes its output directory and nothing outside it${isRoot ? '' : ' (skipped: runs only as root)'}`, async () => {
     const { jobUserFor } = await import('./user');
     const user = await jobUserFor(undefined, 0);
     expect(user).not.toBeNull();
