@@ -269,6 +269,45 @@ describe.each(MODES)('lifecycle through GraphQL (%s): data preparation to compar
     expect(splitSource.verification.valid).toBe(true);
   });
 
+  it('trains the example on the local agent while a subscriber follows its progress live over graphql-ws', async () => {
+    const { defineProject } = await http.data(`mutation { defineProject(input: { name: "life-training", problem: "Does the example learn?", taskType: BINARY_CLASSIFICATION, target: "y" }) { id } }`);
+    const { createExperiment } = await http.data(`mutation($p: ID!) { createExperiment(input: { projectId: $p, name: "logistic" }) { id } }`, { p: defineProject.id });
+    const ws = webSocketClient(url, { authorization: 'Bearer ada-token' });
+    try {
+      const { submitJob } = await http.data(`mutation($input: SubmitJobInput!) { submitJob(input: $input) { id status } }`, {
+        input: { experimentId: createExperiment.id, params: { lr: 0.1 }, command: ['python3', 'examples/training/train.py', '--epochs', '2', '--steps-per-epoch', '10'], workingDir: root, resources: { cpus: 1, memoryMb: 256 } },
+      });
+      expect(submitJob.status).toBe('QUEUED');
+      // Subscribed once the job exists; the replay brings what came before.
+      const progress = new SubscriptionQueue(
+        ws,
+        `subscription($j: ID!) { jobProgress(jobId: $j, replayLast: 10000) { __typename seq ... on JobMetric { key value step } ... on JobLogLine { line } ... on JobStatusChange { status } } }`,
+        { j: submitJob.id },
+      );
+      const seen: any[] = [];
+      await eventually(
+        async () => {
+          if (progress.error !== undefined) throw new Error(`jobProgress failed: ${JSON.stringify(progress.error)}`);
+          while (progress.pending > 0) {
+            const message = await progress.next();
+            if (message.errors) throw new Error(`jobProgress errors: ${JSON.stringify(message.errors)}`);
+            seen.push(message.data!.jobProgress);
+          }
+          expect(seen.some((item) => item.__typename === 'JobStatusChange' && item.status === 'SUCCEEDED')).toBe(true);
+        },
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      progress.dispose();
+      expect(seen.filter((item) => item.__typename === 'JobMetric' && item.key === 'train/loss')).toHaveLength(20);
+      expect(seen.some((item) => item.__typename === 'JobLogLine' && /epoch 2: val loss/.test(item.line))).toBe(true);
+      const statuses = seen.filter((item) => item.__typename === 'JobStatusChange').map((item) => item.status);
+      expect(statuses[0]).toBe('QUEUED');
+      expect(statuses).toEqual(expect.arrayContaining(['ASSIGNED', 'RUNNING', 'SUCCEEDED']));
+    } finally {
+      await ws.dispose();
+    }
+  }, 90_000);
+
   it('runs the README walkthrough as written, against this platform', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Walkthrough'));
