@@ -38,6 +38,7 @@ describe('benchmark suite (quick mode)', () => {
         'read-replay: projection rebuild (set-based)',
         'command: changeDatasetDescription p99',
         'command: changeDatasetDescription throughput',
+        'command: changeDatasetDescription on the in-process bus p99 vs over NATS',
         'graphql: changeDatasetDescription p50',
         'metrics: logMetrics, 10,000-point batches',
         'run-search: param equals (seed = n) p95',

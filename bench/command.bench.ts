@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { datasetsRpc, defineRpc, type MessageHeaders, withNamespace, z } from '@modeltrail/contracts';
-import { actorSigningKeyFromEnvironment, decodeJson, encodeJson, fromNatsHeaders, RpcClient } from '@modeltrail/messaging';
+import { actorSigningKeyFromEnvironment, closeInProcessBus, connectBus, decodeJson, encodeJson, fromNatsHeaders, RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
 import { type Benchmark, type BenchContext, type ConcurrentRun, cpuFigures, runConcurrent, summarize, summaryFigures, warmUpOps } from './harness';
@@ -27,7 +27,9 @@ const insertBaseline = defineRpc(
  * stream, decide, append, reply) against what any NATS service writing to PostgreSQL must do:
  * a plain responder that decodes the request, runs one INSERT of a comparable row (an event's
  * columns, autocommit: INSERT + commit) and replies — same concurrency, same client, same run.
- * A bare NATS echo of a request of the same size is reported too, as information.
+ * A bare NATS echo of a request of the same size is reported too, as information, and the same
+ * commands to the same service on the in-process bus of the one-process composition (against
+ * NATS: what the network hop and the NATS server cost a command).
  */
 export const commandBenchmark: Benchmark = {
   name: 'command',
@@ -35,6 +37,8 @@ export const commandBenchmark: Benchmark = {
     const total = ctx.n(ctx.quick ? 600 : 4_000, 64);
     const schema = ctx.schema('cmd');
     const service = await bootDatasets(ctx, schema, schema);
+    let serviceClosed: Promise<void> | undefined;
+    const closeService = () => (serviceClosed ??= service.close());
     try {
       const rpc = new RpcClient(ctx.nc, { timeoutMs: 30_000, namespace: schema, signingKey: actorSigningKeyFromEnvironment() });
       const headers = { actor: 'bench@modeltrail.local', correlationId: `bench-${schema}` };
@@ -67,6 +71,21 @@ export const commandBenchmark: Benchmark = {
         echo.unsubscribe();
       }
 
+      // The same service on the in-process bus; it takes over the projections paused above.
+      await closeService();
+      const busUrl = `in-process://${schema}`;
+      const local = await bootDatasets(ctx, schema, schema, busUrl);
+      const bus = await connectBus({ url: busUrl, name: 'bench-client' });
+      let inProcess: ConcurrentRun;
+      try {
+        const localRpc = new RpcClient(bus.nc, { timeoutMs: 30_000, namespace: schema, signingKey: actorSigningKeyFromEnvironment() });
+        inProcess = await measure((i, w) => localRpc.request(datasetsRpc.changeDatasetDescription, request(i, w), { headers }).then(() => undefined));
+      } finally {
+        await bus.close();
+        await local.close();
+        await closeInProcessBus(busUrl);
+      }
+
       return {
         parameters: {
           commands: total,
@@ -75,7 +94,7 @@ export const commandBenchmark: Benchmark = {
           command: 'datasets.changeDatasetDescription',
           requestBytes: payloadBytes,
           baseline: `NATS responder: decode, one INSERT + commit (pool of ${POOL_SIZE}), reply`,
-          information: 'bare NATS echo (no database)',
+          information: 'bare NATS echo (no database); the same service on the in-process bus',
         },
         figures: [
           ...summaryFigures('command', 'changeDatasetDescription', summarize(ours), summarize(insert)),
@@ -83,10 +102,11 @@ export const commandBenchmark: Benchmark = {
           ...summaryFigures('command', 'changeDatasetDescription', summarize(commandPathOnly), summarize(insert), { suffix: 'projections paused', percentiles: [99] }),
           ...cpuFigures('command', 'changeDatasetDescription, projections paused,', commandPathOnly, insert).filter((f) => /, (PostgreSQL|this process|all)$/.test(f.measure)),
           ...summaryFigures('command', 'changeDatasetDescription', summarize(ours), summarize(bare), { suffix: 'vs bare NATS echo', percentiles: [50, 99] }),
+          ...summaryFigures('command', 'changeDatasetDescription on the in-process bus', summarize(inProcess), summarize(ours), { suffix: 'vs over NATS', percentiles: [50, 99] }),
         ],
       };
     } finally {
-      await service.close();
+      await closeService();
     }
   },
 };

@@ -28,19 +28,24 @@ export function telemetryStreamOf(eventStoreSchema: string): string {
   return `${eventStoreSchema}_tel`.slice(-64);
 }
 
-/** A service module as it runs in production: a Nest microservice on the NATS transport. */
-async function bootService(ctx: BenchContext, module: DynamicModule, name: string, namespace: string): Promise<INestMicroservice> {
+/**
+ * A service module as it runs in production: a Nest microservice on the NATS transport, or on
+ * the in-process bus named by `busUrl` (`in-process://<name>`) as in the one-process composition.
+ */
+async function bootService(ctx: BenchContext, module: DynamicModule, name: string, namespace: string, busUrl = ctx.natsUrl): Promise<INestMicroservice> {
   const app = await NestFactory.createMicroservice(module, {
-    strategy: new NatsRpcTransport({ nats: { url: ctx.natsUrl, name: `${name}-bench` }, namespace, queue: name }),
+    strategy: new NatsRpcTransport({ nats: { url: busUrl, name: `${name}-bench` }, namespace, queue: name }),
     logger: false,
   });
   await app.listen();
   return app;
 }
 
-export function bootDatasets(ctx: BenchContext, eventStoreSchema: string, readModelSchema: string): Promise<INestMicroservice> {
-  const config = loadConfig({ ...environment(ctx, eventStoreSchema), SERVICE_NAME: 'datasets', READ_MODEL_SCHEMA: readModelSchema });
-  return bootService(ctx, DatasetsModule.forRoot(config), 'datasets', eventStoreSchema);
+/** The datasets service; with `busUrl` (`in-process://<name>`), on that in-process bus instead of NATS. */
+export function bootDatasets(ctx: BenchContext, eventStoreSchema: string, readModelSchema: string, busUrl?: string): Promise<INestMicroservice> {
+  const loaded = loadConfig({ ...environment(ctx, eventStoreSchema), SERVICE_NAME: 'datasets', READ_MODEL_SCHEMA: readModelSchema });
+  const config = busUrl ? { ...loaded, natsUrl: busUrl } : loaded;
+  return bootService(ctx, DatasetsModule.forRoot(config), 'datasets', eventStoreSchema, busUrl);
 }
 
 export function bootExperiments(ctx: BenchContext, eventStoreSchema: string, readModelSchema: string): Promise<INestMicroservice> {
