@@ -18,7 +18,7 @@ const MODES: Array<[string, 'in-process' | 'nats']> = [
 
 describe.each(MODES)('lifecycle through GraphQL (%s): data preparation to compared runs', (_mode, bus) => {
   if (bus === 'nats' && !natsAvailable) {
-    it.skip(`needs a NATS server at ${TEST_NATS_URL}`, () => undefined);
+    it.skip(`runs the lifecycle (skipped: needs a NATS server at ${TEST_NATS_URL}, none answered)`, () => undefined);
     return;
   }
   const root = join(__dirname, '..');
