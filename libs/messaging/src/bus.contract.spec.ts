@@ -145,6 +145,26 @@ describe.each(adapters)('the messaging port on the %s', (label, adapter) => {
     tail.unsubscribe();
   });
 
+  it('flushes while subscribers keep the bus busy (a flush waits only for what was published before it)', async () => {
+    const subject = uniqueName('bus.busy');
+    let echoes = 0;
+    let running = true;
+    // Each message makes the next one at once: the bus never runs out of work while this lasts.
+    const loop = server.nc.subscribe(subject, {
+      callback: () => {
+        echoes++;
+        if (running) server.nc.publish(subject);
+      },
+    });
+    await server.nc.flush();
+    client.nc.publish(subject);
+    await waitFor(() => echoes > 20);
+    await client.nc.flush();
+    await server.nc.flush();
+    running = false;
+    loop.unsubscribe();
+  });
+
   it('carries headers and serves iterator subscriptions until unsubscribed', async () => {
     const subject = uniqueName('bus.iter');
     const subscription = server.nc.subscribe(subject);

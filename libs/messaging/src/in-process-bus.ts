@@ -437,7 +437,10 @@ class InProcessBroker {
   readonly streams = new Map<string, LocalStream>();
   private pending: Delivery[] = [];
   private scheduled = false;
-  private readonly flushed: Array<() => void> = [];
+  /** Deliveries queued and handed over so far: a flush waits for those queued before it. */
+  private enqueued = 0;
+  private delivered = 0;
+  private readonly flushed: Array<{ through: number; resolve: () => void }> = [];
   private nextSid = 1;
 
   constructor(readonly name: string) {}
@@ -484,6 +487,7 @@ class InProcessBroker {
 
   private enqueue(subscription: LocalSubscription, subject: string, data: Uint8Array, reply: string | undefined, headers: MsgHdrs | undefined): void {
     this.pending.push({ subscription, msg: new LocalMsg(subscription.connection, subject, subscription.sid, data, reply, headers) });
+    this.enqueued++;
     this.schedule();
   }
 
@@ -497,18 +501,23 @@ class InProcessBroker {
     this.scheduled = false;
     const batch = this.pending;
     this.pending = [];
-    for (const { subscription, msg } of batch) subscription.deliver(msg);
-    if (this.pending.length > 0) {
-      this.schedule();
-      return;
+    for (const { subscription, msg } of batch) {
+      this.delivered++;
+      subscription.deliver(msg);
     }
-    for (const resolve of this.flushed.splice(0)) resolve();
+    if (this.pending.length > 0) this.schedule();
+    // Messages published by the subscribers just now do not hold back a flush made before them.
+    while (this.flushed.length > 0 && this.flushed[0].through <= this.delivered) this.flushed.shift()!.resolve();
   }
 
-  /** Resolves once every message published so far has been handed to its subscribers. */
+  /**
+   * Resolves once every message published before the call has been handed to its subscribers
+   * (what a NATS flush promises: the server has them), however busy the bus stays after it.
+   */
   flush(): Promise<void> {
-    if (!this.scheduled && this.pending.length === 0) return new Promise((resolve) => setImmediate(resolve));
-    return new Promise((resolve) => this.flushed.push(resolve));
+    if (this.delivered >= this.enqueued) return new Promise((resolve) => setImmediate(resolve));
+    const through = this.enqueued;
+    return new Promise((resolve) => this.flushed.push({ through, resolve }));
   }
 
   async close(): Promise<void> {
