@@ -49,3 +49,26 @@ export function describeWithNatsServerBinary(name: string, fn: () => void): void
   if (missing) describe.skip(`${name}${missing}`, fn);
   else describe(name, fn);
 }
+
+/**
+ * Where an integration suite's services and callers meet: the NATS server at TEST_NATS_URL when
+ * one answered, else the in-process bus of this jest worker (`connectBus` and the Nest
+ * transport take either URL). Services booted inside the test process then run the same code
+ * on either, as they do in the services topology and in the one-process composition.
+ */
+export const TEST_BUS_URL: string = natsAvailable ? TEST_NATS_URL : `in-process://tests-${process.pid}`;
+
+/** The config of a service booted in a test, on TEST_BUS_URL (loadConfig's NATS_URL accepts NATS URLs only). */
+export function onTestBus<C extends { natsUrl: string }>(config: C): C {
+  return { ...config, natsUrl: TEST_BUS_URL };
+}
+
+/**
+ * `describe` for suites that run their services inside the test process and reach them over
+ * TEST_BUS_URL: on NATS when a server answered, else on the in-process bus, which the name then
+ * says. Suites that need NATS itself (JetStream MT_EVENTS, reconnects, server permissions,
+ * processes of their own) use describeWithNats instead.
+ */
+export function describeOnTestBus(name: string, fn: () => void): void {
+  describe(natsAvailable ? name : `${name} (on the in-process bus: no NATS server at ${shownNatsUrl()})`, fn);
+}
