@@ -1,5 +1,4 @@
-import type { NatsConnection } from 'nats';
-import { actorSigningKeyFromEnvironment, RpcClient, type RpcClientOptions } from '@modeltrail/messaging';
+import { actorSigningKeyFromEnvironment, type MessageBus, RpcClient, type RpcClientOptions } from '@modeltrail/messaging';
 
 /**
  * The actor signing key of test runs: the one responders use when they are given none
@@ -9,6 +8,6 @@ import { actorSigningKeyFromEnvironment, RpcClient, type RpcClientOptions } from
 export const TEST_ACTOR_SIGNING_KEY: Buffer = actorSigningKeyFromEnvironment();
 
 /** An RpcClient whose requests are signed with TEST_ACTOR_SIGNING_KEY, as the gateway's and services' are. */
-export function signedRpcClient(nc: NatsConnection, options: Omit<RpcClientOptions, 'signingKey' | 'credential'> = {}): RpcClient {
+export function signedRpcClient(nc: MessageBus, options: Omit<RpcClientOptions, 'signingKey' | 'credential'> = {}): RpcClient {
   return new RpcClient(nc, { ...options, signingKey: TEST_ACTOR_SIGNING_KEY });
 }
