@@ -4,9 +4,9 @@ import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@modeltrail/config';
 import { accessRpc, agentPrincipal, formatApiKey, type MessageHeaders, schedulerRpc, UnauthenticatedError } from '@modeltrail/contracts';
-import { agentCredentials, ApiKeyCredentialVerifier, connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient, type RpcServer, serveRpc } from '@modeltrail/messaging';
+import { agentCredentials, ApiKeyCredentialVerifier, connectBus, type ManagedBus, NatsRpcTransport, RpcClient, type RpcServer, serveRpc } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { describeWithNats, signedRpcClient, TEST_ACTOR_SIGNING_KEY, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeOnTestBus, onTestBus, TEST_ACTOR_SIGNING_KEY, TEST_BUS_URL, TEST_DATABASE_URL, uniqueName } from '@modeltrail/testing';
 import { AccessModule } from '../../../access/src/access.module';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -16,13 +16,13 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
  * Mt-Credential is checked by the responder with AuthenticateApiKey (signed as the service), and
  * the handler acts as `agent:<agentId>`; other keys are refused before the handler.
  */
-describeWithNats('agent credentials checked with the access service', () => {
+describeOnTestBus('agent credentials checked with the access service', () => {
   const schema = uniqueName('agentcred');
-  const config = loadConfig({ SERVICE_NAME: 'access', DATABASE_URL: TEST_DATABASE_URL, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: schema, EVENTSTORE_SCHEMA: schema, READ_MODEL_SCHEMA: schema });
+  const config = onTestBus(loadConfig({ SERVICE_NAME: 'access', DATABASE_URL: TEST_DATABASE_URL, NATS_NAMESPACE: schema, EVENTSTORE_SCHEMA: schema, READ_MODEL_SCHEMA: schema }));
   const admin = { actor: 'ada@example.com', correlationId: 'corr-agent-cred' };
   const pool = createPool(TEST_DATABASE_URL, { max: 1 });
   let access: INestMicroservice;
-  let caller: ManagedNatsConnection;
+  let caller: ManagedBus;
   let rpc: RpcClient;
   let responder: RpcServer;
   const seen: MessageHeaders[] = [];
@@ -40,12 +40,12 @@ describeWithNats('agent credentials checked with the access service', () => {
 
   beforeAll(async () => {
     access = await NestFactory.createMicroservice(AccessModule.forRoot(config), {
-      strategy: new NatsRpcTransport({ nats: { url: TEST_NATS_URL, name: 'agent-cred-access' }, namespace: schema, actors: { signingKey: TEST_ACTOR_SIGNING_KEY } }),
+      strategy: new NatsRpcTransport({ nats: { url: TEST_BUS_URL, name: 'agent-cred-access' }, namespace: schema, actors: { signingKey: TEST_ACTOR_SIGNING_KEY } }),
       logger: false,
     });
     await access.listen();
-    caller = await connectNats({ url: TEST_NATS_URL, name: 'agent-cred-caller' });
-    rpc = signedRpcClient(caller.nc, { timeoutMs: 15_000, namespace: schema });
+    caller = await connectBus({ url: TEST_BUS_URL, name: 'agent-cred-caller' });
+    rpc = new RpcClient(caller.nc, { signingKey: TEST_ACTOR_SIGNING_KEY, timeoutMs: 15_000, namespace: schema });
     // A scheduler stand-in that agents may call: it checks credentials as the scheduler's main does.
     responder = serveRpc(
       caller.nc,
