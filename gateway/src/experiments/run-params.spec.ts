@@ -11,7 +11,7 @@ import { PostgresEventStore } from '@modeltrail/eventstore';
 import { NatsRpcTransport } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
-import { describeWithNats, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeOnTestBus, onTestBus, TEST_BUS_URL, TEST_DATABASE_URL, uniqueName } from '@modeltrail/testing';
 import { ExperimentsModule } from '../../../services/experiments/src/experiments.module';
 import { GraphQLHttpClient } from '../../test/graphql-client';
 import { createGatewayApp } from '../gateway.app';
@@ -19,13 +19,14 @@ import { GRAPHQL_PATH } from '../gateway.module';
 
 /**
  * The logParams mutation through the gateway, with the real experiments service behind it over
- * the real PostgreSQL and NATS, driven as a portal (or a training script's helper) drives it.
+ * the real PostgreSQL and the test bus (NATS, or the in-process bus where no server answers),
+ * driven as a portal (or a training script's helper) drives it.
  */
-describeWithNats('GraphQL logParams', () => {
+describeOnTestBus('GraphQL logParams', () => {
   const schema = uniqueName('gwparams');
   const readModel = `${schema}_ex`;
   const dir = join(tmpdir(), uniqueName('mt-gateway-params')); // made in beforeAll: a skipped suite leaves nothing behind
-  const environment = { DATABASE_URL: TEST_DATABASE_URL, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: schema, EVENTSTORE_SCHEMA: schema, ARTIFACT_ROOT: join(dir, 'artifacts'), DATA_ROOTS: dir };
+  const environment = { DATABASE_URL: TEST_DATABASE_URL, NATS_NAMESPACE: schema, EVENTSTORE_SCHEMA: schema, ARTIFACT_ROOT: join(dir, 'artifacts'), DATA_ROOTS: dir };
   let service: INestMicroservice;
   let gateway: INestApplication;
   let http: GraphQLHttpClient;
@@ -43,12 +44,12 @@ describeWithNats('GraphQL logParams', () => {
 
   beforeAll(async () => {
     mkdirSync(dir);
-    service = await NestFactory.createMicroservice(ExperimentsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'experiments', READ_MODEL_SCHEMA: readModel })), {
-      strategy: new NatsRpcTransport({ nats: { url: TEST_NATS_URL, name: 'experiments-gateway-params-test' }, namespace: schema, queue: 'experiments' }),
+    service = await NestFactory.createMicroservice(ExperimentsModule.forRoot(onTestBus(loadConfig({ ...environment, SERVICE_NAME: 'experiments', READ_MODEL_SCHEMA: readModel }))), {
+      strategy: new NatsRpcTransport({ nats: { url: TEST_BUS_URL, name: 'experiments-gateway-params-test' }, namespace: schema, queue: 'experiments' }),
       logger: false,
     });
     await service.listen();
-    const config = loadConfig({ ...environment, SERVICE_NAME: 'gateway', READ_MODEL_SCHEMA: schema, API_TOKENS: 'ada-token=ada@example.com,bob-token=bob@example.com', RPC_TIMEOUT_MS: '20000' });
+    const config = onTestBus(loadConfig({ ...environment, SERVICE_NAME: 'gateway', READ_MODEL_SCHEMA: schema, API_TOKENS: 'ada-token=ada@example.com,bob-token=bob@example.com', RPC_TIMEOUT_MS: '20000' }));
     gateway = await createGatewayApp(config, { logger: false });
     await gateway.listen(0, '127.0.0.1');
     http = new GraphQLHttpClient(`http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}${GRAPHQL_PATH}`, 'ada-token');
