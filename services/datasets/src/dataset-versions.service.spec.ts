@@ -8,27 +8,28 @@ import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@modeltrail/config';
 import { ConflictError, datasetsRpc, ForbiddenError, NotFoundError, ValidationError } from '@modeltrail/contracts';
 import { PostgresEventStore } from '@modeltrail/eventstore';
-import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
+import { connectBus, type ManagedBus, NatsRpcTransport, type RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { describeWithNats, signedRpcClient, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeOnTestBus, onTestBus, signedRpcClient, TEST_BUS_URL, TEST_DATABASE_URL, uniqueName } from '@modeltrail/testing';
 import { DatasetsModule } from './datasets.module';
 
-/** Dataset versions end to end at the service boundary: real files, PostgreSQL and NATS. */
-describeWithNats('datasets service: versions, validation, cleaning and splits', () => {
+/** Dataset versions end to end at the service boundary: real files and PostgreSQL, on the test bus (NATS, else the in-process bus). */
+describeOnTestBus('datasets service: versions, validation, cleaning and splits', () => {
   const schema = uniqueName('dver');
   const dir = join(tmpdir(), uniqueName('mt-dver')); // made in beforeAll: a skipped suite leaves nothing behind
   const artifactRoot = join(dir, 'artifacts');
-  const config = loadConfig({
-    SERVICE_NAME: 'datasets',
-    DATABASE_URL: TEST_DATABASE_URL,
-    NATS_URL: TEST_NATS_URL,
-    EVENTSTORE_SCHEMA: schema,
-    READ_MODEL_SCHEMA: schema,
-    ARTIFACT_ROOT: artifactRoot,
-    DATA_ROOTS: dir,
-  });
+  const config = onTestBus(
+    loadConfig({
+      SERVICE_NAME: 'datasets',
+      DATABASE_URL: TEST_DATABASE_URL,
+      EVENTSTORE_SCHEMA: schema,
+      READ_MODEL_SCHEMA: schema,
+      ARTIFACT_ROOT: artifactRoot,
+      DATA_ROOTS: dir,
+    }),
+  );
   let app: INestMicroservice;
-  let caller: ManagedNatsConnection;
+  let caller: ManagedBus;
   let rpc: RpcClient;
   const headers = { actor: 'ada@example.com', correlationId: 'corr-versions' };
   const opts = { headers };
@@ -54,7 +55,7 @@ describeWithNats('datasets service: versions, validation, cleaning and splits', 
       logger: false,
     });
     await app.listen();
-    caller = await connectNats({ url: TEST_NATS_URL, name: 'datasets-versions-caller' });
+    caller = await connectBus({ url: TEST_BUS_URL, name: 'datasets-versions-caller' });
     rpc = signedRpcClient(caller.nc, { timeoutMs: 20_000, namespace: schema });
     ({ datasetId } = await rpc.request(datasetsRpc.registerDataset, { name: 'churn', description: 'customer churn' }, opts));
   });

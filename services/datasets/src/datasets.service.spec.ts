@@ -5,19 +5,19 @@ import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@modeltrail/config';
 import { ConflictError, datasetIdFor, datasetsRpc, NotFoundError, ValidationError } from '@modeltrail/contracts';
 import { PostgresEventStore } from '@modeltrail/eventstore';
-import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
+import { connectBus, type ManagedBus, NatsRpcTransport, type RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
-import { describeWithNats, signedRpcClient, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeOnTestBus, onTestBus, signedRpcClient, TEST_BUS_URL, TEST_DATABASE_URL, uniqueName } from '@modeltrail/testing';
 import { DatasetsModule } from './datasets.module';
 
-/** The datasets service as it runs: a Nest app on the NATS transport, over the real PostgreSQL and NATS. */
-describeWithNats('datasets service over NATS', () => {
+/** The datasets service as it runs: a Nest app on the NATS transport, over the real PostgreSQL, on the test bus (NATS, else the in-process bus). */
+describeOnTestBus('datasets service over the message bus', () => {
   const schema = uniqueName('dsvc');
-  const config = loadConfig({ SERVICE_NAME: 'datasets', DATABASE_URL: TEST_DATABASE_URL, NATS_URL: TEST_NATS_URL, EVENTSTORE_SCHEMA: schema, READ_MODEL_SCHEMA: schema });
+  const config = onTestBus(loadConfig({ SERVICE_NAME: 'datasets', DATABASE_URL: TEST_DATABASE_URL, EVENTSTORE_SCHEMA: schema, READ_MODEL_SCHEMA: schema }));
   const clock = { now: () => '2026-11-22T12:00:00.000Z' };
   let app: INestMicroservice;
-  let caller: ManagedNatsConnection;
+  let caller: ManagedBus;
   let rpc: RpcClient;
   const headers = { actor: 'ada@example.com', correlationId: 'corr-datasets' };
   const pool = createPool(TEST_DATABASE_URL, { max: 2 });
@@ -29,7 +29,7 @@ describeWithNats('datasets service over NATS', () => {
       logger: false,
     });
     await app.listen();
-    caller = await connectNats({ url: TEST_NATS_URL, name: 'datasets-test-caller' });
+    caller = await connectBus({ url: TEST_BUS_URL, name: 'datasets-test-caller' });
     rpc = signedRpcClient(caller.nc, { timeoutMs: 5000, namespace: schema });
   });
   afterAll(async () => {
