@@ -6,31 +6,32 @@ import { loadConfig } from '@modeltrail/config';
 import { accessRpc, accessStreamOf, ConflictError, NotFoundError, PLATFORM_SCOPE, UnauthenticatedError, ValidationError } from '@modeltrail/contracts';
 import { CommandHandler } from '@modeltrail/decider';
 import { PostgresEventStore } from '@modeltrail/eventstore';
-import { connectNats, type ManagedNatsConnection, NatsRpcTransport, type RpcClient } from '@modeltrail/messaging';
+import { connectBus, type ManagedBus, NatsRpcTransport, type RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
-import { describeWithNats, signedRpcClient, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeOnTestBus, onTestBus, signedRpcClient, TEST_BUS_URL, TEST_DATABASE_URL, uniqueName } from '@modeltrail/testing';
 import { AccessModule } from './access.module';
 import { apiKeyDecider, apiKeyStream } from './api-key/api-key.decider';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** The access service as it runs: a Nest app on the NATS transport, over the real PostgreSQL and NATS. */
-describeWithNats('access service over NATS', () => {
+/** The access service as it runs: a Nest app on the NATS transport, over the real PostgreSQL, on the test bus (NATS, else the in-process bus). */
+describeOnTestBus('access service over the message bus', () => {
   const schema = uniqueName('accsvc');
-  const config = loadConfig({
-    SERVICE_NAME: 'access',
-    DATABASE_URL: TEST_DATABASE_URL,
-    NATS_URL: TEST_NATS_URL,
-    NATS_NAMESPACE: schema,
-    EVENTSTORE_SCHEMA: schema,
-    READ_MODEL_SCHEMA: schema,
-  });
+  const config = onTestBus(
+    loadConfig({
+      SERVICE_NAME: 'access',
+      DATABASE_URL: TEST_DATABASE_URL,
+      NATS_NAMESPACE: schema,
+      EVENTSTORE_SCHEMA: schema,
+      READ_MODEL_SCHEMA: schema,
+    }),
+  );
   // The service's clock: moved by hand where expiry and last use depend on it.
   let nowMs = Date.UTC(2026, 10, 22, 12, 0, 10, 0);
   const clock = { now: () => new Date(nowMs).toISOString() };
   let app: INestMicroservice;
-  let caller: ManagedNatsConnection;
+  let caller: ManagedBus;
   let rpc: RpcClient;
   const ada = { actor: 'ada@example.com', correlationId: 'corr-access' };
   const bob = { actor: 'bob@example.com', correlationId: 'corr-access' };
@@ -74,7 +75,7 @@ describeWithNats('access service over NATS', () => {
       logger: false,
     });
     await app.listen();
-    caller = await connectNats({ url: TEST_NATS_URL, name: 'access-test-caller' });
+    caller = await connectBus({ url: TEST_BUS_URL, name: 'access-test-caller' });
     rpc = signedRpcClient(caller.nc, { timeoutMs: 15_000, namespace: schema });
   });
   afterAll(async () => {
