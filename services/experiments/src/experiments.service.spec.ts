@@ -22,27 +22,28 @@ import {
   withNamespace,
 } from '@modeltrail/contracts';
 import { PostgresEventStore } from '@modeltrail/eventstore';
-import { ActorSigner, connectNats, decodeJson, HEADER_SIGNATURE, type ManagedNatsConnection, NatsRpcTransport, type RpcReplyEnvelope, RpcClient, type RpcServer, serveRpc, toNatsHeaders } from '@modeltrail/messaging';
+import { ActorSigner, connectBus, decodeJson, HEADER_SIGNATURE, type ManagedBus, NatsRpcTransport, type RpcReplyEnvelope, RpcClient, type RpcServer, serveRpc, toNatsHeaders } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
 import { PROJECTION_RUNNERS, type ProjectionRunner } from '@modeltrail/readmodel';
-import { describeWithNats, eventually, signedRpcClient, TEST_ACTOR_SIGNING_KEY, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeOnTestBus, eventually, onTestBus, signedRpcClient, TEST_ACTOR_SIGNING_KEY, TEST_BUS_URL, TEST_DATABASE_URL, uniqueName } from '@modeltrail/testing';
 import { ExperimentsModule } from './experiments.module';
 
-/** The experiments service as it runs: a Nest app on the NATS transport, over the real PostgreSQL and NATS. */
-describeWithNats('experiments service over NATS', () => {
+/** The experiments service as it runs: a Nest app on the NATS transport, over the real PostgreSQL, on the test bus (NATS, else the in-process bus). */
+describeOnTestBus('experiments service over the message bus', () => {
   const schema = uniqueName('exsvc');
-  const config = loadConfig({
-    SERVICE_NAME: 'experiments',
-    DATABASE_URL: TEST_DATABASE_URL,
-    NATS_URL: TEST_NATS_URL,
-    NATS_NAMESPACE: schema,
-    EVENTSTORE_SCHEMA: schema,
-    READ_MODEL_SCHEMA: schema,
-  });
+  const config = onTestBus(
+    loadConfig({
+      SERVICE_NAME: 'experiments',
+      DATABASE_URL: TEST_DATABASE_URL,
+      NATS_NAMESPACE: schema,
+      EVENTSTORE_SCHEMA: schema,
+      READ_MODEL_SCHEMA: schema,
+    }),
+  );
   let tick = 0;
   const clock = { now: () => new Date(Date.UTC(2026, 10, 22, 12, 0, 0, 0) + 1000 * tick++).toISOString() };
   let app: INestMicroservice;
-  let caller: ManagedNatsConnection;
+  let caller: ManagedBus;
   let rpc: RpcClient;
   let datasets: RpcServer;
   const headers = { actor: 'ada@example.com', correlationId: 'corr-experiments' };
@@ -139,7 +140,7 @@ describeWithNats('experiments service over NATS', () => {
       logger: false,
     });
     await app.listen();
-    caller = await connectNats({ url: TEST_NATS_URL, name: 'experiments-test-caller' });
+    caller = await connectBus({ url: TEST_BUS_URL, name: 'experiments-test-caller' });
     rpc = signedRpcClient(caller.nc, { timeoutMs: 10_000, namespace: schema });
     datasets = serveRpc(
       caller.nc,
