@@ -28,13 +28,13 @@ import {
 } from '@modeltrail/contracts';
 import { PostgresEventStore } from '@modeltrail/eventstore';
 import {
-  connectNats,
+  connectBus,
   type CredentialVerifier,
   decodeJson,
   DEFAULT_JOB_TELEMETRY_PREFIX,
   encodeJson,
   followJobTelemetry,
-  type ManagedNatsConnection,
+  type ManagedBus,
   NatsRpcTransport,
   RpcClient,
   type RpcReplyEnvelope,
@@ -43,7 +43,7 @@ import {
   toNatsHeaders,
 } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { describeWithNats, eventually, signedRpcClient, take, TEST_ACTOR_SIGNING_KEY, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeOnTestBus, eventually, onTestBus, take, TEST_ACTOR_SIGNING_KEY, TEST_BUS_URL, TEST_DATABASE_URL, uniqueName } from '@modeltrail/testing';
 import { ExperimentsModule } from '../../experiments/src/experiments.module';
 import { SimulatedAgent, type SimulatedAgentSpec } from '../test/simulated-agent';
 import { LivenessMonitor } from './agent/liveness.monitor';
@@ -54,17 +54,17 @@ import { SchedulerModule } from './scheduler.module';
 import { expandSpace } from './sweep/sweep-space';
 
 /**
- * The scheduler as it runs: a Nest app on the NATS transport over the real PostgreSQL and NATS,
- * next to the experiments service (jobs start and close runs there). Agents are simulated by
- * calling the agent-facing RPCs over NATS. Each test places its jobs on its own pool of agents
+ * The scheduler as it runs: a Nest app on the NATS transport over the real PostgreSQL and the
+ * test bus (NATS, or the in-process bus where no NATS server answers), next to the experiments
+ * service (jobs start and close runs there). Agents are simulated by calling the agent-facing
+ * RPCs over the bus. Each test places its jobs on its own pool of agents
  * (a label), so tests do not take each other's capacity.
  */
-describeWithNats('scheduler service over NATS', () => {
+describeOnTestBus('scheduler service over the bus', () => {
   const schema = uniqueName('schsvc');
   const telemetryStream = `${schema}_TEL`;
   const environment = {
     DATABASE_URL: TEST_DATABASE_URL,
-    NATS_URL: TEST_NATS_URL,
     NATS_NAMESPACE: schema,
     EVENTSTORE_SCHEMA: schema,
     READ_MODEL_SCHEMA: schema,
@@ -84,7 +84,7 @@ describeWithNats('scheduler service over NATS', () => {
   let scheduler: INestMicroservice;
   let replica: INestMicroservice | undefined;
   let schedulerClosed = false;
-  let caller: ManagedNatsConnection;
+  let caller: ManagedBus;
   let rpc: RpcClient;
   const agents: SimulatedAgent[] = [];
   /** Dataset versions the datasets context knows (version id -> dataset id), as its GetDatasetVersions answers. */
@@ -103,7 +103,7 @@ describeWithNats('scheduler service over NATS', () => {
 
   async function boot(module: ReturnType<typeof SchedulerModule.forRoot>, name: string): Promise<INestMicroservice> {
     const app = await NestFactory.createMicroservice(module, {
-      strategy: new NatsRpcTransport({ nats: { url: TEST_NATS_URL, name }, namespace: schema, actors: { signingKey: TEST_ACTOR_SIGNING_KEY, credentials } }),
+      strategy: new NatsRpcTransport({ nats: { url: TEST_BUS_URL, name }, namespace: schema, actors: { signingKey: TEST_ACTOR_SIGNING_KEY, credentials } }),
       logger: false,
     });
     await app.listen();
@@ -111,14 +111,14 @@ describeWithNats('scheduler service over NATS', () => {
   }
 
   const schedulerModule = () =>
-    SchedulerModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'scheduler' }), undefined, { placementIntervalMs: 100, livenessCheckMs: 200, reactorRetryMs: 100, leadershipRetryMs: 100 });
+    SchedulerModule.forRoot(onTestBus(loadConfig({ ...environment, SERVICE_NAME: 'scheduler' })), undefined, { placementIntervalMs: 100, livenessCheckMs: 200, reactorRetryMs: 100, leadershipRetryMs: 100 });
 
   beforeAll(async () => {
-    experiments = await boot(ExperimentsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'experiments' })), 'experiments-test');
+    experiments = await boot(ExperimentsModule.forRoot(onTestBus(loadConfig({ ...environment, SERVICE_NAME: 'experiments' }))), 'experiments-test');
     scheduler = await boot(schedulerModule(), 'scheduler-test');
     await scheduler.get(SchedulerLeadership).whenLeader();
-    caller = await connectNats({ url: TEST_NATS_URL, name: 'scheduler-test-caller' });
-    rpc = signedRpcClient(caller.nc, { timeoutMs: 15_000, namespace: schema });
+    caller = await connectBus({ url: TEST_BUS_URL, name: 'scheduler-test-caller' });
+    rpc = new RpcClient(caller.nc, { signingKey: TEST_ACTOR_SIGNING_KEY, timeoutMs: 15_000, namespace: schema });
     datasets = serveRpc(
       caller.nc,
       datasetsRpc.getDatasetVersions,

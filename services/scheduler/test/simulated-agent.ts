@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { NatsConnection, Subscription } from 'nats';
+import type { Subscription } from 'nats';
 import { type AgentGpu, type JobAssignment, type JobOutcome, type RpcReply, schedulerRpc, subjects, withNamespace } from '@modeltrail/contracts';
-import type { RpcClient } from '@modeltrail/messaging';
+import type { MessageBus, RpcClient } from '@modeltrail/messaging';
 
 export interface SimulatedAgentSpec {
   agentId?: string;
@@ -18,7 +18,7 @@ type HeartbeatReply = RpcReply<typeof schedulerRpc.agentHeartbeat>;
 /**
  * A GPU agent as the scheduler sees one, driven by a test: it registers, heartbeats (on a timer
  * and at once when woken), keeps the jobs it is assigned, and reports what the test tells it
- * to. No processes run; everything goes through the agent-facing RPCs over NATS.
+ * to. No processes run; everything goes through the agent-facing RPCs over the bus.
  */
 export class SimulatedAgent {
   readonly agentId: string;
@@ -41,7 +41,7 @@ export class SimulatedAgent {
 
   constructor(
     private readonly rpc: RpcClient,
-    private readonly nc: NatsConnection,
+    private readonly nc: MessageBus,
     private readonly namespace: string,
     private readonly spec: SimulatedAgentSpec = {},
   ) {
