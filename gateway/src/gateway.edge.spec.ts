@@ -7,9 +7,9 @@ import type { INestApplication } from '@nestjs/common';
 import { buildClientSchema, buildSchema, getIntrospectionQuery, type IntrospectionQuery, lexicographicSortSchema, printSchema } from 'graphql';
 import { ConfigError, loadConfig } from '@modeltrail/config';
 import { withNamespace } from '@modeltrail/contracts';
-import { connectNats, encodeJson, type ManagedNatsConnection } from '@modeltrail/messaging';
+import { connectBus, encodeJson, type ManagedBus } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { describeWithNats, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeOnTestBus, onTestBus, TEST_BUS_URL, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { type Closed, GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../test/graphql-client';
 import { createGatewayApp } from './gateway.app';
 import { GatewayModule, GRAPHQL_PATH, WS_UNAUTHENTICATED } from './gateway.module';
@@ -21,21 +21,22 @@ const NO_STACK = /stacktrace|\bat [^"]*\.(ts|js):\d+/;
  * The gateway's edge, with no service behind it: authentication, request validation, limits,
  * error mapping, and what happens when a service is missing or answers nonsense.
  */
-describeWithNats('gateway edge (no services running)', () => {
+describeOnTestBus('gateway edge (no services running)', () => {
   const schema = uniqueName('gwedge');
-  const config = loadConfig({
-    SERVICE_NAME: 'gateway',
-    DATABASE_URL: TEST_DATABASE_URL,
-    NATS_URL: TEST_NATS_URL,
-    NATS_NAMESPACE: schema,
-    EVENTSTORE_SCHEMA: schema,
-    READ_MODEL_SCHEMA: schema,
-    API_TOKENS: 'ada-token=ada@example.com,bob-token=bob@example.com',
-    GRAPHQL_MAX_DEPTH: '6',
-  });
+  const config = onTestBus(
+    loadConfig({
+      SERVICE_NAME: 'gateway',
+      DATABASE_URL: TEST_DATABASE_URL,
+      NATS_NAMESPACE: schema,
+      EVENTSTORE_SCHEMA: schema,
+      READ_MODEL_SCHEMA: schema,
+      API_TOKENS: 'ada-token=ada@example.com,bob-token=bob@example.com',
+      GRAPHQL_MAX_DEPTH: '6',
+    }),
+  );
   let app: INestApplication;
   let http: GraphQLHttpClient;
-  let nats: ManagedNatsConnection;
+  let nats: ManagedBus;
   const pool = createPool(TEST_DATABASE_URL, { max: 1 });
 
   beforeAll(async () => {
@@ -43,7 +44,7 @@ describeWithNats('gateway edge (no services running)', () => {
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as AddressInfo;
     http = new GraphQLHttpClient(`http://127.0.0.1:${port}${GRAPHQL_PATH}`, 'ada-token');
-    nats = await connectNats({ url: TEST_NATS_URL, name: 'gateway-edge-test' });
+    nats = await connectBus({ url: TEST_BUS_URL, name: 'gateway-edge-test' });
   });
   afterAll(async () => {
     await app?.close();

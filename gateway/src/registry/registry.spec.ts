@@ -8,8 +8,8 @@ import type { DynamicModule, INestApplication, INestMicroservice } from '@nestjs
 import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@modeltrail/config';
 import { datasetsRpc, experimentsRpc, type MessageHeaders } from '@modeltrail/contracts';
-import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
-import { describeWithNats, platformSandbox, signedRpcClient, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { connectBus, type ManagedBus, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
+import { describeOnTestBus, natsAvailable, onTestBus, platformSandbox, signedRpcClient, TEST_BUS_URL, uniqueName } from '@modeltrail/testing';
 import { DatasetsModule } from '../../../services/datasets/src/datasets.module';
 import { ExperimentsModule } from '../../../services/experiments/src/experiments.module';
 import { RegistryModule } from '../../../services/registry/src/registry.module';
@@ -18,25 +18,27 @@ import { GatewayModule, GRAPHQL_PATH } from '../gateway.module';
 
 /**
  * The registry through GraphQL: the gateway with the real datasets, experiments and registry
- * services behind it, over the real PostgreSQL and NATS, in a database of its own. Models,
+ * services behind it, over the real PostgreSQL and the test bus (NATS, or the in-process bus
+ * where no server answers), in a database of its own. Models,
  * versions, runs and promotion requests are reached from each other as fields; refusals carry
  * their `extensions.code`.
  */
-describeWithNats('GraphQL gateway with the registry', () => {
-  const sandbox = platformSandbox('gwreg');
+describeOnTestBus('GraphQL gateway with the registry', () => {
+  // Without NATS, no streams to remove at the end: the sandbox's database only.
+  const sandbox = platformSandbox('gwreg', { bus: natsAvailable ? 'nats' : 'in-process' });
   const dir = join(tmpdir(), uniqueName('mt-gateway-registry')); // made in beforeAll: a skipped suite leaves nothing behind
-  const environment = { ...sandbox.env, ARTIFACT_ROOT: join(dir, 'artifacts'), DATA_ROOTS: dir, LOG_LEVEL: 'error' };
+  const environment = { ...sandbox.env, NATS_NAMESPACE: sandbox.namespace, ARTIFACT_ROOT: join(dir, 'artifacts'), DATA_ROOTS: dir, LOG_LEVEL: 'error' };
   const ada: MessageHeaders = { actor: 'ada@example.com', correlationId: 'corr-gateway-registry' };
   const services: INestMicroservice[] = [];
   let gateway: INestApplication;
   let http: GraphQLHttpClient;
-  let nats: ManagedNatsConnection;
+  let nats: ManagedBus;
   let rpc: RpcClient;
 
   const csv = join(dir, 'customers.csv');
 
   async function boot(module: DynamicModule, name: string): Promise<void> {
-    const service = await NestFactory.createMicroservice(module, { strategy: new NatsRpcTransport({ nats: { url: TEST_NATS_URL, name: `${name}-gateway-registry-test` }, namespace: sandbox.namespace, queue: name }), logger: false });
+    const service = await NestFactory.createMicroservice(module, { strategy: new NatsRpcTransport({ nats: { url: TEST_BUS_URL, name: `${name}-gateway-registry-test` }, namespace: sandbox.namespace, queue: name }), logger: false });
     await service.listen();
     services.push(service);
   }
@@ -44,14 +46,14 @@ describeWithNats('GraphQL gateway with the registry', () => {
   beforeAll(async () => {
     mkdirSync(dir);
     writeFileSync(csv, `${['id,age,churned', ...Array.from({ length: 10 }, (_, i) => `${i + 1},${30 + i},${i % 3 ? 'no' : 'yes'}`)].join('\n')}\n`);
-    await boot(DatasetsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'datasets' })), 'datasets');
-    await boot(ExperimentsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'experiments' })), 'experiments');
-    await boot(RegistryModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'registry' })), 'registry');
-    const config = loadConfig({ ...environment, SERVICE_NAME: 'gateway', API_TOKENS: 'ada-token=ada@example.com,bob-token=bob@example.com', RPC_TIMEOUT_MS: '20000' });
+    await boot(DatasetsModule.forRoot(onTestBus(loadConfig({ ...environment, SERVICE_NAME: 'datasets' }))), 'datasets');
+    await boot(ExperimentsModule.forRoot(onTestBus(loadConfig({ ...environment, SERVICE_NAME: 'experiments' }))), 'experiments');
+    await boot(RegistryModule.forRoot(onTestBus(loadConfig({ ...environment, SERVICE_NAME: 'registry' }))), 'registry');
+    const config = onTestBus(loadConfig({ ...environment, SERVICE_NAME: 'gateway', API_TOKENS: 'ada-token=ada@example.com,bob-token=bob@example.com', RPC_TIMEOUT_MS: '20000' }));
     gateway = await NestFactory.create(GatewayModule.forRoot(config), { logger: false });
     await gateway.listen(0, '127.0.0.1');
     http = new GraphQLHttpClient(`http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}${GRAPHQL_PATH}`, 'ada-token');
-    nats = await connectNats({ url: TEST_NATS_URL, name: 'gateway-registry-test' });
+    nats = await connectBus({ url: TEST_BUS_URL, name: 'gateway-registry-test' });
     rpc = signedRpcClient(nats.nc, { timeoutMs: 20_000, namespace: sandbox.namespace });
   }, 60_000);
   afterAll(async () => {
