@@ -22,9 +22,9 @@ import {
   ValidationError,
 } from '@modeltrail/contracts';
 import { type EventStore, PostgresEventStore } from '@modeltrail/eventstore';
-import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
+import { connectBus, type ManagedBus, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool } from '@modeltrail/postgres';
-import { describeWithNats, platformSandbox, signedRpcClient, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeOnTestBus, natsAvailable, onTestBus, platformSandbox, signedRpcClient, TEST_BUS_URL, uniqueName } from '@modeltrail/testing';
 import { DatasetsModule } from '../../datasets/src/datasets.module';
 import { ExperimentsModule } from '../../experiments/src/experiments.module';
 import type { Clock } from './clock';
@@ -40,19 +40,21 @@ class SteppingClock implements Clock {
 }
 
 /**
- * The registry as it runs: a Nest app on the NATS transport over the real PostgreSQL and NATS,
- * in a database of its own, next to the experiments and datasets services it reads runs,
- * artifacts, success criteria and validations from. Every refusal leaves the store as it was.
+ * The registry as it runs: a Nest app on the NATS transport over the real PostgreSQL, on the test
+ * bus (NATS, else the in-process bus), in a database of its own, next to the experiments and
+ * datasets services it reads runs, artifacts, success criteria and validations from. Every
+ * refusal leaves the store as it was.
  */
-describeWithNats('registry service over NATS', () => {
-  const sandbox = platformSandbox('registry');
+describeOnTestBus('registry service over the message bus', () => {
+  // Without NATS there are no JetStream streams of its own to remove afterwards.
+  const sandbox = platformSandbox('registry', { bus: natsAvailable ? 'nats' : 'in-process' });
   const dir = join(tmpdir(), uniqueName('mt-registry')); // made in beforeAll: a skipped suite leaves nothing behind
-  const environment = { ...sandbox.env, ARTIFACT_ROOT: join(dir, 'artifacts'), DATA_ROOTS: dir, LOG_LEVEL: 'error' };
+  const environment = { ...sandbox.env, NATS_NAMESPACE: sandbox.namespace, ARTIFACT_ROOT: join(dir, 'artifacts'), DATA_ROOTS: dir, LOG_LEVEL: 'error' };
   const ada: MessageHeaders = { actor: 'ada@example.com', correlationId: 'corr-registry' };
   const bob: MessageHeaders = { actor: 'bob@example.com', correlationId: 'corr-registry' };
   const clock = new SteppingClock();
   const services: INestMicroservice[] = [];
-  let caller: ManagedNatsConnection;
+  let caller: ManagedBus;
   let rpc: RpcClient;
   let store: EventStore;
   const pool = createPool(sandbox.databaseUrl, { max: 2 });
@@ -61,7 +63,7 @@ describeWithNats('registry service over NATS', () => {
   const badCsv = join(dir, 'customers-with-gaps.csv');
 
   async function boot(module: DynamicModule, name: string): Promise<void> {
-    const app = await NestFactory.createMicroservice(module, { strategy: new NatsRpcTransport({ nats: { url: TEST_NATS_URL, name: `${name}-registry-test` }, namespace: sandbox.namespace, queue: name }), logger: false });
+    const app = await NestFactory.createMicroservice(module, { strategy: new NatsRpcTransport({ nats: { url: TEST_BUS_URL, name: `${name}-registry-test` }, namespace: sandbox.namespace, queue: name }), logger: false });
     await app.listen();
     services.push(app);
   }
@@ -71,10 +73,10 @@ describeWithNats('registry service over NATS', () => {
     writeFileSync(csv, `${['id,age,churned', ...Array.from({ length: 10 }, (_, i) => `${i + 1},${30 + i},${i % 3 ? 'no' : 'yes'}`)].join('\n')}\n`);
     writeFileSync(badCsv, `${['id,age,churned', ...Array.from({ length: 10 }, (_, i) => `${i + 1},${i === 3 ? '' : 30 + i},no`)].join('\n')}\n`);
     // One after another: the first creates the database the others then find.
-    await boot(DatasetsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'datasets' })), 'datasets');
-    await boot(ExperimentsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'experiments' })), 'experiments');
-    await boot(RegistryModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'registry' }), clock), 'registry');
-    caller = await connectNats({ url: TEST_NATS_URL, name: 'registry-test-caller' });
+    await boot(DatasetsModule.forRoot(onTestBus(loadConfig({ ...environment, SERVICE_NAME: 'datasets' }))), 'datasets');
+    await boot(ExperimentsModule.forRoot(onTestBus(loadConfig({ ...environment, SERVICE_NAME: 'experiments' }))), 'experiments');
+    await boot(RegistryModule.forRoot(onTestBus(loadConfig({ ...environment, SERVICE_NAME: 'registry' })), clock), 'registry');
+    caller = await connectBus({ url: TEST_BUS_URL, name: 'registry-test-caller' });
     rpc = signedRpcClient(caller.nc, { timeoutMs: 20_000, namespace: sandbox.namespace });
     store = new PostgresEventStore({ pool, connectionString: sandbox.databaseUrl, schema: 'eventstore' });
   }, 60_000);
