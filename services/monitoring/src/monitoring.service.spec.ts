@@ -28,9 +28,9 @@ import {
   ValidationError,
 } from '@modeltrail/contracts';
 import { type EventStore, PostgresEventStore } from '@modeltrail/eventstore';
-import { connectNats, type ManagedNatsConnection, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
+import { connectBus, type ManagedBus, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool } from '@modeltrail/postgres';
-import { describeWithNats, eventually, platformSandbox, signedRpcClient, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeOnTestBus, eventually, natsAvailable, onTestBus, platformSandbox, TEST_ACTOR_SIGNING_KEY, TEST_BUS_URL, uniqueName } from '@modeltrail/testing';
 import { DatasetsModule } from '../../datasets/src/datasets.module';
 import { ExperimentsModule } from '../../experiments/src/experiments.module';
 import { RegistryModule } from '../../registry/src/registry.module';
@@ -40,21 +40,23 @@ import { REFERENCE_EXTENSION } from './batch/reference.store';
 import { MonitoringModule } from './monitoring.module';
 
 /**
- * Monitoring as it runs: a Nest app on the NATS transport over the real PostgreSQL and NATS, in
+ * Monitoring as it runs: a Nest app on the NATS transport over the real PostgreSQL and the test
+ * bus (NATS, or the in-process bus where no NATS server answers), in
  * a database of its own, next to the services it asks (registry, experiments, datasets) and the
  * scheduler that queues what it requests. A model is trained on a CSV file, registered and
  * deployed; batches are measured against the frozen reference, and every refusal leaves the
  * store as it was.
  */
-describeWithNats('monitoring service over NATS', () => {
-  const sandbox = platformSandbox('monitoring');
+describeOnTestBus('monitoring service over the bus', () => {
+  // Its database, namespace and telemetry stream (on NATS, removed after; in process, gone with the bus).
+  const sandbox = platformSandbox('monitoring', { bus: natsAvailable ? 'nats' : 'in-process' });
   const dir = join(tmpdir(), uniqueName('mt-monitoring')); // made in beforeAll: a skipped suite leaves nothing behind
   const artifactRoot = join(dir, 'artifacts');
-  const environment = { ...sandbox.env, ARTIFACT_ROOT: artifactRoot, DATA_ROOTS: dir, JOB_WORKING_DIR_ROOTS: dir, LOG_LEVEL: 'error' };
+  const environment = { DATABASE_URL: sandbox.databaseUrl, NATS_NAMESPACE: sandbox.namespace, EVENTS_STREAM: sandbox.eventsStream, TELEMETRY_STREAM: sandbox.telemetryStream, ARTIFACT_ROOT: artifactRoot, DATA_ROOTS: dir, JOB_WORKING_DIR_ROOTS: dir, LOG_LEVEL: 'error' };
   const ada: MessageHeaders = { actor: 'ada@example.com', correlationId: 'corr-monitoring' };
   const bob: MessageHeaders = { actor: 'bob@example.com', correlationId: 'corr-monitoring-approval' };
   const services: INestMicroservice[] = [];
-  let caller: ManagedNatsConnection;
+  let caller: ManagedBus;
   let rpc: RpcClient;
   let store: EventStore;
   const pool = createPool(sandbox.databaseUrl, { max: 2 });
@@ -79,7 +81,7 @@ describeWithNats('monitoring service over NATS', () => {
   const shiftedRows = customers(9, 300, true).map(([age, plan, spend]) => [Number(age), plan, Number(spend)]);
 
   async function boot(module: DynamicModule, name: string): Promise<INestMicroservice> {
-    const app = await NestFactory.createMicroservice(module, { strategy: new NatsRpcTransport({ nats: { url: TEST_NATS_URL, name: `${name}-monitoring-test` }, namespace: sandbox.namespace, queue: name }), logger: false });
+    const app = await NestFactory.createMicroservice(module, { strategy: new NatsRpcTransport({ nats: { url: TEST_BUS_URL, name: `${name}-monitoring-test` }, namespace: sandbox.namespace, queue: name }), logger: false });
     await app.listen();
     services.push(app);
     return app;
@@ -94,14 +96,14 @@ describeWithNats('monitoring service over NATS', () => {
     writeFileSync(newerCsv, csvOf(customers(8, 400)));
     writeFileSync(emptyCsv, 'age,plan,spend\n');
     // One after another: the first creates the database the others then find.
-    await boot(DatasetsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'datasets' })), 'datasets');
-    await boot(ExperimentsModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'experiments' })), 'experiments');
-    await boot(RegistryModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'registry' })), 'registry');
-    const scheduler = await boot(SchedulerModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'scheduler' }), undefined, { reactorRetryMs: 100, leadershipRetryMs: 100 }), 'scheduler');
+    await boot(DatasetsModule.forRoot(onTestBus(loadConfig({ ...environment, SERVICE_NAME: 'datasets' }))), 'datasets');
+    await boot(ExperimentsModule.forRoot(onTestBus(loadConfig({ ...environment, SERVICE_NAME: 'experiments' }))), 'experiments');
+    await boot(RegistryModule.forRoot(onTestBus(loadConfig({ ...environment, SERVICE_NAME: 'registry' }))), 'registry');
+    const scheduler = await boot(SchedulerModule.forRoot(onTestBus(loadConfig({ ...environment, SERVICE_NAME: 'scheduler' })), undefined, { reactorRetryMs: 100, leadershipRetryMs: 100 }), 'scheduler');
     await scheduler.get(SchedulerLeadership).whenLeader();
-    await boot(MonitoringModule.forRoot(loadConfig({ ...environment, SERVICE_NAME: 'monitoring' })), 'monitoring');
-    caller = await connectNats({ url: TEST_NATS_URL, name: 'monitoring-test-caller' });
-    rpc = signedRpcClient(caller.nc, { timeoutMs: 30_000, namespace: sandbox.namespace });
+    await boot(MonitoringModule.forRoot(onTestBus(loadConfig({ ...environment, SERVICE_NAME: 'monitoring' }))), 'monitoring');
+    caller = await connectBus({ url: TEST_BUS_URL, name: 'monitoring-test-caller' });
+    rpc = new RpcClient(caller.nc, { signingKey: TEST_ACTOR_SIGNING_KEY, timeoutMs: 30_000, namespace: sandbox.namespace });
     store = new PostgresEventStore({ pool, connectionString: sandbox.databaseUrl, schema: 'eventstore' });
 
     // The problem, its training data (version 1) and a newer version of it (version 2, registered later in the story).
