@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NatsConnection } from 'nats';
 import { loadConfig } from '@modeltrail/config';
 import {
   type AlertView,
@@ -31,9 +30,9 @@ import {
   schedulerRpc,
 } from '@modeltrail/contracts';
 import { EVENT_STORE, type EventStore } from '@modeltrail/eventstore';
-import { connectNats, type ManagedNatsConnection, type RpcHandler, type RpcServer, serveRpc } from '@modeltrail/messaging';
+import { connectBus, type ManagedBus, type MessageBus, type RpcHandler, type RpcServer, serveRpc } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { describeWithNats, eventually, jobViewOf, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeOnTestBus, eventually, jobViewOf, onTestBus, TEST_BUS_URL, TEST_DATABASE_URL, uniqueName } from '@modeltrail/testing';
 import { GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../../test/graphql-client';
 import { GatewayModule, GRAPHQL_PATH } from '../gateway.module';
 import { AlertResolver } from './alert.resolver';
@@ -47,7 +46,7 @@ interface Seen {
 }
 
 /**
- * The monitoring service as the gateway sees it over NATS: a responder on the real
+ * The monitoring service as the gateway sees it over the bus: a responder on the real
  * `monitoringRpc` subjects (requests validated by the contracts, typed errors as the service
  * answers them) with canned, contract-valid deployments, monitors, measurements, alerts and
  * retrainings, plus the lookups of the other services a deployment's fields make. Every
@@ -69,7 +68,7 @@ class MonitoringResponder {
   private readonly servers: RpcServer[] = [];
 
   constructor(
-    private readonly nc: NatsConnection,
+    private readonly nc: MessageBus,
     private readonly namespace: string,
   ) {}
 
@@ -408,28 +407,29 @@ function page<T>(items: T[], request: { first: number; after?: string }): { item
   return { items: slice, pageInfo: { endCursor: slice.length ? String(start + slice.length) : null, hasNextPage: start + slice.length < items.length } };
 }
 
-describeWithNats('GraphQL gateway: deployments, monitors, drift, performance, alerts and retrainings (monitoring responder on NATS)', () => {
+describeOnTestBus('GraphQL gateway: deployments, monitors, drift, performance, alerts and retrainings (monitoring responder on the bus)', () => {
   const namespace = uniqueName('gwmon');
   let gateway: INestApplication;
   let http: GraphQLHttpClient;
-  let nats: ManagedNatsConnection;
+  let nats: ManagedBus;
   let monitoring: MonitoringResponder;
   let store: EventStore;
   const pool = createPool(TEST_DATABASE_URL, { max: 1 });
 
   beforeAll(async () => {
-    nats = await connectNats({ url: TEST_NATS_URL, name: 'gateway-monitoring-test' });
+    nats = await connectBus({ url: TEST_BUS_URL, name: 'gateway-monitoring-test' });
     monitoring = new MonitoringResponder(nats.nc, namespace);
     monitoring.start();
-    const config = loadConfig({
-      SERVICE_NAME: 'gateway',
-      DATABASE_URL: TEST_DATABASE_URL,
-      NATS_URL: TEST_NATS_URL,
-      NATS_NAMESPACE: namespace,
-      EVENTSTORE_SCHEMA: namespace,
-      READ_MODEL_SCHEMA: namespace,
-      API_TOKENS: 'ada-token=ada@example.com,bob-token=bob@example.com',
-    });
+    const config = onTestBus(
+      loadConfig({
+        SERVICE_NAME: 'gateway',
+        DATABASE_URL: TEST_DATABASE_URL,
+        NATS_NAMESPACE: namespace,
+        EVENTSTORE_SCHEMA: namespace,
+        READ_MODEL_SCHEMA: namespace,
+        API_TOKENS: 'ada-token=ada@example.com,bob-token=bob@example.com',
+      }),
+    );
     gateway = await NestFactory.create(GatewayModule.forRoot(config), { logger: false });
     await gateway.listen(0, '127.0.0.1');
     store = gateway.get<EventStore>(EVENT_STORE);
