@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { NatsConnection } from 'nats';
 import {
   type AgentView,
   ConflictError,
@@ -13,12 +12,12 @@ import {
   withNamespace,
   type z,
 } from '@modeltrail/contracts';
-import { type RpcServer, serveRpc } from '@modeltrail/messaging';
+import { type MessageBus, type RpcServer, serveRpc } from '@modeltrail/messaging';
 import { jobViewOf } from '@modeltrail/testing';
 
 /**
  * A stand-in for the remote scheduler service in the agent's tests: it answers the agent-facing
- * requests of `schedulerRpc` on the real NATS, following their contracts (the requests are
+ * requests of `schedulerRpc` on the bus (NATS or in process), following their contracts (the requests are
  * validated with the contracts' schemas by serveRpc, the replies are the contracts' shapes):
  *
  * - RegisterAgent: a second session while another one of the same id is live (heard from within
@@ -29,7 +28,7 @@ import { jobViewOf } from '@modeltrail/testing';
  * - ReportJobStarted, AppendJobLogs, ReportJobFinished: recorded; a job marked stale (its token
  *   revoked) is answered CONFLICT, as the scheduler answers a stale fencing token.
  *
- * `assign` and `cancel` publish the wake nudge on core NATS, as the scheduler does.
+ * `assign` and `cancel` publish the wake nudge on the bus, as the scheduler does.
  */
 
 type Req<K extends keyof typeof schedulerRpc> = z.output<(typeof schedulerRpc)[K]['request']>;
@@ -62,7 +61,7 @@ export class SchedulerDouble {
   private servers: RpcServer[] = [];
 
   constructor(
-    private readonly nc: NatsConnection,
+    private readonly nc: MessageBus,
     private readonly namespace: string,
   ) {}
 

@@ -8,9 +8,9 @@ import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@modeltrail/config';
 import { experimentsRpc, JobProgressItem, jobRunId, MAX_LOG_LINE_CHARS, withNamespace } from '@modeltrail/contracts';
-import { connectNats, DEFAULT_JOB_TELEMETRY_PREFIX, followJobTelemetry, type ManagedNatsConnection, type MessagingLogger, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
+import { connectBus, DEFAULT_JOB_TELEMETRY_PREFIX, followJobTelemetry, type ManagedBus, type MessagingLogger, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
-import { describeWithNats, eventually, signedRpcClient, TEST_ACTOR_SIGNING_KEY, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeOnTestBus, eventually, onTestBus, TEST_ACTOR_SIGNING_KEY, TEST_BUS_URL, TEST_DATABASE_URL, uniqueName } from '@modeltrail/testing';
 import { ExperimentsModule } from '../../../experiments/src/experiments.module';
 import { FIXTURES, isRoot, killQuietly, NODE, REPO_ROOT, tempDirs } from '../../test/helpers';
 import { SchedulerDouble } from '../../test/scheduler-double';
@@ -22,7 +22,8 @@ import { AgentSessionFile } from './session-file';
 import { pythonForAnyone } from '../../test/python';
 
 /**
- * The agent against a scheduler on the real NATS (a test double of the remote scheduler service
+ * The agent against a scheduler on the test bus (NATS, or the in-process bus where no NATS server
+ * answers; a test double of the remote scheduler service
  * that follows the schedulerRpc contracts: test/scheduler-double.ts) and the real experiments
  * service (in-process, on the real PostgreSQL), running real child processes.
  */
@@ -37,12 +38,12 @@ const headers = { actor: 'ada@example.com', correlationId: 'agent-spec' };
 /** Node as a job: a script given inline. */
 const nodeJob = (script: string) => [NODE, '-e', script];
 
-describeWithNats('agent', () => {
+describeOnTestBus('agent', () => {
   const dir = tempDirs('agent');
-  const config = loadConfig({ SERVICE_NAME: 'experiments', DATABASE_URL: TEST_DATABASE_URL, NATS_URL: TEST_NATS_URL, NATS_NAMESPACE: namespace, EVENTSTORE_SCHEMA: namespace, READ_MODEL_SCHEMA: namespace });
+  const config = onTestBus(loadConfig({ SERVICE_NAME: 'experiments', DATABASE_URL: TEST_DATABASE_URL, NATS_NAMESPACE: namespace, EVENTSTORE_SCHEMA: namespace, READ_MODEL_SCHEMA: namespace }));
   const pool = createPool(TEST_DATABASE_URL, { max: 1 });
   let experiments: INestMicroservice;
-  let nats: ManagedNatsConnection;
+  let bus: ManagedBus;
   let rpc: RpcClient;
   let scheduler: SchedulerDouble;
   let experimentId: string;
@@ -51,15 +52,15 @@ describeWithNats('agent', () => {
   let logged: string[] = [];
 
   beforeAll(async () => {
-    nats = await connectNats({ url: TEST_NATS_URL, name: 'agent-spec' });
-    scheduler = new SchedulerDouble(nats.nc, namespace);
+    bus = await connectBus({ url: TEST_BUS_URL, name: 'agent-spec' });
+    scheduler = new SchedulerDouble(bus.nc, namespace);
     // The jobs an agent holds are the double's: the experiments service asks it instead of a scheduler.
     experiments = await NestFactory.createMicroservice(ExperimentsModule.forRoot(config, undefined, { agentAssignments: scheduler.agentAssignments }), {
-      strategy: new NatsRpcTransport({ nats: { url: TEST_NATS_URL, name: 'agent-spec-experiments' }, namespace }),
+      strategy: new NatsRpcTransport({ nats: { url: TEST_BUS_URL, name: 'agent-spec-experiments' }, namespace }),
       logger: false,
     });
     await experiments.listen();
-    rpc = signedRpcClient(nats.nc, { timeoutMs: 10_000, namespace });
+    rpc = new RpcClient(bus.nc, { signingKey: TEST_ACTOR_SIGNING_KEY, timeoutMs: 10_000, namespace });
     scheduler.start();
     const project = await rpc.request(experimentsRpc.defineProject, { name: `agent spec ${namespace}`, problem: 'p', taskType: 'BINARY_CLASSIFICATION', target: 'y' }, { headers });
     experimentId = (await rpc.request(experimentsRpc.createExperiment, { projectId: project.projectId, name: 'jobs' }, { headers })).experimentId;
@@ -68,9 +69,9 @@ describeWithNats('agent', () => {
   afterAll(async () => {
     await scheduler?.stop();
     await experiments?.close();
-    const jsm = await nats?.nc.jetstreamManager();
+    const jsm = await bus?.nc.jetstreamManager();
     await jsm?.streams.delete(telemetryStream).catch(() => undefined);
-    await nats?.close();
+    await bus?.close();
     await pool.query(`DROP SCHEMA IF EXISTS ${ident(namespace)} CASCADE`);
     await pool.end();
   });
@@ -96,7 +97,7 @@ describeWithNats('agent', () => {
   function newAgent(gpus: string, options: Partial<AgentOptions> = {}): Agent {
     const agent = new Agent({
       signingKey: TEST_ACTOR_SIGNING_KEY,
-      nc: nats.nc,
+      nc: bus.nc,
       namespace,
       agentId: randomUUID(),
       hostname: `node-${randomUUID().slice(0, 8)}`,
@@ -252,7 +253,7 @@ exit 0
       await agent.start();
       const jobId = randomUUID();
       const runId = await newRun(jobId);
-      const telemetry = await followJobTelemetry(nats.nc, { streamName: telemetryStream, subjectPrefix: telemetryPrefix, jobId, replayLast: 10_000, decode: (item) => JobProgressItem.safeParse(item).data ?? null });
+      const telemetry = await followJobTelemetry(bus.nc, { streamName: telemetryStream, subjectPrefix: telemetryPrefix, jobId, replayLast: 10_000, decode: (item) => JobProgressItem.safeParse(item).data ?? null });
 
       scheduler.assign(agent.agentId, {
         jobId,
