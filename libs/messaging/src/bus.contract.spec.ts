@@ -114,6 +114,17 @@ describe.each(adapters)('the messaging port on the %s', (label, adapter) => {
     expect((error as Error).message).toBe(`request to ${Slow.subject} timed out after 150 ms`);
   });
 
+  it('a plain request without a reply in time fails with TIMEOUT, and one nobody serves with 503', async () => {
+    const silent = uniqueName('bus.silent');
+    const subscription = server.nc.subscribe(silent, { callback: () => undefined });
+    await server.nc.flush();
+    const timedOut = await client.nc.request(silent, new Uint8Array(0), { timeout: 100 }).catch((e: unknown) => e);
+    expect(timedOut).toMatchObject({ code: 'TIMEOUT' });
+    const nobody = await client.nc.request(uniqueName('bus.nobody'), new Uint8Array(0), { timeout: 1_000 }).catch((e: unknown) => e);
+    expect(nobody).toMatchObject({ code: '503' });
+    subscription.unsubscribe();
+  });
+
   it('refuses a request larger than one message may carry, before sending it', async () => {
     const error = await rpc.request(Create, { name: 'x'.repeat(2 * 1024 * 1024) }, { headers: who }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);

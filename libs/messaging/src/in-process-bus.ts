@@ -566,16 +566,18 @@ class InProcessConnection implements MessageBus {
     const replies = this.subscribe(inbox, { max: 1 });
     const iterator = replies[Symbol.asyncIterator]();
     let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        replies.unsubscribe();
+        timedOut = true;
         reject(natsError(ErrorCode.Timeout, 'TIMEOUT'));
       }, options.timeout);
     });
     try {
       this.publish(subject, payload, { reply: inbox, headers: options.headers });
       const reply = await Promise.race([iterator.next(), timeout]);
-      if (reply.done) throw natsError(ErrorCode.ConnectionClosed, 'connection closed');
+      // The inbox ends when the connection closes; a timeout is a timeout even if both came at once.
+      if (reply.done) throw timedOut ? natsError(ErrorCode.Timeout, 'TIMEOUT') : natsError(ErrorCode.ConnectionClosed, 'connection closed');
       if (reply.value.data.length === 0 && reply.value.headers?.code === 503) throw natsError(ErrorCode.NoResponders, '503');
       return reply.value;
     } finally {
