@@ -227,7 +227,9 @@ describe.each(adapters)('the messaging port on the %s', (label, adapter) => {
       await publishJobTelemetry(js, subjectPrefix, 'job2', 'logs', [{ seq: 1, text: 'other job' }]);
       expect((await jsm.streams.info(streamName)).state.messages).toBe(6);
 
+      const consumersBefore = (await jsm.streams.info(streamName)).state.consumer_count;
       const follower = await followJobTelemetry(server.nc, { streamName, subjectPrefix, jobId: 'job1', replayLast: 3, decode });
+      expect((await jsm.streams.info(streamName)).state.consumer_count).toBe(consumersBefore + 1);
       const first = await nextItems(follower, 3);
       expect(first.map((item) => item.text)).toEqual(['line 6', 'line 7', 'line 8']);
       expect(first[0].subject).toBe('logs');
@@ -237,6 +239,8 @@ describe.each(adapters)('the messaging port on the %s', (label, adapter) => {
       ]);
       expect((await nextItems(follower, 2)).map((item) => `${item.subject}:${item.text}`)).toEqual(['metrics:metric 9', 'metrics:metric 10']);
       await follower.return!();
+      // Its consumer is gone with it.
+      expect((await jsm.streams.info(streamName)).state.consumer_count).toBe(consumersBefore);
     });
 
     it('stores a re-published message once within the duplicate window, while core subscribers see every publish', async () => {

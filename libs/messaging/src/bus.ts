@@ -56,7 +56,7 @@ export interface BusJetStream {
 
 export interface BusStreamInfo {
   config: StreamConfig;
-  state: Pick<StreamState, 'messages' | 'bytes' | 'first_seq' | 'last_seq'>;
+  state: Pick<StreamState, 'messages' | 'bytes' | 'first_seq' | 'last_seq' | 'consumer_count'>;
 }
 
 export interface BusJetStreamManager {

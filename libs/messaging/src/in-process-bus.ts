@@ -287,7 +287,7 @@ class LocalStream {
     this.expire(Date.now());
     return {
       config: { ...this.config, subjects: [...this.config.subjects] },
-      state: { messages: this.messages.length, bytes: this.bytes, first_seq: this.messages[0]?.seq ?? this.lastSeq + 1, last_seq: this.lastSeq },
+      state: { messages: this.messages.length, bytes: this.bytes, first_seq: this.messages[0]?.seq ?? this.lastSeq + 1, last_seq: this.lastSeq, consumer_count: this.consumers.size },
     };
   }
 
