@@ -179,6 +179,15 @@ describe('sampleGpus', () => {
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(batches.length).toBe(count);
   });
+
+  it('reports the sample in progress when stopped: a job shorter than one nvidia-smi call still has its sample', async () => {
+    const batches: Array<Array<{ key: string; step?: number }>> = [];
+    const sampler = startGpuSampler({ env: envWith('h100-2x80gb'), intervalMs: 60_000, onPoints: (points) => batches.push(points) });
+    // The first sample starts at once and is still running (nvidia-smi is a process) when the job ends.
+    await sampler.stop();
+    expect(batches).toHaveLength(1);
+    expect(batches[0].map((p) => p.step)).toEqual([0, 0, 0, 0]);
+  });
 });
 
 describe('nvidia-smi CSV', () => {

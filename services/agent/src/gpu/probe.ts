@@ -238,7 +238,7 @@ export interface GpuSamplerOptions extends SampleOptions {
 }
 
 export interface GpuSampler {
-  /** Stops sampling; resolves once a sample in progress has ended. */
+  /** Stops sampling; resolves once a sample in progress has ended and been reported. */
   stop(): Promise<void>;
 }
 
@@ -254,7 +254,8 @@ export function startGpuSampler(options: GpuSamplerOptions): GpuSampler {
     inFlight = (async () => {
       const timestamp = now().toISOString();
       const sample = await sampleGpus(options);
-      if (stopped) return;
+      // A sample begun before stop() still counts: it was taken while the job ran, and stop()
+      // waits for it (a job shorter than one nvidia-smi call would otherwise have no sample).
       if (sample.status !== 'OK' && sample.status !== 'MIG_PARTIAL') options.onProblem?.(sample);
       if (sample.points.length > 0) {
         const at = step++;
