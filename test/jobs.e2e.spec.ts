@@ -178,19 +178,7 @@ describeWithNats('training jobs through GraphQL, on real agents', () => {
       expect(done).toMatchObject({ agentId: agentA, exitCode: 0, attempt: 1 });
       expect(done.gpus).toHaveLength(1);
 
-      const seen: any[] = [];
-      await eventually(
-        async () => {
-          if (progress.error !== undefined) throw new Error(`jobProgress failed: ${JSON.stringify(progress.error)}`);
-          while (progress.pending > 0) {
-            const message = await progress.next();
-            if (message.errors) throw new Error(`jobProgress errors: ${JSON.stringify(message.errors)}`);
-            seen.push(message.data!.jobProgress);
-          }
-          expect(seen.some((i) => i.__typename === 'JobStatusChange' && i.status === 'SUCCEEDED')).toBe(true);
-        },
-        { timeoutMs: 15_000, intervalMs: 100 },
-      );
+      const seen = await progress.collectUntil('jobProgress', (items) => items.some((i) => i.__typename === 'JobStatusChange' && i.status === 'SUCCEEDED'), 15_000);
       const metrics = seen.filter((i) => i.__typename === 'JobMetric');
       expect(metrics.filter((m) => m.key === 'train/loss')).toHaveLength(40);
       expect(seen.some((i) => i.__typename === 'JobLogLine' && /epoch 2: val loss/.test(i.line))).toBe(true);

@@ -284,19 +284,7 @@ describe.each(MODES)('lifecycle through GraphQL (%s): data preparation to compar
         `subscription($j: ID!) { jobProgress(jobId: $j, replayLast: 10000) { __typename seq ... on JobMetric { key value step } ... on JobLogLine { line } ... on JobStatusChange { status } } }`,
         { j: submitJob.id },
       );
-      const seen: any[] = [];
-      await eventually(
-        async () => {
-          if (progress.error !== undefined) throw new Error(`jobProgress failed: ${JSON.stringify(progress.error)}`);
-          while (progress.pending > 0) {
-            const message = await progress.next();
-            if (message.errors) throw new Error(`jobProgress errors: ${JSON.stringify(message.errors)}`);
-            seen.push(message.data!.jobProgress);
-          }
-          expect(seen.some((item) => item.__typename === 'JobStatusChange' && item.status === 'SUCCEEDED')).toBe(true);
-        },
-        { timeoutMs: 60_000, intervalMs: 100 },
-      );
+      const seen = await progress.collectUntil('jobProgress', (items) => items.some((item) => item.__typename === 'JobStatusChange' && item.status === 'SUCCEEDED'), 60_000);
       progress.dispose();
       expect(seen.filter((item) => item.__typename === 'JobMetric' && item.key === 'train/loss')).toHaveLength(20);
       expect(seen.some((item) => item.__typename === 'JobLogLine' && /epoch 2: val loss/.test(item.line))).toBe(true);

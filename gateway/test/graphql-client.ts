@@ -112,6 +112,22 @@ export class SubscriptionQueue<T = Record<string, any>> {
     return this.items.length;
   }
 
+  /**
+   * The values of `field` from every message, taken as they come, until `done(values so far)`
+   * holds; fails at once on a GraphQL error in a message or a failed subscription, and after
+   * `timeoutMs` otherwise.
+   */
+  async collectUntil<V = any>(field: string, done: (values: V[]) => boolean, timeoutMs = 30_000): Promise<V[]> {
+    const values: V[] = [];
+    const deadline = Date.now() + timeoutMs;
+    while (!done(values)) {
+      const message = await this.next(Math.max(deadline - Date.now(), 1));
+      if (message.errors) throw new Error(`${field} errors: ${JSON.stringify(message.errors)}`);
+      values.push((message.data as Record<string, V>)[field]);
+    }
+    return values;
+  }
+
   /** Resolves when the server ended the subscription with an error or a close. */
   async failure(timeoutMs = 10_000): Promise<unknown> {
     const deadline = Date.now() + timeoutMs;
