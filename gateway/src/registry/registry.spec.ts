@@ -9,7 +9,7 @@ import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@modeltrail/config';
 import { datasetsRpc, experimentsRpc, type MessageHeaders } from '@modeltrail/contracts';
 import { connectBus, type ManagedBus, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
-import { describeOnTestBus, natsAvailable, onTestBus, platformSandbox, signedRpcClient, TEST_BUS_URL, uniqueName } from '@modeltrail/testing';
+import { describeOnTestBus, onTestBus, platformSandbox, signedRpcClient, TEST_BUS_URL, uniqueName } from '@modeltrail/testing';
 import { DatasetsModule } from '../../../services/datasets/src/datasets.module';
 import { ExperimentsModule } from '../../../services/experiments/src/experiments.module';
 import { RegistryModule } from '../../../services/registry/src/registry.module';
@@ -25,9 +25,9 @@ import { GatewayModule, GRAPHQL_PATH } from '../gateway.module';
  */
 describeOnTestBus('GraphQL gateway with the registry', () => {
   // Without NATS, no streams to remove at the end: the sandbox's database only.
-  const sandbox = platformSandbox('gwreg', { bus: natsAvailable ? 'nats' : 'in-process' });
+  const sandbox = platformSandbox('gwreg');
   const dir = join(tmpdir(), uniqueName('mt-gateway-registry')); // made in beforeAll: a skipped suite leaves nothing behind
-  const environment = { ...sandbox.env, NATS_NAMESPACE: sandbox.namespace, ARTIFACT_ROOT: join(dir, 'artifacts'), DATA_ROOTS: dir, LOG_LEVEL: 'error' };
+  const environment = { ...sandbox.env, ARTIFACT_ROOT: join(dir, 'artifacts'), DATA_ROOTS: dir, LOG_LEVEL: 'error' };
   const ada: MessageHeaders = { actor: 'ada@example.com', correlationId: 'corr-gateway-registry' };
   const services: INestMicroservice[] = [];
   let gateway: INestApplication;

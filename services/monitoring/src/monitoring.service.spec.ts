@@ -30,7 +30,7 @@ import {
 import { type EventStore, PostgresEventStore } from '@modeltrail/eventstore';
 import { connectBus, type ManagedBus, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool } from '@modeltrail/postgres';
-import { describeOnTestBus, eventually, natsAvailable, onTestBus, platformSandbox, TEST_ACTOR_SIGNING_KEY, TEST_BUS_URL, uniqueName } from '@modeltrail/testing';
+import { describeOnTestBus, eventually, onTestBus, platformSandbox, TEST_ACTOR_SIGNING_KEY, TEST_BUS_URL, uniqueName } from '@modeltrail/testing';
 import { DatasetsModule } from '../../datasets/src/datasets.module';
 import { ExperimentsModule } from '../../experiments/src/experiments.module';
 import { RegistryModule } from '../../registry/src/registry.module';
@@ -49,7 +49,7 @@ import { MonitoringModule } from './monitoring.module';
  */
 describeOnTestBus('monitoring service over the bus', () => {
   // Its database, namespace and telemetry stream (on NATS, removed after; in process, gone with the bus).
-  const sandbox = platformSandbox('monitoring', { bus: natsAvailable ? 'nats' : 'in-process' });
+  const sandbox = platformSandbox('monitoring');
   const dir = join(tmpdir(), uniqueName('mt-monitoring')); // made in beforeAll: a skipped suite leaves nothing behind
   const artifactRoot = join(dir, 'artifacts');
   const environment = { DATABASE_URL: sandbox.databaseUrl, NATS_NAMESPACE: sandbox.namespace, EVENTS_STREAM: sandbox.eventsStream, TELEMETRY_STREAM: sandbox.telemetryStream, ARTIFACT_ROOT: artifactRoot, DATA_ROOTS: dir, JOB_WORKING_DIR_ROOTS: dir, LOG_LEVEL: 'error' };

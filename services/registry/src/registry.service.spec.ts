@@ -24,7 +24,7 @@ import {
 import { type EventStore, PostgresEventStore } from '@modeltrail/eventstore';
 import { connectBus, type ManagedBus, NatsRpcTransport, RpcClient } from '@modeltrail/messaging';
 import { createPool } from '@modeltrail/postgres';
-import { describeOnTestBus, natsAvailable, onTestBus, platformSandbox, signedRpcClient, TEST_BUS_URL, uniqueName } from '@modeltrail/testing';
+import { describeOnTestBus, onTestBus, platformSandbox, signedRpcClient, TEST_BUS_URL, uniqueName } from '@modeltrail/testing';
 import { DatasetsModule } from '../../datasets/src/datasets.module';
 import { ExperimentsModule } from '../../experiments/src/experiments.module';
 import type { Clock } from './clock';
@@ -47,9 +47,9 @@ class SteppingClock implements Clock {
  */
 describeOnTestBus('registry service over the message bus', () => {
   // Without NATS there are no JetStream streams of its own to remove afterwards.
-  const sandbox = platformSandbox('registry', { bus: natsAvailable ? 'nats' : 'in-process' });
+  const sandbox = platformSandbox('registry');
   const dir = join(tmpdir(), uniqueName('mt-registry')); // made in beforeAll: a skipped suite leaves nothing behind
-  const environment = { ...sandbox.env, NATS_NAMESPACE: sandbox.namespace, ARTIFACT_ROOT: join(dir, 'artifacts'), DATA_ROOTS: dir, LOG_LEVEL: 'error' };
+  const environment = { ...sandbox.env, ARTIFACT_ROOT: join(dir, 'artifacts'), DATA_ROOTS: dir, LOG_LEVEL: 'error' };
   const ada: MessageHeaders = { actor: 'ada@example.com', correlationId: 'corr-registry' };
   const bob: MessageHeaders = { actor: 'bob@example.com', correlationId: 'corr-registry' };
   const clock = new SteppingClock();
