@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { ensureDatabase } from './database';
-import { chooseDatabase, defaultDataDir, portAnswers, startEmbeddedPostgres } from './embedded';
+import { chooseDatabase, portAnswers, startEmbeddedPostgres } from './embedded';
 
 const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/modeltrail_test';
 const isRoot = process.getuid?.() === 0;
@@ -79,12 +79,6 @@ describe('embedded PostgreSQL', () => {
     } finally {
       await embedded.stop();
     }
-  });
-
-  it('puts the data under MODELTRAIL_DATA_DIR, else ./data', () => {
-    expect(defaultDataDir({}, '/srv/app')).toBe('/srv/app/data');
-    expect(defaultDataDir({ MODELTRAIL_DATA_DIR: 'var/mt' }, '/srv/app')).toBe('/srv/app/var/mt');
-    expect(defaultDataDir({ MODELTRAIL_DATA_DIR: '/data/mt' }, '/srv/app')).toBe('/data/mt');
   });
 
   (isRoot ? it : it.skip)(`as root, refuses before initdb a data directory the server user cannot reach, naming it and the fix${isRoot ? '' : ' (skipped: runs only as root)'}`, async () => {

@@ -68,12 +68,6 @@ interface State {
   owner?: { pid: number; started?: string };
 }
 
-/** The root data directory of the platform: `MODELTRAIL_DATA_DIR`, else `<cwd>/data`. */
-export function defaultDataDir(env: NodeJS.ProcessEnv, cwd: string): string {
-  const configured = env.MODELTRAIL_DATA_DIR?.trim();
-  return configured ? resolve(cwd, configured) : join(cwd, 'data');
-}
-
 /**
  * Where the database comes from: `DATABASE_URL` when set (used as is); else `defaultUrl` when
  * something answers there (a server that then refuses us fails later, naming the URL); else an
