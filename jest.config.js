@@ -8,7 +8,7 @@ const { compilerOptions } = require('./tsconfig.json');
 
 module.exports = {
   testEnvironment: 'node',
-  roots: ['libs', 'services', 'gateway', 'infra', 'bench', 'test'].filter((dir) => existsSync(join(__dirname, dir))).map((dir) => `<rootDir>/${dir}`),
+  roots: ['libs', 'services', 'gateway', 'infra', 'cli', 'bench', 'test'].filter((dir) => existsSync(join(__dirname, dir))).map((dir) => `<rootDir>/${dir}`),
   testMatch: ['**/*.spec.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }],

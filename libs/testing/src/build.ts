@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const SOURCE_ROOTS = ['libs', 'services', 'gateway', 'infra'];
+const SOURCE_ROOTS = ['libs', 'services', 'gateway', 'infra', 'cli'];
 
 function newestSource(dir: string): number {
   let newest = 0;
