@@ -4,6 +4,7 @@ import type { LogLevel } from '@nestjs/common';
 import type { AppConfig } from '@modeltrail/config';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { mountConsole } from './console/console';
 import { answerHttpErrors, HTTP_BODY_LIMIT, refusalBody, requireJsonBody } from './errors/http-errors';
 import { GatewayModule, GRAPHQL_PATH } from './gateway.module';
 import { batchLimit } from './limits/batch-limit';
@@ -27,6 +28,7 @@ export interface GatewayAppOptions {
 export async function createGatewayApp(config: AppConfig, options: GatewayAppOptions = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(config), { logger: options.logger ?? ['error', 'warn', 'log'], bodyParser: false });
   app.getHttpAdapter().getInstance().disable('x-powered-by');
+  mountConsole(app); // GET /console: the web console (docs/console.md)
   app.use(requireJsonBody());
   app.useBodyParser('json', { limit: HTTP_BODY_LIMIT });
   app.use(answerHttpErrors());
