@@ -71,7 +71,7 @@ describe('web console files', () => {
     ]) {
       const response = await fetch(`${base}${path}`, { method });
       expect([method, path, response.status]).toEqual([method, path, 404]);
-      expect((await response.json()).errors[0].extensions.code).toBe('NOT_FOUND');
+      expect(((await response.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0].extensions.code).toBe('NOT_FOUND');
     }
   });
 
