@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { verifyReport } from '../../services/lineage/src/audit/audit.verify';
+import { verifyReport, type VerifyOptions, type VerifyResult } from '../../services/lineage/src/audit/audit.verify';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -16,6 +16,34 @@ export interface CliIo {
 const USAGE = 'usage: npm run verify -- <report.json> [--key <verifierKey>] [--json]';
 
 const processIo: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+/** What reading and verifying a report file gives: the result, or why the file could not be read as a report. */
+export type VerifyFileOutcome = { ok: true; result: VerifyResult } | { ok: false; reason: 'unreadable' | 'missing' | 'not-json'; problem: string };
+
+/** Reads a report file and verifies it (audit.verify.ts): the checks, or why the file is not a report to check. */
+export function verifyReportFile(file: string, options: VerifyOptions = {}): VerifyFileOutcome {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { ok: false, reason: code === 'ENOENT' ? 'missing' : 'unreadable', problem: `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : error instanceof Error ? error.message : String(error)}` };
+  }
+  let report: unknown;
+  try {
+    report = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, reason: 'not-json', problem: `${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  return { ok: true, result: verifyReport(report, options) };
+}
+
+/** The checks as lines for people: one per check, then the verdict. */
+export function formatVerifyResult(file: string, result: VerifyResult): string {
+  const lines = result.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}\n`).join('');
+  const failed = result.checks.filter((c) => !c.ok).length;
+  return lines + (result.ok ? `\n${file}: all ${result.checks.length} checks passed\n` : `\n${file}: ${failed} of ${result.checks.length} checks FAILED\n`);
+}
 
 export function main(argv: string[], io: CliIo = processIo): number {
   let parsed: ReturnType<typeof parse>;
@@ -34,34 +62,22 @@ export function main(argv: string[], io: CliIo = processIo): number {
     return 2;
   }
   const file = parsed.positionals[0];
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    io.err(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : error instanceof Error ? error.message : String(error)}\n`);
-    return 2;
-  }
-  let report: unknown;
-  try {
-    report = JSON.parse(text);
-  } catch (error) {
-    io.err(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 2;
-  }
   const key = parsed.values.key;
   if (key !== undefined && key.trim() === '') {
     io.err(`--key is empty\n${USAGE}\n`);
     return 2;
   }
-  const result = verifyReport(report, { verifierKey: key });
+  const outcome = verifyReportFile(file, { verifierKey: key });
+  if (!outcome.ok) {
+    io.err(`${outcome.problem}\n`);
+    return 2;
+  }
+  const { result } = outcome;
   if (parsed.values.json) {
     io.out(`${JSON.stringify({ file, ...result }, null, 2)}\n`);
   } else {
     for (const w of result.warnings) io.err(`WARNING: ${w}\n`);
-    for (const c of result.checks) io.out(`${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}\n`);
-    const failed = result.checks.filter((c) => !c.ok).length;
-    io.out(result.ok ? `\n${file}: all ${result.checks.length} checks passed\n` : `\n${file}: ${failed} of ${result.checks.length} checks FAILED\n`);
+    io.out(formatVerifyResult(file, result));
   }
   return result.ok ? 0 : 1;
 }
