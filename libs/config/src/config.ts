@@ -67,6 +67,25 @@ export interface AppConfig {
   lineage: LineageConfig;
   /** Who may call: the signing of actors between services, OIDC, platform admins, API limits. */
   access: AccessConfig;
+  /** The webhooks service's delivery of events to subscribed HTTP endpoints (docs/webhooks.md). */
+  webhooks: WebhooksConfig;
+}
+
+export interface WebhooksConfig {
+  /** How long one delivery's POST may take, connection to answer (WEBHOOK_TIMEOUT_MS, default 10 s). */
+  timeoutMs: number;
+  /** Failed tries after which a delivery is parked (WEBHOOK_MAX_ATTEMPTS, default 10). */
+  maxAttempts: number;
+  /** Delay before the second try (WEBHOOK_BASE_DELAY_MS, default 10 s), doubled for each later one, with up to 25% jitter... */
+  baseDelayMs: number;
+  /** ...up to this (WEBHOOK_MAX_DELAY_MS, default 1 h). */
+  maxDelayMs: number;
+  /** Hosts (names or IP addresses) a webhook may reach in production although they are loopback, private or link-local (WEBHOOK_ALLOWED_HOSTS, comma-separated). */
+  allowedHosts: ReadonlyArray<string>;
+  /** Bytes of a receiver's answer kept in the delivery log (WEBHOOK_MAX_RESPONSE_BYTES, default 2,048). */
+  maxResponseBytes: number;
+  /** POSTs in flight at once per replica (WEBHOOK_CONCURRENCY, default 8). */
+  concurrency: number;
 }
 
 export interface AccessConfig {
@@ -360,6 +379,17 @@ const schema = z.object({
   GRAPHQL_MAX_COST: integer(10, 100_000_000).default(50_000),
   GRAPHQL_MAX_BATCH: integer(1, 100).default(10),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
+  WEBHOOK_TIMEOUT_MS: integer(100, 120_000).default(10_000),
+  WEBHOOK_MAX_ATTEMPTS: integer(1, 100).default(10),
+  WEBHOOK_BASE_DELAY_MS: integer(1, 3_600_000).default(10_000),
+  WEBHOOK_MAX_DELAY_MS: integer(1, 86_400_000).default(3_600_000),
+  WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .transform((value) => value.split(',').map((entry) => entry.trim().toLowerCase().replace(/^\[|\]$/g, '')).filter(Boolean))
+    .refine((hosts) => hosts.every((host) => /^[a-z0-9.:_-]{1,253}$/.test(host)), 'must be comma-separated host names or IP addresses, e.g. hooks.internal,10.0.0.7')
+    .optional(),
+  WEBHOOK_MAX_RESPONSE_BYTES: integer(0, 1_048_576).default(2_048),
+  WEBHOOK_CONCURRENCY: integer(1, 256).default(8),
 });
 
 /** The bytes of a signing key given as base64 or hex, or null when it is neither or under 32 bytes. */
@@ -469,6 +499,15 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
       graphqlMaxCost: e.GRAPHQL_MAX_COST,
       graphqlMaxBatch: e.GRAPHQL_MAX_BATCH,
       graphqlIntrospection: e.GRAPHQL_INTROSPECTION === undefined ? e.NODE_ENV !== 'production' : e.GRAPHQL_INTROSPECTION === 'true',
+    },
+    webhooks: {
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      baseDelayMs: e.WEBHOOK_BASE_DELAY_MS,
+      maxDelayMs: e.WEBHOOK_MAX_DELAY_MS,
+      allowedHosts: e.WEBHOOK_ALLOWED_HOSTS ?? [],
+      maxResponseBytes: e.WEBHOOK_MAX_RESPONSE_BYTES,
+      concurrency: e.WEBHOOK_CONCURRENCY,
     },
   };
 }

@@ -7,6 +7,7 @@ import { auditRpc, lineageRpc, logRpc } from './lineage';
 import { monitoringEvents, monitoringRpc } from './monitoring';
 import { registryEvents, registryRpc } from './registry';
 import { schedulerEvents, schedulerRpc } from './scheduler';
+import { webhooksEvents, webhooksRpc } from './webhooks';
 
 /**
  * Every event type of the platform, by stored type name. Each context adds its map here; the
@@ -19,6 +20,7 @@ export const eventSchemas = {
   ...registryEvents,
   ...monitoringEvents,
   ...accessEvents,
+  ...webhooksEvents,
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -42,9 +44,10 @@ export const rpcDefinitions = {
   ...Object.fromEntries(Object.values(logRpc).map((d) => [d.subject, d])),
   ...Object.fromEntries(Object.values(auditRpc).map((d) => [d.subject, d])),
   ...Object.fromEntries(Object.values(accessRpc).map((d) => [d.subject, d])),
+  ...Object.fromEntries(Object.values(webhooksRpc).map((d) => [d.subject, d])),
 } as const;
 
 type RpcOf<T> = T[keyof T];
-type AllRpc = RpcOf<typeof datasetsRpc> | RpcOf<typeof experimentsRpc> | RpcOf<typeof schedulerRpc> | RpcOf<typeof registryRpc> | RpcOf<typeof monitoringRpc> | RpcOf<typeof lineageRpc> | RpcOf<typeof logRpc> | RpcOf<typeof auditRpc> | RpcOf<typeof accessRpc>;
+type AllRpc = RpcOf<typeof datasetsRpc> | RpcOf<typeof experimentsRpc> | RpcOf<typeof schedulerRpc> | RpcOf<typeof registryRpc> | RpcOf<typeof monitoringRpc> | RpcOf<typeof lineageRpc> | RpcOf<typeof logRpc> | RpcOf<typeof auditRpc> | RpcOf<typeof accessRpc> | RpcOf<typeof webhooksRpc>;
 export type SubjectMap = { [R in AllRpc as R['subject']]: { request: z.input<R['request']>; reply: z.output<R['reply']> } };
 export type RpcSubject = keyof SubjectMap;

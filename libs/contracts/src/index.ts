@@ -11,5 +11,6 @@ export * from './registry';
 export * from './monitoring';
 export * from './lineage';
 export * from './access';
+export * from './webhooks';
 export * from './events';
 export * from './random';
