@@ -10,6 +10,7 @@ import { REGISTRY_RESOLVERS } from './registry/registry.resolver';
 import { AgentGpuResolver, AgentResolver } from './scheduler/agent.resolver';
 import { JobResolver, JobStatusChangeResolver, QueueEntryResolver } from './scheduler/job.resolver';
 import { SweepBestResolver, SweepResolver, SweepTrialResolver } from './scheduler/sweep.resolver';
+import { WEBHOOK_RESOLVERS } from './webhooks/webhooks.resolver';
 
 /** Every resolver of the API: the module serves them, and the committed schema is printed from them. */
 export const GATEWAY_RESOLVERS = [
@@ -38,4 +39,5 @@ export const GATEWAY_RESOLVERS = [
   SweepBestResolver,
   ...REGISTRY_RESOLVERS,
   ...MONITORING_RESOLVERS,
+  ...WEBHOOK_RESOLVERS,
 ] as const;
