@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMap as isYamlMap, isScalar, parseAllDocuments, type Document } from 'yaml';
 import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service } from 'kubernetes-models/v1';
@@ -8,6 +10,7 @@ import { Job } from 'kubernetes-models/batch/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigError, loadConfig, requireActorSigningKey, requireLogSigningKey } from '@modeltrail/config';
+import { describeWithNatsServerBinary, natsServerBinary } from '@modeltrail/testing';
 import { isMap, natsConfAt, NatsConfVariable, parseNatsConf, type NatsConfMap, type NatsConfValue } from './nats-conf';
 
 /**
@@ -629,5 +632,38 @@ describe('infra/k8s manifests', () => {
     const objects = parseAllDocuments(built.stdout) as Document[];
     expect(objects.map((d) => `${d.get('kind')}/${d.getIn(['metadata', 'name'])}`).sort()).toEqual(all.manifests.map((m) => `${m.obj.kind}/${m.obj.metadata.name}`).sort());
     for (const d of objects) if (d.get('kind') !== 'Namespace') expect(d.getIn(['metadata', 'namespace'])).toBe('modeltrail');
+  });
+});
+
+describeWithNatsServerBinary('infra/k8s NATS cluster config', () => {
+  const all = loadManifests();
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mt-k8s-nats-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** `nats-server -t` on the ConfigMap's nats.conf, in the NATS container's environment with `secrets` for its Secret values. */
+  const check = (secrets: 'template' | 'generated') => {
+    const sts = get(all, 'StatefulSet', 'nats');
+    const container = sts.spec.template.spec.containers[0];
+    const generated = Object.fromEntries((container.env ?? []).filter((e: K8sObject) => e.valueFrom?.secretKeyRef).map((e: K8sObject) => [e.name, `mt_${randomBytes(12).toString('hex')}`]));
+    const env = resolveEnv(all.manifests, sts, container, secrets === 'template' ? 'template' : generated);
+    const file = join(dir, 'nats.conf');
+    writeFileSync(file, get(all, 'ConfigMap', 'nats-config').data['nats.conf']);
+    const result = spawnSync(natsServerBinary(), ['-t', '-c', file], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 10_000 });
+    return { status: result.status, output: `${result.stdout}${result.stderr}` };
+  };
+
+  it('is accepted by nats-server with every password set', () => {
+    const { status, output } = check('generated');
+    expect(output).toContain('is valid');
+    expect(status).toBe(0);
+  });
+
+  it("is refused by nats-server while a password is the template's placeholder", () => {
+    const { status, output } = check('template');
+    expect(output).not.toContain('is valid');
+    expect(status).not.toBe(0);
   });
 });
