@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { accessRpc, datasetsRpc, experimentsRpc, lineageRpc, logRpc, monitoringRpc, registryRpc, schedulerRpc, subjects } from '@modeltrail/contracts';
+import { accessRpc, datasetsRpc, experimentsRpc, lineageRpc, logRpc, monitoringRpc, registryRpc, schedulerRpc, subjects, webhooksRpc } from '@modeltrail/contracts';
 import { DEFAULT_JOB_TELEMETRY_PREFIX, ensureEventsStream, ensureTelemetryStream, followJobTelemetry, publishJobTelemetry } from '@modeltrail/messaging';
 import { describeWithNatsServerBinary, natsServerBinary } from '@modeltrail/testing';
 import { connect, ErrorCode, Events, NatsError, StringCodec, type NatsConnection, type Status } from 'nats';
@@ -20,7 +20,7 @@ import { PLACEMENT_KICK_SUBJECT } from '../../services/scheduler/src/signals';
 
 const CONFIG = join(__dirname, 'nats.conf');
 const DEV_CONFIG = join(__dirname, 'nats.dev.conf');
-const COMPONENTS = ['datasets', 'experiments', 'scheduler', 'registry', 'monitoring', 'access', 'lineage', 'gateway', 'agent', 'relay', 'admin'] as const;
+const COMPONENTS = ['datasets', 'experiments', 'scheduler', 'registry', 'monitoring', 'access', 'lineage', 'webhooks', 'gateway', 'agent', 'relay', 'admin'] as const;
 type User = (typeof COMPONENTS)[number];
 
 const passwordVar = (user: User) => `NATS_${user.toUpperCase()}_PASSWORD`;
@@ -183,6 +183,7 @@ describeWithNatsServerBinary('infra/nats/nats.conf on a live server', () => {
     datasets: [],
     access: [],
     lineage: [],
+    webhooks: [],
     // DatasetVersionDirectory, AgentAssignments, agent credentials, RunTelemetryPublisher
     experiments: [datasetsRpc.getDatasetVersions.subject, schedulerRpc.getJobs.subject, accessRpc.authenticateApiKey.subject, subjects.runTelemetry('r1')],
     // NatsExperimentsClient, agent credentials, SchedulerSignals, JobStatusPublisher
@@ -220,6 +221,8 @@ describeWithNatsServerBinary('infra/nats/nats.conf on a live server', () => {
       registryRpc.getModelVersions.subject,
       lineageRpc.lineage.subject,
       accessRpc.listApiKeys.subject,
+      webhooksRpc.createWebhook.subject,
+      webhooksRpc.listWebhookDeliveries.subject,
     ],
     // Agent and JobRun (libs/contracts: callers ['agent']), TelemetryPublisher
     agent: [
@@ -257,12 +260,17 @@ describeWithNatsServerBinary('infra/nats/nats.conf on a live server', () => {
     ['access', schedulerRpc.submitJob.subject],
     ['lineage', registryRpc.approvePromotion.subject],
     ['relay', datasetsRpc.registerDataset.subject],
+    ['webhooks', datasetsRpc.registerDataset.subject],
+    ['webhooks', 'mt.evt.webhooks.WebhookCreated.v1'],
+    ['webhooks', webhooksRpc.createWebhook.subject],
     // queries only to what the code asks
     ['registry', accessRpc.authenticateApiKey.subject],
     ['monitoring', accessRpc.authenticateApiKey.subject],
     ['datasets', experimentsRpc.getRuns.subject],
     ['access', schedulerRpc.getJobs.subject],
     ['lineage', registryRpc.getModelVersions.subject],
+    ['webhooks', accessRpc.authenticateApiKey.subject],
+    ['webhooks', '_INBOX.someone-elses-reply'],
     // responders answer only requests they received
     ['datasets', '_INBOX.someone-elses-reply'],
     ['scheduler', '_INBOX.someone-elses-reply'],
@@ -341,12 +349,15 @@ describeWithNatsServerBinary('infra/nats/nats.conf on a live server', () => {
     ['access', accessRpc.authenticateApiKey.subject, accessRpc.authenticateApiKey.subject, true],
     ['lineage', logRpc.publishCheckpoint.subject, logRpc.publishCheckpoint.subject, true],
     ['lineage', lineageRpc.lineage.subject, lineageRpc.lineage.subject, true],
+    ['webhooks', webhooksRpc.createWebhook.subject, webhooksRpc.createWebhook.subject, true],
+    ['webhooks', webhooksRpc.listWebhookDeliveries.subject, webhooksRpc.listWebhookDeliveries.subject, true],
     // replies for the components that send requests (RpcClient listens on `_INBOX.<id>.*`)
     ...(['experiments', 'scheduler', 'registry', 'monitoring', 'gateway', 'agent', 'relay'] as const).map((user): [User, string, string, boolean] => [user, '_INBOX.abc.*', '_INBOX.abc.1', true]),
     // those that only answer have no inbox
     ['datasets', '_INBOX.>', '_INBOX.abc.1', false],
     ['access', '_INBOX.>', '_INBOX.abc.1', false],
     ['lineage', '_INBOX.>', '_INBOX.abc.1', false],
+    ['webhooks', '_INBOX.>', '_INBOX.abc.1', false],
     // the scheduler's placement kick, the agent's wake
     ['scheduler', PLACEMENT_KICK_SUBJECT, PLACEMENT_KICK_SUBJECT, true],
     ['agent', subjects.agent('agent-1', 'wake'), subjects.agent('agent-1', 'wake'), true],
@@ -366,6 +377,8 @@ describeWithNatsServerBinary('infra/nats/nats.conf on a live server', () => {
     ['gateway', 'mt.telemetry.job.>', subjects.jobTelemetry('j1', 'metrics'), false],
     ['access', 'mt.cmd.datasets.>', datasetsRpc.registerDataset.subject, false],
     ['relay', 'mt.evt.>', 'mt.evt.registry.ModelRegistered.v1', false],
+    ['webhooks', 'mt.evt.>', 'mt.evt.registry.PromotionApproved.v1', false],
+    ['webhooks', 'mt.cmd.registry.>', registryRpc.approvePromotion.subject, false],
     // no platform process reads MT_EVENTS
     ['registry', 'mt.evt.>', 'mt.evt.experiments.RunCompleted.v1', false],
     ['gateway', 'mt.evt.>', 'mt.evt.experiments.RunCompleted.v1', false],
@@ -408,6 +421,8 @@ describeWithNatsServerBinary('infra/nats/nats.conf on a live server', () => {
     ['gateway', datasetsRpc.registerDataset.subject, 'datasets'],
     ['gateway', logRpc.publishCheckpoint.subject, 'lineage'],
     ['gateway', accessRpc.createApiKey.subject, 'access'],
+    ['gateway', webhooksRpc.createWebhook.subject, 'webhooks'],
+    ['gateway', webhooksRpc.listWebhookDeliveries.subject, 'webhooks'],
     ['scheduler', experimentsRpc.startRun.subject, 'experiments'],
     ['scheduler', experimentsRpc.completeRun.subject, 'experiments'],
     ['scheduler', experimentsRpc.failRun.subject, 'experiments'],

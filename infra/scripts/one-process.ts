@@ -10,6 +10,7 @@ import { LineageModule } from '../../services/lineage/src/lineage.module';
 import { MonitoringModule } from '../../services/monitoring/src/monitoring.module';
 import { RegistryModule } from '../../services/registry/src/registry.module';
 import { SchedulerModule } from '../../services/scheduler/src/scheduler.module';
+import { WebhooksModule } from '../../services/webhooks/src/webhooks.module';
 import { createGatewayApp } from '../../gateway/src/gateway.app';
 import { GRAPHQL_PATH } from '../../gateway/src/gateway.module';
 
@@ -39,6 +40,7 @@ export const ONE_PROCESS_SERVICES: ReadonlyArray<ServiceSpec> = [
   { name: 'registry', module: (c) => RegistryModule.forRoot(c), serves: 'mt.cmd.registry.* and mt.qry.registry.*' },
   { name: 'monitoring', module: (c) => MonitoringModule.forRoot(c), serves: 'mt.cmd.monitoring.* and mt.qry.monitoring.*' },
   { name: 'lineage', module: (c) => LineageModule.forRoot(c), serves: 'mt.qry.lineage.*' },
+  { name: 'webhooks', module: (c) => WebhooksModule.forRoot(c), serves: 'mt.cmd.webhooks.* and mt.qry.webhooks.*' },
 ];
 
 export interface OneProcessPlatform {

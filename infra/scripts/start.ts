@@ -35,6 +35,7 @@ export const PROCESSES: ProcessSpec[] = [
   { name: 'monitoring', entry: 'services/monitoring/src/main.js' },
   { name: 'lineage', entry: 'services/lineage/src/main.js' },
   { name: 'access', entry: 'services/access/src/main.js' },
+  { name: 'webhooks', entry: 'services/webhooks/src/main.js' },
   { name: 'gateway', entry: 'gateway/src/main.js' },
   // One local agent: its GPUs from nvidia-smi, or the machine's CPUs and memory when there is none.
   { name: 'agent', entry: 'services/agent/src/main.js' },
