@@ -138,7 +138,7 @@ export function validationRule(text: string): Record<string, unknown> {
   if (!column) throw new InvalidArgumentError(`"${text}": the rule needs a column, e.g. ${name}:age`);
   const rule: Record<string, unknown> = { type, column };
   const needs = (n: number, example: string) => {
-    if (rest.length < n || rest.slice(0, n).every((part) => part === '')) throw new InvalidArgumentError(`"${text}": write it as ${example}`);
+    if (rest.length < n || rest.every((part) => part === '')) throw new InvalidArgumentError(`"${text}": write it as ${example}`);
   };
   switch (type) {
     case 'RANGE': {

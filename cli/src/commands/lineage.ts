@@ -50,6 +50,14 @@ export function registerAuditCommands(program: Command, runtime: Runtime): void 
   const audit = program.command('audit').description('audit reports of model versions');
 
   audit
+    .command('key')
+    .description('the log\'s verifier key (logKey), for `modeltrail verify --key`: keep it from a source you trust, not from the report')
+    .action(async (_options, command: Command) => {
+      const { logKey } = await apiFor(command, runtime).request(`{ logKey { origin keyName publicKey verifierKey } }`);
+      emit(command, runtime, logKey, () => `${logKey.verifierKey}\n`);
+    });
+
+  audit
     .command('export')
     .description('the audit report of a model version (its lifecycle by stage, each claim citing its events, each event with its inclusion proof against a signed checkpoint), to a file or stdout')
     .argument('<modelVersionId>', 'the model version')
