@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,9 @@ import { Job } from 'kubernetes-models/batch/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigError, loadConfig, requireActorSigningKey, requireLogSigningKey } from '@modeltrail/config';
-import { describeWithNatsServerBinary, natsServerBinary } from '@modeltrail/testing';
+import { ensureEventsStream, ensureTelemetryStream } from '@modeltrail/messaging';
+import { describeWithNatsServerBinary, eventually, freePort, natsServerBinary } from '@modeltrail/testing';
+import { connect, StringCodec, type NatsConnection } from 'nats';
 import { isMap, natsConfAt, NatsConfVariable, parseNatsConf, type NatsConfMap, type NatsConfValue } from './nats-conf';
 
 /**
@@ -666,4 +668,122 @@ describeWithNatsServerBinary('infra/k8s NATS cluster config', () => {
     expect(output).not.toContain('is valid');
     expect(status).not.toBe(0);
   });
+});
+
+/**
+ * The cluster config on three live servers on this machine: the ConfigMap's nats.conf with only
+ * addresses, ports and directories changed (each change asserted, so a reshaped config fails
+ * here rather than being silently skipped). It forms one JetStream cluster; the streams the
+ * platform creates at one replica are raised to three as the nats-streams Job does, the
+ * platform's own ensureEventsStream / ensureTelemetryStream keep them at three, and MT_EVENTS
+ * still takes the relay's publishes with one server gone.
+ */
+describeWithNatsServerBinary('infra/k8s NATS cluster on three live servers', () => {
+  const all = loadManifests();
+  const sc = StringCodec();
+  const servers: ChildProcess[] = [];
+  const logs: string[] = ['', '', ''];
+  const conns: NatsConnection[] = [];
+  let dir: string;
+  let clientPorts: number[] = [];
+  let passwords: Record<string, string> = {};
+
+  const connectAs = async (user: string, only?: number) => {
+    const nc = await connect({ servers: (only === undefined ? clientPorts : [clientPorts[only]]).map((p) => `nats://127.0.0.1:${p}`), user, pass: passwords[user], name: `k8s-spec-${user}`, maxReconnectAttempts: 20, reconnectTimeWait: 200 });
+    conns.push(nc);
+    return nc;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mt-k8s-cluster-'));
+    const sts = get(all, 'StatefulSet', 'nats');
+    const container = sts.spec.template.spec.containers[0];
+    passwords = Object.fromEntries(
+      (container.env ?? []).filter((e: K8sObject) => e.valueFrom?.secretKeyRef).map((e: K8sObject) => [e.valueFrom.secretKeyRef.key, `mt_${randomBytes(12).toString('hex')}`]),
+    );
+    const env = Object.fromEntries((container.env ?? []).filter((e: K8sObject) => e.valueFrom?.secretKeyRef).map((e: K8sObject) => [e.name, passwords[e.valueFrom.secretKeyRef.key]]));
+    const original: string = get(all, 'ConfigMap', 'nats-config').data['nats.conf'];
+    clientPorts = [await freePort(), await freePort(), await freePort()];
+    const routePorts = [await freePort(), await freePort(), await freePort()];
+    const replace = (text: string, from: string | RegExp, to: string) => {
+      const changed = text.replace(from, to);
+      if (changed === text) throw new Error(`the cluster config no longer has ${String(from)}`);
+      return changed;
+    };
+    for (let i = 0; i < 3; i++) {
+      let conf = replace(original, 'listen: 0.0.0.0:4222', `listen: 127.0.0.1:${clientPorts[i]}`);
+      conf = replace(conf, /http_port: 8222/, `http_port: ${await freePort()}`);
+      conf = replace(conf, 'store_dir: "/data"', `store_dir: "${join(dir, `store-${i}`)}"`);
+      conf = replace(conf, 'pid_file: "/var/run/nats/nats.pid"', `pid_file: "${join(dir, `nats-${i}.pid`)}"`);
+      conf = replace(conf, 'listen: 0.0.0.0:6222', `listen: 127.0.0.1:${routePorts[i]}`);
+      for (let j = 0; j < 3; j++) conf = replace(conf, `nats://nats-${j}.nats-headless:6222`, `nats://127.0.0.1:${routePorts[j]}`);
+      const file = join(dir, `nats-${i}.conf`);
+      writeFileSync(file, conf);
+      const child = spawn(natsServerBinary(), ['-c', file], { env: { PATH: process.env.PATH, ...env, POD_NAME: `nats-${i}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout?.on('data', (chunk: Buffer) => (logs[i] += chunk.toString()));
+      child.stderr?.on('data', (chunk: Buffer) => (logs[i] += chunk.toString()));
+      servers.push(child);
+    }
+    // The cluster is formed once JetStream answers (a meta leader is elected).
+    const admin = await eventually(() => connectAs('admin'), { timeoutMs: 15_000, intervalMs: 250 });
+    await eventually(async () => (await admin.jetstreamManager()).getAccountInfo(), { timeoutMs: 30_000, intervalMs: 500 }).catch((error) => {
+      throw new Error(`the JetStream cluster did not form: ${String(error)}\n${logs.join('\n---\n').slice(-4_000)}`);
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(conns.map((nc) => nc.close().catch(() => undefined)));
+    await Promise.all(
+      servers.map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+      }),
+    );
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the platform streams at three replicas once raised, and MT_EVENTS takes publishes with a server down', async () => {
+    const admin = await (await connectAs('admin')).jetstreamManager();
+    const relay = await connectAs('relay');
+    const scheduler = await connectAs('scheduler');
+    // While the cluster settles (peers joining, stream leaders moving) a JetStream request can
+    // time out or find too few peers; the relay and the scheduler retry the same way.
+    const settled = <T>(work: () => Promise<T>) => eventually(work, { timeoutMs: 30_000, intervalMs: 500 });
+
+    // As EventRelay.start and JobStatusPublisher.create do, then as the nats-streams Job does.
+    await settled(async () => ensureEventsStream(await relay.jetstreamManager()));
+    await settled(async () => ensureTelemetryStream(await scheduler.jetstreamManager()));
+    for (const name of ['MT_EVENTS', 'MT_TELEMETRY']) {
+      await settled(async () => {
+        const info = await admin.streams.info(name);
+        return admin.streams.update(name, { ...info.config, num_replicas: 3, ...(name === 'MT_EVENTS' ? { max_bytes: 32_212_254_720 } : {}) });
+      });
+      const cluster = await settled(async () => {
+        const info = await admin.streams.info(name);
+        const replicas = info.cluster?.replicas ?? [];
+        if (!info.cluster?.leader || replicas.length !== 2 || !replicas.every((r) => r.current)) throw new Error(`${name} is on ${JSON.stringify(info.cluster)}`);
+        return info.cluster;
+      });
+      expect(new Set([cluster.leader, ...(cluster.replicas ?? []).map((r) => r.name)])).toEqual(new Set(['nats-0', 'nats-1', 'nats-2']));
+    }
+    // A restarted relay and scheduler bring their streams in line again: the replicas stay.
+    const events = await settled(async () => ensureEventsStream(await relay.jetstreamManager(), { duplicateWindowMs: 60_000 }));
+    const telemetry = await settled(async () => ensureTelemetryStream(await scheduler.jetstreamManager()));
+    expect(events.config.duplicate_window).toBe(60_000_000_000);
+    expect(events.config.num_replicas).toBe(3);
+    expect(events.config.max_bytes).toBe(32_212_254_720);
+    expect(telemetry.config.num_replicas).toBe(3);
+
+    // One server down: the other two keep the stream's quorum.
+    const down = 2;
+    const exited = new Promise((resolve) => servers[down].once('exit', resolve));
+    servers[down].kill('SIGKILL');
+    await exited;
+    const survivor = await connectAs('relay', 0);
+    const ack = await eventually(() => survivor.jetstream().publish('mt.evt.datasets.DatasetRegistered.v1', sc.encode('{}'), { msgID: 'k8s-spec-1', timeout: 2_000 }), { timeoutMs: 20_000, intervalMs: 500 });
+    expect(ack.stream).toBe('MT_EVENTS');
+    expect(ack.duplicate).toBe(false);
+  }, 90_000);
 });
