@@ -1,8 +1,13 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { LogLevel } from '@nestjs/common';
+import { type DynamicModule, type LogLevel, Module } from '@nestjs/common';
+import { Plugin } from '@nestjs/apollo';
+import type { ApolloServerPlugin } from '@apollo/server';
 import type { AppConfig } from '@modeltrail/config';
-import type { IncomingMessage } from 'node:http';
+import { type MessageBus, poolOf } from '@modeltrail/messaging';
+import { ensureProcessObservability, graphqlObservabilityPlugin, graphqlRequestScope, handleOpsRequest, PinoNestLogger, processReadiness } from '@modeltrail/observability';
+import { GATEWAY_NATS } from './experiments/run-telemetry';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { mountConsole } from './console/console';
 import { answerHttpErrors, HTTP_BODY_LIMIT, refusalBody, requireJsonBody } from './errors/http-errors';
@@ -10,8 +15,22 @@ import { GatewayModule, GRAPHQL_PATH } from './gateway.module';
 import { batchLimit } from './limits/batch-limit';
 
 export interface GatewayAppOptions {
-  /** Nest's log levels; false for none (tests). */
+  /** false for no Nest log lines (tests); otherwise Nest logs through the process's pino logger, at LOG_LEVEL (the levels given are not used). */
   logger?: LogLevel[] | false;
+}
+
+/** Measures and traces each GraphQL operation (graphqlObservabilityPlugin), found by Nest's Apollo driver as a `@Plugin()` provider. */
+@Plugin()
+class GraphqlObservability {
+  private readonly plugin: ApolloServerPlugin<Record<string, unknown>> = graphqlObservabilityPlugin();
+  requestDidStart = this.plugin.requestDidStart!.bind(this.plugin);
+}
+
+@Module({})
+class ObservedGatewayModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return { module: ObservedGatewayModule, imports: [GatewayModule.forRoot(config)], providers: [GraphqlObservability] };
+  }
 }
 
 /**
@@ -26,15 +45,40 @@ export interface GatewayAppOptions {
  * No `x-powered-by`.
  */
 export async function createGatewayApp(config: AppConfig, options: GatewayAppOptions = {}): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(config), { logger: options.logger ?? ['error', 'warn', 'log'], bodyParser: false });
+  ensureProcessObservability(config);
+  const app = await NestFactory.create<NestExpressApplication>(ObservedGatewayModule.forRoot(config), { logger: options.logger === false ? false : new PinoNestLogger(), bodyParser: false });
   app.getHttpAdapter().getInstance().disable('x-powered-by');
+  // GET /metrics, /health and /ready, before the JSON-only body check (docs/observability.md).
+  const metricsToken = config.observability.metricsToken;
+  app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => (handleOpsRequest(req, res, { metricsToken }) ? undefined : next()));
   mountConsole(app); // GET /console: the web console (docs/console.md)
   app.use(requireJsonBody());
   app.useBodyParser('json', { limit: HTTP_BODY_LIMIT });
   app.use(answerHttpErrors());
+  // After the body is read: the request's x-request-id (its correlation id) and span.
+  app.use(GRAPHQL_PATH, graphqlRequestScope(config.serviceName));
   app.use(GRAPHQL_PATH, batchLimit(config));
   app.getHttpServer().on('upgrade', refuseUpgradeOutsideGraphQL);
+  watchReadiness(app, config.serviceName);
   return app;
+}
+
+/** /ready of the gateway: the bus answers a round trip, the pool a SELECT 1, and the HTTP server listens; checks removed on close. */
+function watchReadiness(app: NestExpressApplication, service: string): void {
+  const bus = app.get<MessageBus>(GATEWAY_NATS, { strict: false });
+  const pool = poolOf(app);
+  const removeChecks = [
+    processReadiness.add(`${service}:bus`, () => bus.flush()),
+    ...(pool ? [processReadiness.add(`${service}:database`, () => pool.query('SELECT 1'))] : []),
+    processReadiness.add(`${service}:http`, () => {
+      if (!app.getHttpServer().listening) throw new Error('the HTTP server is not listening');
+    }),
+  ];
+  const close = app.close.bind(app);
+  app.close = async () => {
+    for (const remove of removeChecks) remove();
+    await close();
+  };
 }
 
 /** Answers a WebSocket upgrade to any path but GRAPHQL_PATH (which graphql-ws takes) with a JSON 404, and closes the socket. */

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { DynamicModule, INestApplication, INestMicroservice } from '@nestjs/common';
 import { type AppConfig, loadConfig, requireSafeListenAddress } from '@modeltrail/config';
 import { closeInProcessBus, createServiceApp, IN_PROCESS_BUS_URL, type MessagingLogger } from '@modeltrail/messaging';
+import { initProcessObservability, rootLogger } from '@modeltrail/observability';
 import { AccessModule } from '../../services/access/src/access.module';
 import { prepareAgent } from '../../services/agent/src/node/run-agent';
 import { DatasetsModule } from '../../services/datasets/src/datasets.module';
@@ -55,13 +56,17 @@ export interface OneProcessPlatform {
 export interface OneProcessOptions {
   /** The environment each part reads its configuration from (DATABASE_URL already decided). */
   env: NodeJS.ProcessEnv;
-  /** Where the parts' own lines go (`<name>: ...`). */
-  print: (line: string) => void;
+  /** Where the parts' own lines go (`<name>: ...`); default: the process's JSON log, `service` naming the part. */
+  print?: (line: string) => void;
 }
 
 /** Starts every part in turn; on a failure, stops what had started and rethrows. */
 export async function startOneProcess(options: OneProcessOptions): Promise<OneProcessPlatform> {
   const configFor = (serviceName: string): AppConfig => ({ ...loadConfig(options.env, { serviceName }), natsUrl: IN_PROCESS_BUS_URL });
+  // One JSON log stream for every part (service `modeltrail`, or the part handling a request),
+  // one tracing SDK and one metrics registry, served at the gateway's /metrics (and on OPS_PORT when set).
+  initProcessObservability(configFor('modeltrail'));
+  const say = (service: string, line: string) => (options.print ? options.print(line) : rootLogger().info({ service }, line));
   const services: INestMicroservice[] = [];
   let gateway: INestApplication | undefined;
   const closeAll = async () => {
@@ -75,19 +80,19 @@ export async function startOneProcess(options: OneProcessOptions): Promise<OnePr
       const app = await createServiceApp(spec.module(config), config, { agentsMayCall: spec.agentsMayCall });
       services.push(app);
       await app.listen();
-      options.print(`${spec.name}: serving ${spec.serves} on the in-process bus`);
+      say(spec.name, `${spec.name}: serving ${spec.serves} on the in-process bus`);
     }
     const gatewayConfig = configFor('gateway');
     // Before it listens: a gateway open to the network with the development token is refused.
     const host = requireSafeListenAddress(gatewayConfig);
-    gateway = await createGatewayApp(gatewayConfig, { logger: gatewayConfig.logLevel === 'debug' ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn', 'log'] });
+    gateway = await createGatewayApp(gatewayConfig);
     await gateway.listen(gatewayConfig.port, host);
     const shown = host.includes(':') ? `[${host}]` : host;
     const graphqlUrl = `http://${shown}:${gatewayConfig.port}${GRAPHQL_PATH}`;
-    options.print(`gateway: GraphQL on ${graphqlUrl} (HTTP and graphql-ws), on the in-process bus`);
+    say('gateway', `gateway: GraphQL on ${graphqlUrl} (HTTP and graphql-ws), on the in-process bus; metrics of the whole process at http://${shown}:${gatewayConfig.port}/metrics`);
 
     let stopping = false;
-    const logger = prefixed('agent', options.print);
+    const logger = options.print ? prefixed('agent', options.print) : agentLogger();
     const agent = await prepareAgent(configFor('agent'), { logger });
     const agentStopped = agent.run(() => stopping);
     return {
@@ -104,6 +109,15 @@ export async function startOneProcess(options: OneProcessOptions): Promise<OnePr
     await closeAll();
     throw error;
   }
+}
+
+/** The agent's lines in the process's JSON log, `service` agent. */
+function agentLogger(): MessagingLogger {
+  return {
+    log: (message) => rootLogger().info({ service: 'agent' }, message),
+    warn: (message) => rootLogger().warn({ service: 'agent' }, message),
+    error: (message, stack) => rootLogger().error({ service: 'agent', stack }, message),
+  };
 }
 
 function prefixed(name: string, print: (line: string) => void): MessagingLogger {

@@ -12,6 +12,7 @@
  * code says so.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
     });
     const env = { ...process.env, DATABASE_URL: database.url };
     if (messaging.oneProcess) await runOneProcess(env, database, started);
-    else runServices(env, database, config);
+    else await runServices(env, database, config);
   } catch (error) {
     await database.stop().catch(() => undefined);
     throw error;
@@ -111,7 +112,8 @@ async function main(): Promise<void> {
 async function runOneProcess(env: NodeJS.ProcessEnv, database: DatabaseChoice, started: number): Promise<void> {
   // Loaded only here: the services topology never pays for composing every module in this process.
   const { startOneProcess } = await import('./one-process');
-  const platform = await startOneProcess({ env, print: (line) => process.stdout.write(`${line}\n`) });
+  // The parts' lines go to the process's one JSON log (docs/observability.md).
+  const platform = await startOneProcess({ env });
   const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
   say(`GraphQL API at ${platform.graphqlUrl}; ready in ${((Date.now() - started) / 1000).toFixed(1)} s, this process uses ${mib(process.memoryUsage().rss)} MiB`);
   let stopping = false;
@@ -139,7 +141,7 @@ async function runOneProcess(env: NodeJS.ProcessEnv, database: DatabaseChoice, s
 }
 
 /** Every process as a child process; the embedded PostgreSQL, if any, stops after the last one. */
-function runServices(env: NodeJS.ProcessEnv, database: DatabaseChoice, config: AppConfig): void {
+async function runServices(env: NodeJS.ProcessEnv, database: DatabaseChoice, config: AppConfig): Promise<void> {
   const children = new Map<string, ChildProcess>();
   let stopping = false;
   const exitWhenDone = () => {
@@ -162,10 +164,14 @@ function runServices(env: NodeJS.ProcessEnv, database: DatabaseChoice, config: A
   process.on('SIGINT', () => stopAll(0));
   process.on('SIGTERM', () => stopAll(0));
 
+  // Each process but the gateway (which serves them on its PORT) gets its own ops port for
+  // /metrics, /health and /ready: OPS_PORT, OPS_PORT+1, ... when set, else free ports.
+  const opsPorts = await opsPortsFor(PROCESSES.filter((spec) => spec.name !== 'gateway').map((spec) => spec.name), config);
   PROCESSES.forEach((spec, index) => {
     const entry = join(distRoot, spec.entry);
+    const opsPort = opsPorts.get(spec.name);
     const child = spawn(process.execPath, ['--enable-source-maps', entry], {
-      env: { ...env, SERVICE_NAME: spec.name },
+      env: { ...env, SERVICE_NAME: spec.name, ...(opsPort === undefined ? {} : { OPS_PORT: String(opsPort) }) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.set(spec.name, child);
@@ -190,6 +196,28 @@ function runServices(env: NodeJS.ProcessEnv, database: DatabaseChoice, config: A
   });
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   say(`started ${PROCESSES.map((p) => p.name).join(', ')}; the GraphQL API will be at http://${host}:${config.port}/graphql once the gateway says so`);
+  const opsHost = config.observability.opsHost.includes(':') ? `[${config.observability.opsHost}]` : config.observability.opsHost;
+  say(`metrics (and /health, /ready): gateway http://${host}:${config.port}/metrics, ${[...opsPorts].map(([name, port]) => `${name} http://${opsHost}:${port}/metrics`).join(', ')}`);
+}
+
+/** An ops port per process: consecutive from OPS_PORT when set (not 0), else free ports of OPS_HOST. */
+async function opsPortsFor(names: ReadonlyArray<string>, config: AppConfig): Promise<Map<string, number>> {
+  const base = config.observability.opsPort;
+  if (base) return new Map(names.map((name, index) => [name, base + index]));
+  const ports = new Map<string, number>();
+  for (const name of names) ports.set(name, await freeOpsPort(config.observability.opsHost, new Set(ports.values())));
+  return ports;
+}
+
+function freeOpsPort(host: string, taken: ReadonlySet<number>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => (taken.has(port) ? freeOpsPort(host, taken).then(resolve, reject) : resolve(port)));
+    });
+  });
 }
 
 main().catch((error: unknown) => {

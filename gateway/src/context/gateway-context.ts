@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { currentCorrelationId } from '@modeltrail/observability';
 import { Inject, Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GraphQLResolveInfo } from 'graphql';
@@ -72,7 +73,7 @@ export class GatewayContextFactory {
     const body = (req as IncomingMessage & { body?: unknown }).body;
     await this.rateLimit(auth.identity.principal, Array.isArray(body) ? Math.max(1, body.length) : 1);
     const given = req.headers[CORRELATION_HEADER];
-    const correlationId = typeof given === 'string' && UUID.test(given) ? given.toLowerCase() : randomUUID();
+    const correlationId = currentCorrelationId() ?? (typeof given === 'string' && UUID.test(given) ? given.toLowerCase() : randomUUID());
     res?.setHeader('X-Correlation-Id', correlationId);
     const key = req.headers[IDEMPOTENCY_HEADER];
     if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))) {

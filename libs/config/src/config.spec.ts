@@ -42,6 +42,23 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SERVICE_NAME: 'start', MODELTRAIL_MODE: 'cluster' })).toThrow(/MODELTRAIL_MODE/);
   });
 
+  it('reads the observability settings: no ops server, JSON logs and no tracing by default', () => {
+    expect(loadConfig({ SERVICE_NAME: 'datasets' }).observability).toEqual({ logFormat: 'json', opsPort: undefined, opsHost: '127.0.0.1', metricsToken: undefined, otlpTracesUrl: undefined, otelServiceName: 'datasets' });
+    const set = loadConfig({ SERVICE_NAME: 'datasets', OPS_PORT: '9464', OPS_HOST: '0.0.0.0', LOG_FORMAT: 'pretty', METRICS_TOKEN: 'a-long-metrics-token', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/', OTEL_SERVICE_NAME: 'mt-datasets' }).observability;
+    expect(set).toEqual({ logFormat: 'pretty', opsPort: 9464, opsHost: '0.0.0.0', metricsToken: 'a-long-metrics-token', otlpTracesUrl: 'http://collector:4318/v1/traces', otelServiceName: 'mt-datasets' });
+    // The traces endpoint is taken as it is, ahead of the general one.
+    expect(loadConfig({ SERVICE_NAME: 'x', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://b/traces' }).observability.otlpTracesUrl).toBe('https://b/traces');
+    expect(loadConfig({ SERVICE_NAME: 'x', OPS_PORT: '0' }).observability.opsPort).toBe(0);
+    let error: unknown;
+    try {
+      loadConfig({ SERVICE_NAME: 'x', OPS_PORT: '70000', LOG_FORMAT: 'xml', METRICS_TOKEN: 'short', OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://c:4317' });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as ConfigError).problems.map((p) => p.variable).sort()).toEqual(['LOG_FORMAT', 'METRICS_TOKEN', 'OPS_PORT', 'OTEL_EXPORTER_OTLP_ENDPOINT']);
+    expect((error as Error).message).not.toContain('short');
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ EVENTSTORE_URL: '', SERVICE_NAME: 'x' }).eventStoreUrl).toBeUndefined();
   });

@@ -50,6 +50,8 @@ export interface AppConfig {
    */
   dataRoots: ReadonlyArray<string>;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Logs, metrics, traces and the health endpoints (docs/observability.md). */
+  observability: ObservabilityConfig;
   /**
    * Bearer tokens the GraphQL gateway accepts, each naming the user who acts with it (API_TOKENS).
    * Outside production, unset means the development tokens; in production, unset means none (the
@@ -86,6 +88,27 @@ export interface WebhooksConfig {
   maxResponseBytes: number;
   /** POSTs in flight at once per replica (WEBHOOK_CONCURRENCY, default 8). */
   concurrency: number;
+}
+
+export interface ObservabilityConfig {
+  /** How log lines are written (LOG_FORMAT): `json` (one JSON object a line, the default) or `pretty` (one readable line each). */
+  logFormat: 'json' | 'pretty';
+  /**
+   * Port of the process's ops server, with /metrics, /health and /ready (OPS_PORT): unset means
+   * none (the gateway serves them on its own PORT regardless); 0 means a free port, said in the log.
+   */
+  opsPort: number | undefined;
+  /** Address the ops server listens on (OPS_HOST, default 127.0.0.1; 0.0.0.0 in a container). */
+  opsHost: string;
+  /** When set, /metrics answers only requests with `Authorization: Bearer <METRICS_TOKEN>`; /health and /ready stay open. */
+  metricsToken: string | undefined;
+  /**
+   * Where spans go over OTLP/HTTP: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, or
+   * OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. Unset: no tracing SDK (the API stays a no-op).
+   */
+  otlpTracesUrl: string | undefined;
+  /** `service.name` of the spans (OTEL_SERVICE_NAME, default the process's service name). */
+  otelServiceName: string;
 }
 
 export interface AccessConfig {
@@ -311,6 +334,17 @@ const schema = z.object({
     .refine((roots) => roots.every((root) => isAbsolute(root)), 'must be absolute directories, separated by commas (e.g. /srv/data,/mnt/datasets)')
     .optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  OPS_PORT: integer(0, 65_535).optional(),
+  OPS_HOST: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9.:%-]+$/, 'must be an IP address or a host name to listen on, e.g. 127.0.0.1 or 0.0.0.0')
+    .optional(),
+  METRICS_TOKEN: z.string().regex(/^[\x21-\x7e]{16,512}$/, 'must be 16 to 512 visible ASCII characters (e.g. the output of: openssl rand -hex 24)').optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:'], 'http://otel-collector:4318').optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['http:', 'https:'], 'http://otel-collector:4318/v1/traces').optional(),
+  OTEL_SERVICE_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be letters, digits, ., _ or - (e.g. modeltrail-datasets)').optional(),
   API_TOKENS: apiTokens.optional(),
   GRAPHQL_MAX_DEPTH: integer(2, 100).default(DEFAULTS.GRAPHQL_MAX_DEPTH),
   TELEMETRY_STREAM: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, _ or - (a JetStream stream name)').default('MT_TELEMETRY'),
@@ -450,6 +484,14 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
     artifactRoot: e.ARTIFACT_ROOT ?? join(e.MODELTRAIL_DATA_DIR, 'artifacts'),
     dataRoots: (e.DATA_ROOTS ?? (e.NODE_ENV === 'production' ? [] : [process.cwd()])).map((root) => resolve(root)),
     logLevel: e.LOG_LEVEL,
+    observability: {
+      logFormat: e.LOG_FORMAT,
+      opsPort: e.OPS_PORT,
+      opsHost: e.OPS_HOST ?? DEFAULTS.HOST,
+      metricsToken: e.METRICS_TOKEN,
+      otlpTracesUrl: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` : undefined),
+      otelServiceName: e.OTEL_SERVICE_NAME ?? serviceName!,
+    },
     apiTokens: e.API_TOKENS ?? (e.NODE_ENV === 'production' ? [] : [...DEVELOPMENT_TOKENS]),
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     telemetryStream: e.TELEMETRY_STREAM,

@@ -19,6 +19,7 @@ import {
 } from '@eventstore/db-client';
 import { type EventCatalog, ModelTrailError, UnavailableError } from '@modeltrail/contracts';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from './errors';
+import { observeAppend } from './observe';
 import { eachEvent } from './subscription';
 import { type ChainedEvent, type PreparedEvent, SYSTEM_ACTOR, checkExpectedRevision, chainEvents, matchIdempotentAppend, metadataOf, prepareEvents, validateExpectedRevision, verifyChain } from './prepare';
 import type {
@@ -95,7 +96,11 @@ export class EventStoreDbEventStore implements EventStore {
     this.client = EventStoreDBClient.connectionString(withDefaultDeadline(options.connectionString, this.timeoutMs));
   }
 
-  async append(stream: string, events: ReadonlyArray<NewEvent>, options: AppendOptions = {}): Promise<AppendResult> {
+  append(stream: string, events: ReadonlyArray<NewEvent>, options: AppendOptions = {}): Promise<AppendResult> {
+    return observeAppend('eventstoredb', stream, events.length, () => this.appendObserved(stream, events, options));
+  }
+
+  private async appendObserved(stream: string, events: ReadonlyArray<NewEvent>, options: AppendOptions): Promise<AppendResult> {
     const expected = options.expectedRevision ?? 'any';
     validateExpectedRevision(expected);
     // Everything that can be refused locally (names, ids, schemas, JSON) is refused before any I/O.

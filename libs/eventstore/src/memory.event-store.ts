@@ -1,5 +1,6 @@
 import type { EventCatalog } from '@modeltrail/contracts';
 import { DuplicateEventIdError } from './errors';
+import { observeAppend } from './observe';
 import { checkExpectedRevision, chainEvents, matchIdempotentAppend, prepareEvents, toRecorded, validateExpectedRevision, verifyChain } from './prepare';
 import { ChangeSignal } from './signal';
 import { PollingAllSubscription } from './subscription';
@@ -33,7 +34,11 @@ export class InMemoryEventStore implements EventStore {
 
   constructor(private readonly options: InMemoryEventStoreOptions = {}) {}
 
-  async append(stream: string, events: ReadonlyArray<NewEvent>, options: AppendOptions = {}): Promise<AppendResult> {
+  append(stream: string, events: ReadonlyArray<NewEvent>, options: AppendOptions = {}): Promise<AppendResult> {
+    return observeAppend('memory', stream, events.length, () => this.appendObserved(stream, events, options));
+  }
+
+  private async appendObserved(stream: string, events: ReadonlyArray<NewEvent>, options: AppendOptions): Promise<AppendResult> {
     const expected = options.expectedRevision ?? 'any';
     validateExpectedRevision(expected);
     const prepared = prepareEvents(stream, events, this.options.catalog, this.options.now ?? (() => new Date()));

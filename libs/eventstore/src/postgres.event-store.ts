@@ -3,6 +3,7 @@ import { Client, type Pool, type PoolClient } from 'pg';
 import { type EventCatalog, UnavailableError } from '@modeltrail/contracts';
 import { ident, isConnectionError, migrate, sqlState } from '@modeltrail/postgres';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from './errors';
+import { observeAppend } from './observe';
 import { eventStoreMigrations, POSITIONS_PER_TRANSACTION } from './postgres.migrations';
 import { type ChainedEvent, hasCallerIds, type PreparedEvent, chainEvents, matchIdempotentAppend, prepareEvents, toRecorded, validateExpectedRevision, verifyChain } from './prepare';
 import { ChangeSignal } from './signal';
@@ -156,7 +157,11 @@ export class PostgresEventStore implements EventStore {
     return applied;
   }
 
-  async append(stream: string, events: ReadonlyArray<NewEvent>, options: AppendOptions = {}): Promise<AppendResult> {
+  append(stream: string, events: ReadonlyArray<NewEvent>, options: AppendOptions = {}): Promise<AppendResult> {
+    return observeAppend('postgres', stream, events.length, () => this.appendObserved(stream, events, options));
+  }
+
+  private async appendObserved(stream: string, events: ReadonlyArray<NewEvent>, options: AppendOptions): Promise<AppendResult> {
     const expected = options.expectedRevision ?? 'any';
     validateExpectedRevision(expected);
     const prepared = prepareEvents(stream, events, this.options.catalog, this.options.now ?? (() => new Date()));
@@ -187,7 +192,11 @@ export class PostgresEventStore implements EventStore {
    * transaction (two transactions appending to the same two streams in opposite orders would
    * deadlock: each holds one stream's row lock and waits for the other's).
    */
-  async appendInTransaction(client: PoolClient, stream: string, events: ReadonlyArray<NewEvent>, options: AppendOptions = {}): Promise<AppendResult> {
+  appendInTransaction(client: PoolClient, stream: string, events: ReadonlyArray<NewEvent>, options: AppendOptions = {}): Promise<AppendResult> {
+    return observeAppend('postgres', stream, events.length, () => this.appendInTransactionObserved(client, stream, events, options));
+  }
+
+  private async appendInTransactionObserved(client: PoolClient, stream: string, events: ReadonlyArray<NewEvent>, options: AppendOptions): Promise<AppendResult> {
     const expected = options.expectedRevision ?? 'any';
     validateExpectedRevision(expected);
     const prepared = prepareEvents(stream, events, this.options.catalog, this.options.now ?? (() => new Date()));

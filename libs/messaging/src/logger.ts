@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { contextLogger } from '@modeltrail/observability';
 
 /** What the messaging pieces log through; Nest's `Logger` fits, and so does a test recorder. */
 export interface MessagingLogger {
@@ -7,13 +7,9 @@ export interface MessagingLogger {
   error(message: string, stack?: string): void;
 }
 
+/** The process's JSON log (pino, see @modeltrail/observability), its lines tagged with `context`. */
 export function defaultLogger(context: string): MessagingLogger {
-  const logger = new Logger(context);
-  return {
-    log: (message) => logger.log(message),
-    warn: (message) => logger.warn(message),
-    error: (message, stack) => (stack ? logger.error(message, stack) : logger.error(message)),
-  };
+  return contextLogger(context);
 }
 
 export function errorMessage(error: unknown): string {

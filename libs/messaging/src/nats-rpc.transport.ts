@@ -11,7 +11,7 @@ import { RPC_DEFINITION_EXTRA } from './rpc.decorators';
 import { answerRpc, decodeJson, isErrorPayload } from './rpc.envelope';
 import { type ActorVerificationOption, actorSigningKeyFromEnvironment, resolveActorVerification, type ResolvedActorVerification } from './actor-auth';
 import { HEADER_ACTOR, HEADER_CAUSATION_ID, HEADER_CORRELATION_ID } from './headers';
-import { DEFAULT_QUEUE } from './rpc.server';
+import { DEFAULT_QUEUE, observeRpc } from './rpc.server';
 
 export interface NatsRpcTransportOptions {
   /** Connect with these options; the transport owns that connection and drains it on close. */
@@ -25,6 +25,8 @@ export interface NatsRpcTransportOptions {
   /** Subject namespace of the installation (see withNamespace): handlers listen on `<namespace>.<pattern>`. */
   namespace?: string;
   logger?: MessagingLogger;
+  /** The service answering (the `service` of its log lines while it handles a request); default the queue group. */
+  service?: string;
   /**
    * How the actor of each request is checked: `{ signingKey: requireActorSigningKey(config) }`,
    * plus `credentials` where agents may call (a verifier, or a factory given this transport's
@@ -57,6 +59,7 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
   private managed: ManagedBus | undefined;
   private nc: MessageBus | undefined;
   private actors: ResolvedActorVerification | null = null;
+  private connected = false;
 
   constructor(private readonly options: NatsRpcTransportOptions) {
     super();
@@ -78,6 +81,7 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
       this.actors = resolveActorVerification(this.options.actors, this.nc);
       this.followStatus(this.nc);
       this._status$.next('connected');
+      this.connected = true;
       this.subscribeHandlers(this.nc);
       // A round trip to the server: once listen() resolves, the server has every subscription,
       // so a request sent right after from another connection finds its responder.
@@ -96,6 +100,7 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
     const managed = this.managed;
     this.managed = undefined;
     this.nc = undefined;
+    this.connected = false;
     await managed?.close();
     this._status$.next('disconnected');
     this.statusEvents.removeAllListeners();
@@ -104,6 +109,12 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
   /** Listens to NATS status events of the connection (`disconnect`, `reconnect`, `error`, ...). */
   on<EventKey extends string = string, EventCallback extends Function = Function>(event: EventKey, callback: EventCallback): void {
     this.statusEvents.on(event, callback as unknown as (...args: unknown[]) => void);
+  }
+
+  /** For /ready: throws saying why the transport cannot answer requests now (not listening, or its connection is down). */
+  assertConnected(): void {
+    if (!this.nc || !this.connected) throw new Error(this.nc ? 'the bus connection is down (reconnecting)' : 'not listening on the bus');
+    if (this.nc.isClosed() || this.nc.isDraining()) throw new Error('the bus connection is closed');
   }
 
   unwrap<T>(): T {
@@ -135,8 +146,9 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
   private requestCallback(subject: string, handler: MessageHandler): (msg: Msg) => Promise<void> {
     const def = (handler.extras?.[RPC_DEFINITION_EXTRA] as RpcDefinition | undefined) ?? this.definitions.get(subject);
     if (!def) this.log.warn(`${subject} has no RpcDefinition (use @RpcPattern(def) or the definitions option): its requests are not validated`);
+    const service = this.options.service ?? this.options.queue ?? DEFAULT_QUEUE;
     return (msg) =>
-      answerRpc(msg, {
+      observeRpc(msg, subject, service, () => answerRpc(msg, {
         subject,
         schema: def?.request,
         logger: this.log,
@@ -153,7 +165,7 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
             throw fromNestError(error, subject);
           }
         },
-      });
+      }));
   }
 
   private eventCallback(subject: string): (msg: Msg) => Promise<void> {
@@ -175,6 +187,8 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
         if (status.type === 'disconnect') this._status$.next('disconnected');
         else if (status.type === 'reconnecting') this._status$.next('reconnecting');
         else if (status.type === 'reconnect') this._status$.next('connected');
+        if (status.type === 'disconnect' || status.type === 'reconnecting') this.connected = false;
+        else if (status.type === 'reconnect') this.connected = true;
         this.statusEvents.emit(status.type, status.data, status satisfies Status);
       }
     })().catch(() => undefined);

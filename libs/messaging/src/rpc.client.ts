@@ -11,6 +11,7 @@ import {
   type RpcReply,
   withNamespace,
 } from '@modeltrail/contracts';
+import { context, injectTraceContext, outcomeOf, rpcClientDuration, SpanKind, SpanStatusCode, trace, tracer } from '@modeltrail/observability';
 import type { MessageBus } from './bus';
 import { ActorSigner, HEADER_CREDENTIAL, HEADER_SIGNATURE } from './actor-auth';
 import { toNatsHeaders } from './headers';
@@ -69,9 +70,30 @@ export class RpcClient {
     this.credential = options.credential ?? null;
   }
 
+  /**
+   * Sends one request in a CLIENT span `rpc <subject>` whose W3C trace context travels in the
+   * request's headers (`traceparent`), and counts it in modeltrail_rpc_client_duration_seconds.
+   */
   async request<D extends RpcDefinition>(def: D, payload: RpcRequest<D>, options: RpcRequestOptions): Promise<RpcReply<D>> {
+    const started = process.hrtime.bigint();
+    const span = tracer().startSpan(`rpc ${def.subject}`, { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'nats', 'rpc.method': def.subject, 'messaging.destination.name': def.subject } });
+    let outcome = 'ok';
+    try {
+      return await this.send(def, payload, options, trace.setSpan(context.active(), span));
+    } catch (error) {
+      outcome = outcomeOf(error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+      throw error;
+    } finally {
+      rpcClientDuration.observe({ subject: def.subject, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+      span.end();
+    }
+  }
+
+  private async send<D extends RpcDefinition>(def: D, payload: RpcRequest<D>, options: RpcRequestOptions, spanContext: ReturnType<typeof context.active>): Promise<RpcReply<D>> {
     const timeoutMs = options.timeoutMs ?? Math.max(def.timeoutMs ?? 0, this.defaultTimeoutMs);
     const headers = toNatsHeaders(options.headers);
+    injectTraceContext(headers, spanContext);
     let body: Uint8Array;
     try {
       body = encodeJson(payload);

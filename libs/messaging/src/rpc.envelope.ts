@@ -73,10 +73,10 @@ export async function replyFor(msg: Msg, options: AnswerRpcOptions): Promise<Rpc
   }
 }
 
-/** Answers one request; a request without a reply subject (a plain publish) is handled but not answered. */
-export async function answerRpc(msg: Msg, options: AnswerRpcOptions): Promise<void> {
+/** Answers one request (and returns the reply, for metrics); a request without a reply subject (a plain publish) is handled but not answered. */
+export async function answerRpc(msg: Msg, options: AnswerRpcOptions): Promise<RpcReplyEnvelope> {
   const reply = await replyFor(msg, options);
-  if (!msg.reply) return;
+  if (!msg.reply) return reply;
   let body: Uint8Array;
   try {
     body = encodeJson(reply);
@@ -89,6 +89,7 @@ export async function answerRpc(msg: Msg, options: AnswerRpcOptions): Promise<vo
   } catch (error) {
     options.logger.warn(`could not reply to ${options.subject}: ${error instanceof Error ? error.message : String(error)}`);
   }
+  return reply;
 }
 
 export function isErrorPayload(value: unknown): value is ErrorPayload {

@@ -1,6 +1,9 @@
-import type { DynamicModule, INestMicroservice } from '@nestjs/common';
+import type { DynamicModule, INestApplicationContext, INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { Pool } from 'pg';
 import { type AppConfig, requireActorSigningKey } from '@modeltrail/config';
+import { acquireOpsServer, contextLogger, ensureProcessObservability, PinoNestLogger, processReadiness } from '@modeltrail/observability';
+import { PG_POOL } from '@modeltrail/postgres';
 import { agentCredentials } from './agent-credentials';
 import { NatsRpcTransport } from './nats-rpc.transport';
 
@@ -15,18 +18,55 @@ export interface ServiceAppOptions {
  * under the queue group of the service's name, signed actors required. Call `listen()` to serve.
  * The service's own `main.ts` and the one-process composition both build the app here, so
  * the two ways of running differ only in the bus.
+ *
+ * Observability (docs/observability.md): Nest logs through the process's pino logger (JSON
+ * lines); every request is traced and measured (observeRpc); /ready asks the app's bus
+ * connection and its PostgreSQL pool (`<service>:bus`, `<service>:database`); with OPS_PORT set
+ * the process's ops server (/metrics, /health, /ready) runs until the app is closed.
  */
-export function createServiceApp(module: DynamicModule, config: AppConfig, options: ServiceAppOptions = {}): Promise<INestMicroservice> {
+export async function createServiceApp(module: DynamicModule, config: AppConfig, options: ServiceAppOptions = {}): Promise<INestMicroservice> {
+  ensureProcessObservability(config);
   const signingKey = requireActorSigningKey(config);
-  return NestFactory.createMicroservice(module, {
-    strategy: new NatsRpcTransport({
-      nats: { url: config.natsUrl, name: config.serviceName, user: config.natsUser, pass: config.natsPassword },
-      queue: config.serviceName,
-      namespace: config.natsNamespace,
-      actors: options.agentsMayCall
-        ? { signingKey, credentials: agentCredentials({ signingKey, actor: `service:${config.serviceName}`, namespace: config.natsNamespace, timeoutMs: config.rpcTimeoutMs }) }
-        : { signingKey },
-    }),
-    logger: config.logLevel === 'debug' ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn', 'log'],
+  const transport = new NatsRpcTransport({
+    nats: { url: config.natsUrl, name: config.serviceName, user: config.natsUser, pass: config.natsPassword },
+    queue: config.serviceName,
+    service: config.serviceName,
+    namespace: config.natsNamespace,
+    actors: options.agentsMayCall
+      ? { signingKey, credentials: agentCredentials({ signingKey, actor: `service:${config.serviceName}`, namespace: config.natsNamespace, timeoutMs: config.rpcTimeoutMs }) }
+      : { signingKey },
   });
+  const app = await NestFactory.createMicroservice(module, { strategy: transport, logger: new PinoNestLogger() });
+  const pool = poolOf(app);
+  const removeChecks = [
+    processReadiness.add(`${config.serviceName}:bus`, async () => {
+      transport.assertConnected();
+      await transport.unwrap<{ flush(): Promise<void> }>().flush();
+    }),
+    ...(pool ? [processReadiness.add(`${config.serviceName}:database`, () => pool.query('SELECT 1'))] : []),
+  ];
+  const ops = await acquireOpsServer({ port: config.observability.opsPort, host: config.observability.opsHost, metricsToken: config.observability.metricsToken }).catch(async (error: unknown) => {
+    await app.close();
+    throw new Error(`the ops server could not listen on ${config.observability.opsHost}:${config.observability.opsPort} (OPS_PORT, OPS_HOST): ${error instanceof Error ? error.message : String(error)}`);
+  });
+  if (ops) contextLogger(config.serviceName).log(`ops: ${ops.server.url}/metrics, /health and /ready`);
+  const close = app.close.bind(app);
+  app.close = async () => {
+    for (const remove of removeChecks) remove();
+    try {
+      await close();
+    } finally {
+      await ops?.release();
+    }
+  };
+  return app;
+}
+
+/** The app's PostgreSQL pool (PostgresModule), if it has one. */
+export function poolOf(app: INestApplicationContext): Pool | null {
+  try {
+    return app.get<Pool>(PG_POOL, { strict: false }) ?? null;
+  } catch {
+    return null;
+  }
 }

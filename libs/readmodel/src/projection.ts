@@ -1,6 +1,7 @@
 import { escapeLiteral, type Pool, type PoolClient } from 'pg';
 import type { EventCatalog } from '@modeltrail/contracts';
 import { type EventStore, PositionWatch, type RecordedEvent, StoreFollower } from '@modeltrail/eventstore';
+import { observeProjection } from '@modeltrail/observability';
 import { ident, type Migration, migrate, withTransaction } from '@modeltrail/postgres';
 import { foldTable, numberRows, type Projection, type TableProjection, touchedKeys } from './set-projection';
 import { TableSql } from './table';
@@ -69,6 +70,9 @@ export class ProjectionRunner {
   private readonly tables: ReadonlyArray<{ projection: TableProjection<RecordedEvent, any, any>; sql: TableSql<any> }>;
   private readonly follower: StoreFollower;
   private readonly applied = new PositionWatch(() => `projection ${this.options.projection.name}`);
+  /** When the projection last moved (ms since the epoch), for the staleness gauge. */
+  private lastAppliedAt = Date.now();
+  private unobserve: (() => void) | undefined;
   /** Events passed over (none of them read by the projection) since the checkpoint was last written. */
   private skippedSinceCheckpoint = 0;
 
@@ -101,10 +105,16 @@ export class ProjectionRunner {
   async start(): Promise<void> {
     if (this.follower.started) throw new Error(`projection ${this.name} is already running`);
     this.applied.set(await this.readCheckpoint());
+    this.lastAppliedAt = Date.now();
     this.follower.start();
+    // modeltrail_projection_lag_positions and _stale_seconds while it runs (docs/observability.md).
+    this.unobserve?.();
+    this.unobserve = observeProjection({ schema: this.options.schema, projection: this.name, position: () => this.applied.current, lastAppliedAt: () => this.lastAppliedAt, head: storeHead(this.options.store) });
   }
 
   async stop(): Promise<void> {
+    this.unobserve?.();
+    this.unobserve = undefined;
     await this.follower.stop();
   }
 
@@ -121,6 +131,11 @@ export class ProjectionRunner {
     });
     this.applied.set(0);
     if (wasRunning) await this.start();
+  }
+
+  private moved(position: number): void {
+    if (position > this.applied.current) this.lastAppliedAt = Date.now();
+    this.applied.set(position);
   }
 
   /** Resolves once the read model reflects every event up to `position` (after an append, pass its position). */
@@ -145,7 +160,7 @@ export class ProjectionRunner {
     // SKIPPED_EVENTS_PER_CHECKPOINT of them, so that a restart does not re-read too many).
     if (batch.length > 0 && this.skippedSinceCheckpoint + batch.length < SKIPPED_EVENTS_PER_CHECKPOINT && !batch.some((event) => projection.handles.has((catalog ? catalog.upcast(event) : event).type))) {
       this.skippedSinceCheckpoint += batch.length;
-      this.applied.set(Math.max(batch[batch.length - 1].position, this.applied.current));
+      this.moved(Math.max(batch[batch.length - 1].position, this.applied.current));
       return;
     }
     this.skippedSinceCheckpoint = 0;
@@ -171,7 +186,7 @@ export class ProjectionRunner {
         commit: ({ position, moved }) => (moved ? `UPDATE ${this.s}.projection_checkpoints SET position = ${Math.trunc(position)}, updated_at = now() WHERE name = ${this.nameLiteral}` : undefined),
       },
     );
-    this.applied.set(Math.max(reached.position, this.applied.current));
+    this.moved(Math.max(reached.position, this.applied.current));
   }
 
   /** One read per touched table, the fold in memory, then deletes (children first) and upserts (parents first). */
@@ -207,4 +222,13 @@ export class ProjectionRunner {
       await (table.appendOnly ? sql.insertNew(client, outcomes[i]?.upserts ?? []) : sql.upsert(client, outcomes[i]?.upserts ?? []));
     }
   }
+}
+
+const heads = new WeakMap<EventStore, () => Promise<number>>();
+
+/** One head reader per store, so a scrape asks each store once for all its projections. */
+function storeHead(store: EventStore): () => Promise<number> {
+  let head = heads.get(store);
+  if (!head) heads.set(store, (head = () => store.headPosition()));
+  return head;
 }

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from '@modeltrail/config';
 import type { MessagingLogger } from '@modeltrail/messaging';
+import { contextLogger, initProcessObservability, rootLogger } from '@modeltrail/observability';
 import { AgentIdConflictError } from './node/agent';
 import { prepareAgent } from './node/run-agent';
 import { DataDirInUseError } from './node/session-file';
@@ -27,24 +28,21 @@ import { DataDirInUseError } from './node/session-file';
  * process holds the agent id or uses the data directory.
  */
 
-const console_: MessagingLogger = {
-  log: (message) => console.log(message),
-  warn: (message) => console.warn(message),
-  error: (message, stack) => console.error(stack && process.env.NODE_ENV !== 'production' ? `${message}\n${stack}` : message),
-};
-
 async function main(): Promise<void> {
   const config = loadConfig(process.env, { serviceName: 'agent' });
-  const prepared = await prepareAgent(config, { replaceSession: process.argv.includes('--replace-session'), logger: console_ });
+  // JSON log lines (pino), traces when OTEL_EXPORTER_OTLP_ENDPOINT is set, and metrics (docs/observability.md).
+  initProcessObservability(config);
+  const log: MessagingLogger = contextLogger('Agent');
+  const prepared = await prepareAgent(config, { replaceSession: process.argv.includes('--replace-session'), logger: log });
 
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
-      console.log(`agent: ${signal} again: already stopping`);
+      log.log(`agent: ${signal} again: already stopping`);
       return;
     }
     signalled = true;
-    console.log(`agent: ${signal}: taking no more jobs; running jobs get up to 30 s to end, then they are stopped`);
+    log.log(`agent: ${signal}: taking no more jobs; running jobs get up to 30 s to end, then they are stopped`);
     void prepared.stop();
   };
   process.on('SIGTERM', onSignal);
@@ -56,7 +54,7 @@ main().then(
   () => process.exit(0),
   (error: unknown) => {
     if (error instanceof ConfigError) console.error(error.message);
-    else console.error(`agent failed: ${error instanceof Error ? error.message : String(error)}`);
+    else rootLogger().error({ stack: error instanceof Error ? error.stack : undefined }, `agent failed: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(error instanceof AgentIdConflictError || error instanceof DataDirInUseError ? 2 : 1);
   },
 );

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from '@modeltrail/config';
 import { createServiceApp } from '@modeltrail/messaging';
+import { initProcessObservability, rootLogger } from '@modeltrail/observability';
 import { ExperimentsModule } from './experiments.module';
 
 /**
@@ -9,13 +10,16 @@ import { ExperimentsModule } from './experiments.module';
  */
 async function bootstrap(): Promise<void> {
   const config = loadConfig(process.env, { serviceName: 'experiments' });
+  // JSON logs, traces when OTEL_EXPORTER_OTLP_ENDPOINT is set, and metrics (docs/observability.md).
+  const { logger } = initProcessObservability(config);
   const app = await createServiceApp(ExperimentsModule.forRoot(config), config, { agentsMayCall: true });
   app.enableShutdownHooks();
   await app.listen();
-  console.log(`experiments: serving mt.cmd.experiments.* and mt.qry.experiments.* on ${config.natsUrl}`);
+  logger.info(`experiments: serving mt.cmd.experiments.* and mt.qry.experiments.* on ${config.natsUrl}`);
 }
 
 bootstrap().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : `experiments failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  if (error instanceof ConfigError) console.error(error.message);
+  else rootLogger().error({ stack: error instanceof Error ? error.stack : undefined }, `experiments failed to start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from '@modeltrail/config';
 import { createServiceApp } from '@modeltrail/messaging';
+import { initProcessObservability, rootLogger } from '@modeltrail/observability';
 import { RegistryModule } from './registry.module';
 
 /**
@@ -8,13 +9,16 @@ import { RegistryModule } from './registry.module';
  */
 async function bootstrap(): Promise<void> {
   const config = loadConfig(process.env, { serviceName: 'registry' });
+  // JSON logs, traces when OTEL_EXPORTER_OTLP_ENDPOINT is set, and metrics (docs/observability.md).
+  const { logger } = initProcessObservability(config);
   const app = await createServiceApp(RegistryModule.forRoot(config), config);
   app.enableShutdownHooks();
   await app.listen();
-  console.log(`registry: serving mt.cmd.registry.* and mt.qry.registry.* on ${config.natsUrl}`);
+  logger.info(`registry: serving mt.cmd.registry.* and mt.qry.registry.* on ${config.natsUrl}`);
 }
 
 bootstrap().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : `registry failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  if (error instanceof ConfigError) console.error(error.message);
+  else rootLogger().error({ stack: error instanceof Error ? error.stack : undefined }, `registry failed to start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

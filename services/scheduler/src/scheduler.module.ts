@@ -29,6 +29,7 @@ import { SchedulerSignals } from './signals';
 import { SWEEP_COMMANDS, type SweepCommands, SweepHandlers } from './sweep/sweep.handlers';
 import { sweepDecider } from './sweep/sweep.decider';
 import { JobStatusPublisher } from './telemetry/job-status.publisher';
+import { QueueDepthGauge } from './telemetry/queue-depth.gauge';
 
 class SchedulerLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
@@ -78,6 +79,7 @@ export class SchedulerModule {
         { provide: CLOCK, useValue: clock },
         { provide: SCHEDULER_OPTIONS, useValue: timings },
         { provide: SERVICE_STARTED_AT, useFactory: () => clock.now() },
+        QueueDepthGauge,
         { provide: SchedulerReader, inject: [PG_POOL, APP_CONFIG], useFactory: (pool: Pool, c: AppConfig) => new SchedulerReader(pool, c.readModelSchema) },
         { provide: LivenessTable, inject: [PG_POOL, APP_CONFIG], useFactory: (pool: Pool, c: AppConfig) => new LivenessTable(pool, c.readModelSchema, c.scheduler.heartbeatMs / 2) },
         { provide: JobLogStore, inject: [PG_POOL, APP_CONFIG], useFactory: (pool: Pool, c: AppConfig) => new JobLogStore(pool, c.readModelSchema) },

@@ -1,4 +1,5 @@
 import type { MetricPointInput } from '@modeltrail/contracts';
+import { recordGpus } from '@modeltrail/observability';
 import { ownedProcesses } from '../process/procfs';
 import { runCommand, type CommandResult } from './command';
 import { APPS_QUERY_ARGS, GPU_QUERY_ARGS, parseComputeApps, parseGpuRows, type GpuRow } from './nvidia-smi';
@@ -66,7 +67,14 @@ export interface ProbeOptions {
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 5_000;
 
+/** Probes the GPUs, and sets the agent's GPU gauges (modeltrail_agent_gpu_*, docs/observability.md) from what it found. */
 export async function probeGpus(options: ProbeOptions = {}): Promise<GpuProbe> {
+  const probe = await probeOnce(options);
+  recordGpus(probe.gpus);
+  return probe;
+}
+
+async function probeOnce(options: ProbeOptions): Promise<GpuProbe> {
   const run = (args: readonly string[]) =>
     runCommand(options.program ?? 'nvidia-smi', args, { timeoutMs: options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, env: options.env ?? process.env });
   const [gpuResult, appsResult] = await Promise.all([run(GPU_QUERY_ARGS), run(APPS_QUERY_ARGS)]);

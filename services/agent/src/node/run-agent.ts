@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { type AppConfig, ConfigError, requireActorSigningKey } from '@modeltrail/config';
 import { agentIdForHost } from '@modeltrail/contracts';
 import { connectBus, type ManagedBus, type MessagingLogger } from '@modeltrail/messaging';
+import { acquireOpsServer, processReadiness } from '@modeltrail/observability';
 import { jobUserFor } from '../process/user';
 import { Agent } from './agent';
 
@@ -56,17 +57,35 @@ export async function prepareAgent(config: AppConfig, options: AgentRunOptions):
     replaceSession: options.replaceSession ?? false,
     logger: options.logger,
   });
+  // /ready: the bus answers a round trip and the agent has registered (docs/observability.md).
+  let registered = false;
+  const removeChecks = [
+    processReadiness.add(`${config.serviceName}:bus`, () => bus.nc.flush()),
+    processReadiness.add(`${config.serviceName}:registered`, () => {
+      if (!registered) throw new Error('not registered with the scheduler yet');
+    }),
+  ];
+  const ops = await acquireOpsServer({ port: config.observability.opsPort, host: config.observability.opsHost, metricsToken: config.observability.metricsToken }).catch(async (error: unknown) => {
+    for (const remove of removeChecks) remove();
+    await bus.close();
+    throw new Error(`the ops server could not listen on ${config.observability.opsHost}:${config.observability.opsPort} (OPS_PORT, OPS_HOST): ${error instanceof Error ? error.message : String(error)}`);
+  });
+  if (ops) options.logger.log(`ops: ${ops.server.url}/metrics, /health and /ready`);
   return {
     agent,
     async run(stopRequested) {
       try {
         try {
           await agent.start();
+          registered = true;
         } catch (error) {
           if (!stopRequested()) throw error;
         }
         await agent.closed;
       } finally {
+        registered = false;
+        for (const remove of removeChecks) remove();
+        await ops?.release();
         await bus.close();
       }
     },

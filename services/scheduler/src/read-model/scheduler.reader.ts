@@ -111,6 +111,12 @@ export class SchedulerReader {
     );
   }
 
+  /** Jobs queued and not placed yet (the modeltrail_scheduler_queued_jobs gauge). */
+  async queuedJobCount(): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${this.s}.jobs WHERE status = 'QUEUED'`);
+    return rows[0].n;
+  }
+
   /** The read model as placement sees it: pending jobs, agents with their last heartbeat, held jobs. */
   async placementSnapshot(): Promise<{ pending: PendingJob[]; agents: AgentSnapshot[]; held: HeldJob[] }> {
     const [pending, agents, held] = await Promise.all([

@@ -1,0 +1,31 @@
+import type { AppConfig } from '@modeltrail/config';
+import { configureLogging, type Logger } from './logging';
+import { enableProcessMetrics } from './metrics';
+import { startTracing, type Tracing } from './tracing';
+
+export interface ProcessObservability {
+  logger: Logger;
+  /** The tracing SDK, or null when no OTLP endpoint is configured. */
+  tracing: Tracing | null;
+}
+
+/**
+ * What every ModelTrail process does first (gateway, services, agent, the one-process
+ * composition): JSON logs tagged with its service name at LOG_LEVEL (LOG_FORMAT), the tracing
+ * SDK when an OTLP endpoint is set, and the process metrics in the registry.
+ */
+export function initProcessObservability(config: Pick<AppConfig, 'serviceName' | 'logLevel' | 'observability'>): ProcessObservability {
+  initialised = true;
+  const logger = configureLogging({ service: config.serviceName, level: config.logLevel, format: config.observability.logFormat });
+  const tracing = startTracing({ serviceName: config.observability.otelServiceName, otlpTracesUrl: config.observability.otlpTracesUrl });
+  enableProcessMetrics(config.serviceName);
+  return { logger, tracing };
+}
+
+let initialised = false;
+
+/** initProcessObservability unless the process did it already (a main.ts, or the one-process composition). */
+export function ensureProcessObservability(config: Pick<AppConfig, 'serviceName' | 'logLevel' | 'observability'>): void {
+  if (initialised) return;
+  initProcessObservability(config);
+}
