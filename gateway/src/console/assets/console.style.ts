@@ -16,7 +16,8 @@ table { border-collapse: collapse; width: 100%; font-size: 0.85rem; margin-top: 
 th, td { text-align: left; border-bottom: 1px solid var(--line); padding: 0.25rem 0.4rem; vertical-align: top; overflow-wrap: anywhere; }
 th { background: var(--bg); }
 .lineage-body { display: flex; gap: 0.6rem; }
-#lineage-graph { flex: 1; height: 420px; border: 1px solid var(--line); border-radius: 4px; min-width: 0; }
+.__________cytoscape_container { position: relative; }
+#lineage-graph { position: relative; flex: 1; height: 420px; border: 1px solid var(--line); border-radius: 4px; min-width: 0; }
 #lineage-details { width: 260px; font-size: 0.85rem; overflow: auto; max-height: 420px; }
 #lineage-details dl { display: grid; grid-template-columns: auto 1fr; gap: 0.15rem 0.5rem; margin: 0; }
 #lineage-details dt { color: var(--muted); }

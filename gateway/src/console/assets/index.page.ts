@@ -7,7 +7,8 @@ export const INDEX_HTML = String.raw`<!doctype html>
 <title>ModelTrail console</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="vendor/uPlot.min.css">
-<link rel="stylesheet" href="console.css">
+<!-- The id tells cytoscape its container rule is here: it would otherwise add an inline <style>, which the policy refuses. -->
+<link rel="stylesheet" href="console.css" id="__________cytoscape_stylesheet">
 <script src="vendor/cytoscape.min.js" defer></script>
 <script src="vendor/uPlot.iife.min.js" defer></script>
 <script src="vendor/graphql-ws.min.js" defer></script>

@@ -21,9 +21,13 @@ const VERSIONS = '{ models(first: 100) { nodes { id name versions(first: 50) { n
 let cy = null;
 let nodes = [];
 
-/** The nodes drawn now ({ id, kind, name }), for whoever needs the graph's state (tests, too). */
+/** The nodes drawn now ({ id, kind, name, x, y: where it is drawn in the graph's box }), for whoever needs the graph's state (tests, too). */
 export function lineageNodes() {
-  return cy ? cy.nodes().map((node) => ({ id: node.id(), kind: node.data('kind'), name: node.data('name') || null })) : [];
+  if (!cy) return [];
+  return cy.nodes().map((node) => {
+    const at = node.renderedPosition();
+    return { id: node.id(), kind: node.data('kind'), name: node.data('name') || null, x: at.x, y: at.y };
+  });
 }
 
 function label(node) {

@@ -3,7 +3,7 @@ export const RUNS_JS = String.raw`import { clear, el, errorText, formatTime, for
 
 const EXPERIMENTS = '{ experiments(first: 200) { nodes { id name project { name } } } }';
 const RUNS = 'query($e: ID!) { runs(filter: { experimentId: $e }, first: 200) { nodes { id status startedAt params latestMetrics { key value } } } }';
-const COMPARE = 'query($ids: [ID!]!) { compareRuns(ids: $ids, maxPointsPerSeries: 1) { runs { id status } ' +
+const COMPARE = 'query($ids: [ID!]!) { compareRuns(ids: $ids, maxPointsPerSeries: 2) { runs { id status } ' +
   'differingParams { key values { run { id } value } } commonParams { key value } ' +
   'metrics { key series { run { id } count latest { value step } } } } }';
 
