@@ -13,6 +13,7 @@ import { ConfigError, loadConfig, requireActorSigningKey, requireLogSigningKey }
 import { ensureEventsStream, ensureTelemetryStream } from '@modeltrail/messaging';
 import { describeWithNatsServerBinary, eventually, freePort, natsServerBinary } from '@modeltrail/testing';
 import { connect, StringCodec, type NatsConnection } from 'nats';
+import { createFieldChecker, type FieldChecker } from './k8s-fields';
 import { isMap, natsConfAt, NatsConfVariable, parseNatsConf, type NatsConfMap, type NatsConfValue } from './nats-conf';
 
 /**
@@ -111,6 +112,18 @@ function schemaProblems({ manifests }: Manifests): string[] {
     }
   }
   return problems;
+}
+
+let fieldChecker: FieldChecker | undefined;
+
+/** Field names the Kubernetes API does not know (kubernetes-models' validators let them through). */
+function fieldProblems({ manifests }: Manifests): string[] {
+  fieldChecker ??= createFieldChecker(ROOT);
+  const checker = fieldChecker;
+  return manifests.flatMap((m) => {
+    if (!MODELS[`${m.obj?.apiVersion}/${m.obj?.kind}`]) return [];
+    return checker.unknownFields(m.obj).map((problem) => `${nameOf(m)}: ${problem}`);
+  });
 }
 
 function kustomizationProblems({ files, kustomization }: Manifests): string[] {
@@ -515,6 +528,7 @@ function configProblems({ manifests }: Manifests): string[] {
 function problemsOf(all: Manifests): string[] {
   return [
     ...schemaProblems(all),
+    ...fieldProblems(all),
     ...kustomizationProblems(all),
     ...processProblems(all),
     ...agentProblems(all),
@@ -554,6 +568,7 @@ describe('infra/k8s manifests', () => {
 
   it.each([
     ['valid against the Kubernetes schema', schemaProblems],
+    ['free of field names the Kubernetes API does not know', fieldProblems],
     ['all listed in kustomization.yaml', kustomizationProblems],
     ['a Deployment per process, each running a main.js built from an existing source', processProblems],
     ['the agent as a DaemonSet on GPU nodes', agentProblems],
@@ -588,6 +603,15 @@ describe('infra/k8s manifests', () => {
 
     it.each<[string, (copy: Manifests) => void, RegExp]>([
       ['a port of the wrong type', (c) => (get(c, 'Deployment', 'datasets').spec.template.spec.containers[0].ports[0].containerPort = '9464'), /Deployment\/datasets.*containerPort must be integer/],
+      [
+        'a misspelt field name',
+        (c) => {
+          const container = get(c, 'StatefulSet', 'eventstoredb').spec.template.spec.containers[0];
+          container.securityContex = container.securityContext;
+          delete container.securityContext;
+        },
+        /eventstoredb.*spec\.template\.spec\.containers\[0\]: "securityContex" is not a field/,
+      ],
       ['a probe on an undeclared port', (c) => (get(c, 'Deployment', 'registry').spec.template.spec.containers[0].readinessProbe.httpGet.port = 'metrics'), /registry.*readinessProbe of container registry uses port metrics/],
       [
         'a secret key that does not exist',
