@@ -203,6 +203,19 @@ describeWithNats('access matrix: role × operation × project, through GraphQL',
       d: deploymentId,
     });
     const { history } = await data(`query($id: ID!) { history(entityId: $id) { events { id } } }`, { id: runId });
+    const { createWebhook } = await data(
+      `mutation($p: ID, $d: String) { createWebhook(input: { url: "http://127.0.0.1:9/matrix", eventTypes: ["*"], projectId: $p, description: $d }) { webhook { id } } }`,
+      { p: projectId, d: `${tag} webhook` },
+    );
+    // Its own creation is its first delivery (it fails: nothing answers there).
+    const webhookDeliveryId = await eventually(
+      async () => {
+        const { webhook } = await data(`query($id: ID!) { webhook(id: $id) { deliveries(first: 1) { nodes { id } } } }`, { id: createWebhook.webhook.id });
+        expect(webhook.deliveries.nodes).toHaveLength(1);
+        return webhook.deliveries.nodes[0].id as string;
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
 
     return {
       key,
@@ -232,6 +245,8 @@ describeWithNats('access matrix: role × operation × project, through GraphQL',
       alertId: ingestFeatureBatch.alertsRaised[0].id,
       retrainId: ingestFeatureBatch.retrainRequests[0].id,
       eventId: history.events[0].id,
+      webhookId: createWebhook.webhook.id,
+      webhookDeliveryId,
     };
   }
 
@@ -561,6 +576,8 @@ function placeholder(key: 'P1' | 'P2'): ProjectFixtures {
     alertId: id(),
     retrainId: id(),
     eventId: id(),
+    webhookId: id(),
+    webhookDeliveryId: id(),
   };
 }
 

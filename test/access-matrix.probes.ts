@@ -58,6 +58,9 @@ export interface ProjectFixtures {
   retrainId: string;
   /** An event of the project (the run's RunStarted), for inclusionProof. */
   eventId: string;
+  /** A webhook of the project (every event type, to an address nothing answers) and one of its deliveries. */
+  webhookId: string;
+  webhookDeliveryId: string;
 }
 
 export interface SharedFixtures {
@@ -298,6 +301,19 @@ export const PROBES: ReadonlyArray<Probe> = [
   // Not in the brief's table (the field came with the implementation): one's own key is one's own; another's only a platform admin's.
   mutation('revokeApiKey', 'AUTHENTICATED', END, (_fx, s, p) => q(`mutation($k: ID!) { revokeApiKey(input: { keyId: $k }) { id status principal } }`, { k: s.ownKeyIds[p] ?? randomUUID() }), 'own key'),
   mutation('revokeApiKey', 'PLATFORM_ADMIN', END, (_fx, s) => q(`mutation($k: ID!) { revokeApiKey(input: { keyId: $k }) { id status principal } }`, { k: s.serviceKeyId }), "a service account's key"),
+
+  // Webhooks: the project's ADMIN manages (and reads: a URL often carries the receiver's token) its webhooks; a webhook of every project needs a platform admin.
+  query('webhooks', 'ADMIN', (fx) => q(`query($p: ID) { webhooks(projectId: $p, first: 200) { nodes { id projectId url eventTypes status } } }`, { p: fx.projectId }), (fx) => fx.webhookId),
+  query('webhooks', 'AUTHENTICATED', () => q(`{ webhooks(first: 200) { nodes { id projectId url } } }`), undefined, 'those one manages'),
+  query('webhook', 'ADMIN', (fx) => q(`query($id: ID!) { webhook(id: $id) { id url status deliveries(first: 20) { nodes { id eventType status attempts log { statusCode error } } } } }`, { id: fx.webhookId })),
+  mutation('createWebhook', 'ADMIN', ADD, (fx) => q(`mutation($p: ID) { createWebhook(input: { url: "http://127.0.0.1:9/matrix", eventTypes: ["registry.PromotionApproved.v1"], projectId: $p }) { secret webhook { id projectId } } }`, { p: fx.projectId })),
+  mutation('createWebhook', 'PLATFORM_ADMIN', ADD, () => q(`mutation { createWebhook(input: { url: "http://127.0.0.1:9/matrix", eventTypes: ["scheduler.AgentLost.v1"] }) { secret webhook { id projectId } } }`), 'without a project'),
+  mutation('updateWebhook', 'ADMIN', CHANGE, (fx, _s, p) => q(`mutation($id: ID!, $d: String!) { updateWebhook(input: { webhookId: $id, description: $d }) { id description } }`, { id: fx.webhookId, d: `matrix ${slug(p)}` })),
+  mutation('rotateWebhookSecret', 'ADMIN', CHANGE, (fx) => q(`mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret webhook { id secretVersion } } }`, { id: fx.webhookId })),
+  mutation('pauseWebhook', 'ADMIN', CHANGE, (fx) => q(`mutation($id: ID!) { pauseWebhook(id: $id) { id status } }`, { id: fx.webhookId })),
+  mutation('resumeWebhook', 'ADMIN', DECIDE, (fx) => q(`mutation($id: ID!) { resumeWebhook(id: $id) { id status } }`, { id: fx.webhookId })),
+  mutation('redeliverWebhookDelivery', 'ADMIN', DECIDE, (fx) => q(`mutation($id: ID!) { redeliverWebhookDelivery(deliveryId: $id) { id status } }`, { id: fx.webhookDeliveryId })),
+  mutation('deleteWebhook', 'ADMIN', END, (fx) => q(`mutation($id: ID!) { deleteWebhook(id: $id) { id status } }`, { id: fx.webhookId })),
 
   // ----------------------------------------------------------------------------- platform admin
   mutation('publishCheckpoint', 'PLATFORM_ADMIN', ADD, () => q(`mutation { publishCheckpoint { treeSize rootHash } }`)),
