@@ -76,9 +76,12 @@ function draw(graph) {
   const elements = [];
   for (const node of nodes) elements.push({ group: 'nodes', data: { id: node.id, kind: node.kind, name: node.name || '', label: label(node), color: KIND_COLORS[node.kind] || OTHER_COLOR, root: node.depth === 0 ? 1 : 0 } });
   const ids = new Set(nodes.map((node) => node.id));
+  const drawn = new Set();
   for (const edge of graph ? graph.edges : []) {
-    if (!ids.has(edge.from) || !ids.has(edge.to)) continue;
-    elements.push({ group: 'edges', data: { id: edge.from + '|' + edge.type + '|' + edge.to, source: edge.from, target: edge.to, label: edge.type, ended: edge.endedAt ? 1 : 0 } });
+    const id = edge.from + '|' + edge.type + '|' + edge.to;
+    if (!ids.has(edge.from) || !ids.has(edge.to) || drawn.has(id)) continue;
+    drawn.add(id);
+    elements.push({ group: 'edges', data: { id, source: edge.from, target: edge.to, label: edge.type, ended: edge.endedAt ? 1 : 0 } });
   }
   if (cy) cy.destroy();
   cy = window.cytoscape({
