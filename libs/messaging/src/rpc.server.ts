@@ -1,5 +1,5 @@
 import type { Msg, Subscription } from 'nats';
-import { context, extractTraceContext, rpcServerDuration, SpanKind, SpanStatusCode, trace, tracer, withRequestScope } from '@modeltrail/observability';
+import { context, extractTraceContext, rootLogger, rpcServerDuration, SpanKind, SpanStatusCode, trace, tracer, withRequestScope } from '@modeltrail/observability';
 import type { MessageBus } from './bus';
 import { type MessageHeaders, type RpcDefinition, type RpcReply, withNamespace, type z } from '@modeltrail/contracts';
 import { defaultLogger, type MessagingLogger } from './logger';
@@ -91,7 +91,14 @@ export async function observeRpc(msg: Msg, subject: string, service: string, ans
     outcome = reply.ok ? 'ok' : reply.error.code;
     if (!reply.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: reply.error.code });
   } finally {
-    rpcServerDuration.observe({ subject, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    rpcServerDuration.observe({ subject, outcome }, seconds);
     span.end();
+    // Inside the request's scope, so the line carries its correlation id (LOG_LEVEL=debug).
+    const line = () => rootLogger().debug({ context: 'Rpc', subject, outcome, ms: Math.round(seconds * 1000) }, `handled ${subject}: ${outcome}`);
+    if (rootLogger().isLevelEnabled('debug')) {
+      if (correlationId) withRequestScope({ correlationId, service }, line);
+      else line();
+    }
   }
 }

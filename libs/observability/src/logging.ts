@@ -48,6 +48,11 @@ export function configureLogging(options: LoggingOptions): Logger {
   return root;
 }
 
+/** Whether configureLogging was called in this process. */
+export function loggingConfigured(): boolean {
+  return root !== null;
+}
+
 export function rootLogger(): Logger {
   return (root ??= createLogger({ service: 'modeltrail' }));
 }

@@ -10,11 +10,11 @@ export const metricsRegistry = new Registry();
 
 let defaultsOn = false;
 
-/** Node's process metrics (CPU, memory, event-loop lag, GC, handles) with the `modeltrail_` prefix, once per process; `service` labels every series. */
+/** Node's process metrics (CPU, memory, event-loop lag, GC, handles) with the `modeltrail_` prefix; `service` labels every series. The first call of the process decides. */
 export function enableProcessMetrics(service: string): void {
-  metricsRegistry.setDefaultLabels({ service });
   if (defaultsOn) return;
   defaultsOn = true;
+  metricsRegistry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: metricsRegistry, prefix: 'modeltrail_' });
 }
 

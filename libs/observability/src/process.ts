@@ -1,5 +1,5 @@
 import type { AppConfig } from '@modeltrail/config';
-import { configureLogging, type Logger } from './logging';
+import { configureLogging, type Logger, loggingConfigured } from './logging';
 import { enableProcessMetrics } from './metrics';
 import { startTracing, type Tracing } from './tracing';
 
@@ -24,8 +24,13 @@ export function initProcessObservability(config: Pick<AppConfig, 'serviceName' |
 
 let initialised = false;
 
-/** initProcessObservability unless the process did it already (a main.ts, or the one-process composition). */
+/**
+ * What initProcessObservability does, for the parts the process has not set up already (a
+ * main.ts, the one-process composition, or a test that configured its own log destination).
+ */
 export function ensureProcessObservability(config: Pick<AppConfig, 'serviceName' | 'logLevel' | 'observability'>): void {
   if (initialised) return;
-  initProcessObservability(config);
+  if (!loggingConfigured()) configureLogging({ service: config.serviceName, level: config.logLevel, format: config.observability.logFormat });
+  startTracing({ serviceName: config.observability.otelServiceName, otlpTracesUrl: config.observability.otlpTracesUrl });
+  enableProcessMetrics(config.serviceName);
 }
