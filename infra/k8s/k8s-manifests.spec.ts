@@ -31,7 +31,6 @@ const NATS_CONF = join(ROOT, 'infra', 'nats', 'nats.conf');
 const MODELTRAIL_IMAGE = /^modeltrail\/(app|agent):/;
 const PLACEHOLDER = 'REPLACE ME';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type K8sObject = any;
 
 interface Manifest {
