@@ -15,6 +15,7 @@ button { cursor: pointer; }
 table { border-collapse: collapse; width: 100%; font-size: 0.85rem; margin-top: 0.4rem; }
 th, td { text-align: left; border-bottom: 1px solid var(--line); padding: 0.25rem 0.4rem; vertical-align: top; overflow-wrap: anywhere; }
 th { background: var(--bg); }
+#runs-table td:nth-child(-n+3), #promotions-table td:nth-child(-n+2) { white-space: nowrap; }
 .lineage-body { display: flex; gap: 0.6rem; }
 .__________cytoscape_container { position: relative; }
 #lineage-graph { position: relative; flex: 1; height: 420px; border: 1px solid var(--line); border-radius: 4px; min-width: 0; }
