@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from '@modeltrail/config';
 import { createServiceApp } from '@modeltrail/messaging';
+import { initProcessObservability, rootLogger } from '@modeltrail/observability';
 import { WebhooksModule } from './webhooks.module';
 
 /**
@@ -10,13 +11,16 @@ import { WebhooksModule } from './webhooks.module';
  */
 async function bootstrap(): Promise<void> {
   const config = loadConfig(process.env, { serviceName: 'webhooks' });
+  // JSON logs, traces when OTEL_EXPORTER_OTLP_ENDPOINT is set, and metrics (docs/observability.md).
+  const { logger } = initProcessObservability(config);
   const app = await createServiceApp(WebhooksModule.forRoot(config), config);
   app.enableShutdownHooks();
   await app.listen();
-  console.log(`webhooks: serving mt.cmd.webhooks.* and mt.qry.webhooks.* on ${config.natsUrl}`);
+  logger.info(`webhooks: serving mt.cmd.webhooks.* and mt.qry.webhooks.* on ${config.natsUrl}`);
 }
 
 bootstrap().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : `webhooks failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  if (error instanceof ConfigError) console.error(error.message);
+  else rootLogger().error({ stack: error instanceof Error ? error.stack : undefined }, `webhooks failed to start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });
