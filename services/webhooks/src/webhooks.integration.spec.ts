@@ -7,6 +7,7 @@ import { migrateReadModel, ProjectionRunner } from '@modeltrail/readmodel';
 import { createTestSchema, eventually, type TestSchema } from '@modeltrail/testing';
 import type { AddressPolicy } from './delivery/address-policy';
 import { WebhookDelivery, type WebhookDeliveryOptions } from './delivery/webhook.delivery';
+import { webhookDeliveryAttempts } from './delivery/webhook.metrics';
 import { WebhookMatcher } from './matching/webhook.matcher';
 import { webhooksProjection } from './read-model/webhooks.projection';
 import { WebhooksReader } from './read-model/webhooks.reader';
@@ -79,6 +80,13 @@ function signatureMatches(secret: string, header: string, body: string): boolean
   const expected = createHmac('sha256', secret).update(`${parts.t}.${body}`).digest();
   const given = Buffer.from(parts.v1 ?? '', 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** The attempts counted so far, by outcome. */
+async function attemptCounts(): Promise<Record<'DELIVERED' | 'RETRYING' | 'PARKED', number>> {
+  const counts = { DELIVERED: 0, RETRYING: 0, PARKED: 0 };
+  for (const value of (await webhookDeliveryAttempts.get()).values) counts[value.labels.outcome as keyof typeof counts] = value.value;
+  return counts;
 }
 
 interface World {
@@ -213,6 +221,7 @@ describe('webhooks: matching, delivery, retries (PostgreSQL, HTTP receivers)', (
       const { webhook } = await w.handlers.create({ webhookId: randomUUID(), url: hook.url, eventTypes: ['experiments.ProjectDefined.v1'], projectId: null, description: '' }, headers);
       await w.append([projectDefined(project, 'Churn')]);
       await w.matched();
+      const attemptsBefore = await attemptCounts();
       const delivery = w.delivery({ baseDelayMs: 100, maxAttempts: 5 });
       await eventually(
         async () => {
@@ -229,6 +238,9 @@ describe('webhooks: matching, delivery, retries (PostgreSQL, HTTP receivers)', (
       const delays = sent.log.slice(0, 2).map((a) => Date.parse(a.nextAttemptAt!) - Date.parse(a.attemptedAt));
       expect(delays[1]).toBeGreaterThan(delays[0]);
       expect(hook.received).toHaveLength(3);
+      // /metrics counts the attempts by the state they left the delivery in.
+      const attemptsAfter = await attemptCounts();
+      expect({ RETRYING: attemptsAfter.RETRYING - attemptsBefore.RETRYING, DELIVERED: attemptsAfter.DELIVERED - attemptsBefore.DELIVERED }).toEqual({ RETRYING: 2, DELIVERED: 1 });
       // Every attempt carries the same event and delivery ids.
       expect(new Set(hook.received.map((r) => `${r.headers['modeltrail-event-id']}/${r.headers['modeltrail-delivery-id']}`)).size).toBe(1);
     } finally {

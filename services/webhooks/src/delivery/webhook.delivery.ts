@@ -4,6 +4,7 @@ import { signWebhookBody, WEBHOOK_DELIVERY_ID_HEADER, WEBHOOK_EVENT_ID_HEADER, W
 import { ident, withTransaction } from '@modeltrail/postgres';
 import type { AddressPolicy } from './address-policy';
 import { postWebhook, type PostOutcome } from './http-post';
+import { webhookDeliveryAttempts, webhookDeliveryDuration } from './webhook.metrics';
 
 export interface WebhookDeliveryLogger {
   warn(message: string): void;
@@ -238,6 +239,8 @@ export class WebhookDelivery {
       }
     });
     for (const r of rows) {
+      webhookDeliveryAttempts.inc({ outcome: r.status });
+      webhookDeliveryDuration.observe({ outcome: r.status }, r.outcome.durationMs / 1000);
       if (r.status === 'RETRYING') this.logger.warn(`webhook ${r.delivery.webhook_id}: delivery ${r.delivery.delivery_id} failed (${r.outcome.error}); retrying in ${r.delayMs} ms`);
       if (r.status === 'PARKED') this.logger.error(`webhook ${r.delivery.webhook_id}: delivery ${r.delivery.delivery_id} parked after ${r.delivery.tries + 1} failed tries (${r.outcome.error}); redeliverWebhookDelivery puts it back`);
     }
