@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { CliError, EXIT, errorFromGraphQL, errorFromNetwork, type GraphQLErrorLike } from './errors';
@@ -46,16 +47,18 @@ export class ApiClient {
   }
 
   async request<D = any>(query: string, variables: Record<string, unknown> = {}): Promise<D> {
-    let response: Response;
-    try {
-      response = await fetch(this.connection.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${this.connection.token}` },
-        body: JSON.stringify({ query, variables }),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (error) {
-      throw errorFromNetwork(error, this.connection.url);
+    // One Idempotency-Key per call: a mutation sent again after a connection the server had just
+    // closed (a pooled keep-alive socket) is recognised as the same command, not done twice.
+    const body = JSON.stringify({ query, variables });
+    const headers = { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${this.connection.token}`, 'idempotency-key': randomUUID() };
+    let response: Response | undefined;
+    for (let attempt = 1; response === undefined; attempt++) {
+      try {
+        response = await fetch(this.connection.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+      } catch (error) {
+        if (attempt < 2 && closedByServer(error)) continue;
+        throw errorFromNetwork(error, this.connection.url);
+      }
     }
     let text: string;
     try {
@@ -142,4 +145,10 @@ export class ApiClient {
     }
     return errorFromNetwork(error, this.connection.url);
   }
+}
+
+/** A pooled connection the server closed as the request went out: worth one more try. */
+function closedByServer(error: unknown): boolean {
+  const code = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
 }

@@ -158,7 +158,7 @@ export function registerDatasetCommands(program: Command, runtime: Runtime): voi
           color,
         ) + `${report.passed ? 'passed' : 'FAILED'}: ${report.rowsChecked} rows checked (validation ${report.id})\n`,
       );
-      if (!report.passed) throw new CliError('', EXIT.FAILED);
+      if (!report.passed) throw new CliError(`validation ${report.id}: ${report.results.filter((r: any) => !r.passed).length} of ${report.results.length} rules failed`, EXIT.FAILED);
     });
 
   datasets

@@ -112,8 +112,11 @@ async function watchJob(command: Command, runtime: Runtime, api: ApiClient, jobI
         })
         .catch(() => undefined);
     }, options.pollMs ?? 5_000);
+    // A failure of the subscription after the job ended (or the poll saw it end) changes nothing.
+    const followed = subscription.done.then(() => finish());
+    followed.catch(() => undefined);
     try {
-      await Promise.race([subscription.done.then(() => finish()), ended]);
+      await Promise.race([followed, ended]);
     } finally {
       clearInterval(poll);
       await subscription.stop().catch(() => undefined);
@@ -129,7 +132,7 @@ async function watchJob(command: Command, runtime: Runtime, api: ApiClient, jobI
     if (latest.length) text += table(['metric', 'latest', 'step'], latest.map((m: any) => [m.key, m.value, m.step]), io.color);
     return text;
   });
-  if (job.status !== 'SUCCEEDED') throw new CliError(asJson ? '' : `job ${job.id} ended ${job.status}${job.reason ? `: ${job.reason}` : ''}`, EXIT.FAILED);
+  if (job.status !== 'SUCCEEDED') throw new CliError(`job ${job.id} ended ${job.status}${job.reason ? `: ${job.reason}` : ''}`, EXIT.FAILED);
 }
 
 export function registerJobCommands(program: Command, runtime: Runtime): void {

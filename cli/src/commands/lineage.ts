@@ -5,7 +5,6 @@ import { apiFor, emit, globalsOf, type Runtime } from '../context';
 import { CliError, EXIT, UsageError } from '../errors';
 import { json } from '../render';
 import { lineageTree, renderTree } from '../tree';
-import { formatVerifyResult, verifyReportFile } from '../../../infra/scripts/verify-report';
 
 const NODE = 'id kind name depth direction redacted createdAt endedAt endReason';
 
@@ -90,13 +89,15 @@ export function registerVerifyCommand(program: Command, runtime: Runtime): void 
     .description('verify an exported audit report offline (no network): the checkpoint signature, every event\'s hash, leaf and inclusion proof, every citation, the stream chains and the digest. Exit code 1 when a check fails')
     .argument('<report>', 'the report file (audit export --format json)')
     .option('--key <verifierKey>', 'the log\'s verifier key, obtained from its operator (modeltrail: logKey); without it the report is checked with its own key, which proves integrity, not origin')
-    .action((file: string, options, command: Command) => {
+    .action(async (file: string, options, command: Command) => {
       if (options.key !== undefined && options.key.trim() === '') throw new UsageError('--key is empty');
+      // Loaded only here: the other commands need none of the verifier.
+      const { formatVerifyResult, verifyReportFile } = await import('../../../infra/scripts/verify-report');
       const outcome = verifyReportFile(file, { verifierKey: options.key });
       if (!outcome.ok) throw new CliError(outcome.problem, outcome.reason === 'missing' ? EXIT.NOT_FOUND : EXIT.FAILED);
       const { result } = outcome;
       if (!globalsOf(command).json) for (const w of result.warnings) runtime.io.err(`WARNING: ${w}\n`);
       emit(command, runtime, { file, ...result }, () => formatVerifyResult(file, result));
-      if (!result.ok) throw new CliError(globalsOf(command).json ? '' : `${file}: verification failed: ${result.failures.join('; ')}`, EXIT.FAILED);
+      if (!result.ok) throw new CliError(`${file}: verification failed: ${result.failures.join('; ')}`, EXIT.FAILED);
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { collect } from '../args';
 import type { ApiClient } from '../client';
-import { apiFor, emit, globalsOf, type Runtime } from '../context';
+import { apiFor, emit, type Runtime } from '../context';
 import { CliError, EXIT, UsageError } from '../errors';
 import { details, paint, table } from '../render';
 
@@ -72,7 +72,7 @@ export function registerModelCommands(program: Command, runtime: Runtime): void 
       emit(command, runtime, request, () => requestDetails(request, color));
       if (!request.gatesPassed) {
         const failed = request.gates.filter((g: any) => !g.passed).map((g: any) => g.gate);
-        throw new CliError(globalsOf(command).json ? '' : `request ${request.id} recorded, but gates failed: ${failed.join(', ')}; it cannot be approved`, EXIT.FAILED);
+        throw new CliError(`request ${request.id} recorded, but gates failed: ${failed.join(', ')}; it cannot be approved`, EXIT.FAILED);
       }
     });
 
