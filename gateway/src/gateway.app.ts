@@ -74,11 +74,8 @@ function watchReadiness(app: NestExpressApplication, service: string): void {
       if (!app.getHttpServer().listening) throw new Error('the HTTP server is not listening');
     }),
   ];
-  const close = app.close.bind(app);
-  app.close = async () => {
-    for (const remove of removeChecks) remove();
-    await close();
-  };
+  // Nest's app ignores assignments to its methods: the HTTP server's close (app.close, or a shutdown signal) removes the checks.
+  app.getHttpServer().once('close', () => removeChecks.forEach((remove) => remove()));
 }
 
 /** Answers a WebSocket upgrade to any path but GRAPHQL_PATH (which graphql-ws takes) with a JSON 404, and closes the socket. */

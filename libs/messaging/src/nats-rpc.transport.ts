@@ -27,6 +27,8 @@ export interface NatsRpcTransportOptions {
   logger?: MessagingLogger;
   /** The service answering (the `service` of its log lines while it handles a request); default the queue group. */
   service?: string;
+  /** Called at the end of close() (the app's close, or a shutdown signal): what the app holds besides the bus. */
+  onClose?: () => Promise<void> | void;
   /**
    * How the actor of each request is checked: `{ signingKey: requireActorSigningKey(config) }`,
    * plus `credentials` where agents may call (a verifier, or a factory given this transport's
@@ -101,9 +103,13 @@ export class NatsRpcTransport extends Server<Record<string, Function>, NatsRpcTr
     this.managed = undefined;
     this.nc = undefined;
     this.connected = false;
-    await managed?.close();
-    this._status$.next('disconnected');
-    this.statusEvents.removeAllListeners();
+    try {
+      await managed?.close();
+    } finally {
+      this._status$.next('disconnected');
+      this.statusEvents.removeAllListeners();
+      await this.options.onClose?.();
+    }
   }
 
   /** Listens to NATS status events of the connection (`disconnect`, `reconnect`, `error`, ...). */

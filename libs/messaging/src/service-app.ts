@@ -27,10 +27,15 @@ export interface ServiceAppOptions {
 export async function createServiceApp(module: DynamicModule, config: AppConfig, options: ServiceAppOptions = {}): Promise<INestMicroservice> {
   ensureProcessObservability(config);
   const signingKey = requireActorSigningKey(config);
+  const release: Array<() => Promise<void> | void> = [];
   const transport = new NatsRpcTransport({
     nats: { url: config.natsUrl, name: config.serviceName, user: config.natsUser, pass: config.natsPassword },
     queue: config.serviceName,
     service: config.serviceName,
+    // Closing the app closes the transport: the app's readiness checks and its hold on the ops server go with it.
+    onClose: async () => {
+      for (const done of release.splice(0)) await done();
+    },
     namespace: config.natsNamespace,
     actors: options.agentsMayCall
       ? { signingKey, credentials: agentCredentials({ signingKey, actor: `service:${config.serviceName}`, namespace: config.natsNamespace, timeoutMs: config.rpcTimeoutMs }) }
@@ -38,27 +43,21 @@ export async function createServiceApp(module: DynamicModule, config: AppConfig,
   });
   const app = await NestFactory.createMicroservice(module, { strategy: transport, logger: new PinoNestLogger() });
   const pool = poolOf(app);
-  const removeChecks = [
+  release.push(
     processReadiness.add(`${config.serviceName}:bus`, async () => {
       transport.assertConnected();
       await transport.unwrap<{ flush(): Promise<void> }>().flush();
     }),
-    ...(pool ? [processReadiness.add(`${config.serviceName}:database`, () => pool.query('SELECT 1'))] : []),
-  ];
+  );
+  if (pool) release.push(processReadiness.add(`${config.serviceName}:database`, () => pool.query('SELECT 1')));
   const ops = await acquireOpsServer({ port: config.observability.opsPort, host: config.observability.opsHost, metricsToken: config.observability.metricsToken }).catch(async (error: unknown) => {
     await app.close();
     throw new Error(`the ops server could not listen on ${config.observability.opsHost}:${config.observability.opsPort} (OPS_PORT, OPS_HOST): ${error instanceof Error ? error.message : String(error)}`);
   });
-  if (ops) contextLogger(config.serviceName).log(`ops: ${ops.server.url}/metrics, /health and /ready`);
-  const close = app.close.bind(app);
-  app.close = async () => {
-    for (const remove of removeChecks) remove();
-    try {
-      await close();
-    } finally {
-      await ops?.release();
-    }
-  };
+  if (ops) {
+    release.push(() => ops.release());
+    contextLogger(config.serviceName).log(`ops: ${ops.server.url}/metrics, /health and /ready`);
+  }
   return app;
 }
 

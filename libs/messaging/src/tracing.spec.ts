@@ -73,7 +73,7 @@ describe.each(natsAvailable ? ['nats', 'in-process'] : ['in-process'])('traces a
 
   it('counts the requests and the appends in the metrics', async () => {
     const text = await metricsRegistry.metrics();
-    const count = (metric: string, labels: string) => Number(new RegExp(`^${metric}_count\\{${labels}[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    const count = (metric: string, labels: string) => Number(new RegExp(`^${metric}_count\\{[^}]*${labels}[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
     expect(count('modeltrail_rpc_server_duration_seconds', `subject="${Record.subject}",outcome="ok"`)).toBeGreaterThan(0);
     expect(count('modeltrail_rpc_client_duration_seconds', `subject="${Record.subject}",outcome="ok"`)).toBeGreaterThan(0);
     expect(count('modeltrail_eventstore_append_duration_seconds', 'store="postgres",outcome="ok"')).toBeGreaterThan(0);
