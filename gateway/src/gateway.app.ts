@@ -5,7 +5,7 @@ import { Plugin } from '@nestjs/apollo';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { AppConfig } from '@modeltrail/config';
 import { type MessageBus, poolOf } from '@modeltrail/messaging';
-import { ensureProcessObservability, graphqlObservabilityPlugin, graphqlRequestScope, handleOpsRequest, PinoNestLogger, processReadiness } from '@modeltrail/observability';
+import { ensureProcessObservability, flushTracing, graphqlObservabilityPlugin, graphqlRequestScope, handleOpsRequest, PinoNestLogger, processReadiness } from '@modeltrail/observability';
 import { GATEWAY_NATS } from './experiments/run-telemetry';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -75,7 +75,10 @@ function watchReadiness(app: NestExpressApplication, service: string): void {
     }),
   ];
   // Nest's app ignores assignments to its methods: the HTTP server's close (app.close, or a shutdown signal) removes the checks.
-  app.getHttpServer().once('close', () => removeChecks.forEach((remove) => remove()));
+  app.getHttpServer().once('close', () => {
+    removeChecks.forEach((remove) => remove());
+    void flushTracing();
+  });
 }
 
 /** Answers a WebSocket upgrade to any path but GRAPHQL_PATH (which graphql-ws takes) with a JSON 404, and closes the socket. */

@@ -2,7 +2,7 @@ import type { DynamicModule, INestApplicationContext, INestMicroservice } from '
 import { NestFactory } from '@nestjs/core';
 import type { Pool } from 'pg';
 import { type AppConfig, requireActorSigningKey } from '@modeltrail/config';
-import { acquireOpsServer, contextLogger, ensureProcessObservability, PinoNestLogger, processReadiness } from '@modeltrail/observability';
+import { acquireOpsServer, contextLogger, ensureProcessObservability, flushTracing, PinoNestLogger, processReadiness } from '@modeltrail/observability';
 import { PG_POOL } from '@modeltrail/postgres';
 import { agentCredentials } from './agent-credentials';
 import { NatsRpcTransport } from './nats-rpc.transport';
@@ -35,6 +35,7 @@ export async function createServiceApp(module: DynamicModule, config: AppConfig,
     // Closing the app closes the transport: the app's readiness checks and its hold on the ops server go with it.
     onClose: async () => {
       for (const done of release.splice(0)) await done();
+      await flushTracing();
     },
     namespace: config.natsNamespace,
     actors: options.agentsMayCall

@@ -57,6 +57,11 @@ export function startTracing(options: TracingOptions): Tracing | null {
   return tracing;
 }
 
+/** Sends the spans still buffered (an app closing: the process may end right after). */
+export async function flushTracing(): Promise<void> {
+  await active?.tracing.forceFlush().catch(() => undefined);
+}
+
 /** Whether an SDK is registered in this process (spans are recorded). */
 export function tracingEnabled(): boolean {
   return active !== null;
