@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FIXTURES, killQuietly, NODE, tempDirs, waitFor } from '../../test/helpers';
+import { metricsRegistry } from '@modeltrail/observability';
 import { processAlive } from '../process/procfs';
 import { csvNumber, parseComputeApps, parseGpuRows } from './nvidia-smi';
 import { offerableGpus, probeGpus, sampleGpus, startGpuSampler } from './probe';
@@ -46,6 +47,20 @@ describe('probeGpus', () => {
       ],
     });
     expect(offerableGpus(probe)).toHaveLength(2);
+  });
+
+  it('sets the GPU gauges of /metrics from each probe', async () => {
+    await probeGpus({ env: envWith('v100-4x16gb') });
+    const text = await metricsRegistry.metrics();
+    expect(text).toMatch(/^modeltrail_agent_gpus\{status="AVAILABLE"\} 4$/m);
+    expect(text).toMatch(/^modeltrail_agent_gpu_utilization_ratio\{gpu="1"\} 0.37$/m);
+    expect(text).toMatch(/^modeltrail_agent_gpu_memory_used_bytes\{gpu="3"\} 16642998272$/m);
+    expect(text).toMatch(/^modeltrail_agent_gpu_memory_total_bytes\{gpu="0"\} 16944988160$/m);
+    // No nvidia-smi: no GPU, the gauges say so.
+    await probeGpus({ env: { ...process.env, PATH: '/nonexistent' } });
+    const none = await metricsRegistry.metrics();
+    expect(none).toMatch(/^modeltrail_agent_gpus\{status="AVAILABLE"\} 0$/m);
+    expect(none).not.toMatch(/^modeltrail_agent_gpu_memory_total_bytes\{/m);
   });
 
   it('reads four V100 16 GB with their memory use and utilisation', async () => {
