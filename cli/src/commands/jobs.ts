@@ -87,6 +87,7 @@ async function watchJob(command: Command, runtime: Runtime, api: ApiClient, jobI
   if (!isTerminal(status)) {
     bar?.start(options.steps ?? 1, 0, { line: statusLine(status, metrics) });
     plain(`job ${jobId}: ${status}`);
+    const shown = new Set<string>([status]);
     let finish: () => void = () => undefined;
     const ended = new Promise<void>((resolve) => (finish = resolve));
     const subscription = api.subscribe<{ jobProgress: any }>(
@@ -98,7 +99,9 @@ async function watchJob(command: Command, runtime: Runtime, api: ApiClient, jobI
           metrics.set(item.key, { value: item.value, step: item.step });
         } else if (item.__typename === 'JobStatusChange' && item.status !== status) {
           status = item.status;
-          plain(`job ${jobId}: ${status}${item.reason ? ` (${item.reason})` : ''}`);
+          // The replay may repeat a state already shown: each is printed once.
+          if (!shown.has(status)) plain(`job ${jobId}: ${status}${item.reason ? ` (${item.reason})` : ''}`);
+          shown.add(status);
         }
         update();
         if (isTerminal(status)) finish();
@@ -122,7 +125,16 @@ async function watchJob(command: Command, runtime: Runtime, api: ApiClient, jobI
       await subscription.stop().catch(() => undefined);
       bar?.stop();
     }
-    job = await fetchJob(api, jobId);
+    // The job's read model may lag the live status change by a moment: read it until it agrees.
+    for (let tries = 0; ; tries++) {
+      job = await fetchJob(api, jobId);
+      if (isTerminal(job.status)) break;
+      if (tries >= 120) {
+        job = { ...job, status };
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
   const latest = job.runId
     ? ((await api.request(`query($id: ID!) { run(id: $id) { latestMetrics { key value step } } }`, { id: job.runId }).catch(() => ({ run: null }))).run?.latestMetrics ?? [])
