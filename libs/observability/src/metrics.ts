@@ -131,26 +131,29 @@ export const projectionStaleSeconds = new Gauge({
   },
 });
 
-const queueSources = new Set<() => Promise<number>>();
+const queueSources = new Map<string, () => Promise<number>>();
 
-/** Counts the scheduler's queued jobs at each scrape until the returned function is called. */
-export function observeQueueDepth(count: () => Promise<number>): () => void {
-  queueSources.add(count);
-  return () => void queueSources.delete(count);
+/** Counts a scheduler's queued jobs (its read model `schema`) at each scrape until the returned function is called. */
+export function observeQueueDepth(schema: string, count: () => Promise<number>): () => void {
+  queueSources.set(schema, count);
+  return () => {
+    if (queueSources.get(schema) === count) queueSources.delete(schema);
+  };
 }
 
 export const schedulerQueuedJobs = new Gauge({
   name: 'modeltrail_scheduler_queued_jobs',
-  help: 'Training jobs queued and not placed yet (the scheduler read model)',
+  help: 'Training jobs queued and not placed yet, by scheduler read model schema (absent outside the scheduler)',
+  labelNames: ['schema'] as const,
   registers: [metricsRegistry],
   async collect() {
     this.reset();
-    const [count] = queueSources;
-    if (!count) return;
-    try {
-      this.set(await count());
-    } catch {
-      // The database did not answer: no value rather than a wrong one (/ready says why).
+    for (const [schema, count] of queueSources) {
+      try {
+        this.set({ schema }, await count());
+      } catch {
+        // The database did not answer: no value rather than a wrong one (/ready says why).
+      }
     }
   },
 });

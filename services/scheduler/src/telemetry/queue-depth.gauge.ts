@@ -1,4 +1,5 @@
-import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@modeltrail/config';
 import { observeQueueDepth } from '@modeltrail/observability';
 import { SchedulerReader } from '../read-model/scheduler.reader';
 
@@ -7,10 +8,13 @@ import { SchedulerReader } from '../read-model/scheduler.reader';
 export class QueueDepthGauge implements OnModuleInit, OnModuleDestroy {
   private unobserve: (() => void) | undefined;
 
-  constructor(private readonly reader: SchedulerReader) {}
+  constructor(
+    private readonly reader: SchedulerReader,
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'readModelSchema'>,
+  ) {}
 
   onModuleInit(): void {
-    this.unobserve = observeQueueDepth(() => this.reader.queuedJobCount());
+    this.unobserve = observeQueueDepth(this.config.readModelSchema, () => this.reader.queuedJobCount());
   }
 
   onModuleDestroy(): void {
