@@ -33,6 +33,9 @@ class ObservedGatewayModule {
   }
 }
 
+/** How long an idle HTTP keep-alive connection stays open on the gateway's side. */
+export const GATEWAY_KEEP_ALIVE_MS = 65_000;
+
 /**
  * The gateway's HTTP application over `GatewayModule`, not listening yet. Before any route:
  * - a body that is not JSON is refused with 415 UNSUPPORTED_MEDIA_TYPE (requireJsonBody);
@@ -59,6 +62,12 @@ export async function createGatewayApp(config: AppConfig, options: GatewayAppOpt
   app.use(GRAPHQL_PATH, graphqlRequestScope(config.serviceName));
   app.use(GRAPHQL_PATH, batchLimit(config));
   app.getHttpServer().on('upgrade', refuseUpgradeOutsideGraphQL);
+  // Idle keep-alive connections outlive the clients' and load balancers' (AWS ALB: 60 s), so a
+  // pooled connection is closed by the client, never by the server while a request is on its way
+  // (which the client sees as "other side closed"). Node's default is 5 s.
+  const server = app.getHttpServer();
+  server.keepAliveTimeout = GATEWAY_KEEP_ALIVE_MS;
+  server.headersTimeout = GATEWAY_KEEP_ALIVE_MS + 1_000;
   watchReadiness(app, config.serviceName);
   return app;
 }

@@ -11,7 +11,7 @@ import { connectBus, encodeJson, type ManagedBus } from '@modeltrail/messaging';
 import { createPool, ident } from '@modeltrail/postgres';
 import { describeOnTestBus, onTestBus, TEST_BUS_URL, TEST_DATABASE_URL, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { type Closed, GraphQLHttpClient, SubscriptionQueue, webSocketClient } from '../test/graphql-client';
-import { createGatewayApp } from './gateway.app';
+import { createGatewayApp, GATEWAY_KEEP_ALIVE_MS } from './gateway.app';
 import { GatewayModule, GRAPHQL_PATH, WS_UNAUTHENTICATED } from './gateway.module';
 import { SCHEMA_FILE } from './gateway.schema';
 
@@ -82,6 +82,11 @@ describeOnTestBus('gateway edge (no services running)', () => {
       expect(given.headers.get('x-correlation-id')).toBe(correlationId);
       const made = await http.request('{ __typename }', {}, { token: 'bob-token', headers: { 'x-correlation-id': 'not-a-uuid' } });
       expect(made.headers.get('x-correlation-id')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    });
+
+    it('keeps idle connections longer than clients and load balancers do, so none is closed under a request on its way', async () => {
+      const response = await http.request('{ __typename }');
+      expect(response.headers.get('keep-alive')).toBe(`timeout=${GATEWAY_KEEP_ALIVE_MS / 1000}`);
     });
 
     it('refuses a WebSocket connection without a token, or with an unknown one, with close code 4401 and the reason', async () => {
