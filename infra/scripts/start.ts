@@ -99,7 +99,8 @@ async function main(): Promise<void> {
       const message = error instanceof Error ? error.message : String(error);
       throw new StartError(database.source === 'DATABASE_URL' ? `DATABASE_URL (${redactUrl(database.url)}) cannot be used: ${message}` : `PostgreSQL at ${redactUrl(database.url)} cannot be used: ${message}`);
     });
-    const env = { ...process.env, DATABASE_URL: database.url };
+    // People reading a terminal get one readable line per log record; a pipe (a log shipper) gets JSON.
+    const env = { ...process.env, DATABASE_URL: database.url, LOG_FORMAT: process.env.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') };
     if (messaging.oneProcess) await runOneProcess(env, database, started);
     else await runServices(env, database, config);
   } catch (error) {
