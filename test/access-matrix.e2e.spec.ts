@@ -106,7 +106,8 @@ describeWithNats('access matrix: role × operation × project, through GraphQL',
       // Nine processes side by side under a parallel matrix: small pools keep PostgreSQL under its max_connections (100 here).
       DATABASE_POOL_SIZE: '4',
       NODE_ENV: 'development',
-      LOG_LEVEL: 'warn',
+      // The processes' start-up lines ("gateway: GraphQL on", "<service>: serving") are info records.
+      LOG_LEVEL: 'info',
     };
     platform = startPlatform(root, env);
     await platform.waitFor(['gateway: GraphQL on', 'datasets: serving', 'experiments: serving', 'scheduler: serving', 'registry: serving', 'monitoring: serving', 'lineage: serving'].map((line) => new RegExp(line)), 90_000);

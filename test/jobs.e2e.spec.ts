@@ -69,7 +69,8 @@ describeWithNats('training jobs through GraphQL, on real agents', () => {
       AGENT_LEASE_MS: '3000',
       JOB_WORKING_DIR_ROOTS: `${root},${work}`,
       NODE_ENV: 'development',
-      LOG_LEVEL: 'warn',
+      // The processes' start-up lines ("gateway: GraphQL on", "<service>: serving") are info records.
+      LOG_LEVEL: 'info',
     };
     execFileSync(process.execPath, [join(root, 'dist/infra/scripts/migrate.js')], { cwd: root, env: { ...env, SERVICE_NAME: 'migrate' }, stdio: 'pipe', timeout: 60_000 });
     start('experiments', 'services/experiments/src/main.js');
