@@ -282,11 +282,14 @@ describe('web console in a browser', () => {
     await page.waitForFunction((id) => /FORBIDDEN: .*cannot approve it/.test(document.querySelector(`#promotions-table tr[data-request-id="${id}"] .row-error`)?.textContent ?? ''), state.requestId);
     await shot('promotion-refused');
 
+    // Signing in again reloads the queue after the name shows: mark the row drawn for ada, and
+    // type into the one drawn for bob (a note typed into the old row would be lost with it).
+    await row.evaluate((tr) => tr.setAttribute('data-drawn-before', 'yes'));
     await page.fill('#token-input', 'bob-token');
     await page.click('#token-form button[type="submit"]');
     await page.waitForFunction(() => /bob@example\.com/.test(document.getElementById('whoami')!.textContent ?? ''));
     expect(await page.evaluate(() => sessionStorage.getItem('modeltrail.token'))).toBe('bob-token');
-    await row.waitFor();
+    await page.locator(`#promotions-table tr[data-request-id="${state.requestId}"]:not([data-drawn-before])`).waitFor();
     await row.locator('input[type="text"]').fill('Reviewed the card and the gates');
     await row.locator('button[data-action="approve"]').click();
     await row.waitFor({ state: 'detached' });

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBuilt, freePort, TEST_DATABASE_URL } from '@modeltrail/testing';
+import { ensureBuilt, freePort, logMessages, TEST_DATABASE_URL } from '@modeltrail/testing';
 
 /**
  * `npm start` on a machine with nothing but Node.js: run for real in a network namespace where
@@ -68,7 +68,7 @@ describeIsolated(`npm start with nothing listening: embedded PostgreSQL and one 
     expect(run.output).toMatch(/ModelTrail: PostgreSQL: no PostgreSQL at 127\.0\.0\.1:5432 and DATABASE_URL unset: started an embedded PostgreSQL 15\.\d+ on 127\.0\.0\.1:\d+, data in .*\/postgres\n/);
     expect(run.output).toMatch(/ModelTrail: GraphQL API at http:\/\/127\.0\.0\.1:\d+\/graphql; ready in [\d.]+ s, this process uses \d+ MiB\n/);
     expect(JSON.parse(run.answer)).toEqual({ data: { registerDataset: { id: expect.any(String), name: 'zero-install' } } });
-    expect(run.output).toMatch(/agent: agent [0-9a-f-]+: stopped\n/);
+    expect(logMessages(run.output)).toContainEqual(expect.stringMatching(/^agent [0-9a-f-]+: stopped$/));
     expect(run.exitCode).toBe('0');
   }, 180_000);
 

@@ -96,3 +96,20 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * The `msg` of every JSON log record in a process's output (one record a line, as pino writes
+ * them; the start script's plain `ModelTrail: ...` lines and anything else are skipped).
+ */
+export function logMessages(output: string): string[] {
+  return output.split('\n').flatMap((line) => {
+    const json = line.slice(line.indexOf('{'));
+    if (!json.startsWith('{')) return [];
+    try {
+      const record = JSON.parse(json) as { msg?: unknown };
+      return typeof record.msg === 'string' ? [record.msg] : [];
+    } catch {
+      return [];
+    }
+  });
+}

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connectNats, type ManagedNatsConnection } from '@modeltrail/messaging';
-import { describeWithNats, ensureBuilt, eventually, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
+import { describeWithNats, ensureBuilt, eventually, logMessages, TEST_NATS_URL, uniqueName } from '@modeltrail/testing';
 import { FIXTURES, killQuietly, NODE, REPO_ROOT, tempDirs } from '../test/helpers';
 import { SchedulerDouble } from '../test/scheduler-double';
 
@@ -67,7 +67,7 @@ describeWithNats('agent process (dist/services/agent/src/main.js)', () => {
     const agentId = randomUUID();
     const agent = startAgent(agentId);
     await eventually(() => expect(scheduler.registrations.find((r) => r.agentId === agentId)).toMatchObject({ cpus: 2, memoryMb: 2048, gpus: [{ index: 0 }, { index: 1 }] }), { timeoutMs: 15_000 });
-    expect(agent.output()).toMatch(new RegExp(`^agent: ${agentId} on \\S+ offering 2 GPUs \\(NVIDIA H100 80GB HBM3, NVIDIA H100 80GB HBM3\\): OK$`, 'm'));
+    expect(logMessages(agent.output())).toContainEqual(expect.stringMatching(new RegExp(`^agent: ${agentId} on \\S+ offering 2 GPUs \\(NVIDIA H100 80GB HBM3, NVIDIA H100 80GB HBM3\\): OK$`)));
 
     const jobId = randomUUID();
     scheduler.assign(agentId, { jobId, runId: randomUUID(), command: [NODE, '-e', "console.log('working'); setTimeout(() => console.log('finished'), 1500)"] });
