@@ -767,6 +767,21 @@ describeWithNatsServerBinary('infra/k8s NATS cluster on three live servers', () 
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  it('creates streams at JETSTREAM_REPLICAS copies with the platform code, and raises an existing one to them', async () => {
+    const admin = await (await connectAs('admin', 0)).jetstreamManager();
+    const settled = <T>(work: () => Promise<T>) => eventually(work, { timeoutMs: 30_000, intervalMs: 500 });
+    // Created at three (as the relay does with JETSTREAM_REPLICAS=3 and EVENTS_STREAM_MAX_BYTES).
+    const created = await settled(() => ensureEventsStream(admin, { streamName: 'R3_EVENTS', subjectPrefix: 'r3.evt', replicas: 3, maxBytes: 1_073_741_824 }));
+    expect([created.config.num_replicas, created.config.max_bytes]).toEqual([3, 1_073_741_824]);
+    // Made at one before the setting existed, then raised by the next start (as the scheduler does).
+    const before = await settled(() => ensureTelemetryStream(admin, { streamName: 'R3_TELEMETRY', subjectPrefix: 'r3.telemetry.job' }));
+    expect(before.config.num_replicas).toBe(1);
+    const raised = await settled(() => ensureTelemetryStream(admin, { streamName: 'R3_TELEMETRY', subjectPrefix: 'r3.telemetry.job', replicas: 3 }));
+    expect(raised.config.num_replicas).toBe(3);
+    // Without the setting an existing stream keeps its copies.
+    expect((await settled(() => ensureTelemetryStream(admin, { streamName: 'R3_TELEMETRY', subjectPrefix: 'r3.telemetry.job' }))).config.num_replicas).toBe(3);
+  }, 90_000);
+
   it('keeps the platform streams at three replicas once raised, and MT_EVENTS takes publishes with a server down', async () => {
     const admin = await (await connectAs('admin')).jetstreamManager();
     const relay = await connectAs('relay');

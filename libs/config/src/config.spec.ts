@@ -59,6 +59,15 @@ describe('loadConfig', () => {
     expect((error as Error).message).not.toContain('short');
   });
 
+  it('leaves JetStream stream copies and the events stream size alone unless JETSTREAM_REPLICAS and EVENTS_STREAM_MAX_BYTES say', () => {
+    const defaults = loadConfig({ SERVICE_NAME: 'relay' });
+    expect([defaults.jetstreamReplicas, defaults.eventsStreamMaxBytes]).toEqual([undefined, undefined]);
+    const cluster = loadConfig({ SERVICE_NAME: 'relay', JETSTREAM_REPLICAS: '3', EVENTS_STREAM_MAX_BYTES: '32212254720' });
+    expect([cluster.jetstreamReplicas, cluster.eventsStreamMaxBytes]).toEqual([3, 32_212_254_720]);
+    expect(() => loadConfig({ SERVICE_NAME: 'relay', JETSTREAM_REPLICAS: '7' })).toThrow(/JETSTREAM_REPLICAS/);
+    expect(() => loadConfig({ SERVICE_NAME: 'relay', EVENTS_STREAM_MAX_BYTES: '10' })).toThrow(/EVENTS_STREAM_MAX_BYTES/);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ EVENTSTORE_URL: '', SERVICE_NAME: 'x' }).eventStoreUrl).toBeUndefined();
   });

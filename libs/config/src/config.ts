@@ -35,6 +35,15 @@ export interface AppConfig {
   eventStoreSchema: string;
   /** JetStream stream that carries copies of domain events. */
   eventsStream: string;
+  /** Bytes the events stream keeps at most (EVENTS_STREAM_MAX_BYTES), the oldest dropped first; unset: no limit. */
+  eventsStreamMaxBytes?: number;
+  /**
+   * Copies of each platform-owned JetStream stream (MT_EVENTS, MT_TELEMETRY) in a clustered NATS
+   * (JETSTREAM_REPLICAS, 1 to 5; 3 in a three-server cluster): set when a stream is created, and
+   * brought in line when it differs. Unset: streams are created with one copy, and an existing
+   * stream keeps the copies it has (an operator may have raised them).
+   */
+  jetstreamReplicas?: number;
   rpcTimeoutMs: number;
   port: number;
   /**
@@ -317,6 +326,8 @@ const schema = z.object({
   EVENTSTORE_SCHEMA: identifier.default('eventstore'),
   READ_MODEL_SCHEMA: identifier.optional(),
   EVENTS_STREAM: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be letters, digits, _ or - (a JetStream stream name)').default('MT_EVENTS'),
+  EVENTS_STREAM_MAX_BYTES: integer(1_048_576, Number.MAX_SAFE_INTEGER).optional(),
+  JETSTREAM_REPLICAS: integer(1, 5).optional(),
   RPC_TIMEOUT_MS: integer(100, 600_000).default(5_000),
   PORT: integer(1, 65_535).optional(),
   HOST: z
@@ -478,6 +489,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, default
     eventStoreSchema: e.EVENTSTORE_SCHEMA,
     readModelSchema: e.READ_MODEL_SCHEMA ?? serviceName!.replace(/-/g, '_'),
     eventsStream: e.EVENTS_STREAM,
+    eventsStreamMaxBytes: e.EVENTS_STREAM_MAX_BYTES,
+    jetstreamReplicas: e.JETSTREAM_REPLICAS,
     rpcTimeoutMs: e.RPC_TIMEOUT_MS,
     port: e.PORT ?? defaults.port ?? Number(DEFAULTS.PORT),
     host: e.HOST ?? DEFAULTS.HOST,

@@ -34,6 +34,9 @@ export interface EventRelayOptions {
   subjectPrefix?: string;
   /** Dedupe window of the stream (default 2 min): a restart must happen within it to publish no duplicate. */
   duplicateWindowMs?: number;
+  /** Copies of the stream in a clustered NATS (JETSTREAM_REPLICAS) and the most bytes it keeps (EVENTS_STREAM_MAX_BYTES); see EventsStreamOptions. */
+  replicas?: number;
+  maxBytes?: number;
   /** Publishes awaiting their ack at once, sent in position order on one connection (default 64). */
   maxInFlight?: number;
   /** Write the checkpoint after this many acked events... (default 100) */
@@ -159,7 +162,13 @@ export class EventRelay {
   }
 
   private async ensureStream(): Promise<void> {
-    await ensureEventsStream(this.jsm!, { streamName: this.options.streamName, subjectPrefix: this.prefix, duplicateWindowMs: this.options.duplicateWindowMs });
+    await ensureEventsStream(this.jsm!, {
+      streamName: this.options.streamName,
+      subjectPrefix: this.prefix,
+      duplicateWindowMs: this.options.duplicateWindowMs,
+      replicas: this.options.replicas,
+      maxBytes: this.options.maxBytes,
+    });
   }
 
   private async run(): Promise<void> {

@@ -17,6 +17,10 @@ export interface EventsStreamOptions {
   duplicateWindowMs?: number;
   /** Only create a missing stream; leave an existing one as configured (consumers use this). */
   createOnly?: boolean;
+  /** Copies of the stream in a clustered NATS (JETSTREAM_REPLICAS); unset: 1 when created, an existing stream's kept. */
+  replicas?: number;
+  /** Bytes kept at most, the oldest dropped first (EVENTS_STREAM_MAX_BYTES); unset: no limit set. */
+  maxBytes?: number;
 }
 
 /**
@@ -27,17 +31,22 @@ export function ensureEventsStream(jsm: BusJetStreamManager, options: EventsStre
   return ensureStream(
     jsm,
     options.streamName ?? EVENTS_STREAM,
-    { subjects: [`${options.subjectPrefix ?? DEFAULT_EVENT_SUBJECT_PREFIX}.>`], duplicate_window: nanos(options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS) },
+    {
+      subjects: [`${options.subjectPrefix ?? DEFAULT_EVENT_SUBJECT_PREFIX}.>`],
+      duplicate_window: nanos(options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS),
+      ...(options.maxBytes === undefined ? {} : { max_bytes: options.maxBytes }),
+      ...(options.replicas === undefined ? {} : { num_replicas: options.replicas }),
+    },
     { createOnly: options.createOnly },
   );
 }
 
 /** What the platform sets on a stream it owns; everything else is JetStream's default. */
-export type OwnedStreamConfig = { subjects: string[] } & Partial<Pick<StreamConfig, 'duplicate_window' | 'max_msgs_per_subject' | 'max_age' | 'max_bytes'>>;
+export type OwnedStreamConfig = { subjects: string[] } & Partial<Pick<StreamConfig, 'duplicate_window' | 'max_msgs_per_subject' | 'max_age' | 'max_bytes' | 'num_replicas'>>;
 
 /**
  * A stream the platform owns: created with `config` (file storage, limits retention, oldest
- * dropped first, one replica) when missing, updated when any setting of `config` differs
+ * dropped first, `num_replicas` copies, default one) when missing, updated when any setting of `config` differs
  * (unless `createOnly`), left alone otherwise. Safe when several processes start at once: one
  * that loses the race to create it compares with what the winner created.
  */
@@ -50,7 +59,7 @@ export async function ensureStream(jsm: BusJetStreamManager, name: string, confi
   }
   if (!existing) {
     try {
-      return await jsm.streams.add({ name, ...config, storage: StorageType.File, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old, num_replicas: 1 });
+      return await jsm.streams.add({ name, num_replicas: 1, ...config, storage: StorageType.File, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old });
     } catch (error) {
       existing = await jsm.streams.info(name).catch(() => {
         throw error;

@@ -31,6 +31,10 @@ export interface TelemetryStreamOptions {
   maxAgeMs?: number;
   /** Bytes kept in all (default 1 GiB). */
   maxBytes?: number;
+  /** Copies of the stream in a clustered NATS (JETSTREAM_REPLICAS); unset: 1 when created, an existing stream's kept. */
+  replicas?: number;
+  /** Only create a missing stream; leave an existing one as it is (agents, whose NATS user may not update streams). */
+  createOnly?: boolean;
 }
 
 export interface TelemetryItem {
@@ -62,7 +66,8 @@ export function ensureTelemetryStream(jsm: BusJetStreamManager, options: Telemet
     max_msgs_per_subject: options.maxMessagesPerSubject ?? 2_000,
     max_age: nanos(options.maxAgeMs ?? 7 * 24 * 3_600_000),
     max_bytes: options.maxBytes ?? 1024 ** 3,
-  });
+    ...(options.replicas === undefined ? {} : { num_replicas: options.replicas }),
+  }, { createOnly: options.createOnly });
 }
 
 /** Publishes a batch of one job's items of one kind; resolves when JetStream stored it. */

@@ -58,6 +58,8 @@ async function main(): Promise<void> {
     schema: MESSAGING_SCHEMA,
     name: RELAY_NAME,
     streamName: config.eventsStream,
+    replicas: config.jetstreamReplicas,
+    maxBytes: config.eventsStreamMaxBytes,
     subjectPrefix: withNamespace(config.natsNamespace, subjects.allEvents.replace(/\.>$/, '')),
   });
   await relay.start();

@@ -83,7 +83,7 @@ export class SchedulerModule {
         { provide: SchedulerReader, inject: [PG_POOL, APP_CONFIG], useFactory: (pool: Pool, c: AppConfig) => new SchedulerReader(pool, c.readModelSchema) },
         { provide: LivenessTable, inject: [PG_POOL, APP_CONFIG], useFactory: (pool: Pool, c: AppConfig) => new LivenessTable(pool, c.readModelSchema, c.scheduler.heartbeatMs / 2) },
         { provide: JobLogStore, inject: [PG_POOL, APP_CONFIG], useFactory: (pool: Pool, c: AppConfig) => new JobLogStore(pool, c.readModelSchema) },
-        { provide: JobStatusPublisher, inject: [NATS_CONNECTION, APP_CONFIG], useFactory: (nc: MessageBus, c: AppConfig) => JobStatusPublisher.create(nc, c.telemetryStream, c.natsNamespace) },
+        { provide: JobStatusPublisher, inject: [NATS_CONNECTION, APP_CONFIG], useFactory: (nc: MessageBus, c: AppConfig) => JobStatusPublisher.create(nc, c.telemetryStream, c.natsNamespace, c.jetstreamReplicas) },
         { provide: SchedulerSignals, inject: [NATS_CONNECTION, APP_CONFIG], useFactory: (nc: MessageBus, c: AppConfig) => new SchedulerSignals(nc, c.natsNamespace) },
         {
           provide: JobCommands,

@@ -98,6 +98,8 @@ export interface AgentOptions {
   artifactRoot: string;
   /** config.telemetryStream. */
   telemetryStream?: string;
+  /** config.jetstreamReplicas: the telemetry stream's copies when the agent is the first to create it. */
+  telemetryReplicas?: number;
   /** Jobs run as this user (jobUserFor: set when the agent is root); null: as the agent's user. */
   jobUser?: JobUser | null;
   /** The base environment of jobs; default PATH, LANG, LC_ALL and TZ of `env` (and HOME when jobs run as the agent's user). */
@@ -263,7 +265,7 @@ export class Agent {
         (await detectCapacity({ nvidiaSmi: this.options.nvidiaSmi, nvidiaSmiTimeoutMs: this.options.nvidiaSmiTimeoutMs, env, cpus: this.options.cpus, memoryMb: this.options.memoryMb }));
       this.logger.log(describeCapacity(this.agentId, this.options.hostname, this.capacityNow));
       if (this.options.jobUser) await this.checkJobUserCanReach(this.options.jobUser);
-      await ensureTelemetryStream(await this.options.nc.jetstreamManager(), { streamName: this.telemetryStream, subjectPrefix: this.telemetryPrefix });
+      await ensureTelemetryStream(await this.options.nc.jetstreamManager(), { streamName: this.telemetryStream, subjectPrefix: this.telemetryPrefix, replicas: this.options.telemetryReplicas, createOnly: true });
       this.wake = this.options.nc.subscribe(withNamespace(this.options.namespace, subjects.agent(this.agentId, 'wake')), { callback: () => this.heartbeatNow() });
       const reply = await this.register(this.options.replaceSession ?? false);
       if (this.stopping) throw new AgentStoppedError(`agent ${this.agentId} start`);

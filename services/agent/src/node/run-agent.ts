@@ -48,6 +48,7 @@ export async function prepareAgent(config: AppConfig, options: AgentRunOptions):
     dataDir: config.agent.dataDir,
     artifactRoot: config.artifactRoot,
     telemetryStream: config.telemetryStream,
+    telemetryReplicas: config.jetstreamReplicas,
     jobUser,
     env: process.env,
     // Unset in production means the agent cannot tell the scheduler's roots: it leaves the check to the scheduler.

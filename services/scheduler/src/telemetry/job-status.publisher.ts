@@ -29,9 +29,9 @@ export class JobStatusPublisher {
   }
 
   /** Creates the telemetry stream when it is missing (every publisher does at start). */
-  static async create(nc: MessageBus, streamName: string, namespace: string | undefined): Promise<JobStatusPublisher> {
+  static async create(nc: MessageBus, streamName: string, namespace: string | undefined, replicas?: number): Promise<JobStatusPublisher> {
     const prefix = withNamespace(namespace, DEFAULT_JOB_TELEMETRY_PREFIX);
-    await ensureTelemetryStream(await nc.jetstreamManager(), { streamName, subjectPrefix: prefix });
+    await ensureTelemetryStream(await nc.jetstreamManager(), { streamName, subjectPrefix: prefix, replicas });
     return new JobStatusPublisher(nc, prefix);
   }
 
