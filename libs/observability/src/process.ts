@@ -14,23 +14,29 @@ export interface ProcessObservability {
  * composition): JSON logs tagged with its service name at LOG_LEVEL (LOG_FORMAT), the tracing
  * SDK when an OTLP endpoint is set, and the process metrics in the registry.
  */
-export function initProcessObservability(config: Pick<AppConfig, 'serviceName' | 'logLevel' | 'observability'>): ProcessObservability {
-  initialised = true;
+export function initProcessObservability(config: ObservedConfig): ProcessObservability {
   const logger = configureLogging({ service: config.serviceName, level: config.logLevel, format: config.observability.logFormat });
-  const tracing = startTracing({ serviceName: config.observability.otelServiceName, otlpTracesUrl: config.observability.otlpTracesUrl });
-  enableProcessMetrics(config.serviceName);
-  return { logger, tracing };
+  return { logger, tracing: startTracingAndMetrics(config) };
 }
-
-let initialised = false;
 
 /**
  * What initProcessObservability does, for the parts the process has not set up already (a
  * main.ts, the one-process composition, or a test that configured its own log destination).
  */
-export function ensureProcessObservability(config: Pick<AppConfig, 'serviceName' | 'logLevel' | 'observability'>): void {
+export function ensureProcessObservability(config: ObservedConfig): void {
   if (initialised) return;
   if (!loggingConfigured()) configureLogging({ service: config.serviceName, level: config.logLevel, format: config.observability.logFormat });
-  startTracing({ serviceName: config.observability.otelServiceName, otlpTracesUrl: config.observability.otlpTracesUrl });
+  startTracingAndMetrics(config);
+}
+
+type ObservedConfig = Pick<AppConfig, 'serviceName' | 'logLevel' | 'observability'>;
+
+let initialised = false;
+
+/** The tracing SDK (when an OTLP endpoint is set) and the process metrics: the part both set-ups share. */
+function startTracingAndMetrics(config: ObservedConfig): Tracing | null {
+  initialised = true;
+  const tracing = startTracing({ serviceName: config.observability.otelServiceName, otlpTracesUrl: config.observability.otlpTracesUrl });
   enableProcessMetrics(config.serviceName);
+  return tracing;
 }
