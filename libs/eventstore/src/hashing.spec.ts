@@ -15,3 +15,46 @@ describe('canonicalEvent', () => {
     expect(eventHash(event, prevHash)).toBe(eventHash(event, prevHash, canonicalJson(event.data)));
   });
 });
+
+/** canonicalJson as first written (filter, sort, map, join): the fast one must agree with it on every value. */
+function referenceCanonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    const text = JSON.stringify(value);
+    return text === undefined ? 'null' : text;
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : referenceCanonicalJson(v))).join(',')}]`;
+  const record = value as Record<string, unknown>;
+  const entries = Object.keys(record)
+    .filter((k) => record[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${referenceCanonicalJson(record[k])}`);
+  return `{${entries.join(',')}}`;
+}
+
+describe('canonicalJson', () => {
+  const proto = JSON.parse('{"__proto__": {"z": 1}, "a": 2}') as unknown;
+  const values: unknown[] = [
+    null,
+    0,
+    -0,
+    1.5e300,
+    'text "quoted" \\ \u2028 \u0001',
+    true,
+    [],
+    {},
+    [undefined, null, 1, [2, [3]], { b: undefined }],
+    { b: 1, a: undefined, c: { z: [1, { y: 2, x: 3 }], '': 'empty key' } },
+    { 'é': 1, e: 2, E: 3, '10': 4, '9': 5, 'a"b': 6, 'line\nkey': 7 },
+    { only: undefined },
+    { first: undefined, second: 2 },
+    proto,
+  ];
+
+  it.each(values.map((v, i) => [i, v]))('writes what the reference writes (value %i)', (_i, value) => {
+    expect(canonicalJson(value)).toBe(referenceCanonicalJson(value));
+  });
+
+  it('sorts keys and drops undefined members whatever order they came in', () => {
+    expect(canonicalJson({ b: [1, undefined], a: { d: undefined, c: 'x' } })).toBe('{"a":{"c":"x"},"b":[1,null]}');
+  });
+});

@@ -85,7 +85,22 @@ export function chainEvents(stream: string, events: PreparedEvent[], current: St
   let revision = current === 'no_stream' ? -1 : current;
   return events.map((event) => {
     revision += 1;
-    const chained = { ...event, stream, revision, prevHash, hash: '' };
+    // Built field by field: an object spread of the prepared event took V8's slow path and cost
+    // more than hashing the event (6.5 µs against 0.2 µs per event, bench/append.bench.ts).
+    const chained: ChainedEvent = {
+      id: event.id,
+      stream,
+      revision,
+      type: event.type,
+      data: event.data,
+      dataJson: event.dataJson,
+      actor: event.actor,
+      correlationId: event.correlationId,
+      causationId: event.causationId,
+      occurredAt: event.occurredAt,
+      prevHash,
+      hash: '',
+    };
     chained.hash = eventHash(chained, prevHash, event.dataJson);
     prevHash = chained.hash;
     return chained;
