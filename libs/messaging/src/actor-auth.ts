@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import type { Msg } from 'nats';
 import type { MessageBus } from './bus';
 import { DEVELOPMENT_ACTOR_SIGNING_KEY, keyBytes } from '@modeltrail/config';
@@ -63,7 +63,7 @@ export class ActorSigner {
       headers.causationId ?? '',
       headers.commandId ?? '',
       String(timestamp),
-      createHash('sha256').update(body).digest('hex'),
+      hash('sha256', body, 'hex'), // one-shot: a Hash object per request cost three times as much
     ].join('\n'); // no part can hold a line break (headers refuse them; subjects have none)
     return createHmac('sha256', this.key).update(canonical, 'utf8').digest();
   }

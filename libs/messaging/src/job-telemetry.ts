@@ -136,7 +136,9 @@ export async function followJobTelemetry<T extends TelemetryItem>(nc: MessageBus
     const out: Out[] = [];
     for (const raw of body.items) {
       const item = options.decode(raw, body.kind);
-      if (item) out.push({ ...item, subject: body.kind });
+      // Object.assign, not `{ ...item, subject }`: a spread followed by a new property takes V8's
+      // slow path, about a microsecond per item at thousands of items a second.
+      if (item) out.push(Object.assign({}, item, { subject: body.kind }));
     }
     return out;
   };
