@@ -87,6 +87,25 @@ describe('CommandHandler keeps folded states between commands, and never answers
     for (const name of ['d', 'e']) await uncached.handle('thing-5', rename(name), context);
     expect(reads.filter((s) => s === 'thing-5').length).toBeGreaterThanOrEqual(2);
   });
+
+  it('load reads only what follows the kept state, and still sees what another replica appended', async () => {
+    const store = new InMemoryEventStore();
+    const a = new CommandHandler(store, decider);
+    const b = new CommandHandler(store, decider);
+    await a.handle('thing-load', rename('x'), context);
+    await a.handle('thing-load', rename('y'), context);
+    await b.handle('thing-load', rename('z'), context);
+    const reads: Array<number | undefined> = [];
+    const readStream = store.readStream.bind(store);
+    jest.spyOn(store, 'readStream').mockImplementation((stream, options) => {
+      reads.push(options?.fromRevision);
+      return readStream(stream, options);
+    });
+    expect(await a.load('thing-load')).toEqual({ state: { name: 'z', closed: false }, revision: 2 });
+    expect(await new CommandHandler(store, decider).load('thing-load')).toEqual({ state: { name: 'z', closed: false }, revision: 2 });
+    // a kept revision 1, so it read from 2; a handler keeping nothing read the whole stream.
+    expect(reads).toEqual([2, undefined]);
+  });
 });
 
 describe('CommandHandler records a cause decided in the same decision', () => {

@@ -69,9 +69,13 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
     this.folded = new StreamCache(options.cachedStreams ?? 1_000);
   }
 
-  /** The stream's current state, read from the store (never from the kept states). */
+  /**
+   * The stream's current state: what the store holds after the kept state (if any) folded onto
+   * it, so a long stream (a run with its params and artifacts) is not read whole on every call.
+   * Streams only grow, so the kept prefix plus what follows it is the whole stream.
+   */
   async load(stream: string): Promise<{ state: State; revision: StreamRevision }> {
-    const { state, revision } = await this.catchUp(stream, undefined);
+    const { state, revision } = await this.catchUp(stream, this.folded.get(stream));
     return { state, revision };
   }
 
