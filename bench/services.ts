@@ -58,9 +58,22 @@ export function bootScheduler(ctx: BenchContext, eventStoreSchema: string, readM
   return bootService(ctx, SchedulerModule.forRoot(config), 'scheduler', eventStoreSchema);
 }
 
-/** The GraphQL gateway on an ephemeral port; resolves to the app and its GraphQL URL. */
+/**
+ * The GraphQL gateway on an ephemeral port; resolves to the app and its GraphQL URL. The bench
+ * is one identity making thousands of requests a second: the per-identity rate limit still runs
+ * (its cost is measured) but is set far above what a run asks (the default 600 a minute refused
+ * full mode's GraphQL benchmark).
+ */
 export async function bootGateway(ctx: BenchContext, eventStoreSchema: string, readModelSchema: string): Promise<{ app: INestApplication; url: string }> {
-  const config = loadConfig({ ...environment(ctx, eventStoreSchema), SERVICE_NAME: 'gateway', READ_MODEL_SCHEMA: readModelSchema, API_TOKENS: `${BENCH_TOKEN}=bench@modeltrail.local`, RPC_TIMEOUT_MS: '30000' });
+  const config = loadConfig({
+    ...environment(ctx, eventStoreSchema),
+    SERVICE_NAME: 'gateway',
+    READ_MODEL_SCHEMA: readModelSchema,
+    API_TOKENS: `${BENCH_TOKEN}=bench@modeltrail.local`,
+    RPC_TIMEOUT_MS: '30000',
+    RATE_LIMIT_PER_MINUTE: '10000000',
+    RATE_LIMIT_BURST: '10000000',
+  });
   const app = await NestFactory.create(GatewayModule.forRoot(config), { logger: false });
   await app.listen(0, '127.0.0.1');
   return { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}${GRAPHQL_PATH}` };
