@@ -137,3 +137,37 @@ describe('CommandHandler records a cause decided in the same decision', () => {
     expect(await store.readStream('thing-10')).toEqual([]);
   });
 });
+
+describe('CommandHandler runs the commands of one stream one after another', () => {
+  it('takes 16 commands to one stream at once without a refused append', async () => {
+    const store = new InMemoryEventStore();
+    const handler = new CommandHandler(store, decider);
+    await handler.handle('busy', rename('start'), context);
+    const append = jest.spyOn(store, 'append');
+    const results = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => handler.handle('busy', rename(`n${i}`), context)));
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    // One append each: none was refused and decided again.
+    expect(append).toHaveBeenCalledTimes(16);
+    expect(await names(store, 'busy')).toEqual(['start', ...Array.from({ length: 16 }, (_, i) => `n${i}`)]);
+  });
+
+  it('does not hold one stream up behind another, and goes on after a refused command', async () => {
+    const store = new InMemoryEventStore();
+    const handler = new CommandHandler(store, decider);
+    let releaseSlow!: () => void;
+    const fastDone = new Promise<void>((resolve) => (releaseSlow = resolve));
+    const append = store.append.bind(store);
+    jest.spyOn(store, 'append').mockImplementation(async (stream, events, options) => {
+      // The slow stream's append waits until the fast stream's command is done: queued behind it, this would never end.
+      if (stream === 'slow') await fastDone;
+      return append(stream, events, options);
+    });
+    const slow = handler.handle('slow', rename('a'), context);
+    await handler.handle('fast', rename('b'), context);
+    releaseSlow();
+    await slow;
+    await handler.handle('slow', { type: 'Close' }, context);
+    await expect(handler.handle('slow', rename('c'), context)).rejects.toThrow('closed');
+    expect((await handler.handle('fast', rename('d'), context)).events).toHaveLength(1);
+  });
+});

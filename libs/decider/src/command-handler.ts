@@ -59,6 +59,8 @@ interface Folded<State> {
 export class CommandHandler<Command, Event extends DomainEvent, State> {
   private readonly maxAttempts: number;
   private readonly folded: StreamCache<Folded<State>>;
+  /** The last command queued per stream: commands to one stream in this process run one after another. */
+  private readonly queued = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly store: EventStore,
@@ -95,7 +97,27 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
     return folded;
   }
 
-  async handle(stream: string, command: Command, context: CommandContext): Promise<HandleResult<State>> {
+  /**
+   * Handles a command on its stream. Commands to the same stream in this process run one after
+   * another: racing them would only make all but one append fail and decide again, and a client
+   * logging params and artifacts of one run at once (16 in flight) saw CONFLICT after three
+   * attempts. Streams are independent; replicas still race, and the expected revision settles it.
+   */
+  handle(stream: string, command: Command, context: CommandContext): Promise<HandleResult<State>> {
+    const before = this.queued.get(stream);
+    const result = before ? before.then(() => this.handleNow(stream, command, context)) : this.handleNow(stream, command, context);
+    const done = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queued.set(stream, done);
+    void done.then(() => {
+      if (this.queued.get(stream) === done) this.queued.delete(stream);
+    });
+    return result;
+  }
+
+  private async handleNow(stream: string, command: Command, context: CommandContext): Promise<HandleResult<State>> {
     let known = this.folded.get(stream);
     // Whether `known` was read from the store for this command (else it may be stale).
     let fresh = known === undefined;
