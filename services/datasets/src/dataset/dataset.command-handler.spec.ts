@@ -60,13 +60,14 @@ describe('Dataset command handling on PostgreSQL', () => {
     expect(await store.streamRevision(datasetStream(datasetId))).toBe('no_stream');
   });
 
-  it('re-decides on a concurrency conflict, so 8 racing commands all land in order', async () => {
-    const handler = new CommandHandler(store, datasetDecider, { maxAttempts: 10 });
+  // One handler runs a stream's commands one after another; replicas (a handler each) race.
+  const replicas = (count: number, maxAttempts: number) => Array.from({ length: count }, () => new CommandHandler(store, datasetDecider, { maxAttempts }));
+
+  it('re-decides on a concurrency conflict, so 8 commands racing from 8 replicas all land in order', async () => {
+    const handlers = replicas(8, 10);
     const datasetId = randomUUID();
-    await handler.handle(datasetStream(datasetId), register(datasetId), ctx);
-    await Promise.all(
-      Array.from({ length: 8 }, (_, i) => handler.handle(datasetStream(datasetId), { type: 'ChangeDatasetDescription', datasetId, description: `v${i}`, at }, ctx)),
-    );
+    await handlers[0].handle(datasetStream(datasetId), register(datasetId), ctx);
+    await Promise.all(handlers.map((handler, i) => handler.handle(datasetStream(datasetId), { type: 'ChangeDatasetDescription', datasetId, description: `v${i}`, at }, ctx)));
     const events = await store.readStream(datasetStream(datasetId));
     expect(events).toHaveLength(9);
     expect(new Set(events.slice(1).map((e) => (e.data as { description: string }).description)).size).toBe(8);
@@ -74,11 +75,11 @@ describe('Dataset command handling on PostgreSQL', () => {
   });
 
   it('lets the conflict reach the caller once its attempts are spent', async () => {
-    const handler = new CommandHandler(store, datasetDecider, { maxAttempts: 1 });
+    const handlers = replicas(8, 1);
     const datasetId = randomUUID();
-    await handler.handle(datasetStream(datasetId), register(datasetId), ctx);
+    await new CommandHandler(store, datasetDecider).handle(datasetStream(datasetId), register(datasetId), ctx);
     const outcomes = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, i) => handler.handle(datasetStream(datasetId), { type: 'ChangeDatasetDescription', datasetId, description: `v${i}`, at }, ctx)),
+      handlers.map((handler, i) => handler.handle(datasetStream(datasetId), { type: 'ChangeDatasetDescription', datasetId, description: `v${i}`, at }, ctx)),
     );
     const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
     expect(failures.length).toBeGreaterThan(0);
