@@ -106,14 +106,12 @@ export class CommandHandler<Command, Event extends DomainEvent, State> {
   handle(stream: string, command: Command, context: CommandContext): Promise<HandleResult<State>> {
     const before = this.queued.get(stream);
     const result = before ? before.then(() => this.handleNow(stream, command, context)) : this.handleNow(stream, command, context);
-    const done = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queued.set(stream, done);
-    void done.then(() => {
+    // Settles with the command, whatever its outcome, and forgets the stream if nothing queued after it.
+    const release = () => {
       if (this.queued.get(stream) === done) this.queued.delete(stream);
-    });
+    };
+    const done: Promise<void> = result.then(release, release);
+    this.queued.set(stream, done);
     return result;
   }
 
